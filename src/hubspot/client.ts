@@ -1,0 +1,232 @@
+import { Client } from "@hubspot/api-client";
+import type pg from "pg";
+import type { Logger } from "pino";
+import { log as rootLog } from "../log.ts";
+import { classify, HubSpotError } from "./errors.ts";
+import { createTimeoutAgent } from "./http-agent.ts";
+import {
+  createMemoryRateBudget,
+  createPgRateBudget,
+  DailyLimitError,
+  type BudgetLimits,
+  type Bucket,
+  type RateBudget,
+} from "./rate-budget.ts";
+import {
+  BatchReadResponse,
+  ListPage as ListPageSchema,
+  OwnersPage,
+  PipelinesResponse,
+  PropertiesResponse,
+  SchemasResponse,
+  SearchPage as SearchPageSchema,
+  type CrmRecord,
+  type ListPage,
+  type ObjectSchemaDef,
+  type Owner,
+  type Pipeline,
+  type PropertyDef,
+  type SearchPage,
+} from "./schemas.ts";
+import { recordUsage } from "./usage.ts";
+
+export { DailyLimitError, HubSpotError, type Bucket };
+
+export interface HubSpotApiOptions {
+  accessToken: string;
+  /** https://api.hubapi.com, or the simulator's URL. */
+  basePath?: string;
+  /** The database holding hubsync.rate_budget; without one the budget is per process. */
+  pool?: pg.Pool | null;
+  log?: Logger;
+  limits?: Partial<BudgetLimits>;
+  /** A request silent for this long is abandoned and retried. */
+  timeoutMs?: number;
+  /** Attempts for 5xx / timeouts / dropped connections (429s have their own allowance). */
+  maxAttempts?: number;
+  backoffBaseMs?: number;
+  backoffCapMs?: number;
+}
+
+export interface CallOptions {
+  /**
+   * false for requests that must not be sent twice (creates without an idempotency key): a 5xx or
+   * a connection lost after sending is then thrown instead of retried. 429s are always retried:
+   * HubSpot did not process the request.
+   */
+  idempotent?: boolean;
+  /** Names the call in logs. */
+  label?: string;
+}
+
+export interface SearchRequest {
+  filterGroups: Array<{ filters: Array<{ propertyName: string; operator: string; value?: string; highValue?: string; values?: string[] }> }>;
+  sorts?: Array<{ propertyName: string; direction: "ASCENDING" | "DESCENDING" }>;
+  properties?: string[];
+  limit?: number;
+  after?: string;
+}
+
+export interface ClientStats {
+  requests: number;
+  rateLimited: number;
+  retries: number;
+}
+
+export interface HubSpotApi {
+  /** Runs one SDK call under the portal's rate budget, with HubSpot-aware retries. */
+  call<T>(bucket: Bucket, fn: (sdk: Client) => Promise<T>, options?: CallOptions): Promise<T>;
+  listPage(objectType: string, opts: { after?: string | null; limit?: number; properties?: string[]; archived?: boolean }): Promise<ListPage>;
+  /** Full records by id through a POST body (no 414 however many properties); ids HubSpot does not know are returned in `missing`. */
+  batchRead(objectType: string, ids: string[], properties: string[], opts?: { archived?: boolean }): Promise<{ results: CrmRecord[]; missing: string[] }>;
+  search(objectType: string, request: SearchRequest): Promise<SearchPage>;
+  properties(objectType: string): Promise<PropertyDef[]>;
+  schemas(): Promise<ObjectSchemaDef[]>;
+  ownersPage(opts: { after?: string | null; archived?: boolean }): Promise<{ results: Owner[]; nextAfter: string | null }>;
+  pipelines(objectType: string): Promise<Pipeline[]>;
+  readonly budget: RateBudget;
+  /** Totals for this client since it was created. */
+  readonly stats: ClientStats;
+  close(): void;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const MAX_RATE_LIMITED = 12;
+const SECONDLY_WAIT_MS = 1_100;
+const TEN_SECONDLY_WAIT_MS = 10_000;
+const DAILY_STOP_MS = 60 * 60 * 1000;
+
+export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
+  const basePath = options.basePath ?? "https://api.hubapi.com";
+  const log = (options.log ?? rootLog).child({ component: "hubspot" });
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const maxAttempts = options.maxAttempts ?? 6;
+  const backoffBaseMs = options.backoffBaseMs ?? 500;
+  const backoffCapMs = options.backoffCapMs ?? 30_000;
+  const budget = options.pool ? createPgRateBudget(options.pool, options.limits) : createMemoryRateBudget(options.limits);
+  const agent = createTimeoutAgent(basePath, timeoutMs);
+  const stats: ClientStats = { requests: 0, rateLimited: 0, retries: 0 };
+
+  const sdk = new Client({
+    accessToken: options.accessToken,
+    basePath,
+    numberOfApiCallRetries: 0, // we retry ourselves, on HubSpot's terms and under the shared budget
+    httpAgent: agent,
+    middleware: [
+      {
+        pre: (ctx: unknown) => ctx,
+        post: (ctx: unknown) => {
+          const headers = (ctx as { headers?: Record<string, string> }).headers;
+          if (headers) budget.observe(headers).catch((err: unknown) => log.warn({ err }, "could not record rate-limit headers"));
+          return ctx;
+        },
+      },
+    ],
+  });
+
+  async function call<T>(bucket: Bucket, fn: (sdk: Client) => Promise<T>, callOptions: CallOptions = {}): Promise<T> {
+    const idempotent = callOptions.idempotent ?? true;
+    let failures = 0;
+    let limited = 0;
+    for (;;) {
+      await budget.reserve(bucket);
+      stats.requests++;
+      recordUsage("requests");
+      const started = Date.now();
+      try {
+        return await fn(sdk);
+      } catch (err) {
+        const failure = classify(err);
+        if (failure.kind === "fatal") throw failure.error;
+        if (failure.kind === "rate_limited") {
+          stats.rateLimited++;
+          recordUsage("rateLimited");
+          limited++;
+          const policy = failure.policy.toUpperCase();
+          if (policy === "DAILY") {
+            await budget.block("general", DAILY_STOP_MS, "daily");
+            log.error({ policy, correlationId: failure.body?.correlationId }, "HubSpot daily limit reached; stopping");
+            throw new DailyLimitError(new Date(Date.now() + DAILY_STOP_MS), failure.body?.message ?? "DAILY 429");
+          }
+          const interval = Number(failure.headers["x-hubspot-ratelimit-interval-milliseconds"]);
+          const waitMs =
+            policy === "SECONDLY" || bucket === "search"
+              ? SECONDLY_WAIT_MS
+              : Number.isFinite(interval) && interval > 0
+                ? interval
+                : TEN_SECONDLY_WAIT_MS;
+          log.warn({ bucket, policy, waitMs, label: callOptions.label }, "HubSpot rate limit hit (429); waiting for the window");
+          await budget.block(bucket, waitMs, policy.toLowerCase());
+          if (limited > MAX_RATE_LIMITED) throw new HubSpotError(429, failure.body, "still rate limited after many waits");
+          continue;
+        }
+        failures++;
+        if ((!idempotent && failure.sent) || failures >= maxAttempts) {
+          throw new HubSpotError(failure.status, { message: failure.message }, `${failure.message} (after ${failures} attempts)`);
+        }
+        stats.retries++;
+        recordUsage("retries");
+        const exp = Math.min(backoffCapMs, backoffBaseMs * 2 ** (failures - 1));
+        const waitMs = Math.max(failure.retryAfterMs ?? 0, exp / 2 + Math.random() * (exp / 2));
+        log.warn(
+          { bucket, status: failure.status, attempt: failures, waitMs: Math.round(waitMs), ms: Date.now() - started, label: callOptions.label, error: failure.message },
+          "HubSpot request failed; retrying",
+        );
+        await sleep(waitMs);
+      }
+    }
+  }
+
+  return {
+    budget,
+    stats,
+    call,
+    async listPage(objectType, opts) {
+      const raw = await call(
+        "general",
+        (s) => s.crm.objects.basicApi.getPage(objectType, opts.limit ?? 100, opts.after ?? undefined, opts.properties, undefined, undefined, opts.archived ?? false),
+        { label: `list ${objectType}` },
+      );
+      const page = ListPageSchema.parse(raw);
+      return { results: page.results, nextAfter: page.paging };
+    },
+    async batchRead(objectType, ids, properties, opts = {}) {
+      if (ids.length === 0) return { results: [], missing: [] };
+      const raw = await call(
+        "general",
+        (s) => s.crm.objects.batchApi.read(objectType, { inputs: ids.map((id) => ({ id })), properties, propertiesWithHistory: [] }, opts.archived ?? false),
+        { label: `batch read ${objectType}` },
+      );
+      const res = BatchReadResponse.parse(raw);
+      const missing = (res.errors ?? []).flatMap((e) => (e.category === "OBJECT_NOT_FOUND" ? (e.context?.ids ?? []) : []));
+      return { results: res.results, missing };
+    },
+    async search(objectType, request) {
+      const raw = await call("search", (s) => s.crm.objects.searchApi.doSearch(objectType, request as never), { label: `search ${objectType}` });
+      const page = SearchPageSchema.parse(raw);
+      return { total: page.total, results: page.results, nextAfter: page.paging };
+    },
+    async properties(objectType) {
+      const raw = await call("general", (s) => s.crm.properties.coreApi.getAll(objectType, false), { label: `properties ${objectType}` });
+      return PropertiesResponse.parse(raw).results;
+    },
+    async schemas() {
+      const raw = await call("general", (s) => s.crm.schemas.coreApi.getAll(false), { label: "schemas" });
+      return SchemasResponse.parse(raw).results;
+    },
+    async ownersPage(opts) {
+      const raw = await call("general", (s) => s.crm.owners.ownersApi.getPage(undefined, opts.after ?? undefined, 100, opts.archived ?? false), {
+        label: "owners",
+      });
+      const page = OwnersPage.parse(raw);
+      return { results: page.results, nextAfter: page.paging };
+    },
+    async pipelines(objectType) {
+      const raw = await call("general", (s) => s.crm.pipelines.pipelinesApi.getAll(objectType), { label: `pipelines ${objectType}` });
+      return PipelinesResponse.parse(raw).results;
+    },
+    close() {
+      agent.destroy();
+    },
+  };
+}

@@ -1,0 +1,104 @@
+import { z } from "zod";
+
+/** HubSpot's error body (every field optional, as HubSpot's error-handling page advises). */
+export const HubSpotErrorBody = z
+  .object({
+    status: z.string().optional(),
+    message: z.string().optional(),
+    category: z.string().optional(),
+    subCategory: z.string().optional(),
+    errorType: z.string().optional(),
+    policyName: z.string().optional(),
+    correlationId: z.string().optional(),
+    context: z.record(z.string(), z.unknown()).optional(),
+    errors: z.array(z.unknown()).optional(),
+  })
+  .passthrough();
+export type HubSpotErrorBody = z.infer<typeof HubSpotErrorBody>;
+
+/** A request HubSpot answered with an error that retrying will not fix (or retries ran out). */
+export class HubSpotError extends Error {
+  readonly status: number;
+  readonly category: string | undefined;
+  readonly correlationId: string | undefined;
+  readonly body: HubSpotErrorBody | undefined;
+  constructor(status: number, body: HubSpotErrorBody | undefined, fallback: string) {
+    super(`HubSpot ${status}${body?.category ? ` ${body.category}` : ""}: ${body?.message ?? fallback}`);
+    this.name = "HubSpotError";
+    this.status = status;
+    this.category = body?.category;
+    this.correlationId = body?.correlationId;
+    this.body = body;
+  }
+}
+
+/** No response within the client's request timeout. */
+export class RequestTimeoutError extends Error {
+  readonly code = "HUBSYNC_TIMEOUT";
+  constructor(ms: number) {
+    super(`HubSpot did not answer within ${ms} ms`);
+    this.name = "RequestTimeoutError";
+  }
+}
+
+export type Failure =
+  | { kind: "rate_limited"; policy: string; headers: Record<string, string>; body: HubSpotErrorBody | undefined }
+  /** 5xx, 423, timeouts, dropped connections; `sent` = the request may have been processed. */
+  | { kind: "transient"; sent: boolean; status: number; retryAfterMs?: number; message: string }
+  | { kind: "fatal"; error: Error };
+
+const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN"]);
+const NETWORK_CODES = new Set(["ECONNRESET", "EPIPE", "ETIMEDOUT", "ECONNABORTED", "UND_ERR_SOCKET", "HUBSYNC_TIMEOUT"]);
+
+function parseBody(raw: unknown): HubSpotErrorBody | undefined {
+  let value: unknown = raw;
+  if (typeof raw === "string") {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      return { message: raw.slice(0, 500) };
+    }
+  }
+  const parsed = HubSpotErrorBody.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
+}
+
+function lowerHeaders(headers: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (headers && typeof headers === "object") {
+    for (const [k, v] of Object.entries(headers as Record<string, unknown>)) if (typeof v === "string") out[k.toLowerCase()] = v;
+  }
+  return out;
+}
+
+/** Sorts an error thrown by @hubspot/api-client (ApiException or a socket error) into what to do next. */
+export function classify(err: unknown): Failure {
+  if (!(err instanceof Error)) return { kind: "fatal", error: new Error(String(err)) };
+  const e = err as Error & { code?: unknown; body?: unknown; headers?: unknown; cause?: { code?: unknown } };
+  if (typeof e.code === "number") {
+    const status = e.code;
+    const body = parseBody(e.body);
+    const headers = lowerHeaders(e.headers);
+    if (status === 429) {
+      const policy = body?.policyName ?? (body?.message?.includes("secondly limit") ? "SECONDLY" : "TEN_SECONDLY_ROLLING");
+      return { kind: "rate_limited", policy, headers, body };
+    }
+    if (status >= 500 || status === 423 || status === 477) {
+      const retryAfter = Number(headers["retry-after"]);
+      return {
+        kind: "transient",
+        sent: true,
+        status,
+        message: body?.message ?? `HTTP ${status}`,
+        ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : status === 423 ? { retryAfterMs: 2000 } : {}),
+      };
+    }
+    return { kind: "fatal", error: new HubSpotError(status, body, "request rejected") };
+  }
+  const code = typeof e.code === "string" ? e.code : typeof e.cause?.code === "string" ? e.cause.code : undefined;
+  if (code && NOT_SENT_CODES.has(code)) return { kind: "transient", sent: false, status: 0, message: e.message };
+  if ((code && NETWORK_CODES.has(code)) || /socket hang up|other side closed|fetch failed/i.test(e.message)) {
+    return { kind: "transient", sent: true, status: 0, message: e.message };
+  }
+  return { kind: "fatal", error: e };
+}

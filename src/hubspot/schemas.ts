@@ -1,0 +1,118 @@
+import { z } from "zod";
+
+/**
+ * Shapes of the HubSpot responses hubsync consumes, checked after @hubspot/api-client has
+ * deserialised them (its models turn date-times into Date objects; raw JSON has strings; both pass).
+ * Only what we read is required; everything else passes through untouched.
+ */
+const isoDate = z.union([z.date(), z.string()]).transform((v) => (v instanceof Date ? v.toISOString() : new Date(v).toISOString()));
+const optionalIsoDate = z
+  .union([z.date(), z.string(), z.null()])
+  .optional()
+  .transform((v) => (v === null || v === undefined ? undefined : v instanceof Date ? v.toISOString() : new Date(v).toISOString()));
+
+export const CrmRecord = z.object({
+  id: z.string(),
+  properties: z.record(z.string(), z.string().nullable().optional()).transform((p) => {
+    const out: Record<string, string | null> = {};
+    for (const [k, v] of Object.entries(p)) out[k] = v ?? null;
+    return out;
+  }),
+  createdAt: isoDate,
+  updatedAt: isoDate,
+  archived: z.boolean().optional(),
+  archivedAt: optionalIsoDate,
+});
+export type CrmRecord = z.infer<typeof CrmRecord>;
+
+const NextPage = z
+  .object({ next: z.object({ after: z.string() }).nullish() })
+  .nullish()
+  .transform((p) => p?.next?.after ?? null);
+
+export const ListPage = z.object({ results: z.array(CrmRecord), paging: NextPage });
+export type ListPage = { results: CrmRecord[]; nextAfter: string | null };
+
+export const SearchPage = z.object({ total: z.number().int(), results: z.array(CrmRecord), paging: NextPage });
+export type SearchPage = { total: number; results: CrmRecord[]; nextAfter: string | null };
+
+export const BatchError = z
+  .object({ category: z.string().optional(), message: z.string().optional(), context: z.record(z.string(), z.array(z.string())).optional() })
+  .passthrough();
+export const BatchReadResponse = z.object({
+  status: z.string().optional(),
+  results: z.array(CrmRecord),
+  errors: z.array(BatchError).optional(),
+});
+
+export const PropertyDef = z
+  .object({
+    name: z.string(),
+    label: z.string().optional(),
+    type: z.string(),
+    fieldType: z.string().optional(),
+    hasUniqueValue: z.boolean().optional(),
+    calculated: z.boolean().optional(),
+    archived: z.boolean().optional(),
+    hidden: z.boolean().optional(),
+    modificationMetadata: z.object({ readOnlyValue: z.boolean().optional() }).passthrough().optional(),
+  })
+  .passthrough();
+export type PropertyDef = z.infer<typeof PropertyDef>;
+export const PropertiesResponse = z.object({ results: z.array(PropertyDef) });
+
+export const ObjectSchemaDef = z
+  .object({
+    id: z.string().optional(),
+    objectTypeId: z.string(),
+    name: z.string(),
+    fullyQualifiedName: z.string().optional(),
+    labels: z.object({ singular: z.string().optional(), plural: z.string().optional() }).passthrough().optional(),
+    archived: z.boolean().optional(),
+  })
+  .passthrough();
+export type ObjectSchemaDef = z.infer<typeof ObjectSchemaDef>;
+export const SchemasResponse = z.object({ results: z.array(ObjectSchemaDef) });
+
+export const Owner = z
+  .object({
+    id: z.string(),
+    email: z.string().nullish(),
+    firstName: z.string().nullish(),
+    lastName: z.string().nullish(),
+    userId: z.number().nullish(),
+    userIdIncludingInactive: z.number().nullish(),
+    type: z.string().nullish(),
+    archived: z.boolean().optional(),
+    createdAt: optionalIsoDate,
+    updatedAt: optionalIsoDate,
+    teams: z.array(z.object({ id: z.string(), name: z.string().optional(), primary: z.boolean().optional() }).passthrough()).nullish(),
+  })
+  .passthrough();
+export type Owner = z.infer<typeof Owner>;
+export const OwnersPage = z.object({ results: z.array(Owner), paging: NextPage });
+
+export const PipelineStage = z
+  .object({
+    id: z.string(),
+    label: z.string(),
+    displayOrder: z.number(),
+    metadata: z.record(z.string(), z.unknown()).nullish(),
+    archived: z.boolean().optional(),
+    createdAt: optionalIsoDate,
+    updatedAt: optionalIsoDate,
+  })
+  .passthrough();
+export const Pipeline = z
+  .object({
+    id: z.string(),
+    label: z.string(),
+    displayOrder: z.number(),
+    archived: z.boolean().optional(),
+    createdAt: optionalIsoDate,
+    updatedAt: optionalIsoDate,
+    stages: z.array(PipelineStage),
+  })
+  .passthrough();
+export type Pipeline = z.infer<typeof Pipeline>;
+export const PipelinesResponse = z.object({ results: z.array(Pipeline) });

@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPgRateBudget } from "../src/hubspot/rate-budget.ts";
+import { installedDatabase } from "./pull-helpers.ts";
+import type { TestDatabase } from "./support/database.ts";
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await installedDatabase("budget");
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+describe("rate budget in Postgres", () => {
+  it("never grants more than the capacity inside one window, across several budgets (processes)", async () => {
+    // 10 per 1 s at 100% headroom, shared by three independent budget objects.
+    const budgets = [0, 1, 2].map(() =>
+      createPgRateBudget(db.pool, { generalLimit: 10, generalWindowMs: 1000, headroom: 1, searchLimit: 5, searchWindowMs: 1000 }),
+    );
+    const grants: number[] = [];
+    const started = Date.now();
+    await Promise.all(
+      budgets.flatMap((b) =>
+        Array.from({ length: 10 }, async () => {
+          await b.reserve("general");
+          grants.push(Date.now() - started);
+        }),
+      ),
+    );
+    grants.sort((a, b) => a - b);
+    expect(grants).toHaveLength(30);
+    // Any 1-second window holds at most 10 grants.
+    for (let i = 10; i < grants.length; i++) expect(grants[i]! - grants[i - 10]!).toBeGreaterThanOrEqual(990);
+    const { rows } = await db.pool.query(`select requests from hubsync.rate_budget where bucket = 'general'`);
+    expect(Number(rows[0].requests)).toBe(30);
+  });
+
+  it("a block from one process holds every process back", async () => {
+    const a = createPgRateBudget(db.pool, { searchLimit: 5, headroom: 1 });
+    const b = createPgRateBudget(db.pool, { searchLimit: 5, headroom: 1 });
+    await a.block("search", 600, "secondly");
+    const t = Date.now();
+    await b.reserve("search");
+    expect(Date.now() - t).toBeGreaterThanOrEqual(550);
+    const { rows } = await db.pool.query(`select rate_limited from hubsync.rate_budget where bucket = 'search'`);
+    expect(Number(rows[0].rate_limited)).toBe(1);
+  });
+
+  it("records the daily quota from headers and stops at the configured floor", async () => {
+    const a = createPgRateBudget(db.pool, { dailyFloor: 1000 });
+    await a.observe({ "x-hubspot-ratelimit-daily": "250000", "x-hubspot-ratelimit-daily-remaining": "999" });
+    const { rows } = await db.pool.query(`select daily_limit, daily_remaining, blocked_reason from hubsync.rate_budget where bucket = 'general'`);
+    expect(rows[0]).toMatchObject({ daily_limit: "250000", daily_remaining: "999", blocked_reason: "daily" });
+    await expect(a.reserve("search")).rejects.toThrow(/daily/i);
+  });
+});
