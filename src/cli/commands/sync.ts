@@ -1,8 +1,67 @@
+import { parseArgs } from "node:util";
+import { readEnv, requireAccessToken, requireDatabaseUrl } from "../../config.ts";
+import { createPool } from "../../db/pool.ts";
+import { createHubSpotApi } from "../../hubspot/client.ts";
+import { log } from "../../log.ts";
+import { cycleAll, type ObjectCycle } from "../../pull/cycle.ts";
 import type { Command } from "../main.ts";
 
+const USAGE = `usage: hubsync sync [--once] [--interval SECONDS] [object...]
+
+Runs discovery, backfill and incremental pulls in this process (no worker needed).
+  --once         one cycle over the objects, then exit when each is caught up
+  --interval S   seconds between cycles when not --once (default 60)
+  object...      object types to sync (default: every enabled one)`;
+
+function describe(c: ObjectCycle): string {
+  const runs = c.runs.map((r) => `${r.kind} ${r.records} records/${r.requests} requests${r.rateLimited ? `/${r.rateLimited}×429` : ""} ${r.ms} ms`).join(", ");
+  return `${c.objectType.padEnd(20)} ${c.error ? `ERROR ${c.error}` : `${c.phase}${runs ? ` — ${runs}` : ""}`}`;
+}
+
 export const command: Command = {
-  summary: "sync",
-  async run() {
-    throw new Error("hubsync sync: not built yet");
+  summary: "run pull cycles now",
+  async run(argv) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { once: { type: "boolean", default: false }, interval: { type: "string", default: "60" }, help: { type: "boolean", short: "h" } },
+    });
+    if (values.help) {
+      process.stdout.write(USAGE + "\n");
+      return 0;
+    }
+    const interval = Number(values.interval);
+    if (!Number.isFinite(interval) || interval <= 0) throw new Error(`hubsync sync: --interval must be a positive number of seconds\n${USAGE}`);
+    const env = readEnv();
+    const pool = createPool(requireDatabaseUrl(env), { applicationName: "hubsync sync" });
+    const hubspot = createHubSpotApi({ accessToken: requireAccessToken(env), basePath: env.HUBSPOT_BASE_URL, pool, log });
+    let stopping = false;
+    let wake: (() => void) | null = null;
+    const stop = () => {
+      stopping = true;
+      wake?.();
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    let failed = false;
+    try {
+      do {
+        const results = await cycleAll({ pool, hubspot, log }, positionals.length ? positionals : null);
+        if (results.length === 0) process.stdout.write("nothing enabled: select hubsync.enable_sync('contacts');\n");
+        for (const r of results) process.stdout.write(describe(r) + "\n");
+        failed = results.some((r) => r.error);
+        if (values.once || stopping) break;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, interval * 1000);
+        });
+      } while (!stopping);
+    } finally {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      hubspot.close();
+      await pool.end();
+    }
+    return failed ? 1 : 0;
   },
 };

@@ -1,0 +1,195 @@
+import { z } from "zod";
+import type { CrmRecord } from "../hubspot/schemas.ts";
+import { readCursor, writeCursor } from "../schema/cursors.ts";
+import { loadObject } from "../schema/objects.ts";
+import { inApplyingTransaction, type SyncDeps } from "./deps.ts";
+import { refreshOwners } from "./owners.ts";
+import { refreshPipelines } from "./pipelines.ts";
+import { recordRun, type RunSummary } from "./runs.ts";
+import { loadTarget, type PullTarget } from "./target.ts";
+import { addCounts, applyRecords, emptyCounts, type ApplyCounts } from "./upsert.ts";
+
+const IncrementalState = z.object({
+  /** Newest last-modified time (epoch ms) seen so far; the next run searches from watermark − lag window. */
+  watermark: z.number(),
+});
+
+export interface IncrementalOptions {
+  /**
+   * How far behind the watermark each run searches again. Search is eventually consistent: a record
+   * changed at T can show up in results after records changed later. Re-reading ids is cheap (search
+   * pages of 200; records we already hold at that timestamp are not fetched again).
+   */
+  lagWindowMs?: number;
+  /** Search page size (HubSpot's maximum, 200). */
+  pageSize?: number;
+  /** HubSpot's cap on results per search query (10,000). */
+  maxResults?: number;
+  rediscoverAfterMs?: number;
+}
+
+/** Default lag window when hubsync.objects.lag_window_ms is not set. */
+export const DEFAULT_LAG_WINDOW_MS = 5 * 60 * 1000;
+
+interface Hit {
+  id: string;
+  ms: number;
+}
+
+/**
+ * One incremental pass over an object: search ascending on last-modified from the watermark minus
+ * the lag window, ids only, then full records by batch read for ids whose copy is older than what
+ * search reports. Past 10,000 results it starts a fresh query from the newest millisecond it has
+ * seen (held back, so a millisecond cut off by the cap is read whole); a single millisecond holding
+ * more than a whole query is drained with EQ + hs_object_id keyset.
+ */
+export async function pullIncremental(deps: SyncDeps, objectType: string, opts: IncrementalOptions = {}): Promise<RunSummary> {
+  const row = await loadObject(deps.pool, objectType);
+  if (row.kind !== "crm") {
+    return recordRun(deps, objectType, "incremental", async () => {
+      const records = row.kind === "owners" ? await refreshOwners(deps) : await refreshPipelines(deps);
+      await deps.pool.query(`update hubsync.objects set last_pull_at = now() where object_type = $1`, [objectType]);
+      return { records };
+    });
+  }
+  return recordRun(deps, objectType, "incremental", async () => {
+    const target = await loadTarget(deps, objectType, { rediscoverAfterMs: opts.rediscoverAfterMs });
+    const pageSize = Math.min(opts.pageSize ?? 200, 200);
+    const maxResults = opts.maxResults ?? 10_000;
+    const lag = opts.lagWindowMs ?? (await lagWindowFor(deps, objectType));
+    const saved = IncrementalState.safeParse(await readCursor(deps.pool, objectType, "incremental"));
+    const startWatermark = saved.success ? saved.data.watermark : Date.now() - lag;
+    const lm = target.lastModifiedProperty;
+    const counts = emptyCounts();
+    const stats = { searches: 0, hits: 0, fetched: 0, alreadyCurrent: 0, restarts: 0, drains: 0, missing: 0 };
+    let watermark = startWatermark;
+    let lower = startWatermark - lag;
+
+    const fetcher = createFetcher(deps, target, counts, stats);
+    const take = async (records: CrmRecord[]) => {
+      const hits = records.map((r) => ({ id: r.id, ms: lastModifiedMs(r, lm) }));
+      stats.hits += hits.length;
+      for (const h of hits) if (h.ms > watermark) watermark = h.ms;
+      await fetcher.add(hits);
+      return hits;
+    };
+
+    for (;;) {
+      let after: string | undefined;
+      let offset = 0;
+      let queryMax = -Infinity;
+      let capped = false;
+      for (;;) {
+        const page = await deps.hubspot.search(target.apiName, {
+          filterGroups: [{ filters: [{ propertyName: lm, operator: "GTE", value: String(lower) }] }],
+          sorts: [{ propertyName: lm, direction: "ASCENDING" }],
+          properties: [lm],
+          limit: pageSize,
+          ...(after ? { after } : {}),
+        });
+        stats.searches++;
+        for (const h of await take(page.results)) if (h.ms > queryMax) queryMax = h.ms;
+        offset += page.results.length;
+        if (!page.nextAfter || page.results.length === 0) break;
+        if (offset + pageSize > maxResults) {
+          capped = true;
+          break;
+        }
+        after = page.nextAfter;
+      }
+      if (!capped) break;
+      stats.restarts++;
+      if (queryMax > lower) {
+        lower = queryMax; // GTE: the newest millisecond is read again in full
+        continue;
+      }
+      // A whole query's worth of records share one millisecond.
+      stats.drains++;
+      await drainMillisecond(deps, target, lower, pageSize, take, stats);
+      lower = lower + 1;
+    }
+    await fetcher.flush();
+
+    await inApplyingTransaction(deps.pool, async (client) => {
+      await writeCursor(client, objectType, "incremental", { watermark });
+      await client.query(`update hubsync.objects set last_pull_at = now(), last_error = null where object_type = $1`, [objectType]);
+    });
+    return { records: counts.inserted + counts.updated, details: { ...counts, ...stats, lagWindowMs: lag, from: new Date(startWatermark - lag).toISOString(), watermark: new Date(watermark).toISOString() } };
+  });
+}
+
+async function lagWindowFor(deps: SyncDeps, objectType: string): Promise<number> {
+  const { rows } = await deps.pool.query<{ lag_window_ms: number | null }>(`select lag_window_ms from hubsync.objects where object_type = $1`, [objectType]);
+  return rows[0]?.lag_window_ms ?? DEFAULT_LAG_WINDOW_MS;
+}
+
+function lastModifiedMs(record: CrmRecord, property: string): number {
+  const raw = record.properties[property];
+  if (raw) {
+    const ms = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
+    if (Number.isFinite(ms)) return ms;
+  }
+  return Date.parse(record.updatedAt);
+}
+
+async function drainMillisecond(
+  deps: SyncDeps,
+  target: PullTarget,
+  ms: number,
+  pageSize: number,
+  take: (records: CrmRecord[]) => Promise<Hit[]>,
+  stats: { searches: number },
+): Promise<void> {
+  let lastId: string | null = null;
+  for (;;) {
+    const filters: Array<{ propertyName: string; operator: string; value: string }> = [
+      { propertyName: target.lastModifiedProperty, operator: "EQ", value: String(ms) },
+    ];
+    if (lastId !== null) filters.push({ propertyName: "hs_object_id", operator: "GT", value: lastId });
+    const page = await deps.hubspot.search(target.apiName, {
+      filterGroups: [{ filters }],
+      sorts: [{ propertyName: "hs_object_id", direction: "ASCENDING" }],
+      properties: [target.lastModifiedProperty],
+      limit: pageSize,
+    });
+    stats.searches++;
+    await take(page.results);
+    if (page.results.length < pageSize || !page.nextAfter) return;
+    lastId = page.results[page.results.length - 1]!.id;
+  }
+}
+
+/**
+ * Collects the hits whose stored copy is missing or older than search says and batch-reads them
+ * 100 at a time (HubSpot's batch size), so a run costs about one read per 100 changed records.
+ */
+function createFetcher(deps: SyncDeps, target: PullTarget, counts: ApplyCounts, stats: { fetched: number; alreadyCurrent: number; missing: number }) {
+  const pending = new Map<string, number>();
+  const flush = async (all: boolean) => {
+    while (pending.size >= 100 || (all && pending.size > 0)) {
+      const ids = [...pending.keys()].slice(0, 100);
+      for (const id of ids) pending.delete(id);
+      const read = await deps.hubspot.batchRead(target.apiName, ids, target.allProperties);
+      stats.fetched += read.results.length;
+      stats.missing += read.missing.length;
+      await inApplyingTransaction(deps.pool, async (client) => addCounts(counts, await applyRecords(client, target, read.results)));
+    }
+  };
+  return {
+    async add(hits: Hit[]) {
+      if (hits.length === 0) return;
+      const { rows } = await deps.pool.query<{ id: string; ms: string | null }>(
+        `select id, round(extract(epoch from updated_at) * 1000)::bigint as ms from ${target.table} where id = any($1::text[])`,
+        [hits.map((h) => h.id)],
+      );
+      const stored = new Map(rows.map((r) => [r.id, r.ms === null ? null : Number(r.ms)]));
+      for (const h of hits) {
+        const have = stored.get(h.id);
+        if (have !== undefined && have !== null && have >= h.ms) stats.alreadyCurrent++;
+        else if (!pending.has(h.id) || pending.get(h.id)! < h.ms) pending.set(h.id, h.ms);
+      }
+      await flush(false);
+    },
+    flush: () => flush(true),
+  };
+}

@@ -1,0 +1,25 @@
+import type pg from "pg";
+import type { AddJobFunction } from "graphile-worker";
+import { listEnabledObjects } from "../schema/objects.ts";
+
+/** All jobs of one object type run in one named queue, so a backfill and a pull never overlap. */
+export function objectQueue(objectType: string): string {
+  return `hubsync:${objectType}`;
+}
+
+const TASK_FOR_PHASE: Record<string, string> = {
+  discovering: "hubsync_discover",
+  backfilling: "hubsync_backfill",
+  live: "hubsync_pull",
+};
+
+/** Enqueues the next step of every enabled object (job keys keep one job per object and step). */
+export async function enqueueForPhases(pool: pg.Pool, addJob: AddJobFunction): Promise<number> {
+  let n = 0;
+  for (const o of await listEnabledObjects(pool, Object.keys(TASK_FOR_PHASE))) {
+    const task = TASK_FOR_PHASE[o.phase]!;
+    await addJob(task, { objectType: o.object_type }, { jobKey: `${task}:${o.object_type}`, queueName: objectQueue(o.object_type) });
+    n++;
+  }
+  return n;
+}

@@ -1,0 +1,101 @@
+import { createHash } from "node:crypto";
+import type pg from "pg";
+import type { CrmRecord } from "../hubspot/schemas.ts";
+import { convertValue } from "../schema/mapping.ts";
+import { quoteIdent } from "../schema/naming.ts";
+import { MERGED_IDS_PROPERTY } from "../schema/object-catalog.ts";
+import type { PullTarget } from "./target.ts";
+
+export interface ApplyCounts {
+  inserted: number;
+  updated: number;
+  /** Same data as the row already had (or older than it): not rewritten. */
+  unchanged: number;
+  merged: number;
+}
+
+export function emptyCounts(): ApplyCounts {
+  return { inserted: 0, updated: 0, unchanged: 0, merged: 0 };
+}
+
+export function addCounts(into: ApplyCounts, more: ApplyCounts): void {
+  into.inserted += more.inserted;
+  into.updated += more.updated;
+  into.unchanged += more.unchanged;
+  into.merged += more.merged;
+}
+
+/** Hash of what HubSpot sent (sorted keys), so an unchanged record is recognised without comparing columns. */
+export function recordHash(record: CrmRecord): string {
+  const keys = Object.keys(record.properties).sort();
+  const h = createHash("sha256");
+  for (const k of keys) h.update(k).update("\u0000").update(record.properties[k] ?? "\u0001").update("\u0000");
+  return h.digest("hex").slice(0, 32);
+}
+
+/**
+ * Upserts records into the object's table inside the caller's (applying) transaction.
+ * A row is only rewritten when HubSpot's copy is at least as new (updated_at) and differs
+ * (_sync_hash), or when it comes back from being marked archived. Records that say they absorbed
+ * others (hs_merged_object_ids) remove the merged-away rows and record them in hubsync.merges.
+ */
+export async function applyRecords(client: pg.PoolClient, target: PullTarget, records: CrmRecord[]): Promise<ApplyCounts> {
+  const counts = emptyCounts();
+  if (records.length === 0) return counts;
+  // The same id twice in one batch (search pages overlap): keep the newest.
+  const newest = new Map<string, CrmRecord>();
+  for (const r of records) {
+    const seen = newest.get(r.id);
+    if (!seen || Date.parse(r.updatedAt) >= Date.parse(seen.updatedAt)) newest.set(r.id, r);
+  }
+  const docs = [...newest.values()].map((r) => {
+    const doc: Record<string, unknown> = {
+      id: r.id,
+      properties: r.properties,
+      created_at: r.createdAt,
+      updated_at: r.updatedAt,
+      _sync_hash: recordHash(r),
+    };
+    target.columns.forEach((c, i) => {
+      doc[`c${i}`] = convertValue(r.properties[c.property], c.pgType);
+    });
+    return doc;
+  });
+  const cols = target.columns.map((c) => quoteIdent(c.column));
+  const defs = target.columns.map((c, i) => `c${i} ${c.pgType}`);
+  const sql = `
+    insert into ${target.table} as t (id, properties, created_at, updated_at, archived_at, _sync_hash, _sync_inserted_at, _sync_updated_at${cols.map((c) => `, ${c}`).join("")})
+    select x.id, x.properties, x.created_at, x.updated_at, null, x._sync_hash, now(), now()${target.columns.map((_, i) => `, x.c${i}`).join("")}
+      from jsonb_to_recordset($1::jsonb) as x(id text, properties jsonb, created_at timestamptz, updated_at timestamptz, _sync_hash text${defs.map((d) => `, ${d}`).join("")})
+    on conflict (id) do update set
+      properties = excluded.properties, created_at = excluded.created_at, updated_at = excluded.updated_at, archived_at = null,
+      _sync_hash = excluded._sync_hash, _sync_updated_at = now()${cols.map((c) => `, ${c} = excluded.${c}`).join("")}
+    where t.updated_at is null
+       or excluded.updated_at > t.updated_at
+       or (excluded.updated_at = t.updated_at and (t._sync_hash is distinct from excluded._sync_hash or t.archived_at is not null))
+    returning (xmax = 0) as inserted`;
+  const { rows } = await client.query<{ inserted: boolean }>(sql, [JSON.stringify(docs)]);
+  for (const r of rows) r.inserted ? counts.inserted++ : counts.updated++;
+  counts.unchanged = docs.length - rows.length;
+  counts.merged = await applyMerges(client, target, [...newest.values()]);
+  return counts;
+}
+
+async function applyMerges(client: pg.PoolClient, target: PullTarget, records: CrmRecord[]): Promise<number> {
+  const pairs: Array<{ merged_id: string; winner_id: string }> = [];
+  for (const r of records) {
+    const raw = r.properties[MERGED_IDS_PROPERTY];
+    if (!raw) continue;
+    for (const id of raw.split(";").map((s) => s.trim())) if (id && id !== r.id) pairs.push({ merged_id: id, winner_id: r.id });
+  }
+  if (pairs.length === 0) return 0;
+  const json = JSON.stringify(pairs);
+  await client.query(
+    `insert into hubsync.merges (object_type, merged_id, winner_id)
+     select $1, merged_id, winner_id from jsonb_to_recordset($2::jsonb) as x(merged_id text, winner_id text)
+     on conflict (object_type, merged_id) do update set winner_id = excluded.winner_id`,
+    [target.objectType, json],
+  );
+  const { rowCount } = await client.query(`delete from ${target.table} where id = any($1::text[])`, [pairs.map((p) => p.merged_id)]);
+  return rowCount ?? 0;
+}
