@@ -1,0 +1,193 @@
+-- Write-back (PUSH): value encoding, waking the push task, and the functions the push task calls to
+-- write HubSpot's answers back into hubspot.<table>. The triggers are in 41_push_triggers.sql.
+--
+-- HubSpot takes every property value as a string: numbers as written, booleans 'true'/'false',
+-- dates 'YYYY-MM-DD', datetimes ISO 8601 UTC with milliseconds, multi-selects ';'-joined, and ''
+-- to clear a value (reference/hubspot-api.md §4).
+
+-- A column value (as to_jsonb(row)->column gives it) in HubSpot's string encoding.
+create or replace function hubsync._encode_value(v jsonb, pg_type text) returns text
+language sql stable parallel safe
+set search_path = pg_catalog, pg_temp
+as $$
+  select case
+    when v is null or jsonb_typeof(v) = 'null' then ''
+    when jsonb_typeof(v) = 'array' then
+      (select coalesce(string_agg(e, ';' order by n), '') from jsonb_array_elements_text(v) with ordinality x(e, n))
+    when jsonb_typeof(v) = 'object' then v::text
+    when pg_type in ('timestamptz', 'timestamp with time zone') then
+      to_char((v #>> '{}')::timestamptz at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+    else v #>> '{}'
+  end
+$$;
+
+-- The other way: a HubSpot string as a json value jsonb_populate_record turns into the column's type
+-- ('' clears typed columns; epoch milliseconds are accepted for dates and datetimes).
+create or replace function hubsync._decode_value(v text, pg_type text) returns jsonb
+language sql stable parallel safe
+set search_path = pg_catalog, pg_temp
+as $$
+  select case
+    when v is null then 'null'::jsonb
+    when pg_type = 'text' then to_jsonb(v)
+    when v = '' then 'null'::jsonb
+    when pg_type in ('text[]', '_text') then to_jsonb(string_to_array(v, ';'))
+    when pg_type = 'date' and v ~ '^-?[0-9]+$' then to_jsonb((to_timestamp(v::numeric / 1000) at time zone 'UTC')::date)
+    when pg_type in ('timestamptz', 'timestamp with time zone') and v ~ '^-?[0-9]+$' then to_jsonb(to_timestamp(v::numeric / 1000))
+    else to_jsonb(v)
+  end
+$$;
+
+-- Object type of an association end from the singular in an association table's column name.
+create or replace function hubsync._type_of_singular(singular text) returns text
+language sql stable
+set search_path = pg_catalog, pg_temp
+as $$
+  select coalesce(
+    (select o.object_type from hubsync.objects o where o.singular_name = _type_of_singular.singular limit 1),
+    ('{"contact":"contacts","company":"companies","deal":"deals","ticket":"tickets","product":"products",
+       "line_item":"line_items","quote":"quotes","call":"calls","email":"emails","meeting":"meetings",
+       "note":"notes","task":"tasks","postal_mail":"postal_mail","communication":"communications"}'::jsonb) ->> singular,
+    singular)
+$$;
+
+-- Wakes the push task of an object type. Without run_at: now, at most once per transaction and type
+-- (a 10,000-row UPDATE enqueues one job, not 10,000). job_key_mode 'replace' pulls a job that waits
+-- for a backoff forward; the task then only claims rows that are due (backoff lives in the outbox,
+-- because re-adding a job key resets graphile-worker's own retry count). The short coalescing
+-- window is waited in the task, not with run_at: a job due in the future is only noticed at the
+-- worker's next poll (2 s), whereas one due now is started by the LISTEN/NOTIFY nudge.
+create or replace function hubsync._wake_push(object_type text, run_at timestamptz default null) returns void
+language plpgsql security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  woken text := coalesce(current_setting('hubsync.push_woken', true), '');
+begin
+  if _wake_push.run_at is null then
+    if position(',' || _wake_push.object_type || ',' in woken) > 0 then return; end if;
+    perform set_config('hubsync.push_woken', woken || ',' || _wake_push.object_type || ',', true);
+  end if;
+  perform hubsync_worker.add_job('hubsync_push', json_build_object('objectType', _wake_push.object_type),
+                                 job_key := 'hubsync_push:' || _wake_push.object_type,
+                                 run_at := coalesce(_wake_push.run_at, now()),
+                                 job_key_mode := 'replace');
+end
+$$;
+
+-- Puts rejected changes back in the queue (after the data or the portal was fixed) and wakes the
+-- push task for each object type concerned. Returns how many outbox rows were re-queued.
+create or replace function hubsync.retry_rejected(object_type text default null) returns integer
+language plpgsql security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  n integer;
+  t text;
+begin
+  update hubsync.outbox ob set status = 'pending', attempts = 0, next_attempt_at = now()
+   where ob.status = 'rejected' and (retry_rejected.object_type is null or ob.object_type = retry_rejected.object_type);
+  get diagnostics n = row_count;
+  for t in select distinct ob.object_type from hubsync.outbox ob
+            where ob.status = 'pending' and (retry_rejected.object_type is null or ob.object_type = retry_rejected.object_type) loop
+    perform hubsync._wake_push(t);
+  end loop;
+  return n;
+end
+$$;
+
+-- Writes HubSpot's answer to pushed records back into hubspot.<table>, with echo suppression on.
+-- results: [{localId, id, properties: {name: string}, createdAt, updatedAt}]. A property that has
+-- a newer local change still waiting keeps its local value (the waiting change is sent next).
+-- A row the pull inserted for the same HubSpot record before this answer was committed (the pull
+-- saw the new record first) is dropped in favour of the local row.
+create or replace function hubsync._push_write_back(object_type text, results jsonb) returns integer
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  tbl text;
+  r jsonb;
+  c record;
+  typed jsonb;
+  sets text;
+  waiting text[];
+  lid uuid;
+  n integer := 0;
+begin
+  select o.table_name into tbl from hubsync.objects o where o.object_type = _push_write_back.object_type;
+  if tbl is null then return 0; end if;
+  perform set_config('hubsync.applying', 'on', true);
+  perform set_config('hubsync.pushing', 'on', true);
+  for r in select value from jsonb_array_elements(results) loop
+    lid := (r ->> 'localId')::uuid;
+    select coalesce(array_agg(distinct k), '{}') into waiting
+      from hubsync.outbox ob, jsonb_object_keys(ob.changes) k
+     where ob.local_id = lid and ob.status = 'pending';
+    typed := '{}';
+    sets := '';
+    for c in select col.property_name, col.column_name, col.pg_type from hubsync.columns col
+              where col.object_type = _push_write_back.object_type and col.archived_at is null
+                and (r -> 'properties') ? col.property_name and col.property_name <> all (waiting) loop
+      typed := typed || jsonb_build_object(c.column_name, hubsync._decode_value(r -> 'properties' ->> c.property_name, c.pg_type));
+      sets := sets || format(', %I = src.%I', c.column_name, c.column_name);
+    end loop;
+    if r ->> 'id' is not null then
+      execute format('delete from hubspot.%I where id = $1 and _sync_local_id <> $2', tbl) using r ->> 'id', lid;
+    end if;
+    execute format(
+      'update hubspot.%I as t set id = coalesce($3, t.id), properties = coalesce(t.properties, ''{}'') || $4,
+              created_at = coalesce($5, t.created_at), updated_at = coalesce($6, t.updated_at),
+              _sync_error = null, _sync_updated_at = now() %s
+         from jsonb_populate_record(null::hubspot.%I, $1) as src
+        where t._sync_local_id = $2', tbl, sets, tbl)
+      using typed, lid, r ->> 'id', coalesce(r -> 'properties', '{}') - waiting,
+            (r ->> 'createdAt')::timestamptz, (r ->> 'updatedAt')::timestamptz;
+    n := n + 1;
+  end loop;
+  return n;
+end
+$$;
+
+-- Marks a row out of step after HubSpot rejected its change (_sync_error), and with
+-- on_reject = 'revert' puts back the values it had before (revert: {property: encoded value}).
+create or replace function hubsync._push_mark_rejected(object_type text, local_id uuid, error text, revert jsonb)
+returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  tbl text;
+  c record;
+  typed jsonb := '{}';
+  sets text := '';
+  loose jsonb := '{}';
+  k text;
+begin
+  select o.table_name into tbl from hubsync.objects o where o.object_type = _push_mark_rejected.object_type;
+  if tbl is null then return; end if;
+  perform set_config('hubsync.applying', 'on', true);
+  perform set_config('hubsync.pushing', 'on', true);
+  if revert is not null then
+    for k in select jsonb_object_keys(revert) loop
+      select col.column_name, col.pg_type into c from hubsync.columns col
+       where col.object_type = _push_mark_rejected.object_type and col.property_name = k;
+      if found then
+        typed := typed || jsonb_build_object(c.column_name, hubsync._decode_value(revert ->> k, c.pg_type));
+        sets := sets || format(', %I = src.%I', c.column_name, c.column_name);
+      else
+        loose := loose || jsonb_build_object(k, revert -> k);
+      end if;
+    end loop;
+  end if;
+  execute format(
+    'update hubspot.%I as t set _sync_error = $3, properties = coalesce(t.properties, ''{}'') || $4 %s
+       from jsonb_populate_record(null::hubspot.%I, $1) as src
+      where t._sync_local_id = $2', tbl, sets, tbl)
+    using typed, _push_mark_rejected.local_id, error, loose;
+end
+$$;
+
+revoke all on function hubsync._wake_push(text, timestamptz), hubsync.retry_rejected(text),
+  hubsync._push_write_back(text, jsonb), hubsync._push_mark_rejected(text, uuid, text, jsonb) from public;
+grant execute on function hubsync.retry_rejected(text) to hubsync_admin;

@@ -1,0 +1,269 @@
+import type pg from "pg";
+import { z } from "zod";
+import type { HubSpotApi } from "../hubspot/client.ts";
+import { chunk, type OutboxRow } from "./plan.ts";
+import { isRejection, type Rejection } from "./send.ts";
+import { inTransaction, markDeferred, markRejected, markRetry, markSent, markSuperseded, quoteIdent } from "./outbox.ts";
+import { HubSpotError } from "../hubspot/errors.ts";
+
+const Change = z.object({
+  table: z.string(),
+  fromType: z.string(),
+  toType: z.string(),
+  fromColumn: z.string(),
+  toColumn: z.string(),
+  from: z.string().nullable(),
+  to: z.string().nullable(),
+  typeIds: z.array(z.coerce.number()).nullish(),
+  labels: z.array(z.string()).nullish(),
+  oldTypeIds: z.array(z.coerce.number()).nullish(),
+});
+type Change = z.infer<typeof Change>;
+
+const Definitions = z.object({
+  results: z.array(z.object({ category: z.string(), typeId: z.coerce.number(), label: z.string().nullish() })).default([]),
+});
+type Definition = z.infer<typeof Definitions>["results"][number];
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+interface Resolved {
+  rows: OutboxRow[];
+  change: Change;
+  op: "associate" | "unassociate";
+  from: string;
+  to: string;
+}
+
+export interface AssociationResult {
+  sent: number;
+  rejected: number;
+  deferred: number;
+  requests: number;
+}
+
+/** The HubSpot id behind an end: itself, or the id of the row whose _sync_local_id it is (null: not created yet). */
+async function resolveEnd(db: pg.Pool, type: string, value: string | null): Promise<string | null> {
+  if (!value) return null;
+  if (!UUID.test(value)) return value;
+  const t = await db.query<{ table_name: string | null }>(`select table_name from hubsync.objects where object_type = $1`, [type]);
+  const table = t.rows[0]?.table_name;
+  if (!table) return null;
+  const r = await db.query<{ id: string | null }>(`select id from hubspot.${quoteIdent(table)} where _sync_local_id = $1::uuid`, [value]);
+  return r.rows[0]?.id ?? null;
+}
+
+/**
+ * Sends the claimed association changes of one object type. A change whose end is a record not yet
+ * created in HubSpot waits (deferred, not counted as a try). The last change per pair wins.
+ * Associate without type ids or labels uses HubSpot's default type; with them, batch/create with
+ * the full set (after removing labels the row no longer has); unassociate removes the pair.
+ */
+export async function pushAssociations(db: pg.Pool, api: HubSpotApi, rows: OutboxRow[]): Promise<AssociationResult> {
+  const result: AssociationResult = { sent: 0, rejected: 0, deferred: 0, requests: 0 };
+  const byPair = new Map<string, Resolved>();
+  const deferred: string[] = [];
+  for (const row of rows) {
+    const parsed = Change.safeParse(row.changes);
+    if (!parsed.success) {
+      await markRejected(db, [row.id], { status: 0, category: "INVALID_CHANGE", message: parsed.error.message, correlationId: null });
+      result.rejected++;
+      continue;
+    }
+    const change = parsed.data;
+    const from = await resolveEnd(db, change.fromType, change.from);
+    const to = await resolveEnd(db, change.toType, change.to);
+    if (!from || !to) {
+      deferred.push(row.id);
+      continue;
+    }
+    const key = `${change.fromType}|${change.toType}|${from}|${to}`;
+    const prior = byPair.get(key);
+    byPair.set(key, { rows: [...(prior?.rows ?? []), row], change, op: row.op as Resolved["op"], from, to });
+  }
+  await markDeferred(db, deferred);
+  result.deferred = deferred.length;
+
+  const open = new Set([...byPair.values()].flatMap((i) => i.rows.map((r) => r.id)));
+  const groups = new Map<string, Resolved[]>();
+  for (const item of byPair.values()) {
+    const k = `${item.change.fromType}|${item.change.toType}`;
+    groups.set(k, [...(groups.get(k) ?? []), item]);
+  }
+  for (const items of groups.values()) {
+    const { fromType, toType } = items[0]!.change;
+    let defs: Definition[] | null = null;
+    const definitions = async (): Promise<Definition[]> => {
+      if (!defs) {
+        result.requests++;
+        const raw = await api.call("general", (sdk) => sdk.crm.associations.v4.schema.definitionsApi.getAll(fromType, toType), {
+          label: `association labels ${fromType}/${toType}`,
+        });
+        defs = Definitions.parse(raw).results;
+      }
+      return defs;
+    };
+    try {
+      for (const part of chunk(items)) {
+        const outcomes = await sendGroup(api, fromType, toType, part, definitions, result);
+        for (const [item, outcome] of outcomes) {
+          const ids = item.rows.map((r) => r.id);
+          for (const id of ids) open.delete(id);
+          if (outcome === "ok") {
+            await markSent(db, ids.slice(-1), null);
+            await markSuperseded(db, ids.slice(0, -1));
+            await rewriteLocalEnds(db, item);
+            result.sent++;
+          } else {
+            await markRejected(db, ids, outcome);
+            result.rejected++;
+          }
+        }
+      }
+    } catch (err) {
+      await markRetry(db, [...open], err instanceof Error ? err.message : String(err), err instanceof HubSpotError ? err.status : null);
+      throw err;
+    }
+  }
+  return result;
+}
+
+type Defs = () => Promise<Definition[]>;
+
+async function typesFor(item: Resolved, definitions: Defs): Promise<Array<{ associationCategory: string; associationTypeId: number }>> {
+  let typeIds = item.change.typeIds ?? [];
+  const labels = item.change.labels ?? [];
+  if (typeIds.length === 0 && labels.length === 0) return [];
+  const defs = await definitions();
+  if (typeIds.length === 0) {
+    typeIds = labels.map((l) => {
+      const d = defs.find((x) => x.label === l);
+      if (!d) throw new HubSpotError(400, { category: "VALIDATION_ERROR", message: `unknown association label "${l}" for ${item.change.fromType} → ${item.change.toType}` }, "unknown label");
+      return d.typeId;
+    });
+  }
+  return typeIds.map((id) => ({
+    associationCategory: defs.find((d) => d.typeId === id)?.category ?? "HUBSPOT_DEFINED",
+    associationTypeId: id,
+  }));
+}
+
+async function sendGroup(
+  api: HubSpotApi,
+  fromType: string,
+  toType: string,
+  items: Resolved[],
+  definitions: Defs,
+  result: AssociationResult,
+): Promise<Map<Resolved, "ok" | Rejection>> {
+  const out = new Map<Resolved, "ok" | Rejection>();
+  const v4 = (sdk: Parameters<Parameters<HubSpotApi["call"]>[1]>[0]) => sdk.crm.associations.v4.batchApi;
+  const attempt = async (list: Resolved[], send: (list: Resolved[]) => Promise<unknown>): Promise<void> => {
+    if (list.length === 0) return;
+    try {
+      result.requests++;
+      await send(list);
+      for (const i of list) if (!out.has(i)) out.set(i, "ok");
+    } catch (err) {
+      if (!isRejection(err)) throw err;
+      if (list.length === 1) {
+        out.set(list[0]!, {
+          status: err.status,
+          category: err.body?.category ?? `HTTP_${err.status}`,
+          message: err.body?.message ?? err.message,
+          correlationId: err.body?.correlationId ?? null,
+        });
+        return;
+      }
+      const half = Math.ceil(list.length / 2);
+      await attempt(list.slice(0, half), send);
+      await attempt(list.slice(half), send);
+    }
+  };
+
+  const removals = items.filter((i) => i.op === "unassociate");
+  await attempt(removals, (list) =>
+    api.call("general", (sdk) => v4(sdk).archive(fromType, toType, { inputs: list.map((i) => ({ _from: { id: i.from }, to: [{ id: i.to }] })) }), {
+      label: `unassociate ${fromType}/${toType}`,
+    }),
+  );
+
+  const adds = items.filter((i) => i.op === "associate");
+  const plain: Resolved[] = [];
+  const labelled: Array<{ item: Resolved; types: Array<{ associationCategory: string; associationTypeId: number }> }> = [];
+  for (const item of adds) {
+    try {
+      const types = await typesFor(item, definitions);
+      if (types.length === 0) plain.push(item);
+      else labelled.push({ item, types });
+    } catch (err) {
+      if (!isRejection(err)) throw err;
+      out.set(item, { status: 400, category: "VALIDATION_ERROR", message: err.body?.message ?? err.message, correlationId: null });
+    }
+  }
+  await attempt(plain, (list) =>
+    api.call("general", (sdk) => v4(sdk).createDefault(fromType, toType, { inputs: list.map((i) => ({ _from: { id: i.from }, to: { id: i.to } })) }), {
+      label: `associate ${fromType}/${toType}`,
+    }),
+  );
+  // Labels the row no longer has are removed first; batch/create then sets the row's set.
+  const relabels = labelled
+    .map(({ item, types }) => ({
+      item,
+      gone: (item.change.oldTypeIds ?? []).filter((id) => !types.some((t) => t.associationTypeId === id)),
+    }))
+    .filter((r) => r.gone.length > 0);
+  if (relabels.length > 0) {
+    const defs = await definitions();
+    result.requests++;
+    await api.call(
+      "general",
+      (sdk) =>
+        v4(sdk).archiveLabels(fromType, toType, {
+          inputs: relabels.map((r) => ({
+            _from: { id: r.item.from },
+            to: { id: r.item.to },
+            types: r.gone.map((id) => ({
+              associationCategory: (defs.find((d) => d.typeId === id)?.category ?? "HUBSPOT_DEFINED") as never,
+              associationTypeId: id,
+            })),
+          })),
+        }),
+      { label: `remove association labels ${fromType}/${toType}` },
+    );
+  }
+  const byItem = new Map(labelled.map((l) => [l.item, l.types]));
+  await attempt(
+    labelled.map((l) => l.item),
+    (list) =>
+      api.call(
+        "general",
+        (sdk) =>
+          v4(sdk).create(fromType, toType, {
+            inputs: list.map((i) => ({
+              _from: { id: i.from },
+              to: { id: i.to },
+              types: byItem.get(i)!.map((t) => ({ associationCategory: t.associationCategory as never, associationTypeId: t.associationTypeId })),
+            })),
+          }),
+        { label: `associate ${fromType}/${toType} with labels` },
+      ),
+  );
+  return out;
+}
+
+/** Ends given as a local record's _sync_local_id become its HubSpot id once the association exists. */
+async function rewriteLocalEnds(db: pg.Pool, item: Resolved): Promise<void> {
+  const { table, fromColumn, toColumn, from, to } = item.change;
+  if (item.op !== "associate" || (from === item.from && to === item.to)) return;
+  await inTransaction(
+    db,
+    (client) =>
+      client.query(
+        `update hubspot.${quoteIdent(table)} set ${quoteIdent(fromColumn)} = $1, ${quoteIdent(toColumn)} = $2
+          where ${quoteIdent(fromColumn)} = $3 and ${quoteIdent(toColumn)} = $4`,
+        [item.from, item.to, from, to],
+      ),
+    true,
+  );
+}

@@ -1,0 +1,53 @@
+import type { HubSpotApi } from "../hubspot/client.ts";
+import { HubSpotError } from "../hubspot/errors.ts";
+import { LOCAL_ID_PROPERTY } from "./plan.ts";
+
+/** Per client (one portal each), the object types known to have the property. */
+const ready = new WeakMap<HubSpotApi, Set<string>>();
+
+/**
+ * Creates hubsync's unique-value property in the portal (once per object type and process) so
+ * creates can be sent as batch upserts keyed by the row's _sync_local_id: if a worker dies after
+ * HubSpot created a record but before the id was committed, the retry finds the record by this
+ * property instead of creating it twice. HubSpot allows 10 unique-value properties per object.
+ */
+export async function ensureLocalIdProperty(api: HubSpotApi, objectType: string): Promise<void> {
+  const known = ready.get(api) ?? new Set<string>();
+  ready.set(api, known);
+  if (known.has(objectType)) return;
+  try {
+    await api.call("general", (sdk) => sdk.crm.properties.coreApi.getByName(objectType, LOCAL_ID_PROPERTY), {
+      label: `property ${objectType}.${LOCAL_ID_PROPERTY}`,
+    });
+    known.add(objectType);
+    return;
+  } catch (err) {
+    if (!(err instanceof HubSpotError) || err.status !== 404) throw err;
+  }
+  const groups = (await api.call("general", (sdk) => sdk.crm.properties.groupsApi.getAll(objectType), {
+    label: `property groups ${objectType}`,
+  })) as { results?: Array<{ name: string }> };
+  const names = (groups.results ?? []).map((g) => g.name);
+  const groupName = names.find((n) => n.endsWith("information")) ?? names[0] ?? "hubsync";
+  try {
+    await api.call(
+      "general",
+      (sdk) =>
+        sdk.crm.properties.coreApi.create(objectType, {
+          name: LOCAL_ID_PROPERTY,
+          label: "hubsync local id",
+          description: "Set by hubsync when a record is created from PostgreSQL (its row's _sync_local_id); makes those creates exactly-once.",
+          type: "string" as never,
+          fieldType: "text" as never,
+          groupName,
+          hasUniqueValue: true,
+          formField: false,
+        }),
+      { label: `create property ${objectType}.${LOCAL_ID_PROPERTY}` },
+    );
+  } catch (err) {
+    // Another worker created it between our check and our create.
+    if (!(err instanceof HubSpotError) || err.status !== 409) throw err;
+  }
+  known.add(objectType);
+}

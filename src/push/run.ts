@@ -1,0 +1,242 @@
+import type pg from "pg";
+import type { Logger } from "pino";
+import type { HubSpotApi } from "../hubspot/client.ts";
+import { pushAssociations, type AssociationResult } from "./associations.ts";
+import { ensureLocalIdProperty } from "./local-id-property.ts";
+import {
+  claimAssociations,
+  claimRecords,
+  inTransaction,
+  knownRecordIds,
+  markRejected,
+  markRetry,
+  markRowRejected,
+  markSent,
+  markSuperseded,
+  newestDueAgeMs,
+  nextDue,
+  requeueOrphans,
+  typesWithPendingAssociations,
+  wake,
+  writeBack,
+  type WriteBack,
+} from "./outbox.ts";
+import { chunk, coalesce, type RecordChange } from "./plan.ts";
+import { sendBatch, type Outcome, type SendItem, type SendStats } from "./send.ts";
+
+export interface PushContext {
+  pool: pg.Pool;
+  hubspot: HubSpotApi;
+  log: Logger;
+}
+
+export interface PushOptions {
+  /** Wait until the newest queued change is this old before sending, so a burst goes in one batch. */
+  coalesceMs?: number;
+  /** Records claimed per round (sent in batches of 100). */
+  recordsPerRound?: number;
+  /** Called after HubSpot answered a round and before the answer is committed (tests kill the process here). */
+  onAnswered?: () => Promise<void> | void;
+}
+
+export interface PushResult {
+  objectType: string;
+  skipped?: "locked" | "not_ready" | "write_back_off";
+  sent: number;
+  rejected: number;
+  superseded: number;
+  retrying: number;
+  requests: number;
+  associations: AssociationResult | null;
+}
+
+const DEFAULT_COALESCE_MS = 150;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * One push of an object type: everything due in its outbox, then its association changes. One push
+ * per object type at a time (a session advisory lock, released by PostgreSQL if the process dies),
+ * so a record's changes are never sent out of order; a second push finding the lock taken comes
+ * back a second later. HubSpot's answer and the outbox update are committed together after each
+ * round; a push that dies in between leaves its rows in flight, and the next push sends them again
+ * (creates are upserts keyed by hubsync_local_id, so nothing is created twice).
+ */
+export async function runPush(ctx: PushContext, objectType: string, options: PushOptions = {}): Promise<PushResult> {
+  const result: PushResult = { objectType, sent: 0, rejected: 0, superseded: 0, retrying: 0, requests: 0, associations: null };
+  const lock = await ctx.pool.connect();
+  let locked = false;
+  try {
+    const got = await lock.query<{ ok: boolean }>(`select pg_try_advisory_lock(hashtext('hubsync_push'), hashtext($1)) as ok`, [objectType]);
+    locked = got.rows[0]!.ok;
+    if (!locked) {
+      await wake(ctx.pool, objectType, new Date(Date.now() + 1000));
+      return { ...result, skipped: "locked" };
+    }
+    return await pushLocked(ctx, objectType, options, result);
+  } finally {
+    if (locked) await lock.query(`select pg_advisory_unlock(hashtext('hubsync_push'), hashtext($1))`, [objectType]).catch(() => {});
+    lock.release();
+  }
+}
+
+interface ObjectConfig {
+  table_name: string | null;
+  write_back: boolean;
+  enabled: boolean;
+  on_reject: "keep_local" | "revert";
+}
+
+async function pushLocked(ctx: PushContext, objectType: string, options: PushOptions, result: PushResult): Promise<PushResult> {
+  const { pool, hubspot: api } = ctx;
+  const log = ctx.log.child({ push: objectType });
+  const cfg = (
+    await pool.query<ObjectConfig>(`select table_name, write_back, enabled, on_reject from hubsync.objects where object_type = $1`, [objectType])
+  ).rows[0];
+  if (!cfg?.table_name) return { ...result, skipped: "not_ready" };
+  await requeueOrphans(pool, objectType);
+  if (!cfg.write_back || !cfg.enabled) return { ...result, skipped: "write_back_off" };
+
+  const run = await pool.query<{ id: string }>(`insert into hubsync.runs (object_type, kind) values ($1, 'push') returning id`, [objectType]);
+  const runId = run.rows[0]!.id;
+  const stats: SendStats = { requests: 0 };
+  let error: string | null = null;
+  let created = false;
+  try {
+    await ensureLocalIdProperty(api, objectType);
+    const window = options.coalesceMs ?? DEFAULT_COALESCE_MS;
+    const age = await newestDueAgeMs(pool, objectType);
+    if (age !== null && age < window) await sleep(window - age);
+
+    for (;;) {
+      const rows = await claimRecords(pool, objectType, options.recordsPerRound ?? 500);
+      if (rows.length === 0) break;
+      const changes = coalesce(rows);
+      const unknown = changes.filter((c) => !c.recordId).map((c) => c.localId);
+      const known = await knownRecordIds(pool, cfg.table_name, unknown);
+      for (const c of changes) {
+        const id = c.recordId ? null : known.get(c.localId);
+        if (!id) continue;
+        c.recordId = id;
+        if (c.action === "upsert" && !c.creates) c.action = Object.keys(c.properties).length > 0 ? "update" : "none";
+        c.upsertFirst = false;
+      }
+      const outcomes = new Map<string, Outcome>();
+      try {
+        await sendAll(api, objectType, changes, outcomes, stats);
+      } catch (err) {
+        // Transient (HubSpot down, rate limit beyond the client's waits, auth): what was answered is
+        // kept below, the rest waits for its backoff.
+        error = err instanceof Error ? err.message : String(err);
+        log.warn({ err: error }, "push interrupted; unsent changes wait for their backoff");
+      }
+      await options.onAnswered?.();
+      const counts = await commitRound(pool, objectType, cfg, changes, outcomes, error);
+      result.sent += counts.sent;
+      result.rejected += counts.rejected;
+      result.superseded += counts.superseded;
+      result.retrying += counts.retrying;
+      if (counts.created > 0) created = true;
+      if (error) break;
+    }
+
+    if (!error) {
+      const assocRows = await claimAssociations(pool, objectType, 1000);
+      if (assocRows.length > 0) {
+        try {
+          result.associations = await pushAssociations(pool, api, assocRows);
+          stats.requests += result.associations.requests;
+        } catch (err) {
+          error = err instanceof Error ? err.message : String(err);
+        }
+      }
+    }
+    if (created) {
+      // Association changes elsewhere may have been waiting for these records' ids.
+      for (const t of await typesWithPendingAssociations(pool)) if (t !== objectType) await wake(pool, t);
+    }
+  } catch (err) {
+    error = err instanceof Error ? err.message : String(err);
+    log.error({ err: error }, "push failed");
+    await wake(pool, objectType, new Date(Date.now() + 30_000));
+  } finally {
+    result.requests = stats.requests;
+    const due = await nextDue(pool, objectType);
+    if (due) await wake(pool, objectType, due);
+    await pool.query(
+      `update hubsync.runs set status = $2, finished_at = now(), records = $3, requests = $4, error = $5, details = $6 where id = $1`,
+      [runId, error ? "error" : "ok", result.sent + result.rejected, result.requests, error, JSON.stringify(result)],
+    );
+    if (result.sent + result.rejected > 0 || error) {
+      log.info({ sent: result.sent, rejected: result.rejected, retrying: result.retrying, requests: result.requests }, "push done");
+    }
+  }
+  return result;
+}
+
+function itemOf(c: RecordChange): SendItem {
+  return { key: c.localId, localId: c.localId, recordId: c.recordId, properties: c.properties };
+}
+
+/** Creates (upserts) first, so archives of just-created records know their ids; then updates, then archives. */
+async function sendAll(api: HubSpotApi, objectType: string, changes: RecordChange[], outcomes: Map<string, Outcome>, stats: SendStats) {
+  const upserts = changes.filter((c) => c.action === "upsert" || c.upsertFirst);
+  for (const part of chunk(upserts)) {
+    for (const [k, v] of await sendBatch(api, objectType, "upsert", part.map(itemOf), stats)) outcomes.set(k, v);
+  }
+  for (const c of changes.filter((x) => x.upsertFirst)) {
+    const o = outcomes.get(c.localId);
+    if (o?.ok && o.written) c.recordId = o.written.id;
+    outcomes.delete(c.localId);
+  }
+  const updates = changes.filter((c) => c.action === "update");
+  for (const part of chunk(updates)) {
+    for (const [k, v] of await sendBatch(api, objectType, "update", part.map(itemOf), stats)) outcomes.set(k, v);
+  }
+  const archives = changes.filter((c) => c.action === "archive" && c.recordId);
+  for (const part of chunk(archives)) {
+    for (const [k, v] of await sendBatch(api, objectType, "archive", part.map(itemOf), stats)) outcomes.set(k, v);
+  }
+}
+
+/** HubSpot's answers and the outbox, in one transaction. */
+async function commitRound(
+  pool: pg.Pool,
+  objectType: string,
+  cfg: ObjectConfig,
+  changes: RecordChange[],
+  outcomes: Map<string, Outcome>,
+  error: string | null,
+) {
+  const counts = { sent: 0, rejected: 0, superseded: 0, retrying: 0, created: 0 };
+  await inTransaction(pool, async (client) => {
+    const written: WriteBack[] = [];
+    const unanswered: string[] = [];
+    for (const c of changes) {
+      if (c.action === "none") {
+        await markSuperseded(client, c.rowIds);
+        counts.superseded++;
+        continue;
+      }
+      const o = outcomes.get(c.localId);
+      if (!o) {
+        unanswered.push(...c.rowIds);
+        counts.retrying++;
+        continue;
+      }
+      if (o.ok) {
+        await markSent(client, c.rowIds, o.written?.id ?? c.recordId);
+        if (o.written && c.action !== "archive") written.push({ localId: c.localId, written: o.written });
+        if (c.action === "upsert" && c.creates) counts.created++;
+        counts.sent++;
+      } else {
+        await markRejected(client, c.rowIds, o.rejection);
+        const revert = cfg.on_reject === "revert" && c.action === "update" ? c.previous : null;
+        await markRowRejected(client, objectType, c.localId, `${o.rejection.category}: ${o.rejection.message}`, revert);
+        counts.rejected++;
+      }
+    }
+    await writeBack(client, objectType, written);
+    await markRetry(client, unanswered, error ?? "not answered", null);
+  });
+  return counts;
+}

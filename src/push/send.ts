@@ -1,0 +1,194 @@
+import { z } from "zod";
+import type { HubSpotApi } from "../hubspot/client.ts";
+import { HubSpotError } from "../hubspot/errors.ts";
+import { LOCAL_ID_PROPERTY } from "./plan.ts";
+
+/** HubSpot's reason for refusing one record. */
+export interface Rejection {
+  status: number;
+  category: string;
+  message: string;
+  correlationId: string | null;
+}
+
+export interface Written {
+  id: string;
+  properties: Record<string, string | null>;
+  createdAt: string | null;
+  updatedAt: string | null;
+}
+
+export type Outcome = { ok: true; written: Written | null } | { ok: false; rejection: Rejection };
+
+/** One input of a batch call: key = what ties the answer to it (the local id, or the HubSpot id). */
+export interface SendItem {
+  key: string;
+  localId: string;
+  recordId: string | null;
+  properties: Record<string, string>;
+}
+
+export type BatchKind = "upsert" | "update" | "archive";
+
+const ResultObject = z
+  .object({
+    id: z.coerce.string(),
+    properties: z.record(z.string(), z.string().nullable()).default({}),
+    createdAt: z.union([z.date(), z.string()]).nullish(),
+    updatedAt: z.union([z.date(), z.string()]).nullish(),
+    objectWriteTraceId: z.string().nullish(),
+  })
+  .passthrough();
+
+const BatchError = z
+  .object({
+    status: z.string().optional(),
+    category: z.string().optional(),
+    message: z.string().optional(),
+    context: z.record(z.string(), z.array(z.unknown())).nullish(),
+  })
+  .passthrough();
+
+const BatchResponse = z
+  .object({
+    results: z.array(ResultObject).default([]),
+    errors: z.array(BatchError).nullish(),
+  })
+  .passthrough();
+
+const iso = (v: Date | string | null | undefined): string | null => (v instanceof Date ? v.toISOString() : (v ?? null));
+
+/** A 4xx other than 401/403/429 is HubSpot refusing the data; anything else is worth retrying later. */
+export function isRejection(err: unknown): err is HubSpotError {
+  return err instanceof HubSpotError && err.status >= 400 && err.status < 500 && ![401, 403, 408, 429].includes(err.status);
+}
+
+function rejectionOf(err: HubSpotError): Rejection {
+  const body = err.body;
+  return {
+    status: err.status,
+    category: body?.category ?? `HTTP_${err.status}`,
+    message: body?.message ?? err.message,
+    correlationId: body?.correlationId ?? null,
+  };
+}
+
+export interface SendStats {
+  requests: number;
+}
+
+/**
+ * Sends items (≤ 100) in one batch call and returns an outcome per item key. Records HubSpot refuses
+ * are told apart from the rest: by objectWriteTraceId in a 207 answer where HubSpot gives it, else
+ * by splitting the batch in halves and sending each again (upsert, update and archive are all safe
+ * to repeat), so one bad record never holds back the good ones. Transient failures (5xx, timeouts,
+ * rate limits beyond the client's own retries, auth) are thrown for the caller to back off.
+ */
+export async function sendBatch(
+  api: HubSpotApi,
+  objectType: string,
+  kind: BatchKind,
+  items: SendItem[],
+  stats: SendStats,
+): Promise<Map<string, Outcome>> {
+  const outcomes = new Map<string, Outcome>();
+  if (items.length === 0) return outcomes;
+  let raw: unknown;
+  try {
+    stats.requests++;
+    raw = await api.call("general", (sdk) => call(sdk, objectType, kind, items), { label: `push ${kind} ${objectType}` });
+  } catch (err) {
+    if (!isRejection(err)) throw err;
+    if (items.length === 1) {
+      outcomes.set(items[0]!.key, { ok: false, rejection: rejectionOf(err) });
+      return outcomes;
+    }
+    const half = Math.ceil(items.length / 2);
+    for (const part of [items.slice(0, half), items.slice(half)]) {
+      for (const [k, v] of await sendBatch(api, objectType, kind, part, stats)) outcomes.set(k, v);
+    }
+    return outcomes;
+  }
+  if (kind === "archive") {
+    for (const item of items) outcomes.set(item.key, { ok: true, written: null });
+    return outcomes;
+  }
+  const res = BatchResponse.parse(raw ?? {});
+  const byKey = new Map(items.map((i) => [i.key, i]));
+  const byRecordId = new Map(items.filter((i) => i.recordId).map((i) => [i.recordId!, i.key]));
+  for (const r of res.results) {
+    const key =
+      (r.objectWriteTraceId && byKey.has(r.objectWriteTraceId) ? r.objectWriteTraceId : null) ??
+      (kind === "upsert" ? (r.properties[LOCAL_ID_PROPERTY] ?? null) : (byRecordId.get(r.id) ?? null));
+    if (!key || !byKey.has(key)) continue;
+    outcomes.set(key, {
+      ok: true,
+      written: { id: r.id, properties: r.properties, createdAt: iso(r.createdAt), updatedAt: iso(r.updatedAt) },
+    });
+  }
+  const unexplained: SendItem[] = [];
+  for (const e of res.errors ?? []) {
+    const ctx = e.context ?? {};
+    const keys = [
+      ...(ctx.objectWriteTraceId ?? []).map(String),
+      ...[...(ctx.ids ?? []), ...(ctx.id ?? [])].map((id) => byRecordId.get(String(id)) ?? String(id)),
+    ].filter((k) => byKey.has(k));
+    for (const key of keys) {
+      outcomes.set(key, {
+        ok: false,
+        rejection: {
+          status: 400,
+          category: e.category ?? "VALIDATION_ERROR",
+          message: e.message ?? "rejected by HubSpot",
+          correlationId: typeof (e as { correlationId?: unknown }).correlationId === "string" ? String((e as { correlationId?: unknown }).correlationId) : null,
+        },
+      });
+    }
+  }
+  for (const item of items) if (!outcomes.has(item.key)) unexplained.push(item);
+  if (unexplained.length > 0) {
+    if ((res.errors ?? []).length > 0 && unexplained.length > 1) {
+      // HubSpot refused something without saying which input: find it by halves.
+      const half = Math.ceil(unexplained.length / 2);
+      for (const part of [unexplained.slice(0, half), unexplained.slice(half)]) {
+        for (const [k, v] of await sendBatch(api, objectType, kind, part, stats)) outcomes.set(k, v);
+      }
+    } else {
+      const e = (res.errors ?? [])[0];
+      for (const item of unexplained) {
+        outcomes.set(item.key, {
+          ok: false,
+          rejection: {
+            status: e ? 400 : 404,
+            category: e?.category ?? "OBJECT_NOT_FOUND",
+            message: e?.message ?? `HubSpot returned no result for ${item.recordId ?? item.localId} (merged or deleted?)`,
+            correlationId: null,
+          },
+        });
+      }
+    }
+  }
+  return outcomes;
+}
+
+type Sdk = Parameters<Parameters<HubSpotApi["call"]>[1]>[0];
+
+function call(sdk: Sdk, objectType: string, kind: BatchKind, items: SendItem[]): Promise<unknown> {
+  const batch = sdk.crm.objects.batchApi;
+  if (kind === "archive") {
+    return batch.archive(objectType, { inputs: items.map((i) => ({ id: i.recordId! })) });
+  }
+  if (kind === "update") {
+    return batch.update(objectType, {
+      inputs: items.map((i) => ({ id: i.recordId!, objectWriteTraceId: i.key, properties: i.properties })),
+    });
+  }
+  return batch.upsert(objectType, {
+    inputs: items.map((i) => ({
+      idProperty: LOCAL_ID_PROPERTY,
+      id: i.localId,
+      objectWriteTraceId: i.key,
+      properties: { ...i.properties, [LOCAL_ID_PROPERTY]: i.localId },
+    })),
+  });
+}

@@ -1,0 +1,91 @@
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type pg from "pg";
+import { runMigrations } from "graphile-worker";
+
+const ROOT = join(import.meta.dirname, "..");
+
+/**
+ * Installs hubsync's schema the way `hubsync install` does (worker schema, committed migrations,
+ * current.sql, then sql/*.sql in file-name order).
+ */
+export async function installSchema(url: string, pool: pg.Pool): Promise<void> {
+  await runMigrations({ connectionString: url, schema: "hubsync_worker", logger: undefined });
+  const committed = (await readdir(join(ROOT, "migrations/committed"))).filter((f) => f.endsWith(".sql")).sort();
+  for (const f of committed) await pool.query(await readFile(join(ROOT, "migrations/committed", f), "utf8"));
+  await pool.query(await readFile(join(ROOT, "migrations/current.sql"), "utf8"));
+  const api = (await readdir(join(ROOT, "sql"))).filter((f) => f.endsWith(".sql")).sort();
+  for (const f of api) await pool.query(await readFile(join(ROOT, "sql", f), "utf8"));
+}
+
+export interface ColumnSpec {
+  property: string;
+  column?: string;
+  hubspotType: string;
+  pgType: string;
+  readOnly?: boolean;
+}
+
+/** A hubspot.<table> shaped as discovery makes it (CONTRACTS.md), registered in hubsync.objects/columns. */
+export async function makeObjectTable(
+  pool: pg.Pool,
+  objectType: string,
+  singular: string,
+  columns: ColumnSpec[],
+  config: { conflictPolicy?: string; onReject?: string; writeBack?: boolean } = {},
+): Promise<void> {
+  const cols = columns.map((c) => `"${c.column ?? c.property}" ${c.pgType}`).join(",\n  ");
+  await pool.query(`create table hubspot.${objectType} (
+    id text unique,
+    ${cols},
+    properties jsonb not null default '{}',
+    created_at timestamptz, updated_at timestamptz, archived_at timestamptz,
+    _sync_hash text, _sync_inserted_at timestamptz not null default now(), _sync_updated_at timestamptz not null default now())`);
+  await pool.query(
+    `insert into hubsync.objects (object_type, table_name, singular_name, phase, write_back, conflict_policy, on_reject, last_modified_property)
+     values ($1, $1, $2, 'live', $3, $4, $5, $6)`,
+    [
+      objectType,
+      singular,
+      config.writeBack ?? true,
+      config.conflictPolicy ?? "hubspot_wins",
+      config.onReject ?? "keep_local",
+      objectType === "contacts" ? "lastmodifieddate" : "hs_lastmodifieddate",
+    ],
+  );
+  for (const c of columns) {
+    await pool.query(
+      `insert into hubsync.columns (object_type, property_name, column_name, hubspot_type, pg_type, read_only) values ($1, $2, $3, $4, $5, $6)`,
+      [objectType, c.property, c.column ?? c.property, c.hubspotType, c.pgType, c.readOnly ?? false],
+    );
+  }
+  await pool.query(`select hubsync._refresh_write_back($1)`, [objectType]);
+}
+
+export async function makeAssociationTable(pool: pg.Pool, a: string, b: string): Promise<void> {
+  await pool.query(`create table hubspot.associations_${a}_${b} (
+    ${a}_id text not null, ${b}_id text not null, labels text[] not null default '{}', type_ids int[] not null default '{}',
+    primary key (${a}_id, ${b}_id))`);
+}
+
+export const CONTACT_COLUMNS: ColumnSpec[] = [
+  { property: "email", hubspotType: "string", pgType: "text" },
+  { property: "firstname", hubspotType: "string", pgType: "text" },
+  { property: "lastname", hubspotType: "string", pgType: "text" },
+  { property: "num_employees", hubspotType: "number", pgType: "numeric" },
+  { property: "hs_is_unworked", hubspotType: "bool", pgType: "boolean" },
+  { property: "date_of_birth", hubspotType: "date", pgType: "date" },
+  { property: "last_seen", hubspotType: "datetime", pgType: "timestamptz" },
+  { property: "interests", hubspotType: "enumeration", pgType: "text[]" },
+  { property: "createdate", hubspotType: "datetime", pgType: "timestamptz", readOnly: true },
+];
+
+export const COMPANY_COLUMNS: ColumnSpec[] = [
+  { property: "name", hubspotType: "string", pgType: "text" },
+  { property: "domain", hubspotType: "string", pgType: "text" },
+];
+
+export const DEAL_COLUMNS: ColumnSpec[] = [
+  { property: "dealname", hubspotType: "string", pgType: "text" },
+  { property: "amount", hubspotType: "number", pgType: "numeric" },
+];
