@@ -1,8 +1,59 @@
+import { parseArgs } from "node:util";
+import { readEnv, requireAccessToken, requireDatabaseUrl } from "../../config.ts";
+import { createPool } from "../../db/pool.ts";
+import { createHubSpotApi } from "../../hubspot/client.ts";
+import { log } from "../../log.ts";
+import { planPush, renderDryRun } from "../../push/dry-run.ts";
+import { runPush } from "../../push/run.ts";
 import type { Command } from "../main.ts";
 
+const USAGE = `usage: hubsync push [--dry-run] [object]
+
+Sends the changes waiting in hubsync.outbox to HubSpot now (the worker does this on its own).
+  --dry-run   print the batch calls the outbox would make and the changes HubSpot would reject
+              by its properties' rules (options, read-only, types); sends nothing
+  object      one object type (default: every type with changes waiting)`;
+
 export const command: Command = {
-  summary: "push",
-  async run() {
-    throw new Error("hubsync push: not built yet");
+  summary: "send queued local changes to HubSpot, or show what would be sent",
+  async run(argv) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { "dry-run": { type: "boolean", default: false }, help: { type: "boolean", short: "h" } },
+    });
+    if (values.help) {
+      process.stdout.write(USAGE + "\n");
+      return 0;
+    }
+    if (positionals.length > 1) throw new Error(`hubsync push: at most one object type\n${USAGE}`);
+    const only = positionals[0];
+    const env = readEnv();
+    const pool = createPool(requireDatabaseUrl(env), { applicationName: "hubsync push" });
+    const hubspot = createHubSpotApi({ accessToken: requireAccessToken(env), basePath: env.HUBSPOT_BASE_URL, pool, log });
+    try {
+      if (values["dry-run"]) {
+        const plan = await planPush(pool, hubspot, only);
+        process.stdout.write(renderDryRun(plan));
+        return 0;
+      }
+      const types = only
+        ? [only]
+        : (await pool.query<{ object_type: string }>(`select distinct object_type from hubsync.outbox where status in ('pending', 'in_flight') order by 1`)).rows.map(
+            (r) => r.object_type,
+          );
+      let failed = false;
+      for (const t of types) {
+        const r = await runPush({ pool, hubspot, log }, t, { coalesceMs: 0 });
+        const state = r.skipped ? `skipped (${r.skipped})` : `${r.sent} sent, ${r.rejected} rejected, ${r.retrying} waiting to retry`;
+        process.stdout.write(`${t.padEnd(20)} ${state}, ${r.requests} request(s)\n`);
+        if (r.rejected > 0 || r.retrying > 0) failed = true;
+      }
+      if (types.length === 0) process.stdout.write("nothing to push\n");
+      return failed ? 1 : 0;
+    } finally {
+      hubspot.close();
+      await pool.end();
+    }
   },
 };
