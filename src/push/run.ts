@@ -35,6 +35,8 @@ export interface PushOptions {
   coalesceMs?: number;
   /** Records claimed per round (sent in batches of 100). */
   recordsPerRound?: number;
+  /** How long a push waits for another push of the same type to finish before leaving it the work. */
+  lockWaitMs?: number;
   /** Called after HubSpot answered a round and before the answer is committed (tests kill the process here). */
   onAnswered?: () => Promise<void> | void;
 }
@@ -66,8 +68,15 @@ export async function runPush(ctx: PushContext, objectType: string, options: Pus
   const lock = await ctx.pool.connect();
   let locked = false;
   try {
-    const got = await lock.query<{ ok: boolean }>(`select pg_try_advisory_lock(hashtext('hubsync_push'), hashtext($1)) as ok`, [objectType]);
-    locked = got.rows[0]!.ok;
+    // Another push of this type is running: wait for it (briefly), so a change committed after its
+    // last claim still goes out within the second rather than at the next poll.
+    const until = Date.now() + (options.lockWaitMs ?? 5000);
+    for (;;) {
+      const got = await lock.query<{ ok: boolean }>(`select pg_try_advisory_lock(hashtext('hubsync_push'), hashtext($1)) as ok`, [objectType]);
+      locked = got.rows[0]!.ok;
+      if (locked || Date.now() >= until) break;
+      await sleep(25);
+    }
     if (!locked) {
       await wake(ctx.pool, objectType, new Date(Date.now() + 1000));
       return { ...result, skipped: "locked" };
