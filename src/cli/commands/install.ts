@@ -1,8 +1,42 @@
+import { parseArgs } from "node:util";
+import { z } from "zod";
 import type { Command } from "../main.ts";
+import { readEnv, requireDatabaseUrl } from "../../config.ts";
+import { install, WORKER_SCHEMA, type InstallReport } from "../../db/install.ts";
+
+const Options = z.object({
+  "after-migrations": z.boolean().default(false),
+  "database-url": z.string().url({ message: "--database-url must be a postgres:// URL" }).optional(),
+});
 
 export const command: Command = {
-  summary: "install",
-  async run() {
-    throw new Error("hubsync install: not built yet");
+  summary: "install or upgrade hubsync's SQL schema in DATABASE_URL",
+  async run(argv) {
+    const { values } = parseArgs({
+      args: argv,
+      options: { "after-migrations": { type: "boolean" }, "database-url": { type: "string" } },
+      strict: true,
+    });
+    const options = Options.parse(values);
+    const databaseUrl = options["database-url"] ?? requireDatabaseUrl(readEnv());
+    const report = await install({ databaseUrl, afterMigrations: options["after-migrations"] });
+    process.stdout.write(formatReport(report, options["after-migrations"]));
+    return 0;
   },
 };
+
+export function formatReport(r: InstallReport, afterMigrations: boolean): string {
+  const lines: string[] = [];
+  if (!afterMigrations) {
+    if (r.applied.length > 0) {
+      lines.push(`migrations: applied ${r.applied.length} (${r.applied.join(", ")})${r.upToDate ? `; ${r.upToDate} already applied` : ""}`);
+    } else {
+      lines.push(`migrations: already up to date (${r.upToDate + r.adopted.length} applied)`);
+    }
+    if (r.adopted.length > 0) lines.push(`migrations: recorded ${r.adopted.join(", ")} as applied earlier by graphile-migrate (same hash)`);
+  }
+  if (r.currentApplied) lines.push("migrations/current.sql: applied (uncommitted development migration)");
+  lines.push(`worker schema ${WORKER_SCHEMA}: graphile-worker migration ${r.workerSchemaVersion ?? "?"}`);
+  lines.push(`SQL API: applied ${r.sqlFiles.length} file(s)${r.sqlFiles.length ? ` (${r.sqlFiles.join(", ")})` : ""}`);
+  return lines.map((l) => `hubsync install: ${l}\n`).join("");
+}

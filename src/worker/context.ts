@@ -1,0 +1,70 @@
+import type pg from "pg";
+import { readEnv, requireAccessToken, requireDatabaseUrl, type Env } from "../config.ts";
+import { createPool } from "../db/pool.ts";
+import { createHubSpotApi, type HubSpotApi } from "../hubspot/client.ts";
+import { log as rootLog, type Logger } from "../log.ts";
+
+/**
+ * What every task needs, built once per worker process and shared by all jobs: one pg pool (the
+ * runner's own when started by `hubsync worker`), one HubSpot client (so one keep-alive agent and
+ * one view of the rate budget), and the logger. Tasks call getWorkerContext() at the top.
+ */
+export interface WorkerContext {
+  pool: pg.Pool;
+  /** Built on first use: tasks that never talk to HubSpot do not need HUBSPOT_ACCESS_TOKEN. */
+  hubspot: HubSpotApi;
+  log: Logger;
+}
+
+interface State {
+  pool: pg.Pool;
+  ownsPool: boolean;
+  hubspot: HubSpotApi | null;
+  context: WorkerContext;
+}
+
+let state: State | null = null;
+
+function build(env: Env, pool: pg.Pool | null): State {
+  const s: State = {
+    pool: pool ?? createPool(requireDatabaseUrl(env), { max: 10, applicationName: "hubsync worker" }),
+    ownsPool: pool === null,
+    hubspot: null,
+    context: null as unknown as WorkerContext,
+  };
+  s.context = {
+    pool: s.pool,
+    get hubspot() {
+      s.hubspot ??= createHubSpotApi({
+        accessToken: requireAccessToken(env),
+        basePath: env.HUBSPOT_BASE_URL,
+        pool: s.pool,
+        log: rootLog,
+      });
+      return s.hubspot;
+    },
+    log: rootLog,
+  };
+  return s;
+}
+
+export async function getWorkerContext(): Promise<WorkerContext> {
+  state ??= build(readEnv(), null);
+  return state.context;
+}
+
+/** The runner hands its pool over before any job runs, so tasks and graphile share it. */
+export function initWorkerContext(options: { pool: pg.Pool; env?: Env }): WorkerContext {
+  if (state) throw new Error("hubsync worker: the worker context was already initialised");
+  state = build(options.env ?? readEnv(), options.pool);
+  return state.context;
+}
+
+/** Releases what the context built (the HubSpot client; the pool only if the context opened it). */
+export async function closeWorkerContext(): Promise<void> {
+  const s = state;
+  state = null;
+  if (!s) return;
+  s.hubspot?.close();
+  if (s.ownsPool) await s.pool.end();
+}
