@@ -1,0 +1,171 @@
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import pg from "pg";
+import { freshDatabase, type TestDatabase } from "./support/database.ts";
+import { install } from "../src/db/install.ts";
+
+// The SQL API as a DBA uses it, against a real PostgreSQL with hubsync installed.
+let d: TestDatabase;
+beforeAll(async () => {
+  d = await freshDatabase("api");
+  await install({ databaseUrl: d.url });
+});
+afterAll(async () => {
+  await d?.drop();
+});
+
+const q = async (sql: string, params: unknown[] = []) => (await d.pool.query(sql, params)).rows;
+
+async function jobs(): Promise<{ task: string; key: string; payload: unknown }[]> {
+  return q(`select t.identifier as task, j.key, j.payload
+              from hubsync_worker._private_jobs j join hubsync_worker._private_tasks t on t.id = j.task_id
+             order by j.id`);
+}
+
+async function errorOf(sql: string): Promise<{ message: string; hint?: string }> {
+  try {
+    await d.pool.query(sql);
+  } catch (err) {
+    const e = err as pg.DatabaseError;
+    return { message: e.message, hint: e.hint };
+  }
+  throw new Error(`expected an error from: ${sql}`);
+}
+
+/** A connection as a fresh login role, optionally member of some roles. */
+async function asRole(name: string, memberOf: string[], fn: (c: pg.Client) => Promise<void>) {
+  const role = `${name}_${d.name}`;
+  await d.pool.query(`create role ${role} login password 'pw'${memberOf.length ? ` in role ${memberOf.join(", ")}` : ""}`);
+  const url = new URL(d.url);
+  url.username = role;
+  url.password = "pw";
+  const c = new pg.Client({ connectionString: url.toString() });
+  await c.connect();
+  try {
+    await fn(c);
+  } finally {
+    await c.end();
+    await d.pool.query(`drop owned by ${role}; drop role ${role}`);
+  }
+}
+
+describe("hubsync.enable_sync", () => {
+  it("records the object type and queues its discovery, once however often it is called", async () => {
+    const [{ msg }] = await q("select hubsync.enable_sync('contacts') as msg");
+    expect(msg).toBe("contacts: enabled; discovery queued");
+    expect(await q("select object_type, kind, enabled, phase, properties, write_back from hubsync.objects")).toEqual([
+      { object_type: "contacts", kind: "crm", enabled: true, phase: "discovering", properties: null, write_back: false },
+    ]);
+    expect(await jobs()).toEqual([{ task: "hubsync_discover", key: "hubsync_discover:contacts", payload: { objectType: "contacts" } }]);
+
+    // Re-enabling changes the configuration and re-discovers; still one job.
+    const [{ msg: again }] = await q("select hubsync.enable_sync('contacts', array['email', 'firstname', 'email']) as msg");
+    expect(again).toBe("contacts: configuration updated; discovery queued");
+    expect(await q("select properties from hubsync.objects where object_type = 'contacts'")).toEqual([{ properties: ["email", "firstname"] }]);
+    expect((await jobs()).filter((j) => j.task === "hubsync_discover")).toHaveLength(1);
+  });
+
+  it("accepts every standard type, owners, pipelines and custom object names", async () => {
+    await q("select hubsync.enable_sync('line_items'), hubsync.enable_sync('postal_mail'), hubsync.enable_sync('owners'), hubsync.enable_sync('pipelines'), hubsync.enable_sync('cars')");
+    expect(await q("select object_type, kind from hubsync.objects where object_type in ('line_items','postal_mail','owners','pipelines','cars') order by 1")).toEqual([
+      { object_type: "cars", kind: "crm" },
+      { object_type: "line_items", kind: "crm" },
+      { object_type: "owners", kind: "owners" },
+      { object_type: "pipelines", kind: "pipelines" },
+      { object_type: "postal_mail", kind: "crm" },
+    ]);
+  });
+
+  it("rejects bad input with errors that say what to do instead", async () => {
+    expect(await errorOf("select hubsync.enable_sync('contact')")).toMatchObject({ message: "hubsync: unknown object type 'contact'", hint: expect.stringContaining("Did you mean 'contacts'?") });
+    expect(await errorOf("select hubsync.enable_sync('Companies')")).toMatchObject({ hint: expect.stringContaining("'companies'") });
+    expect(await errorOf("select hubsync.enable_sync('0-3')")).toMatchObject({ hint: expect.stringContaining("'deals'") });
+    expect(await errorOf("select hubsync.enable_sync('2-1234')")).toMatchObject({ message: expect.stringContaining("custom object type id") });
+    expect(await errorOf("select hubsync.enable_sync('my cars')")).toMatchObject({ message: "hubsync: 'my cars' is not a valid object type name", hint: expect.stringContaining("contacts, companies") });
+    expect(await errorOf("select hubsync.enable_sync(null)")).toMatchObject({ message: "hubsync: object_type is required" });
+    expect(await errorOf("select hubsync.enable_sync('deals', array[]::text[])")).toMatchObject({ message: "hubsync: empty property list for deals", hint: expect.stringContaining("null") });
+    expect(await errorOf("select hubsync.enable_sync('deals', array['amount', null])")).toMatchObject({ message: expect.stringContaining("null or empty name") });
+    expect(await errorOf("select hubsync.enable_sync('owners', array['email'])")).toMatchObject({ message: expect.stringContaining("fixed shape") });
+    expect(await errorOf("select hubsync.enable_sync('owners', write_back => true)")).toMatchObject({ message: expect.stringContaining("read-only") });
+    // Nothing was recorded by the failed calls.
+    expect(await q("select count(*)::int as n from hubsync.objects where object_type in ('contact','deals','2-1234')")).toEqual([{ n: 0 }]);
+  });
+});
+
+describe("disable_sync, resync and write-back", () => {
+  it("disable_sync keeps the data, drops queued pulls and says so; enable_sync brings it back", async () => {
+    await q("select hubsync.enable_sync('tickets')");
+    await q("create table hubspot.tickets (id text unique, subject text, properties jsonb, created_at timestamptz, updated_at timestamptz, archived_at timestamptz, _sync_hash text, _sync_inserted_at timestamptz, _sync_updated_at timestamptz)");
+    await q("insert into hubspot.tickets (id, subject) values ('1', 'a'), ('2', 'b')");
+    await q("update hubsync.objects set table_name = 'tickets', phase = 'live' where object_type = 'tickets'");
+    await q("select hubsync_worker.add_job('hubsync_pull', '{\"objectType\":\"tickets\"}', job_key := 'hubsync_pull:tickets')");
+
+    const [{ msg }] = await q("select hubsync.disable_sync('tickets') as msg");
+    expect(msg).toBe("tickets: disabled; the data in hubspot.tickets is kept");
+    expect(await q("select enabled, phase from hubsync.objects where object_type = 'tickets'")).toEqual([{ enabled: false, phase: "disabled" }]);
+    expect((await jobs()).filter((j) => j.key?.endsWith(":tickets"))).toEqual([]);
+    expect(await q("select count(*)::int as n from hubspot.tickets")).toEqual([{ n: 2 }]);
+    expect(await q("select hubsync.disable_sync('tickets') as msg")).toEqual([{ msg: "tickets: already disabled" }]);
+    expect(await errorOf("select hubsync.resync('tickets')")).toMatchObject({ message: "hubsync: tickets is disabled" });
+
+    expect(await q("select hubsync.enable_sync('tickets') as msg")).toEqual([{ msg: "tickets: re-enabled; discovery queued" }]);
+    expect(await errorOf("select hubsync.disable_sync('quotes')")).toMatchObject({
+      message: "hubsync: quotes has never been enabled",
+      hint: "Enable it first: select hubsync.enable_sync('quotes');",
+    });
+  });
+
+  it("resync forgets the cursors and queues a backfill, or a discovery when there is no table yet", async () => {
+    await q("insert into hubsync.cursors (object_type, stream, state) values ('tickets', 'incremental', '{\"since\":1}'), ('tickets', 'backfill', '{\"after\":\"9\"}'), ('contacts', 'incremental', '{}')");
+    expect(await q("select hubsync.resync('tickets') as msg")).toEqual([{ msg: "tickets: cursors cleared; full backfill queued" }]);
+    expect(await q("select object_type from hubsync.cursors")).toEqual([{ object_type: "contacts" }]);
+    expect(await q("select phase from hubsync.objects where object_type = 'tickets'")).toEqual([{ phase: "backfilling" }]);
+    expect((await jobs()).filter((j) => j.task === "hubsync_backfill")).toEqual([
+      { task: "hubsync_backfill", key: "hubsync_backfill:tickets", payload: { objectType: "tickets" } },
+    ]);
+    expect(await q("select hubsync.resync('cars') as msg")).toEqual([{ msg: "cars: never discovered; discovery queued, the backfill follows" }]);
+  });
+
+  it("enable_write_back lets hubspot_writer change the table; disable_write_back takes it away", async () => {
+    const can = async () => (await q("select has_table_privilege('hubspot_writer', 'hubspot.tickets', 'insert') as ok"))[0].ok;
+    expect(await can()).toBe(false);
+    expect(await q("select hubsync.enable_write_back('tickets') as msg")).toEqual([
+      { msg: "tickets: write-back on; inserts, updates and deletes in hubspot.tickets go to HubSpot" },
+    ]);
+    expect(await q("select write_back from hubsync.objects where object_type = 'tickets'")).toEqual([{ write_back: true }]);
+    expect(await can()).toBe(true);
+    expect(await q("select hubsync.disable_write_back('tickets') as msg")).toEqual([
+      { msg: "tickets: write-back off; local changes are no longer sent (queued ones stay in hubsync.outbox)" },
+    ]);
+    expect(await can()).toBe(false);
+    expect(await errorOf("select hubsync.enable_write_back('owners')")).toMatchObject({ message: expect.stringContaining("read-only") });
+  });
+});
+
+describe("permissions", () => {
+  it("an ordinary login role granted hubsync_admin can run the API and read the status; others cannot", async () => {
+    await asRole("dba", ["hubsync_admin"], async (c) => {
+      const { rows } = await c.query("select hubsync.enable_sync('deals') as msg");
+      expect(rows[0].msg).toBe("deals: enabled; discovery queued");
+      const status = await c.query("select object_type, phase from hubsync.status where object_type = 'deals'");
+      expect(status.rows).toEqual([{ object_type: "deals", phase: "discovering" }]);
+      await expect(c.query("select * from hubsync_worker.jobs")).rejects.toThrow(/permission denied/);
+    });
+    await asRole("nobody", [], async (c) => {
+      await expect(c.query("select hubsync.enable_sync('deals')")).rejects.toThrow(/permission denied/);
+      await expect(c.query("select * from hubsync.status")).rejects.toThrow(/permission denied/);
+    });
+  });
+});
+
+describe("hubsync.status", () => {
+  it("shows per object type its phase, rows, lag, outbox counts and last error", async () => {
+    await q("update hubsync.objects set last_pull_at = now() - interval '90 seconds', last_error = 'HubSpot 502', last_error_at = now() where object_type = 'tickets'");
+    await q(`insert into hubsync.outbox (object_type, op, status) values
+               ('tickets', 'update', 'pending'), ('tickets', 'update', 'in_flight'), ('tickets', 'create', 'rejected'), ('tickets', 'update', 'sent')`);
+    const [row] = await q("select *, extract(epoch from lag)::int as lag_s from hubsync.status where object_type = 'tickets'");
+    expect(row).toMatchObject({ object_type: "tickets", enabled: true, write_back: false, rows: "2", pending: "2", rejected: "1", last_error: "HubSpot 502" });
+    expect(row.lag_s).toBeGreaterThanOrEqual(90);
+    const [cars] = await q("select rows, last_pull_at, lag, pending from hubsync.status where object_type = 'cars'");
+    expect(cars).toEqual({ rows: null, last_pull_at: null, lag: null, pending: "0" });
+  });
+});
