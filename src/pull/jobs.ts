@@ -23,3 +23,16 @@ export async function enqueueForPhases(pool: pg.Pool, addJob: AddJobFunction): P
   }
   return n;
 }
+
+/**
+ * Runs a per-object stream over every live CRM object (or just `only`). One object's failure does
+ * not starve the others (its run row records it); the job fails at the end if any did.
+ */
+export async function forEachLiveCrmObject(pool: pg.Pool, only: string | undefined, label: string, fn: (objectType: string) => Promise<unknown>): Promise<void> {
+  const objects = (await listEnabledObjects(pool, ["live"])).filter((o) => o.kind === "crm" && (!only || o.object_type === only));
+  const errors: string[] = [];
+  for (const o of objects) {
+    await fn(o.object_type).catch((err: unknown) => errors.push(`${o.object_type}: ${err instanceof Error ? err.message : String(err)}`));
+  }
+  if (errors.length) throw new Error(`${label}: ${errors.join("; ")}`);
+}

@@ -1,0 +1,19 @@
+import type { Task } from "graphile-worker";
+import { z } from "zod";
+import { backfill } from "../src/pull/backfill.ts";
+import { objectQueue } from "../src/pull/jobs.ts";
+import { loadObject } from "../src/schema/objects.ts";
+import { getWorkerContext } from "../src/worker/context.ts";
+
+const Payload = z.object({ objectType: z.string().min(1) });
+
+/** Full copy, resumable: a retry continues from the last committed page. */
+const task: Task = async (payload, helpers) => {
+  const { objectType } = Payload.parse(payload);
+  const ctx = await getWorkerContext();
+  const row = await loadObject(ctx.pool, objectType);
+  if (!row.enabled || row.phase !== "backfilling") return;
+  await backfill(ctx, objectType);
+  await helpers.addJob("hubsync_pull", { objectType }, { jobKey: `hubsync_pull:${objectType}`, queueName: objectQueue(objectType) });
+};
+export default task;

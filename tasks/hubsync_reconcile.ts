@@ -1,0 +1,15 @@
+import type { Task } from "graphile-worker";
+import { z } from "zod";
+import { forEachLiveCrmObject } from "../src/pull/jobs.ts";
+import { reconcile } from "../src/pull/reconcile.ts";
+import { getWorkerContext } from "../src/worker/context.ts";
+
+const Payload = z.object({ objectType: z.string().min(1).optional() }).default({});
+
+/** Cron entry: id-only reconciliation of each live CRM object (hard deletes, merges and restores the other streams miss). */
+const task: Task = async (payload) => {
+  const { objectType } = Payload.parse(payload ?? {});
+  const ctx = await getWorkerContext();
+  await forEachLiveCrmObject(ctx.pool, objectType, "hubsync_reconcile", (t) => reconcile(ctx, t));
+};
+export default task;
