@@ -1,5 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import pg from "pg";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { freshDatabase, type TestDatabase } from "./support/database.ts";
 import { install } from "../src/db/install.ts";
 
@@ -167,5 +169,20 @@ describe("hubsync.status", () => {
     expect(row.lag_s).toBeGreaterThanOrEqual(90);
     const [cars] = await q("select rows, last_pull_at, lag, pending from hubsync.status where object_type = 'cars'");
     expect(cars).toEqual({ rows: null, last_pull_at: null, lag: null, pending: "0" });
+  });
+
+  it("`hubsync status` prints it as an aligned table", async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ["src/cli/hubsync.ts", "status"], {
+      cwd: new URL("../", import.meta.url).pathname,
+      env: { ...process.env, DATABASE_URL: d.url },
+    });
+    const lines = stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^OBJECT\s+ENABLED\s+WRITE-BACK\s+PHASE\s+ROWS\s+LAST PULL \(UTC\)\s+LAG\s+PENDING\s+REJECTED\s+LAST ERROR$/);
+    const tickets = lines.find((l) => l.startsWith("tickets"));
+    expect(tickets).toMatch(/^tickets\s+yes\s+off\s+backfilling\s+2\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+1m 3\ds\s+2\s+1\s+HubSpot 502 \(0s ago\)$/);
+    expect(lines.find((l) => l.startsWith("cars"))).toMatch(/^cars\s+yes\s+off\s+discovering\s+-\s+never\s+-\s+0\s+0$/);
+    // Columns line up: every row has ROWS ending where the header's ROWS ends.
+    const rowsEnd = lines[0]!.indexOf("ROWS") + 4;
+    for (const l of lines.slice(1)) expect(l.slice(rowsEnd - 1, rowsEnd)).toMatch(/\S/);
   });
 });

@@ -1,8 +1,88 @@
+import { parseArgs } from "node:util";
 import type { Command } from "../main.ts";
+import { readEnv, requireDatabaseUrl } from "../../config.ts";
+import { createPool } from "../../db/pool.ts";
+import { z } from "zod";
 
 export const command: Command = {
-  summary: "status",
-  async run() {
-    throw new Error("hubsync status: not built yet");
+  summary: "what hubsync.status says, as a table",
+  async run(argv) {
+    const { values } = parseArgs({ args: argv, options: { json: { type: "boolean" } }, strict: true });
+    const pool = createPool(requireDatabaseUrl(readEnv()), { max: 1, applicationName: "hubsync status" });
+    try {
+      const installed = await pool.query<{ ok: boolean }>("select to_regclass('hubsync.status') is not null as ok");
+      if (!installed.rows[0]?.ok) throw new Error("hubsync status: hubsync is not installed in this database; run `hubsync install` first");
+      const { rows } = await pool.query(
+        `select object_type, enabled, write_back, phase, rows::text as rows, last_pull_at,
+                extract(epoch from lag)::float8 as lag_seconds, pending::int, rejected::int, last_error, last_error_at
+           from hubsync.status order by object_type`,
+      );
+      const parsed = rows.map((r) => StatusRow.parse(r));
+      process.stdout.write(values.json ? JSON.stringify(parsed, null, 2) + "\n" : formatStatus(parsed, new Date()));
+      return 0;
+    } finally {
+      await pool.end();
+    }
   },
 };
+
+/** One row of hubsync.status as `hubsync status` reads it. */
+export const StatusRow = z.object({
+  object_type: z.string(),
+  enabled: z.boolean(),
+  write_back: z.boolean(),
+  phase: z.string(),
+  rows: z.string().nullable(),
+  last_pull_at: z.date().nullable(),
+  lag_seconds: z.number().nullable(),
+  pending: z.number().int(),
+  rejected: z.number().int(),
+  last_error: z.string().nullable(),
+  last_error_at: z.date().nullable(),
+});
+export type StatusRow = z.infer<typeof StatusRow>;
+
+const HEADERS = ["OBJECT", "ENABLED", "WRITE-BACK", "PHASE", "ROWS", "LAST PULL (UTC)", "LAG", "PENDING", "REJECTED", "LAST ERROR"];
+const RIGHT_ALIGNED = new Set(["ROWS", "LAG", "PENDING", "REJECTED"]);
+const MAX_ERROR = 60;
+
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, "0")}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+  return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
+}
+
+const utc = (d: Date) => d.toISOString().replace("T", " ").slice(0, 19);
+
+function errorCell(r: StatusRow, now: Date): string {
+  if (!r.last_error) return "";
+  const text = r.last_error.replace(/\s+/g, " ");
+  const short = text.length > MAX_ERROR ? `${text.slice(0, MAX_ERROR - 1)}…` : text;
+  return r.last_error_at ? `${short} (${formatDuration((now.getTime() - r.last_error_at.getTime()) / 1000)} ago)` : short;
+}
+
+/** hubsync.status as an aligned text table, the way an operator reads it in a terminal. */
+export function formatStatus(rows: StatusRow[], now: Date): string {
+  if (rows.length === 0) return "No object types enabled yet. Start with: select hubsync.enable_sync('contacts');\n";
+  const cells = rows.map((r) => [
+    r.object_type,
+    r.enabled ? "yes" : "no",
+    r.write_back ? "on" : "off",
+    r.phase,
+    r.rows === null ? "-" : Number(r.rows).toLocaleString("en-US"),
+    r.last_pull_at ? utc(r.last_pull_at) : "never",
+    r.lag_seconds === null ? "-" : formatDuration(r.lag_seconds),
+    String(r.pending),
+    String(r.rejected),
+    errorCell(r, now),
+  ]);
+  const widths = HEADERS.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? "").length)));
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => (RIGHT_ALIGNED.has(HEADERS[i] as string) ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd();
+  return [line(HEADERS), ...cells.map(line)].join("\n") + "\n";
+}

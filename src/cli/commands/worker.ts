@@ -1,8 +1,30 @@
+import { parseArgs } from "node:util";
+import { z } from "zod";
 import type { Command } from "../main.ts";
+import { readEnv, requireDatabaseUrl } from "../../config.ts";
+import { startWorker } from "../../worker/runner.ts";
+
+const Options = z.object({
+  concurrency: z.coerce.number().int().min(1).max(100).optional(),
+  crontab: z.string().min(1).optional(),
+});
 
 export const command: Command = {
-  summary: "worker",
-  async run() {
-    throw new Error("hubsync worker: not built yet");
+  summary: "run the worker (pull crontab, push tasks) until SIGTERM",
+  async run(argv) {
+    const { values } = parseArgs({
+      args: argv,
+      options: { concurrency: { type: "string" }, crontab: { type: "string" } },
+      strict: true,
+    });
+    const options = Options.parse({ concurrency: values.concurrency ?? process.env.HUBSYNC_WORKER_CONCURRENCY, crontab: values.crontab });
+    const worker = await startWorker({
+      databaseUrl: requireDatabaseUrl(readEnv()),
+      concurrency: options.concurrency,
+      crontabFile: options.crontab,
+      handleSignals: true,
+    });
+    await worker.done;
+    return 0;
   },
 };

@@ -1,0 +1,147 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { basename, extname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseCrontab, run, type ParsedCronItem, type Runner } from "graphile-worker";
+import { createPool } from "../db/pool.ts";
+import { WORKER_SCHEMA } from "../db/install.ts";
+import { closeWorkerContext, initWorkerContext } from "./context.ts";
+import { graphileLogger } from "./logger.ts";
+import { log as rootLog, type Logger } from "../log.ts";
+
+const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const DEFAULT_TASK_DIRECTORY = join(REPO_ROOT, "tasks");
+export const DEFAULT_CRONTAB = join(REPO_ROOT, "crontab");
+const TASK_EXTENSIONS = new Set([".js", ".cjs", ".mjs", ".ts", ".mts"]);
+
+export interface WorkerOptions {
+  databaseUrl: string;
+  /** Jobs run at once in this process (default 5: HubSpot's rate limit, not CPU, is the bound). */
+  concurrency?: number;
+  /** Task files: this option, else HUBSYNC_TASK_DIRECTORY, else hubsync's tasks/. */
+  taskDirectory?: string;
+  /** Crontab path: this option, else HUBSYNC_CRONTAB, else the `crontab` file shipped with hubsync. */
+  crontabFile?: string;
+  /** Stop gracefully on SIGTERM/SIGINT (a second signal stops at once); off when embedded in tests. */
+  handleSignals?: boolean;
+  log?: Logger;
+}
+
+export interface RunningWorker {
+  runner: Runner;
+  /** Resolves once the worker stopped and everything it opened is closed. */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Reads and parses the crontab up front, so a typo stops the worker instead of silently disabling cron. */
+export function loadCrontab(path: string): { path: string; items: ParsedCronItem[] } {
+  if (!existsSync(path)) throw new Error(`hubsync worker: crontab ${path} does not exist (set HUBSYNC_CRONTAB or --crontab)`);
+  try {
+    return { path, items: parseCrontab(readFileSync(path, "utf8")) };
+  } catch (err) {
+    throw new Error(`hubsync worker: crontab ${path} is not valid: ${(err as Error).message}`);
+  }
+}
+
+/** Task identifiers graphile-worker will find in a flat task directory (file name without extension). */
+export function taskNames(directory: string): string[] {
+  if (!existsSync(directory)) throw new Error(`hubsync worker: task directory ${directory} does not exist`);
+  return readdirSync(directory)
+    .filter((f) => TASK_EXTENSIONS.has(extname(f)))
+    .map((f) => basename(f, extname(f)))
+    .sort();
+}
+
+/**
+ * Runs graphile-worker with hubsync's tasks and crontab in the private schema hubsync_worker.
+ * Shutdown is ours, not graphile's signal handler: graphile re-raises the signal after its
+ * graceful stop, killing the process before the pool and the logger are flushed. The batch
+ * delays are 0 because with the default (-1) a job finishing during shutdown is reported done
+ * but stays locked for 4 hours (graphile-notes §0.4).
+ */
+export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  const log = (options.log ?? rootLog).child({ component: "worker" });
+  const concurrency = options.concurrency ?? 5;
+  const taskDirectory = resolve(options.taskDirectory ?? process.env.HUBSYNC_TASK_DIRECTORY ?? DEFAULT_TASK_DIRECTORY);
+  const crontab = loadCrontab(resolve(options.crontabFile ?? process.env.HUBSYNC_CRONTAB ?? DEFAULT_CRONTAB));
+  const tasks = taskNames(taskDirectory);
+  const missing = [...new Set(crontab.items.map((i) => i.task))].filter((t) => !tasks.includes(t));
+  if (missing.length) log.warn({ crontab: crontab.path, missing }, "crontab names tasks this worker does not have; their jobs wait for a worker that does");
+
+  // Jobs use the pool through getWorkerContext() while graphile holds one connection for LISTEN.
+  const pool = createPool(options.databaseUrl, { max: concurrency * 2 + 2, applicationName: "hubsync worker" });
+  try {
+    await assertInstalled(pool);
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+  initWorkerContext({ pool });
+
+  let runner: Runner;
+  try {
+    runner = await run({
+      pgPool: pool,
+      schema: WORKER_SCHEMA,
+      concurrency,
+      taskDirectory,
+      parsedCronItems: crontab.items,
+      noHandleSignals: true,
+      logger: graphileLogger(log),
+      preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
+    });
+  } catch (err) {
+    await closeWorkerContext();
+    await pool.end();
+    throw err;
+  }
+  log.info({ concurrency, tasks, crontab: crontab.path, cron: crontab.items.map((i) => i.identifier) }, "worker started");
+
+  runner.events.on("job:failed", ({ job, error }) => {
+    log.error({ task: job.task_identifier, jobId: job.id, attempts: job.attempts, err: String(error) }, "job failed permanently");
+  });
+
+  // PUSH's task, started with {}, sweeps every object type with changes due: after a crash the
+  // dead worker's push job stays locked for hours, so a new worker sends the leftovers itself.
+  if (tasks.includes("hubsync_push")) {
+    await runner.addJob("hubsync_push", {}, { jobKey: "hubsync_push_sweep" });
+  }
+
+  const removeSignalHandlers = options.handleSignals ? handleSignals(runner, log) : () => {};
+  const done = runner.promise.finally(async () => {
+    removeSignalHandlers();
+    await closeWorkerContext();
+    await pool.end();
+    log.info("worker stopped");
+  });
+  return { runner, done, stop: async () => { await runner.stop(); await done; } };
+}
+
+async function assertInstalled(pool: ReturnType<typeof createPool>): Promise<void> {
+  const { rows } = await pool.query<{ control: boolean; worker: boolean }>(
+    `select to_regclass('hubsync.objects') is not null as control, to_regclass('${WORKER_SCHEMA}.jobs') is not null as worker`,
+  );
+  if (!rows[0]?.control || !rows[0]?.worker) {
+    throw new Error("hubsync worker: hubsync is not installed in this database; run `hubsync install` first");
+  }
+}
+
+function handleSignals(runner: Runner, log: Logger): () => void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!stopping) {
+      stopping = true;
+      log.info({ signal }, "stopping: no new jobs; waiting for running ones (send the signal again to stop now)");
+      runner.stop(`received ${signal}`).catch((err: unknown) => log.error({ err: String(err) }, "graceful stop failed"));
+    } else {
+      log.warn({ signal }, "stopping now: running jobs are failed and will be retried");
+      runner.kill(`received ${signal} twice`).catch((err: unknown) => log.error({ err: String(err) }, "forced stop failed"));
+    }
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  return () => {
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
+  };
+}
