@@ -1,21 +1,13 @@
-import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
 import type pg from "pg";
-import { runMigrations } from "graphile-worker";
+import { Logger, run, type Runner } from "graphile-worker";
+import { install } from "../src/db/install.ts";
+import { createLogger } from "../src/log.ts";
+import type { PushContext, PushOptions } from "../src/push/run.ts";
+import { createPushTask } from "../src/push/task.ts";
 
-const ROOT = join(import.meta.dirname, "..");
-
-/**
- * Installs hubsync's schema the way `hubsync install` does (worker schema, committed migrations,
- * current.sql, then sql/*.sql in file-name order).
- */
-export async function installSchema(url: string, pool: pg.Pool): Promise<void> {
-  await runMigrations({ connectionString: url, schema: "hubsync_worker", logger: undefined });
-  const committed = (await readdir(join(ROOT, "migrations/committed"))).filter((f) => f.endsWith(".sql")).sort();
-  for (const f of committed) await pool.query(await readFile(join(ROOT, "migrations/committed", f), "utf8"));
-  await pool.query(await readFile(join(ROOT, "migrations/current.sql"), "utf8"));
-  const api = (await readdir(join(ROOT, "sql"))).filter((f) => f.endsWith(".sql")).sort();
-  for (const f of api) await pool.query(await readFile(join(ROOT, "sql", f), "utf8"));
+/** `hubsync install`: worker schema, committed migrations, current.sql, the SQL API. */
+export async function installSchema(url: string, _pool?: pg.Pool): Promise<void> {
+  await install({ databaseUrl: url, log: createLogger({ level: "silent" }) });
 }
 
 export interface ColumnSpec {
@@ -89,3 +81,32 @@ export const DEAL_COLUMNS: ColumnSpec[] = [
   { property: "dealname", hubspotType: "string", pgType: "text" },
   { property: "amount", hubspotType: "number", pgType: "numeric" },
 ];
+
+/** The real worker (graphile-worker run, LISTEN/NOTIFY) with the push task, as `hubsync worker` runs it. */
+export async function startPushWorker(ctx: PushContext, options: PushOptions = {}): Promise<Runner> {
+  return run({
+    pgPool: ctx.pool,
+    schema: "hubsync_worker",
+    concurrency: 2,
+    noHandleSignals: true,
+    pollInterval: 500,
+    taskList: { hubsync_push: createPushTask(async () => ctx, options) },
+    parsedCronItems: [],
+    logger: new Logger(() => () => {}),
+    preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
+  });
+}
+
+/** Waits until nothing is pending or in flight in the outbox (optionally for one type). */
+export async function drained(pool: pg.Pool, timeoutMs = 20_000, objectType?: string): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await pool.query<{ n: number }>(
+      `select count(*)::int as n from hubsync.outbox where status in ('pending', 'in_flight') and ($1::text is null or object_type = $1)`,
+      [objectType ?? null],
+    );
+    if (r.rows[0]!.n === 0) return;
+    if (Date.now() > until) throw new Error(`outbox not drained: ${r.rows[0]!.n} rows waiting`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}

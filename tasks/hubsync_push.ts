@@ -1,0 +1,5 @@
+import { createPushTask } from "../src/push/task.ts";
+import { getWorkerContext } from "../src/worker/context.ts";
+
+/** Pushes an object type's outbox to HubSpot ({objectType}); without one, wakes every type with changes due. */
+export default createPushTask(getWorkerContext);
