@@ -210,3 +210,40 @@ describe("conflicts between a pulled change and a pending local change", () => {
     expect((await db.pool.query(`select count(*)::int as n from hubsync.conflicts`)).rows[0].n).toBe(0);
   });
 });
+
+describe("writing HubSpot's answer back", () => {
+  it("sets the id and HubSpot's normalised values without queueing a push, keeping values with newer local changes", async () => {
+    await db.pool.query(`delete from hubsync.outbox`);
+    const { l } = (await db.pool.query(`insert into hubspot.contacts (email, firstname) values ('WB@Example.com', 'W') returning _sync_local_id::text as l`)).rows[0];
+    await db.pool.query(`update hubsync.outbox set status = 'sent'`);
+    await db.pool.query(`update hubspot.contacts set firstname = 'Newer' where _sync_local_id = $1`, [l]);
+    const answer = [
+      {
+        localId: l,
+        id: "9001",
+        properties: { email: "wb@example.com", firstname: "W", num_employees: "12", interests: "a;b", last_seen: "1700000000000", hubsync_local_id: l },
+        createdAt: "2026-01-01T00:00:00.000Z",
+        updatedAt: "2026-01-02T00:00:00.000Z",
+      },
+    ];
+    await db.pool.query(`select hubsync._push_write_back('contacts', $1::jsonb)`, [JSON.stringify(answer)]);
+    const row = (
+      await db.pool.query(
+        `select id, email, firstname, num_employees, interests, last_seen, updated_at, properties ->> 'hubsync_local_id' as p from hubspot.contacts where _sync_local_id = $1`,
+        [l],
+      )
+    ).rows[0];
+    expect(row).toMatchObject({ id: "9001", email: "wb@example.com", firstname: "Newer", num_employees: "12", interests: ["a", "b"], p: l });
+    expect(row.last_seen.toISOString()).toBe("2023-11-14T22:13:20.000Z");
+    expect(row.updated_at.toISOString()).toBe("2026-01-02T00:00:00.000Z");
+    expect((await db.pool.query(`select count(*)::int as n from hubsync.outbox where status = 'pending'`)).rows[0].n).toBe(1);
+    expect((await db.pool.query(`select count(*)::int as n from hubsync.conflicts`)).rows[0].n).toBe(0);
+  });
+
+  it("marks a rejected row and, with revert, restores its previous values", async () => {
+    const { l } = (await db.pool.query(`insert into hubspot.contacts (id, firstname, num_employees) values ('9002', 'Bad', 5) returning _sync_local_id::text as l`)).rows[0];
+    await db.pool.query(`select hubsync._push_mark_rejected('contacts', $1, 'VALIDATION_ERROR: nope', '{"firstname": "Good", "num_employees": "4"}')`, [l]);
+    const row = (await db.pool.query(`select firstname, num_employees, _sync_error from hubspot.contacts where id = '9002'`)).rows[0];
+    expect(row).toEqual({ firstname: "Good", num_employees: "4", _sync_error: "VALIDATION_ERROR: nope" });
+  });
+});
