@@ -88,6 +88,22 @@ describe("hubsync worker", () => {
     expect(w.output()).toMatch(/"msg":"worker stopped"/);
   });
 
+  it("fails a job that outlives the shutdown timeout, unlocked, so another worker retries it", async () => {
+    const w = startWorkerProcess({ HUBSYNC_TASK_DIRECTORY: FIXTURE_TASKS, HUBSYNC_SHUTDOWN_TIMEOUT_MS: "500", HUBSYNC_CRONTAB: join(tmp, "crontab") });
+    try {
+      await d.pool.query("select hubsync_worker.add_job('hubsync_test_sleep', json_build_object('ms', 30000, 'label', 'endless'))");
+      await waitFor("the long job to start", async () => (await jobsLeft()).locked === 1);
+      w.proc.kill("SIGTERM");
+      const exit = await w.exited;
+      expect(exit, w.output()).toEqual({ code: 0, signal: null });
+    } finally {
+      if (w.proc.exitCode === null) w.proc.kill("SIGKILL");
+    }
+    const { rows } = await d.pool.query("select attempts, locked_at, last_error from hubsync_worker._private_jobs");
+    expect(rows).toEqual([{ attempts: 1, locked_at: null, last_error: expect.any(String) }]);
+    await d.pool.query("delete from hubsync_worker._private_jobs");
+  });
+
   it("refuses to start in a database where hubsync is not installed, saying what to do", async () => {
     const empty = await freshDatabase("worker_empty");
     try {

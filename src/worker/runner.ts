@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseCrontab, run, type ParsedCronItem, type Runner } from "graphile-worker";
+import { EventEmitter } from "node:events";
+import { parseCrontab, run, type ParsedCronItem, type Runner, type WorkerEvents, type WorkerPool } from "graphile-worker";
 import { createPool } from "../db/pool.ts";
 import { WORKER_SCHEMA } from "../db/install.ts";
 import { closeWorkerContext, initWorkerContext } from "./context.ts";
@@ -23,6 +24,12 @@ export interface WorkerOptions {
   crontabFile?: string;
   /** Stop gracefully on SIGTERM/SIGINT (a second signal stops at once); off when embedded in tests. */
   handleSignals?: boolean;
+  /**
+   * How long a graceful stop waits for running jobs before failing them so another worker retries
+   * them (default 20 s, env HUBSYNC_SHUTDOWN_TIMEOUT_MS): under a supervisor's SIGKILL a running job
+   * would instead stay locked for 4 hours. Tasks see helpers.abortSignal fire 5 s into the stop.
+   */
+  shutdownTimeoutMs?: number;
   log?: Logger;
 }
 
@@ -31,6 +38,8 @@ export interface RunningWorker {
   /** Resolves once the worker stopped and everything it opened is closed. */
   done: Promise<void>;
   stop(): Promise<void>;
+  /** True when running jobs had to be failed (forced stop): their code may still hold timers. */
+  readonly forced: boolean;
 }
 
 /** Reads and parses the crontab up front, so a typo stops the worker instead of silently disabling cron. */
@@ -78,9 +87,16 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   }
   initWorkerContext({ pool });
 
+  // runner.kill() does nothing once a graceful stop has begun, so the forced stop goes to the
+  // worker pool itself, which graphile only hands out through this event.
+  const events: WorkerEvents = new EventEmitter();
+  let workerPool: WorkerPool | null = null;
+  events.on("pool:create", ({ workerPool: p }) => (workerPool = p));
+
   let runner: Runner;
   try {
     runner = await run({
+      events,
       pgPool: pool,
       schema: WORKER_SCHEMA,
       concurrency,
@@ -107,14 +123,37 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     await runner.addJob("hubsync_push", {}, { jobKey: "hubsync_push_sweep" });
   }
 
-  const removeSignalHandlers = options.handleSignals ? handleSignals(runner, log) : () => {};
+  let forced = false;
+  const forceStop = async (reason: string) => {
+    if (forced) return;
+    forced = true;
+    log.warn({ reason }, "stopping now: running jobs are failed and will be retried");
+    try {
+      const result = await (workerPool as WorkerPool | null)?.forcefulShutdown(reason);
+      if (result?.forceFailedJobs.length) log.warn({ jobs: result.forceFailedJobs.map((j) => ({ id: j.id, task: j.task_identifier })) }, "jobs failed by the forced stop");
+    } catch (err) {
+      log.error({ err: String(err) }, "forced stop failed");
+    }
+  };
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? Number(process.env.HUBSYNC_SHUTDOWN_TIMEOUT_MS ?? 20_000);
+  const removeSignalHandlers = options.handleSignals ? handleSignals(runner, log, shutdownTimeoutMs, forceStop) : () => {};
   const done = runner.promise.finally(async () => {
     removeSignalHandlers();
     await closeWorkerContext();
     await pool.end();
     log.info("worker stopped");
   });
-  return { runner, done, stop: async () => { await runner.stop(); await done; } };
+  return {
+    runner,
+    done,
+    stop: async () => {
+      await runner.stop();
+      await done;
+    },
+    get forced() {
+      return forced;
+    },
+  };
 }
 
 async function assertInstalled(pool: ReturnType<typeof createPool>): Promise<void> {
@@ -126,16 +165,16 @@ async function assertInstalled(pool: ReturnType<typeof createPool>): Promise<voi
   }
 }
 
-function handleSignals(runner: Runner, log: Logger): () => void {
+function handleSignals(runner: Runner, log: Logger, shutdownTimeoutMs: number, kill: (reason: string) => Promise<void>): () => void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (!stopping) {
       stopping = true;
-      log.info({ signal }, "stopping: no new jobs; waiting for running ones (send the signal again to stop now)");
+      log.info({ signal, shutdownTimeoutMs }, "stopping: no new jobs; waiting for running ones (send the signal again to stop now)");
       runner.stop(`received ${signal}`).catch((err: unknown) => log.error({ err: String(err) }, "graceful stop failed"));
+      setTimeout(() => void kill(`running jobs still busy ${shutdownTimeoutMs} ms after ${signal}`), shutdownTimeoutMs).unref();
     } else {
-      log.warn({ signal }, "stopping now: running jobs are failed and will be retried");
-      runner.kill(`received ${signal} twice`).catch((err: unknown) => log.error({ err: String(err) }, "forced stop failed"));
+      void kill(`received ${signal} twice`);
     }
   };
   process.on("SIGTERM", onSignal);

@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { Command } from "../main.ts";
 import { readEnv, requireDatabaseUrl } from "../../config.ts";
 import { startWorker } from "../../worker/runner.ts";
+import { log } from "../../log.ts";
 
 const Options = z.object({
   concurrency: z.coerce.number().int().min(1).max(100).optional(),
@@ -25,6 +26,12 @@ export const command: Command = {
       handleSignals: true,
     });
     await worker.done;
+    if (worker.forced) {
+      // Jobs failed by the forced stop may still hold timers or sockets; they must not keep the
+      // process alive. Flush the log first: pino writes asynchronously.
+      await new Promise<void>((resolve) => log.flush(() => resolve()));
+      process.exit(0);
+    }
     return 0;
   },
 };
