@@ -188,4 +188,28 @@ describe("hubsync install", () => {
       await d.pool.query(`drop owned by ${analyst}; drop role ${analyst}`);
     }
   });
+
+  it("installs as a non-superuser that owns the database, also when another database already created the roles", async () => {
+    const installer = `installer_${Date.now()}`;
+    const [a, b] = [await db("owner_a"), await db("owner_b")];
+    await a.pool.query(`create role ${installer} login createrole password 'pw'`);
+    const asInstaller = (url: string) => {
+      const u = new URL(url);
+      u.username = installer;
+      u.password = "pw";
+      return u.toString();
+    };
+    try {
+      for (const d of [a, b]) {
+        await d.pool.query(`alter database ${d.name} owner to ${installer}`);
+        const report = await install({ databaseUrl: asInstaller(d.url) });
+        expect(report.applied).toEqual(["000001-control-schema.sql"]);
+      }
+      const { rows } = await b.pool.query("select hubsync.enable_sync('contacts') as msg");
+      expect(rows[0].msg).toBe("contacts: enabled; discovery queued");
+    } finally {
+      for (const d of [a, b]) await d.pool.query(`reassign owned by ${installer} to current_user; drop owned by ${installer}`);
+      await a.pool.query(`drop role ${installer}`);
+    }
+  });
 });

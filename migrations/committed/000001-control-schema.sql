@@ -1,5 +1,5 @@
 --! Previous: -
---! Hash: sha1:694b0dea327247cce050e6570d962160aa5cfd8b
+--! Hash: sha1:8629db45e575c98287141b5ce56c7fddc4bd633a
 --! Message: control schema
 
 -- hubsync control schema: configuration, checkpoints, run history, merges and the outbox's base
@@ -139,5 +139,16 @@ alter default privileges in schema hubspot grant select on tables to hubspot_rea
 -- hubspot_writer reads too (an UPDATE with a WHERE needs SELECT); insert/update/delete is granted
 -- per table when write-back is enabled (hubsync.enable_write_back).
 grant usage on schema hubspot to hubspot_writer;
-grant hubspot_reader to hubspot_writer;
-grant hubspot_reader to hubsync_admin;
+
+-- Memberships are cluster-wide too: grant them only when missing, since a non-superuser installer
+-- may lack the ADMIN option on roles another database's install created (PostgreSQL 16+).
+do $$
+begin
+  if not pg_catalog.pg_has_role('hubspot_writer', 'hubspot_reader', 'member') then
+    grant hubspot_reader to hubspot_writer;
+  end if;
+  if not pg_catalog.pg_has_role('hubsync_admin', 'hubspot_reader', 'member') then
+    grant hubspot_reader to hubsync_admin;
+  end if;
+end
+$$;
