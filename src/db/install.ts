@@ -108,7 +108,7 @@ export async function install(options: InstallOptions): Promise<InstallReport> {
   } finally {
     await pool.end();
   }
-  log.info(report, "install finished");
+  log.debug(report, "install finished");
   return report;
 }
 
