@@ -85,6 +85,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     await pool.end();
     throw err;
   }
+  // A context built earlier in this process (a test that called getWorkerContext()) gives way to
+  // the runner's, so tasks and graphile share one pool.
+  await closeWorkerContext();
   initWorkerContext({ pool });
 
   // runner.kill() does nothing once a graceful stop has begun, so the forced stop goes to the
