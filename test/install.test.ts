@@ -9,12 +9,16 @@ import { runMigrations, Logger as WorkerLogger } from "graphile-worker";
 import { migrate as graphileMigrate, Logger as MigrateLogger } from "graphile-migrate";
 import { freshDatabase, type TestDatabase } from "./support/database.ts";
 import { install, readCurrentMigration, DEFAULT_MIGRATIONS_DIR } from "../src/db/install.ts";
-import { calculateHash } from "../src/db/committed-migrations.ts";
+import { calculateHash, parseMigrationText, readCommittedMigrations } from "../src/db/committed-migrations.ts";
 
 const exec = promisify(execFile);
 const ROOT = new URL("../", import.meta.url).pathname;
 const CONTROL_TABLES = ["columns", "cursors", "merges", "migrations", "objects", "outbox", "runs"];
 const silent = () => () => {};
+// Whatever hubsync's committed migrations are now (000001, and more once current.sql is folded).
+const COMMITTED = await readCommittedMigrations(DEFAULT_MIGRATIONS_DIR);
+const FILES = COMMITTED.map((m) => m.realFilename);
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 const dbs: TestDatabase[] = [];
 const tmps: string[] = [];
@@ -38,7 +42,7 @@ describe("hubsync install", () => {
   it("installs into an empty database, and says so; a second run changes nothing", async () => {
     const d = await db("fresh");
     const first = await exec("node", ["src/cli/hubsync.ts", "install"], { cwd: ROOT, env: { ...process.env, DATABASE_URL: d.url } });
-    expect(first.stdout).toMatch(/migrations: applied 1 \(000001-control-schema\.sql\)/);
+    expect(first.stdout).toContain(`migrations: applied ${FILES.length} (${FILES.join(", ")})`);
     expect(first.stdout).toMatch(/worker schema hubsync_worker: graphile-worker migration \d+/);
     expect(first.stdout).toMatch(/SQL API: applied \d+ file\(s\) \(10_api\.sql, 20_status\.sql/);
 
@@ -50,7 +54,7 @@ describe("hubsync install", () => {
 
     const before = await d.pool.query("select filename, hash, applied_at from hubsync.migrations");
     const second = await exec("node", ["src/cli/hubsync.ts", "install"], { cwd: ROOT, env: { ...process.env, DATABASE_URL: d.url } });
-    expect(second.stdout).toMatch(/migrations: already up to date \(1 applied\)/);
+    expect(second.stdout).toContain(`migrations: already up to date (${FILES.length} applied)`);
     const after = await d.pool.query("select filename, hash, applied_at from hubsync.migrations");
     expect(after.rows).toEqual(before.rows);
   });
@@ -75,7 +79,7 @@ describe("hubsync install", () => {
     const theirWorkerVersion = (await d.pool.query("select max(id) as v from graphile_worker.migrations")).rows[0].v;
 
     const report = await install({ databaseUrl: d.url });
-    expect(report.applied).toEqual(["000001-control-schema.sql"]);
+    expect(report.applied).toEqual(FILES);
     expect(await tablesIn(d.pool, "hubsync")).toEqual(expect.arrayContaining(CONTROL_TABLES));
     // Their history and their worker are exactly as they were.
     const gm = await d.pool.query("select filename from graphile_migrate.migrations order by filename");
@@ -96,17 +100,17 @@ describe("hubsync install", () => {
     });
     expect(stderr).not.toMatch(/error/i);
     const gm = await d.pool.query("select filename from graphile_migrate.migrations");
-    expect(gm.rows).toEqual([{ filename: "000001.sql" }]);
+    expect(gm.rows.map((r) => r.filename)).toEqual(COMMITTED.map((m) => m.filename));
     // afterAllMigrations installed the worker schema and the SQL API.
     const fn = await d.pool.query("select to_regprocedure('hubsync.enable_sync(text,text[],boolean)') is not null as ok, to_regclass('hubsync_worker.jobs') is not null as worker");
     expect(fn.rows[0]).toEqual({ ok: true, worker: true });
 
     const report = await install({ databaseUrl: d.url });
     expect(report.applied).toEqual([]);
-    expect(report.adopted).toEqual(["000001-control-schema.sql"]);
+    expect(report.adopted).toEqual(FILES);
     const again = await install({ databaseUrl: d.url });
     expect(again.adopted).toEqual([]);
-    expect(again.upToDate).toBe(1);
+    expect(again.upToDate).toBe(FILES.length);
   }, 60_000);
 
   it("refuses a committed migration edited after it was committed, or after it was applied", async () => {
@@ -115,30 +119,32 @@ describe("hubsync install", () => {
     const dir = await mkdtemp(join(tmpdir(), "hubsync-migrations-"));
     tmps.push(dir);
     await cp(DEFAULT_MIGRATIONS_DIR, dir, { recursive: true });
-    const file = join(dir, "committed", "000001-control-schema.sql");
+    const last = COMMITTED[COMMITTED.length - 1]!;
+    const file = join(dir, "committed", last.realFilename);
     const original = await readFile(file, "utf8");
+    const edited = `${original.trimEnd()}\ncreate table hubsync.tampered (x int);\n`;
 
     // Edited body, header left alone.
-    await writeFile(file, original.replace("create table hubsync.runs (", "create table hubsync.runs (\n  extra int,"));
-    await expect(install({ databaseUrl: d.url, migrationsDir: dir })).rejects.toThrow(/000001-control-schema\.sql was edited after it was committed/);
+    await writeFile(file, edited);
+    await expect(install({ databaseUrl: d.url, migrationsDir: dir })).rejects.toThrow(
+      new RegExp(`${escape(last.realFilename)} was edited after it was committed`),
+    );
 
     // Edited and re-hashed: the file is self-consistent but differs from what the database ran.
-    const edited = original.replace("create table hubsync.runs (", "create table hubsync.runs (\n  extra int,");
-    const body = edited.slice(edited.indexOf("\n\n") + 2);
-    const rehashed = edited.replace(/^--! Hash: .*$/m, `--! Hash: ${calculateHash(body.trim() + "\n", null)}`);
-    await writeFile(file, rehashed);
+    const { body } = parseMigrationText(file, edited);
+    await writeFile(file, edited.replace(/^--! Hash: .*$/m, `--! Hash: ${calculateHash(body, last.previousHash)}`));
     await expect(install({ databaseUrl: d.url, migrationsDir: dir })).rejects.toThrow(/was applied to this database with hash sha1:[0-9a-f]+, but the file now has hash/);
     // Nothing changed.
-    const cols = await d.pool.query("select count(*)::int as n from information_schema.columns where table_schema='hubsync' and table_name='runs' and column_name='extra'");
-    expect(cols.rows[0].n).toBe(0);
+    const { rows } = await d.pool.query("select to_regclass('hubsync.tampered') is null as untouched");
+    expect(rows[0].untouched).toBe(true);
   });
 
   it("two installs at once both succeed and apply the migration once", async () => {
     const d = await db("race");
     const [a, b] = await Promise.all([install({ databaseUrl: d.url }), install({ databaseUrl: d.url })]);
-    expect([...a.applied, ...b.applied]).toEqual(["000001-control-schema.sql"]);
+    expect([...a.applied, ...b.applied]).toEqual(FILES);
     const { rows } = await d.pool.query("select count(*)::int as n from hubsync.migrations");
-    expect(rows[0].n).toBe(1);
+    expect(rows[0].n).toBe(FILES.length);
   });
 
   it("applies a non-empty current.sql after the committed migrations", async () => {
@@ -203,7 +209,7 @@ describe("hubsync install", () => {
       for (const d of [a, b]) {
         await d.pool.query(`alter database ${d.name} owner to ${installer}`);
         const report = await install({ databaseUrl: asInstaller(d.url) });
-        expect(report.applied).toEqual(["000001-control-schema.sql"]);
+        expect(report.applied).toEqual(FILES);
       }
       const { rows } = await b.pool.query("select hubsync.enable_sync('contacts') as msg");
       expect(rows[0].msg).toBe("contacts: enabled; discovery queued");
