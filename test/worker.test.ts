@@ -116,6 +116,12 @@ describe("hubsync worker", () => {
     }
   });
 
+  it("refuses to start without HUBSPOT_ACCESS_TOKEN", async () => {
+    const w = startWorkerProcess({ HUBSYNC_TASK_DIRECTORY: FIXTURE_TASKS, HUBSPOT_ACCESS_TOKEN: "" });
+    expect((await w.exited).code).toBe(1);
+    expect(w.output()).toMatch(/HUBSPOT_ACCESS_TOKEN/);
+  });
+
   it("refuses a crontab with a mistake instead of silently running without a schedule", async () => {
     const bad = join(tmp, "bad-crontab");
     await writeFile(bad, "*/5 * * * hubsync_pull_all\n");

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import type { Command } from "../main.ts";
-import { readEnv, requireDatabaseUrl } from "../../config.ts";
+import { readEnv, requireAccessToken, requireDatabaseUrl } from "../../config.ts";
 import { startWorker } from "../../worker/runner.ts";
 import { log } from "../../log.ts";
 
@@ -19,8 +19,11 @@ export const command: Command = {
       strict: true,
     });
     const options = Options.parse({ concurrency: values.concurrency ?? process.env.HUBSYNC_WORKER_CONCURRENCY, crontab: values.crontab });
+    const env = readEnv();
+    // Every pull and push needs the token: without it, say so now rather than in each failing job.
+    requireAccessToken(env);
     const worker = await startWorker({
-      databaseUrl: requireDatabaseUrl(readEnv()),
+      databaseUrl: requireDatabaseUrl(env),
       concurrency: options.concurrency,
       crontabFile: options.crontab,
       handleSignals: true,
