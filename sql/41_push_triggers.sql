@@ -83,9 +83,13 @@ begin
 
   insert into hubsync.outbox (object_type, record_id, local_id, op, changes, previous)
   values (v_type, rid, lid, op, case when op = 'archive' then '{}' else changes end, prev);
-  -- A record HubSpot rejected goes again with its next change (the change may be the fix).
-  update hubsync.outbox ob set status = 'pending', next_attempt_at = now()
-   where ob.local_id = lid and ob.status = 'rejected';
+  -- A record HubSpot rejected goes again with its next change (the change may be the fix) — unless
+  -- the table reverts rejected changes: those were undone locally and stay rejected.
+  if exists (select from hubsync.outbox ob where ob.local_id = lid and ob.status = 'rejected')
+     and (select o2.on_reject from hubsync.objects o2 where o2.object_type = v_type) = 'keep_local' then
+    update hubsync.outbox ob set status = 'pending', next_attempt_at = now()
+     where ob.local_id = lid and ob.status = 'rejected';
+  end if;
   perform hubsync._wake_push(v_type);
   return null;
 end
