@@ -15,10 +15,16 @@ export async function installedDatabase(label: string): Promise<TestDatabase> {
 
 export const quietLog = createLogger({ level: process.env.HUBSYNC_TEST_LOG ?? "silent" });
 
-/** A HubSpot client plus its own pool on the test database: one "worker process". */
+/** For simulators started with `rateLimits: false`: the budget must not be what a test waits on. */
+export const UNLIMITED = { generalLimit: 100_000, searchLimit: 10_000 };
+
+/**
+ * A HubSpot client plus its own pool on the test database: one "worker process". Its budget is
+ * UNLIMITED unless the test passes `limits` (e.g. `{}` for HubSpot's real ones).
+ */
 export function connectWorker(dbUrl: string, sim: { url: string; token: string }, opts: Partial<HubSpotApiOptions> = {}): SyncDeps & { close(): Promise<void> } {
   const pool = createPool(dbUrl, { max: 4, applicationName: "hubsync test" });
-  const hubspot: HubSpotApi = createHubSpotApi({ accessToken: sim.token, basePath: sim.url, pool, log: quietLog, ...opts });
+  const hubspot: HubSpotApi = createHubSpotApi({ accessToken: sim.token, basePath: sim.url, pool, log: quietLog, limits: UNLIMITED, ...opts });
   return {
     pool,
     hubspot,

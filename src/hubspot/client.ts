@@ -46,6 +46,8 @@ export interface HubSpotApiOptions {
   maxAttempts?: number;
   backoffBaseMs?: number;
   backoffCapMs?: number;
+  /** General requests in flight at once from this process (search adds up to 4). */
+  concurrency?: number;
 }
 
 export interface CallOptions {
@@ -91,6 +93,26 @@ export interface HubSpotApi {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** At most `n` holders at once; release() is idempotent so every path may call it. */
+function createSemaphore(n: number) {
+  let free = n;
+  const waiting: Array<() => void> = [];
+  return {
+    async acquire(): Promise<() => void> {
+      if (free > 0) free--;
+      else await new Promise<void>((resolve) => waiting.push(resolve));
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        const next = waiting.shift();
+        if (next) next();
+        else free++;
+      };
+    },
+  };
+}
 const MAX_RATE_LIMITED = 12;
 const SECONDLY_WAIT_MS = 1_100;
 const TEN_SECONDLY_WAIT_MS = 10_000;
@@ -104,7 +126,10 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
   const backoffBaseMs = options.backoffBaseMs ?? 500;
   const backoffCapMs = options.backoffCapMs ?? 30_000;
   const budget = options.pool ? createPgRateBudget(options.pool, options.limits) : createMemoryRateBudget(options.limits);
-  const agent = createTimeoutAgent(basePath, timeoutMs);
+  const concurrency = options.concurrency ?? 8;
+  // search has its own (small) allowance: waiting search calls must not hold general ones back
+  const inFlight: Record<Bucket, ReturnType<typeof createSemaphore>> = { general: createSemaphore(concurrency), search: createSemaphore(4) };
+  const agent = createTimeoutAgent(basePath, timeoutMs, concurrency + 4);
   const stats: ClientStats = { requests: 0, rateLimited: 0, retries: 0 };
 
   const sdk = new Client({
@@ -129,13 +154,17 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
     let failures = 0;
     let limited = 0;
     for (;;) {
-      await budget.reserve(bucket);
-      stats.requests++;
-      recordUsage("requests");
+      // A slot is reserved only once a socket is ours, so the request leaves when the budget says
+      // (reserving first and queueing for a socket after would bunch requests at HubSpot's end).
+      const release = await inFlight[bucket].acquire();
       const started = Date.now();
       try {
+        await budget.reserve(bucket);
+        stats.requests++;
+        recordUsage("requests");
         return await fn(sdk);
       } catch (err) {
+        release();
         const failure = classify(err);
         if (failure.kind === "fatal") throw failure.error;
         if (failure.kind === "rate_limited") {
@@ -173,6 +202,8 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
           "HubSpot request failed; retrying",
         );
         await sleep(waitMs);
+      } finally {
+        release();
       }
     }
   }

@@ -8,9 +8,9 @@ import { RequestTimeoutError } from "./errors.ts";
  * so the timeout lives in the agent: a socket silent for `timeoutMs` is destroyed, which fails the
  * request with RequestTimeoutError and lets the client retry.
  */
-export function createTimeoutAgent(basePath: string, timeoutMs: number): http.Agent {
+export function createTimeoutAgent(basePath: string, timeoutMs: number, maxSockets: number): http.Agent {
   const isHttps = new URL(basePath).protocol === "https:";
-  const options = { keepAlive: true, maxSockets: 16, timeout: timeoutMs };
+  const options = { keepAlive: true, maxSockets, timeout: timeoutMs };
   const arm = (socket: Duplex) => {
     socket.on("timeout", () => socket.destroy(new RequestTimeoutError(timeoutMs)));
     return socket;

@@ -21,6 +21,11 @@ export interface BudgetLimits {
   headroom: number;
   /** Below this many daily calls left, stop (0 = only stop when HubSpot says so). */
   dailyFloor: number;
+  /**
+   * Added to each window: a slot is taken just before sending, HubSpot counts the request when it
+   * arrives, and arrival delays vary by a few tens of milliseconds.
+   */
+  marginMs: number;
 }
 
 export const DEFAULT_LIMITS: BudgetLimits = {
@@ -30,6 +35,7 @@ export const DEFAULT_LIMITS: BudgetLimits = {
   searchWindowMs: 1_000,
   headroom: 0.9,
   dailyFloor: 0,
+  marginMs: 150,
 };
 
 export class DailyLimitError extends Error {
@@ -83,9 +89,9 @@ export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimit
          on conflict (bucket) do update set capacity = excluded.capacity, window_ms = excluded.window_ms`,
         [
           capacityFor(limits.generalLimit, limits.headroom),
-          limits.generalWindowMs,
+          limits.generalWindowMs + limits.marginMs,
           capacityFor(limits.searchLimit, limits.headroom),
-          limits.searchWindowMs,
+          limits.searchWindowMs + limits.marginMs,
         ],
       )
       .then(() => undefined)
@@ -122,7 +128,7 @@ export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimit
         if (interval) limits.generalWindowMs = interval;
         await pool.query(`update hubsync.rate_budget set capacity = $1, window_ms = $2 where bucket = 'general'`, [
           capacityFor(max, limits.headroom),
-          limits.generalWindowMs,
+          limits.generalWindowMs + limits.marginMs,
         ]);
       }
       const daily = headerNumber(headers, "x-hubspot-ratelimit-daily");
@@ -154,8 +160,8 @@ export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): R
   };
   const settings = (bucket: Bucket) =>
     bucket === "general"
-      ? { capacity: capacityFor(limits.generalLimit, limits.headroom), windowMs: limits.generalWindowMs }
-      : { capacity: capacityFor(limits.searchLimit, limits.headroom), windowMs: limits.searchWindowMs };
+      ? { capacity: capacityFor(limits.generalLimit, limits.headroom), windowMs: limits.generalWindowMs + limits.marginMs }
+      : { capacity: capacityFor(limits.searchLimit, limits.headroom), windowMs: limits.searchWindowMs + limits.marginMs };
   return {
     limits,
     async reserve(bucket) {

@@ -90,11 +90,13 @@ export async function pullIncremental(deps: SyncDeps, objectType: string, opts: 
         stats.searches++;
         for (const h of await take(page.results)) if (h.ms > queryMax) queryMax = h.ms;
         offset += page.results.length;
-        if (!page.nextAfter || page.results.length === 0) break;
+        if (page.results.length === 0) break;
         if (offset + pageSize > maxResults) {
-          capped = true;
+          // the next page would cross the cap (HubSpot answers 400 there, or stops offering one)
+          capped = Boolean(page.nextAfter) || page.total > offset;
           break;
         }
+        if (!page.nextAfter) break;
         after = page.nextAfter;
       }
       if (!capped) break;
