@@ -1,0 +1,133 @@
+import { z } from "zod";
+
+/**
+ * The simulator's knobs: tier and rate limits, latency, index lag, faults and the behaviours
+ * HubSpot leaves undocumented (reference §10), each switchable. Parsed with zod wherever it
+ * enters (startSimulator options, `POST /_sim/configure`, the CLI).
+ */
+
+export const TIERS = ["free", "starter", "pro", "enterprise"] as const;
+export type Tier = (typeof TIERS)[number];
+
+export interface RateLimitConfig {
+  /** Requests per rolling window (TEN_SECONDLY_ROLLING). */
+  burst: number;
+  windowMs: number;
+  /** Search requests per second (SECONDLY). */
+  searchPerSecond: number;
+  /** Requests per day (DAILY). */
+  daily: number;
+}
+
+/** HubSpot's published limits for private apps (reference §1.1). Pro's daily figure: 625k (docs) or 650k (changelog). */
+export function tierLimits(tier: Tier, proDaily: 625_000 | 650_000 = 625_000): RateLimitConfig {
+  switch (tier) {
+    case "free":
+    case "starter":
+      return { burst: 100, windowMs: 10_000, searchPerSecond: 5, daily: 250_000 };
+    case "pro":
+      return { burst: 190, windowMs: 10_000, searchPerSecond: 5, daily: proDaily };
+    case "enterprise":
+      return { burst: 190, windowMs: 10_000, searchPerSecond: 5, daily: 1_000_000 };
+  }
+}
+
+export const FaultsSchema = z.object({
+  /** Fraction of HubSpot requests answered 502/503/504. */
+  serverErrorRate: z.number().min(0).max(1).default(0),
+  /** Fraction of requests held unanswered for `timeoutMs`. */
+  timeoutRate: z.number().min(0).max(1).default(0),
+  /** Fraction of requests whose socket is destroyed without an answer. */
+  dropRate: z.number().min(0).max(1).default(0),
+  timeoutMs: z.number().int().min(0).default(30_000),
+  /** Which 5xx statuses the server errors use. */
+  statuses: z.array(z.number().int().min(500).max(599)).min(1).default([502, 503, 504]),
+});
+export type FaultConfig = z.infer<typeof FaultsSchema>;
+
+const RateLimitsSchema = z.object({
+  burst: z.number().int().positive(),
+  windowMs: z.number().int().positive(),
+  searchPerSecond: z.number().int().positive(),
+  daily: z.number().int().positive(),
+});
+
+export const ConfigPatchSchema = z
+  .object({
+    token: z.string().min(1),
+    tier: z.enum(TIERS),
+    /** Overrides on top of the tier's limits, or false to switch limits off. */
+    rateLimits: z.union([z.literal(false), RateLimitsSchema.partial()]),
+    /** Pro's daily quota: 625,000 (current docs) or 650,000 (2024 changelog). */
+    proDailyLimit: z.union([z.literal(625_000), z.literal(650_000)]),
+    latencyMs: z.number().min(0),
+    latencyJitterMs: z.number().min(0),
+    indexLagMs: z.number().min(0),
+    faults: FaultsSchema.partial(),
+    maxUrlLength: z.number().int().positive(),
+    /** limit > 100 on lists / > 200 on search / > 100 batch inputs: clamp instead of 400. */
+    clampLimits: z.boolean(),
+    /** GET on a merged-away id: 404, or the winner (older APIs' behaviour). */
+    mergedIdLookup: z.enum(["404", "winner"]),
+    /** Requested properties without a value: null (common observation) or omitted. */
+    emptyProperties: z.enum(["null", "omit"]),
+  })
+  .partial();
+export type ConfigPatch = z.input<typeof ConfigPatchSchema>;
+
+export interface SimulatorConfig {
+  token: string;
+  tier: Tier;
+  proDailyLimit: 625_000 | 650_000;
+  rateLimitOverrides: Partial<RateLimitConfig> | false;
+  latencyMs: number;
+  latencyJitterMs: number;
+  indexLagMs: number;
+  faults: FaultConfig;
+  maxUrlLength: number;
+  clampLimits: boolean;
+  mergedIdLookup: "404" | "winner";
+  emptyProperties: "null" | "omit";
+}
+
+export function defaultConfig(): SimulatorConfig {
+  return {
+    token: "sim-token",
+    tier: "pro",
+    proDailyLimit: 625_000,
+    rateLimitOverrides: {},
+    latencyMs: 0,
+    latencyJitterMs: 0,
+    indexLagMs: 0,
+    faults: FaultsSchema.parse({}),
+    maxUrlLength: 8_192,
+    clampLimits: false,
+    mergedIdLookup: "404",
+    emptyProperties: "null",
+  };
+}
+
+/** Applies a validated patch; rate-limit overrides replace earlier ones. */
+export function applyConfig(config: SimulatorConfig, patch: ConfigPatch): SimulatorConfig {
+  const p = ConfigPatchSchema.parse(patch);
+  const next: SimulatorConfig = { ...config, faults: { ...config.faults } };
+  if (p.token !== undefined) next.token = p.token;
+  if (p.tier !== undefined) next.tier = p.tier;
+  if (p.proDailyLimit !== undefined) next.proDailyLimit = p.proDailyLimit;
+  if (p.rateLimits !== undefined) next.rateLimitOverrides = p.rateLimits;
+  if (p.latencyMs !== undefined) next.latencyMs = p.latencyMs;
+  if (p.latencyJitterMs !== undefined) next.latencyJitterMs = p.latencyJitterMs;
+  if (p.indexLagMs !== undefined) next.indexLagMs = p.indexLagMs;
+  if (p.faults !== undefined) next.faults = FaultsSchema.parse({ ...config.faults, ...p.faults });
+  if (p.maxUrlLength !== undefined) next.maxUrlLength = p.maxUrlLength;
+  if (p.clampLimits !== undefined) next.clampLimits = p.clampLimits;
+  if (p.mergedIdLookup !== undefined) next.mergedIdLookup = p.mergedIdLookup;
+  if (p.emptyProperties !== undefined) next.emptyProperties = p.emptyProperties;
+  return next;
+}
+
+/** The limits in force, or null when switched off. */
+export function effectiveLimits(config: SimulatorConfig): RateLimitConfig | null {
+  if (config.rateLimitOverrides === false) return null;
+  return { ...tierLimits(config.tier, config.proDailyLimit), ...config.rateLimitOverrides };
+}
