@@ -48,13 +48,21 @@ begin
               where col.object_type = v_type and col.archived_at is null loop
       typed := typed || c.property_name;
       continue when c.read_only or c.property_name = 'hubsync_local_id' or c.property_name = 'hs_object_id';
+      -- Scalars other than datetimes are already HubSpot's strings as json text (fast path).
       if tg_op = 'INSERT' then
         if coalesce(jsonb_typeof(n -> c.column_name), 'null') <> 'null' then
-          changes := changes || jsonb_build_object(c.property_name, hubsync._encode_value(n -> c.column_name, c.pg_type));
+          changes := changes || jsonb_build_object(c.property_name,
+            case when c.pg_type in ('text', 'numeric', 'boolean', 'date') then n ->> c.column_name
+                 else hubsync._encode_value(n -> c.column_name, c.pg_type) end);
         end if;
       elsif (n -> c.column_name) is distinct from (o -> c.column_name) then
-        changes := changes || jsonb_build_object(c.property_name, hubsync._encode_value(n -> c.column_name, c.pg_type));
-        prev := prev || jsonb_build_object(c.property_name, hubsync._encode_value(o -> c.column_name, c.pg_type));
+        if c.pg_type in ('text', 'numeric', 'boolean', 'date') then
+          changes := changes || jsonb_build_object(c.property_name, coalesce(n ->> c.column_name, ''));
+          prev := prev || jsonb_build_object(c.property_name, coalesce(o ->> c.column_name, ''));
+        else
+          changes := changes || jsonb_build_object(c.property_name, hubsync._encode_value(n -> c.column_name, c.pg_type));
+          prev := prev || jsonb_build_object(c.property_name, hubsync._encode_value(o -> c.column_name, c.pg_type));
+        end if;
       end if;
     end loop;
     -- Properties kept only in the properties jsonb column (no typed column) can be written there.
