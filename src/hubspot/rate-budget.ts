@@ -33,10 +33,22 @@ export const DEFAULT_LIMITS: BudgetLimits = {
   generalWindowMs: 10_000,
   searchLimit: 5,
   searchWindowMs: 1_000,
-  headroom: 0.9,
+  // The burst limit is per app, so hubsync may use nearly all of it; the shared window keeps it under.
+  headroom: 0.97,
   dailyFloor: 0,
-  marginMs: 150,
+  marginMs: 100,
 };
+
+const Headroom = z.coerce.number().gt(0).max(1);
+
+/** DEFAULT_LIMITS with HUBSYNC_RATE_HEADROOM (a fraction, e.g. 0.8 to leave room for other integrations) applied. */
+export function defaultLimits(env: NodeJS.ProcessEnv = process.env): BudgetLimits {
+  const raw = env.HUBSYNC_RATE_HEADROOM;
+  if (raw === undefined || raw === "") return { ...DEFAULT_LIMITS };
+  const parsed = Headroom.safeParse(raw);
+  if (!parsed.success) throw new Error(`hubsync: HUBSYNC_RATE_HEADROOM must be a fraction in (0, 1], got "${raw}"`);
+  return { ...DEFAULT_LIMITS, headroom: parsed.data };
+}
 
 export class DailyLimitError extends Error {
   readonly until: Date;
@@ -76,7 +88,7 @@ function headerNumber(headers: Record<string, string | undefined>, name: string)
 }
 
 export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimits> = {}): RateBudget {
-  const limits: BudgetLimits = { ...DEFAULT_LIMITS, ...overrides };
+  const limits: BudgetLimits = { ...defaultLimits(), ...overrides };
   let configured: Promise<void> | null = null;
   // What we last wrote, so headers only cause a write when something changed.
   let knownMax: number | undefined;
@@ -152,7 +164,7 @@ export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimit
 
 /** The same sliding-window rule for one process, for when there is no database. */
 export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): RateBudget {
-  const limits: BudgetLimits = { ...DEFAULT_LIMITS, ...overrides };
+  const limits: BudgetLimits = { ...defaultLimits(), ...overrides };
   const slots: Record<Bucket, number[]> = { general: [], search: [] };
   const blocked: Record<Bucket, { until: number; reason: string }> = {
     general: { until: 0, reason: "" },

@@ -23,12 +23,26 @@ export interface BackfillOptions {
   pageSize?: number;
   /** Called after each page is committed (tests use it to simulate a crash). */
   onPage?: (pages: number) => void | Promise<void>;
+  /**
+   * Up to this many characters of `properties=` query, records come straight from the list page
+   * (one call per 100 records); beyond it (wide portals: 414 URI Too Long) the list gives ids only
+   * and batch read fetches the records with the property names in a POST body.
+   */
+  maxPropertyQueryChars?: number;
+}
+
+/** HubSpot answers 414 somewhere past a few thousand characters of URL; stay well below. */
+export const MAX_PROPERTY_QUERY_CHARS = 2_000;
+
+function propertyQueryLength(properties: string[]): number {
+  return new URLSearchParams(properties.map((p): [string, string] => ["properties", p])).toString().length;
 }
 
 /**
- * Full copy of one object type, resumable from its last committed page. Ids come from the list
- * API with a single property (never hundreds in a URL: 414), the records themselves from batch
- * read with every property in the POST body. Each page and its cursor commit together.
+ * Full copy of one object type, resumable from its last committed page. When every property name
+ * fits in a URL the list pages carry the records; otherwise ids come from the list API with a
+ * single property (never hundreds in a URL: 414) and the records from batch read with every
+ * property in the POST body. Each page and its cursor commit together.
  */
 export async function backfill(deps: SyncDeps, objectType: string, opts: BackfillOptions = {}): Promise<RunSummary> {
   const row = await loadObject(deps.pool, objectType);
@@ -50,15 +64,23 @@ export async function backfill(deps: SyncDeps, objectType: string, opts: Backfil
     await writeCursor(deps.pool, objectType, "backfill", state);
     const counts = emptyCounts();
     let missing = 0;
+    const direct = propertyQueryLength(target.allProperties) <= (opts.maxPropertyQueryChars ?? MAX_PROPERTY_QUERY_CHARS);
     for (;;) {
-      const page = await deps.hubspot.listPage(target.apiName, { after: state.after, limit: pageSize, properties: ["hs_object_id", target.lastModifiedProperty] });
-      const ids = page.results.map((r) => r.id);
-      const read = await deps.hubspot.batchRead(target.apiName, ids, target.allProperties);
-      missing += read.missing.length;
-      state = { ...state, after: page.nextAfter, pages: state.pages + 1, records: state.records + read.results.length };
+      const page = await deps.hubspot.listPage(target.apiName, {
+        after: state.after,
+        limit: pageSize,
+        properties: direct ? target.allProperties : ["hs_object_id", target.lastModifiedProperty],
+      });
+      let records = page.results;
+      if (!direct) {
+        const read = await deps.hubspot.batchRead(target.apiName, records.map((r) => r.id), target.allProperties);
+        missing += read.missing.length;
+        records = read.results;
+      }
+      state = { ...state, after: page.nextAfter, pages: state.pages + 1, records: state.records + records.length };
       const next = state;
       await inApplyingTransaction(deps.pool, async (client) => {
-        addCounts(counts, await applyRecords(client, target, read.results));
+        addCounts(counts, await applyRecords(client, target, records));
         await writeCursor(client, objectType, "backfill", next);
       });
       await opts.onPage?.(state.pages);
@@ -77,7 +99,7 @@ export async function backfill(deps: SyncDeps, objectType: string, opts: Backfil
     await startLive(deps, objectType);
     return {
       records: counts.inserted + counts.updated,
-      details: { ...counts, pages: state.pages - resumedAt, resumedFromPage: resumedAt, missing, totalRecords: state.records },
+      details: { ...counts, pages: state.pages - resumedAt, resumedFromPage: resumedAt, missing, totalRecords: state.records, mode: direct ? "list" : "ids+batch-read" },
     };
   });
 }
