@@ -1,7 +1,6 @@
 import type { Task } from "graphile-worker";
 import { z } from "zod";
-import { discover } from "../src/schema/discover.ts";
-import { setPhase } from "../src/schema/objects.ts";
+import { runDiscovery } from "../src/schema/discover.ts";
 import { objectQueue } from "../src/pull/jobs.ts";
 import { getWorkerContext } from "../src/worker/context.ts";
 
@@ -11,12 +10,7 @@ const Payload = z.object({ objectType: z.string().min(1) });
 const task: Task = async (payload, helpers) => {
   const { objectType } = Payload.parse(payload);
   const ctx = await getWorkerContext();
-  try {
-    await discover(ctx, objectType);
-  } catch (err) {
-    await setPhase(ctx.pool, objectType, "error", err instanceof Error ? err.message : String(err));
-    throw err;
-  }
+  await runDiscovery(ctx, objectType);
   await helpers.addJob("hubsync_backfill", { objectType }, { jobKey: `hubsync_backfill:${objectType}`, queueName: objectQueue(objectType) });
 };
 export default task;

@@ -1,5 +1,5 @@
-import { discover } from "../schema/discover.ts";
-import { listEnabledObjects, loadObject, setPhase } from "../schema/objects.ts";
+import { runDiscovery } from "../schema/discover.ts";
+import { listEnabledObjects, loadObject } from "../schema/objects.ts";
 import { pullArchived } from "./archived.ts";
 import { backfill, type BackfillOptions } from "./backfill.ts";
 import type { SyncDeps } from "./deps.ts";
@@ -35,12 +35,7 @@ export async function cycleObject(deps: SyncDeps, objectType: string, opts: Cycl
       return out;
     }
     if (row.phase === "discovering" || row.phase === "error") {
-      try {
-        await discover(deps, objectType);
-      } catch (err) {
-        await setPhase(deps.pool, objectType, "error", err instanceof Error ? err.message : String(err));
-        throw err;
-      }
+      note("discover", await runDiscovery(deps, objectType));
       row = await loadObject(deps.pool, objectType);
     }
     if (row.phase === "backfilling") {

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import type { PropertyDef, ObjectSchemaDef } from "../hubspot/schemas.ts";
 import { inApplyingTransaction, type SyncDeps } from "../pull/deps.ts";
+import { recordRun, type RunSummary } from "../pull/runs.ts";
 import { writeCursor } from "./cursors.ts";
 import { convertValue, pgTypeFor, type PgType } from "./mapping.ts";
 import { columnNameFor, quoteIdent, SYSTEM_COLUMNS, tableNameFor, withSuffix } from "./naming.ts";
@@ -109,6 +110,22 @@ export async function discover(deps: SyncDeps, objectType: string): Promise<Disc
     "discovery done",
   );
   return result;
+}
+
+/** discover() as a row of hubsync.runs (kind 'discover'); a failure puts the object in phase 'error'. */
+export async function runDiscovery(deps: SyncDeps, objectType: string): Promise<RunSummary> {
+  try {
+    return await recordRun(deps, objectType, "discover", async () => {
+      const r = await discover(deps, objectType);
+      return { records: 0, details: { table: r.tableName, added: r.added.length, archived: r.archived, retyped: r.retyped, untyped: r.untyped.length } };
+    });
+  } catch (err) {
+    await deps.pool.query(
+      `update hubsync.objects set phase = 'error', last_error = $2, last_error_at = now(), updated_at = now() where object_type = $1`,
+      [objectType, err instanceof Error ? err.message : String(err)],
+    );
+    throw err;
+  }
 }
 
 async function markDiscovered(pool: pg.Pool, row: ObjectRow, type: Partial<ResolvedType> & { tableName: string }): Promise<void> {
