@@ -14,7 +14,7 @@ export interface RateLimitConfig {
   burst: number;
   windowMs: number;
   /** Search requests per second (SECONDLY). */
-  searchPerSecond: number;
+  search: number;
   /** Requests per day (DAILY). */
   daily: number;
 }
@@ -24,11 +24,11 @@ export function tierLimits(tier: Tier, proDaily: 625_000 | 650_000 = 625_000): R
   switch (tier) {
     case "free":
     case "starter":
-      return { burst: 100, windowMs: 10_000, searchPerSecond: 5, daily: 250_000 };
+      return { burst: 100, windowMs: 10_000, search: 5, daily: 250_000 };
     case "pro":
-      return { burst: 190, windowMs: 10_000, searchPerSecond: 5, daily: proDaily };
+      return { burst: 190, windowMs: 10_000, search: 5, daily: proDaily };
     case "enterprise":
-      return { burst: 190, windowMs: 10_000, searchPerSecond: 5, daily: 1_000_000 };
+      return { burst: 190, windowMs: 10_000, search: 5, daily: 1_000_000 };
   }
 }
 
@@ -48,7 +48,7 @@ export type FaultConfig = z.infer<typeof FaultsSchema>;
 const RateLimitsSchema = z.object({
   burst: z.number().int().positive(),
   windowMs: z.number().int().positive(),
-  searchPerSecond: z.number().int().positive(),
+  search: z.number().int().positive(),
   daily: z.number().int().positive(),
 });
 
@@ -60,7 +60,8 @@ export const ConfigPatchSchema = z
     rateLimits: z.union([z.literal(false), RateLimitsSchema.partial()]),
     /** Pro's daily quota: 625,000 (current docs) or 650,000 (2024 changelog). */
     proDailyLimit: z.union([z.literal(625_000), z.literal(650_000)]),
-    latencyMs: z.number().min(0),
+    /** Fixed ms, or a {min, max} range (min + uniform jitter). */
+    latencyMs: z.union([z.number().min(0), z.object({ min: z.number().min(0), max: z.number().min(0) })]),
     latencyJitterMs: z.number().min(0),
     indexLagMs: z.number().min(0),
     faults: FaultsSchema.partial(),
@@ -115,7 +116,11 @@ export function applyConfig(config: SimulatorConfig, patch: ConfigPatch): Simula
   if (p.tier !== undefined) next.tier = p.tier;
   if (p.proDailyLimit !== undefined) next.proDailyLimit = p.proDailyLimit;
   if (p.rateLimits !== undefined) next.rateLimitOverrides = p.rateLimits;
-  if (p.latencyMs !== undefined) next.latencyMs = p.latencyMs;
+  if (typeof p.latencyMs === "number") next.latencyMs = p.latencyMs;
+  else if (p.latencyMs) {
+    next.latencyMs = p.latencyMs.min;
+    next.latencyJitterMs = Math.max(0, p.latencyMs.max - p.latencyMs.min);
+  }
   if (p.latencyJitterMs !== undefined) next.latencyJitterMs = p.latencyJitterMs;
   if (p.indexLagMs !== undefined) next.indexLagMs = p.indexLagMs;
   if (p.faults !== undefined) next.faults = FaultsSchema.parse({ ...config.faults, ...p.faults });

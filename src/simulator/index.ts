@@ -1,0 +1,86 @@
+import { associationRoutes } from "./associations-routes.ts";
+import { applyConfig, defaultConfig, type ConfigPatch, type SimulatorConfig } from "./config.ts";
+import { simulatorControl, type SimulatorControl } from "./control-client.ts";
+import { controlRoutes } from "./control-routes.ts";
+import { registerObjectRoutes } from "./objects-routes.ts";
+import { registerOwnerRoutes } from "./owners-routes.ts";
+import { registerPipelineRoutes } from "./pipelines-routes.ts";
+import { registerPropertyRoutes } from "./properties-routes.ts";
+import { RateLimiter } from "./rate-limiter.ts";
+import { RequestLog } from "./request-log.ts";
+import { Router } from "./router.ts";
+import { registerSchemaRoutes } from "./schemas-routes.ts";
+import { registerSearchRoutes } from "./search.ts";
+import { seedPortal } from "./seed.ts";
+import { startHttpServer } from "./server.ts";
+import { Store } from "./store.ts";
+
+/**
+ * `startSimulator(opts)`: a HubSpot portal on a local port that @hubspot/api-client talks to with
+ * `basePath` set to `url` and `accessToken` set to `token`. See CONTRACTS.md for the options.
+ */
+
+export interface SimulatorOptions extends ConfigPatch {
+  /** 0 = a free port. */
+  port: number;
+  host: string;
+  portalId: number;
+  /** Generate a realistic portal at start (SIM-B's seedPortal). */
+  seed: { size: number; seed?: number };
+}
+
+export interface RunningSimulator {
+  url: string;
+  token: string;
+  control: SimulatorControl;
+  /** The in-process portal (read it freely; write through `control` so indexes and events stay right). */
+  store: Store;
+  close(): Promise<void>;
+}
+
+export type { SimulatorControl } from "./control-client.ts";
+export type { SimulatorConfig } from "./config.ts";
+
+export async function startSimulator(opts: Partial<SimulatorOptions> = {}): Promise<RunningSimulator> {
+  const { port = 0, host = "127.0.0.1", portalId, seed, ...patch } = opts;
+  let config: SimulatorConfig = applyConfig(defaultConfig(), patch);
+  const store = new Store({ portalId });
+  store.indexLagMs = config.indexLagMs;
+  const limiter = new RateLimiter();
+  const requestLog = new RequestLog();
+  const router = new Router();
+  registerObjectRoutes(router);
+  registerSearchRoutes(router);
+  registerPropertyRoutes(router);
+  registerSchemaRoutes(router);
+  registerOwnerRoutes(router);
+  registerPipelineRoutes(router);
+  const control = controlRoutes(store, {
+    config: () => config,
+    configure(p: ConfigPatch) {
+      config = applyConfig(config, p);
+      store.indexLagMs = config.indexLagMs;
+      if (p.rateLimits !== undefined || p.tier !== undefined) limiter.reset();
+      return config;
+    },
+    log: requestLog,
+    resetRateLimits: () => limiter.reset(),
+  });
+  for (const r of [...associationRoutes(store), ...control]) {
+    const isControl = r.path.startsWith("/_sim");
+    // Associations v4 batch endpoints are exempt from the ten-secondly limit per HubSpot's spec.
+    const rateClass = isControl ? "none" : r.path.includes("/batch/") ? "daily-only" : "general";
+    router.route(r.method, r.path, (req) => r.handler(req), { rateClass, auth: !isControl });
+  }
+  if (seed) seedPortal(store, { size: seed.size, seed: seed.seed ?? 1 });
+  const http = await startHttpServer({ store, router, getConfig: () => config, limiter, requestLog }, port, host);
+  return {
+    url: http.url,
+    get token() {
+      return config.token;
+    },
+    control: simulatorControl(http.url),
+    store,
+    close: () => http.close(),
+  };
+}

@@ -1,0 +1,107 @@
+import type { RateLimitConfig } from "./config.ts";
+import type { RateClass } from "./router.ts";
+
+/**
+ * HubSpot's three limits (reference §1): a rolling ten-secondly burst bucket, a per-second
+ * bucket for search (exempt from the burst bucket, no headers on its responses) and a daily
+ * quota that resets at midnight (UTC here). Rejected requests are not counted.
+ */
+
+export interface RateDecision {
+  /** Set when the request is refused. */
+  policy?: "TEN_SECONDLY_ROLLING" | "SECONDLY" | "DAILY";
+  headers: Record<string, string>;
+}
+
+/** Timestamps of accepted requests in a rolling window. */
+class Window {
+  private times: number[] = [];
+  private head = 0;
+  count(now: number, windowMs: number): number {
+    while (this.head < this.times.length && this.times[this.head]! <= now - windowMs) this.head++;
+    if (this.head > 1024 && this.head * 2 > this.times.length) {
+      this.times = this.times.slice(this.head);
+      this.head = 0;
+    }
+    return this.times.length - this.head;
+  }
+  add(now: number): void {
+    this.times.push(now);
+  }
+  clear(): void {
+    this.times = [];
+    this.head = 0;
+  }
+}
+
+export class RateLimiter {
+  private burst = new Window();
+  private search = new Window();
+  private dailyUsed = 0;
+  private day = currentDay(Date.now());
+
+  reset(): void {
+    this.burst.clear();
+    this.search.clear();
+    this.dailyUsed = 0;
+  }
+
+  check(rateClass: RateClass, limits: RateLimitConfig | null, now = Date.now()): RateDecision {
+    if (!limits || rateClass === "none") return { headers: {} };
+    const day = currentDay(now);
+    if (day !== this.day) {
+      this.day = day;
+      this.dailyUsed = 0;
+    }
+    const headersFor = (burstUsed: number): Record<string, string> => ({
+      "X-HubSpot-RateLimit-Daily": String(limits.daily),
+      "X-HubSpot-RateLimit-Daily-Remaining": String(Math.max(0, limits.daily - this.dailyUsed)),
+      "X-HubSpot-RateLimit-Interval-Milliseconds": String(limits.windowMs),
+      "X-HubSpot-RateLimit-Max": String(limits.burst),
+      "X-HubSpot-RateLimit-Remaining": String(Math.max(0, limits.burst - burstUsed)),
+    });
+    const burstUsed = this.burst.count(now, limits.windowMs);
+    if (this.dailyUsed >= limits.daily) {
+      return { policy: "DAILY", headers: rateClass === "search" ? {} : headersFor(burstUsed) };
+    }
+    if (rateClass === "search") {
+      if (this.search.count(now, 1000) >= limits.search) return { policy: "SECONDLY", headers: {} };
+      this.search.add(now);
+      this.dailyUsed++;
+      return { headers: {} };
+    }
+    if (rateClass === "general") {
+      if (burstUsed >= limits.burst) return { policy: "TEN_SECONDLY_ROLLING", headers: headersFor(burstUsed) };
+      this.burst.add(now);
+      this.dailyUsed++;
+      return { headers: headersFor(burstUsed + 1) };
+    }
+    // Ten-secondly-exempt endpoints (associations v4 batch) still draw on the daily quota.
+    this.dailyUsed++;
+    return { headers: headersFor(burstUsed) };
+  }
+}
+
+function currentDay(ms: number): number {
+  return Math.floor(ms / 86_400_000);
+}
+
+const MESSAGES = {
+  TEN_SECONDLY_ROLLING: "You have reached your ten_secondly_rolling limit.",
+  // The SDK's retry decorator recognises search 429s by exactly this message.
+  SECONDLY: "You have reached your secondly limit.",
+  DAILY: "You have reached your daily limit.",
+} as const;
+
+export function rateLimitBody(policy: keyof typeof MESSAGES, correlationId: string, portalId: number) {
+  const group = policy === "DAILY" ? "api-calls-daily" : policy === "SECONDLY" ? "search-api-calls-secondly" : "api-calls-ten-secondly";
+  return {
+    status: "error",
+    message: MESSAGES[policy],
+    errorType: "RATE_LIMIT",
+    correlationId,
+    policyName: policy,
+    groupName: `publicapi:private_app-${group}:${portalId}`,
+    requestId: crypto.randomUUID(),
+  };
+}
