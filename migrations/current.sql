@@ -55,3 +55,29 @@ create table if not exists hubsync.conflicts (
 create index if not exists conflicts_object_idx on hubsync.conflicts (object_type, at);
 comment on table hubsync.conflicts is
   'A pulled HubSpot change met a pending local change to the same property; how hubsync.objects.conflict_policy settled it';
+
+-- == ASSOC ==
+-- One row per association table hubspot.associations_<a>_<b> (a, b: singular names in alphabetical
+-- order; one table per unordered pair of object types). read_side: which end's ids the last sweep
+-- read (the end with fewer local rows). type_map: association type ids b→a → a→b, learned from data
+-- (HubSpot's labels API does not say which id is which one's inverse), used when reading from b.
+create table if not exists hubsync.association_pairs (
+  table_name text primary key,
+  a_type text not null references hubsync.objects (object_type) on delete cascade,
+  b_type text not null references hubsync.objects (object_type) on delete cascade,
+  a_column text not null,
+  b_column text not null,
+  type_map jsonb not null default '{}',
+  read_side text check (read_side in ('a', 'b')),
+  rows bigint not null default 0,
+  backfilled_at timestamptz,
+  last_sweep_at timestamptz,
+  last_sweep_requests integer,
+  last_sweep_changes integer,
+  last_error text,
+  last_error_at timestamptz,
+  created_at timestamptz not null default now(),
+  unique (a_type, b_type)
+);
+comment on table hubsync.association_pairs is
+  'One row per hubspot.associations_<a>_<b> table: its two object types, last backfill/sweep, row count, last error';

@@ -1,0 +1,83 @@
+import { z } from "zod";
+import type { SyncDeps } from "../pull/deps.ts";
+import { recordRun } from "../pull/runs.ts";
+import { readCursor, writeCursor } from "../schema/cursors.ts";
+import { quoteIdent } from "../schema/naming.ts";
+import { loadPairs } from "./pairs.ts";
+import { BATCH_READ_LIMIT } from "./read.ts";
+import { noChanges, syncIds, TypeMapUnresolved, type PassContext } from "./sync.ts";
+
+const STREAM = "associations:changed";
+const Cursor = z.object({ since: z.string() });
+
+/**
+ * Rows a pull rewrote are looked at again this far back: a pull transaction that began before the
+ * last refresh may commit after it with an older _sync_updated_at. Re-reading a few ids is cheap.
+ */
+const OVERLAP_MS = 2 * 60 * 1000;
+
+/**
+ * Re-reads the associations of the given records (of objectType) for every backfilled pair they
+ * are an end of, and brings the tables in line for them: the hook for records an incremental pull
+ * just brought in (a new contact with its company, a deal moved to other line items). A pair whose
+ * type ids cannot be translated from this end is left to the next sweep.
+ */
+export async function refreshAssociationsFor(deps: SyncDeps, objectType: string, ids: string[]): Promise<{ inserted: number; updated: number; deleted: number; pairs: number }> {
+  const out = { ...noChanges(), pairs: 0 };
+  if (ids.length === 0) return out;
+  const backfilled = await deps.pool.query<{ table_name: string }>(`select table_name from hubsync.association_pairs where backfilled_at is not null`);
+  const done = new Set(backfilled.rows.map((r) => r.table_name));
+  for (const pair of (await loadPairs(deps.pool, objectType)).filter((p) => done.has(p.table))) {
+    const ctx: PassContext = { side: pair.a.objectType === objectType ? "a" : "b" };
+    try {
+      for (let i = 0; i < ids.length; i += BATCH_READ_LIMIT) {
+        const r = await syncIds(deps, pair, ctx, ids.slice(i, i + BATCH_READ_LIMIT));
+        out.inserted += r.inserted;
+        out.updated += r.updated;
+        out.deleted += r.deleted;
+      }
+      out.pairs++;
+    } catch (err) {
+      if (!(err instanceof TypeMapUnresolved)) throw err;
+      deps.log.info({ table: pair.table }, "association refresh skipped for this pair; the sweep reads it from the other end");
+    }
+  }
+  return out;
+}
+
+/**
+ * Refreshes the associations of the records of objectType that the pull wrote since the last call
+ * (hubspot.<table>._sync_updated_at past this stream's cursor). The first call only sets the cursor:
+ * everything before it was read by the association backfill. Call it after an incremental pull.
+ */
+export async function refreshChangedAssociations(deps: SyncDeps, objectType: string): Promise<number> {
+  const { rows: o } = await deps.pool.query<{ table_name: string | null; now: Date }>(`select table_name, now() from hubsync.objects where object_type = $1`, [objectType]);
+  const table = o[0]?.table_name;
+  if (!table) return 0;
+  const now = o[0]!.now.toISOString();
+  const saved = Cursor.safeParse(await readCursor(deps.pool, objectType, STREAM));
+  if (!saved.success) {
+    await writeCursor(deps.pool, objectType, STREAM, { since: now });
+    return 0;
+  }
+  const since = new Date(Date.parse(saved.data.since) - OVERLAP_MS).toISOString();
+  const { rows } = await deps.pool.query<{ id: string }>(
+    `select id from hubspot.${quoteIdent(table)} where id is not null and archived_at is null and _sync_updated_at > $1 order by id`,
+    [since],
+  );
+  if (rows.length > 0) {
+    await recordRun(deps, null, "associations", async () => {
+      const r = await refreshAssociationsFor(deps, objectType, rows.map((x) => x.id));
+      return { records: r.inserted + r.updated + r.deleted, details: { refresh: objectType, ids: rows.length, ...r } };
+    });
+  }
+  await markRefreshed(deps, objectType, now);
+  return rows.length;
+}
+
+/** Moves the refresh cursor forward to `at` (never back). */
+export async function markRefreshed(deps: SyncDeps, objectType: string, at: string): Promise<void> {
+  const saved = Cursor.safeParse(await readCursor(deps.pool, objectType, STREAM));
+  if (saved.success && Date.parse(saved.data.since) >= Date.parse(at)) return;
+  await writeCursor(deps.pool, objectType, STREAM, { since: at });
+}

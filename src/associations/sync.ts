@@ -1,0 +1,210 @@
+import type pg from "pg";
+import { z } from "zod";
+import type { HubSpotApi } from "../hubspot/client.ts";
+import { inApplyingTransaction, type SyncDeps } from "../pull/deps.ts";
+import { quoteIdent } from "../schema/naming.ts";
+import { ASSOCIATIONS_BUCKET } from "./bucket.ts";
+import type { AssociationPair } from "./pairs.ts";
+import { AssociationType, BATCH_READ_LIMIT, readAssociations, sortedTypeIds, type Edges } from "./read.ts";
+import { learnTypeMap } from "./type-map.ts";
+
+/** Which end's ids a read starts from: a (a→b ids as they are) or b (b→a ids, translated). */
+export type Side = "a" | "b";
+
+export interface ChangeCounts {
+  inserted: number;
+  updated: number;
+  deleted: number;
+}
+
+export function noChanges(): ChangeCounts {
+  return { inserted: 0, updated: 0, deleted: 0 };
+}
+
+function addChanges(into: ChangeCounts, more: ChangeCounts): void {
+  into.inserted += more.inserted;
+  into.updated += more.updated;
+  into.deleted += more.deleted;
+}
+
+/** The b end's ids cannot be translated to a→b type ids (see type-map.ts): read from a instead. */
+export class TypeMapUnresolved extends Error {
+  constructor(table: string) {
+    super(`${table}: association type ids could not be matched to their inverses; reading from the other end`);
+    this.name = "TypeMapUnresolved";
+  }
+}
+
+interface Row {
+  a: string;
+  b: string;
+  labels: string[];
+  type_ids: number[];
+}
+
+const Definitions = z.object({ results: z.array(AssociationType).default([]) });
+
+/** What one pass over a pair needs besides the ids: the a→b labels by type id when reading from b. */
+export interface PassContext {
+  side: Side;
+  /** a→b type id → label (null when unlabeled); only read from b. */
+  labels?: Map<number, string | null>;
+}
+
+/** Current a→b labels of the pair (the labels API), for rows read from the b end. */
+export async function labelsOf(api: HubSpotApi, pair: AssociationPair): Promise<Map<number, string | null>> {
+  const raw = await api.call(ASSOCIATIONS_BUCKET, (sdk) => sdk.crm.associations.v4.schema.definitionsApi.getAll(pair.a.objectTypeId, pair.b.objectTypeId), {
+    label: `association labels ${pair.a.objectTypeId}→${pair.b.objectTypeId}`,
+  });
+  return new Map(Definitions.parse(raw).results.map((d) => [d.typeId, d.label ?? null]));
+}
+
+/** The end a pass reads ids from, the type it reads toward, and the column its ids are in. */
+export function sideOf(pair: AssociationPair, side: Side) {
+  return side === "a"
+    ? { from: pair.a, to: pair.b, column: pair.aColumn }
+    : { from: pair.b, to: pair.a, column: pair.bColumn };
+}
+
+/**
+ * Reads the associations of `ids` (records of the pass's side) and makes the table say the same for
+ * them, in one transaction: new pairs inserted, gone pairs deleted, changed labels/type ids updated.
+ * Pairs with a local change still waiting in the outbox are left alone (the push settles them).
+ */
+export async function syncIds(deps: SyncDeps, pair: AssociationPair, ctx: PassContext, ids: string[]): Promise<ChangeCounts & { associations: number }> {
+  const { from, to } = sideOf(pair, ctx.side);
+  const edges = await readAssociations(deps.hubspot, from.objectTypeId, to.objectTypeId, ids);
+  const rows = ctx.side === "a" ? rowsFromA(edges) : await rowsFromB(deps, pair, edges, ctx);
+  const counts = await applyRows(deps.pool, pair, ctx.side, ids, rows);
+  return { ...counts, associations: rows.length };
+}
+
+function rowsFromA(edges: Edges): Row[] {
+  const rows: Row[] = [];
+  for (const [a, targets] of edges) {
+    for (const [b, types] of targets) {
+      const ids = sortedTypeIds(types);
+      rows.push({ a, b, type_ids: ids, labels: labelsFor(ids, new Map(types.map((t) => [t.typeId, t.label ?? null]))) });
+    }
+  }
+  return rows;
+}
+
+async function rowsFromB(deps: SyncDeps, pair: AssociationPair, edges: Edges, ctx: PassContext): Promise<Row[]> {
+  const map = await learnTypeMap(deps.hubspot, pair, edges, pair.typeMap);
+  if (!map) throw new TypeMapUnresolved(pair.table);
+  if (Object.keys(map).length !== Object.keys(pair.typeMap).length) {
+    pair.typeMap = map;
+    await deps.pool.query(`update hubsync.association_pairs set type_map = $2 where table_name = $1`, [pair.table, JSON.stringify(map)]);
+  }
+  ctx.labels ??= await labelsOf(deps.hubspot, pair);
+  let labels = ctx.labels;
+  const rows: Row[] = [];
+  for (const [b, targets] of edges) {
+    for (const [a, types] of targets) {
+      const ids = [...new Set(sortedTypeIds(types).map((t) => map[String(t)]!))].sort((x, y) => x - y);
+      if (ids.some((id) => !labels.has(id))) labels = ctx.labels = await labelsOf(deps.hubspot, pair); // a label created since
+      rows.push({ a, b, type_ids: ids, labels: labelsFor(ids, labels) });
+    }
+  }
+  return rows;
+}
+
+function labelsFor(typeIds: number[], labelOf: Map<number, string | null>): string[] {
+  return [...new Set(typeIds.map((id) => labelOf.get(id)).filter((l): l is string => typeof l === "string" && l !== ""))];
+}
+
+/** The diff of one chunk, as one statement in one (applying) transaction. */
+async function applyRows(pool: pg.Pool, pair: AssociationPair, side: Side, ids: string[], rows: Row[]): Promise<ChangeCounts> {
+  const t = `hubspot.${quoteIdent(pair.table)}`;
+  const a = quoteIdent(pair.aColumn);
+  const b = quoteIdent(pair.bColumn);
+  const scope = side === "a" ? a : b;
+  return inApplyingTransaction(pool, async (client) => {
+    await client.query(`select pg_advisory_xact_lock(hashtext('hubsync.associations:' || $1))`, [pair.table]);
+    const { rows: out } = await client.query<{ deleted: number; inserted: number; updated: number }>(
+      `with fetched as (
+         select distinct on (x.a, x.b) x.a, x.b, x.labels, x.type_ids
+           from jsonb_to_recordset($2::jsonb) as x(a text, b text, labels text[], type_ids integer[])
+       ),
+       waiting as (
+         select o.changes ->> 'from' as a, o.changes ->> 'to' as b from hubsync.outbox o
+          where o.status in ('pending', 'in_flight') and o.op in ('associate', 'unassociate') and o.changes ->> 'table' = $3
+       ),
+       del as (
+         delete from ${t} t
+          where t.${scope} = any($1::text[])
+            and not exists (select 1 from fetched f where f.a = t.${a} and f.b = t.${b})
+            and not exists (select 1 from waiting w where w.a = t.${a} and w.b = t.${b})
+         returning 1
+       ),
+       ins as (
+         insert into ${t} as t (${a}, ${b}, labels, type_ids)
+         select f.a, f.b, f.labels, f.type_ids from fetched f
+          where not exists (select 1 from waiting w where w.a = f.a and w.b = f.b)
+         on conflict (${a}, ${b}) do update set labels = excluded.labels, type_ids = excluded.type_ids
+          where (t.labels, t.type_ids) is distinct from (excluded.labels, excluded.type_ids)
+         returning (xmax = 0) as inserted
+       )
+       select (select count(*) from del)::int as deleted,
+              (select count(*) filter (where inserted) from ins)::int as inserted,
+              (select count(*) filter (where not inserted) from ins)::int as updated`,
+      [ids, JSON.stringify(rows), pair.table],
+    );
+    return out[0]!;
+  });
+}
+
+/** Live local records of one end, in id order, `size` at a time (keyset: no offset, no snapshot held). */
+export async function* localIds(pool: pg.Pool, table: string, size = BATCH_READ_LIMIT): AsyncGenerator<string[]> {
+  let last = "";
+  for (;;) {
+    const { rows } = await pool.query<{ id: string }>(
+      `select id from hubspot.${quoteIdent(table)} where id is not null and archived_at is null and id > $1 order by id limit $2`,
+      [last, size],
+    );
+    if (rows.length === 0) return;
+    yield rows.map((r) => r.id);
+    last = rows[rows.length - 1]!.id;
+    if (rows.length < size) return;
+  }
+}
+
+/** Live local records of a table (the side with fewer is read). */
+export async function liveCount(pool: pg.Pool, table: string): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>(`select count(*) as n from hubspot.${quoteIdent(table)} where id is not null and archived_at is null`);
+  return Number(rows[0]!.n);
+}
+
+/**
+ * One full pass over a pair: every live local record of the end with fewer of them, 1,000 per
+ * batch call, each chunk diffed in its own transaction. Rows of records deleted locally went with
+ * them (triggers, sql/50_associations.sql).
+ * Falls back to the a end when the b end's type ids cannot be translated.
+ */
+export async function syncPair(deps: SyncDeps, pair: AssociationPair, opts: { side?: Side; signal?: AbortSignal } = {}): Promise<ChangeCounts & { side: Side; ids: number; associations: number }> {
+  let side: Side = opts.side ?? (pair.sameType ? "a" : (await liveCount(deps.pool, pair.b.table)) < (await liveCount(deps.pool, pair.a.table)) ? "b" : "a");
+  for (;;) {
+    const counts = noChanges();
+    let ids = 0;
+    let associations = 0;
+    const ctx: PassContext = { side };
+    try {
+      for await (const chunk of localIds(deps.pool, sideOf(pair, side).from.table)) {
+        if (opts.signal?.aborted) throw new Error(`${pair.table}: stopped (worker shutting down)`);
+        const r = await syncIds(deps, pair, ctx, chunk);
+        addChanges(counts, r);
+        ids += chunk.length;
+        associations += r.associations;
+      }
+    } catch (err) {
+      if (err instanceof TypeMapUnresolved && side === "b") {
+        deps.log.info({ table: pair.table }, err.message);
+        side = "a";
+        continue;
+      }
+      throw err;
+    }
+    return { ...counts, side, ids, associations };
+  }
+}

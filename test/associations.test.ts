@@ -1,0 +1,259 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
+import { cycleAll, cycleObject } from "../src/pull/cycle.ts";
+import { loadPairs, type AssociationPair } from "../src/associations/pairs.ts";
+import { refreshChangedAssociations } from "../src/associations/refresh.ts";
+import { sweepAssociations } from "../src/associations/sweep.ts";
+import { syncPair } from "../src/associations/sync.ts";
+import { connectWorker, enableSync, installedDatabase } from "./pull-helpers.ts";
+import type { TestDatabase } from "./support/database.ts";
+
+let db: TestDatabase;
+let sim: RunningSimulator;
+let worker: ReturnType<typeof connectWorker>;
+let billingTypeId: number;
+
+const TYPES = ["companies", "contacts", "deals", "line_items", "tickets", "cars"];
+const SEED_SIZE = 2000;
+
+interface Row {
+  a: string;
+  b: string;
+  labels: string[];
+  type_ids: number[];
+}
+
+const byKey = (x: Row, y: Row) => (x.a === y.a ? (x.b < y.b ? -1 : x.b > y.b ? 1 : 0) : x.a < y.a ? -1 : 1);
+
+/** What HubSpot (the simulator) has for a pair, a → b, as table rows. */
+async function expected(pair: AssociationPair): Promise<Row[]> {
+  const listed = await sim.control.listAssociations(pair.a.objectTypeId, pair.b.objectTypeId);
+  return listed
+    .map((l) => ({
+      a: l.fromId,
+      b: l.toId,
+      type_ids: [...new Set(l.types.map((t) => t.typeId))].sort((x, y) => x - y),
+      labels: [...new Set(l.types.map((t) => t.label).filter((x): x is string => !!x))].sort(),
+    }))
+    .sort(byKey);
+}
+
+async function actual(pair: AssociationPair): Promise<Row[]> {
+  const { rows } = await db.pool.query(
+    `select "${pair.aColumn}" as a, "${pair.bColumn}" as b, labels, type_ids from hubspot."${pair.table}"`,
+  );
+  return (rows as Row[]).map((r) => ({ ...r, labels: [...r.labels].sort() })).sort(byKey);
+}
+
+async function pairNamed(table: string): Promise<AssociationPair> {
+  const p = (await loadPairs(worker.pool)).find((x) => x.table === table);
+  if (!p) throw new Error(`no pair ${table}`);
+  return p;
+}
+
+async function batchReads(): Promise<number> {
+  const c = await sim.control.counters();
+  return Object.entries(c.byEndpoint)
+    .filter(([k]) => k.includes("/crm/v4/associations") || k.includes("/crm/associations"))
+    .reduce((n, [, v]) => n + v, 0);
+}
+
+beforeAll(async () => {
+  db = await installedDatabase("assoc");
+  sim = await startSimulator({ rateLimits: false, seed: { size: SEED_SIZE, seed: 7 } });
+  worker = connectWorker(db.url, sim);
+  for (const t of TYPES) await enableSync(worker.pool, t);
+  const cycles = await cycleAll(worker, TYPES, { archived: false });
+  for (const c of cycles) expect(c.error, c.objectType).toBeUndefined();
+  const labels = await sim.control.listAssociations("contacts", "companies");
+  billingTypeId = labels.flatMap((l) => l.types).find((t) => t.label === "Billing contact")!.typeId;
+}, 60_000);
+
+afterAll(async () => {
+  await worker?.close();
+  await sim?.close();
+  await db?.drop();
+});
+
+describe("association tables", () => {
+  it("backfill: one table per pair of enabled types, named in alphabetical order, equal to HubSpot's associations", async () => {
+    await sim.control.resetCounters();
+    const started = Date.now();
+    const outcomes = await sweepAssociations(worker, { kind: "backfill" });
+    const ms = Date.now() - started;
+    const tables = outcomes.map((o) => o.table).sort();
+    expect(tables).toEqual(
+      expect.arrayContaining([
+        "associations_car_contact",
+        "associations_company_company",
+        "associations_company_contact",
+        "associations_company_deal",
+        "associations_contact_contact",
+        "associations_contact_deal",
+        "associations_contact_ticket",
+        "associations_deal_line_item",
+        "associations_deal_deal",
+      ]),
+    );
+    // 6 types: 15 pairs + same-type tables for companies, contacts, deals, tickets.
+    expect(tables).toHaveLength(19);
+    const { rows: reverse } = await db.pool.query(
+      `select tablename from pg_tables where schemaname = 'hubspot' and tablename in ('associations_contact_company', 'associations_deal_contact', 'associations_line_item_deal', 'associations_contact_car')`,
+    );
+    expect(reverse).toEqual([]);
+
+    let associations = 0;
+    for (const table of tables) {
+      const pair = await pairNamed(table);
+      const want = await expected(pair);
+      expect(await actual(pair), table).toEqual(want);
+      associations += want.length;
+    }
+    const calls = await batchReads();
+    const company = await actual(await pairNamed("associations_company_contact"));
+    expect(company.some((r) => r.labels.includes("Primary"))).toBe(true);
+    expect(company.some((r) => r.labels.includes("Billing contact"))).toBe(true);
+    const { rows: sides } = await db.pool.query(`select table_name, read_side from hubsync.association_pairs where table_name in ('associations_contact_deal', 'associations_company_contact')`);
+    // contacts outnumber deals and companies: both pairs are read from the smaller end
+    expect(Object.fromEntries(sides.map((s) => [s.table_name, s.read_side]))).toEqual({ associations_contact_deal: "b", associations_company_contact: "a" });
+    process.stdout.write(
+      `[associations] backfill: ${associations} associations in ${tables.length} tables, ${calls} API calls (${(calls / associations).toFixed(4)} per association), ${ms} ms\n`,
+    );
+  }, 60_000);
+
+  it("the read end does not matter: read from the larger end (translated type ids), the table is the same", async () => {
+    for (const table of ["associations_company_contact", "associations_contact_deal", "associations_deal_line_item"]) {
+      const pair = await pairNamed(table);
+      for (const side of ["a", "b"] as const) {
+        const r = await syncPair(worker, pair, { side });
+        expect(r.inserted + r.updated + r.deleted, `${table} from ${side}`).toBe(0);
+      }
+      expect(await actual(pair)).toEqual(await expected(pair));
+    }
+  });
+
+  it("an association added, relabelled and removed in HubSpot (neither record changes) shows after the next sweep", async () => {
+    const pair = await pairNamed("associations_company_contact");
+    const { rows } = await db.pool.query<{ contact: string; company: string; contact_updated: Date }>(
+      `select c.id as contact, co.id as company, c.updated_at as contact_updated from hubspot.contacts c, hubspot.companies co
+        where not exists (select 1 from hubspot.associations_company_contact x where x.contact_id = c.id and x.company_id = co.id)
+        order by c.id, co.id limit 1`,
+    );
+    const { contact, company } = rows[0]!;
+    const row = async () => (await db.pool.query(`select labels, type_ids from hubspot.associations_company_contact where company_id = $1 and contact_id = $2`, [company, contact])).rows[0];
+    const contactBefore = await sim.control.getRecord("contacts", contact);
+
+    await sim.control.associate("contacts", contact, "companies", company);
+    const sweep = async () => {
+      await sim.control.resetCounters();
+      await sweepAssociations(worker, { objectType: "contacts" });
+      return batchReads();
+    };
+    let calls = await sweep();
+    expect(await row()).toEqual({ labels: [], type_ids: [280] });
+
+    await sim.control.setAssociationLabels("contacts", contact, "companies", company, [279, billingTypeId]);
+    await sweep();
+    const labelled = await row();
+    expect(labelled.labels).toEqual(["Billing contact"]);
+    expect(labelled.type_ids).toHaveLength(2);
+    expect(labelled.type_ids).toContain(280);
+
+    await sim.control.unassociate("contacts", contact, "companies", company);
+    calls = await sweep();
+    expect(await row()).toBeUndefined();
+    // the record itself never changed: an incremental pull would not have seen any of this
+    expect((await sim.control.getRecord("contacts", contact))!.updatedAt).toBe(contactBefore!.updatedAt);
+    expect(await actual(pair)).toEqual(await expected(pair));
+
+    const { rows: status } = await db.pool.query(
+      `select object_type, rows, phase, last_pull_at is not null as swept from hubsync.status where object_type = 'associations_company_contact'`,
+    );
+    expect(status).toEqual([{ object_type: "associations_company_contact", rows: expect.any(String), phase: "live", swept: true }]);
+    const { rows: local } = await db.pool.query(`select count(*)::int as n from hubspot.contacts`);
+    process.stdout.write(`[associations] sweep of the ${await countPairs("contacts")} pairs with contacts (${local[0].n} contacts): ${calls} API calls\n`);
+  });
+
+  it("a merge re-points the merged-away record's rows to the surviving record", async () => {
+    const { rows } = await db.pool.query<{ loser: string; winner: string }>(
+      `select l.contact_id as loser, w.id as winner
+         from hubspot.associations_company_contact l, hubspot.contacts w
+        where w.id <> l.contact_id
+          and not exists (select 1 from hubspot.associations_company_contact x where x.contact_id = w.id)
+          and not exists (select 1 from hubspot.associations_contact_deal x where x.contact_id = w.id)
+        order by l.contact_id, w.id limit 1`,
+    );
+    const { loser, winner } = rows[0]!;
+    const before = (await db.pool.query(`select company_id from hubspot.associations_company_contact where contact_id = $1 order by 1`, [loser])).rows;
+    expect(before.length).toBeGreaterThan(0);
+    await sim.control.mergeRecords("contacts", winner, loser);
+    // the pull sees the winner changed (hs_merged_object_ids): hubsync.merges → rows re-pointed, no sweep needed
+    const c = await cycleObject(worker, "contacts", { archived: false });
+    expect(c.error).toBeUndefined();
+    expect((await db.pool.query(`select winner_id from hubsync.merges where merged_id = $1`, [loser])).rows).toEqual([{ winner_id: winner }]);
+    expect((await db.pool.query(`select count(*)::int as n from hubspot.associations_company_contact where contact_id = $1`, [loser])).rows[0].n).toBe(0);
+    expect((await db.pool.query(`select company_id from hubspot.associations_company_contact where contact_id = $1 order by 1`, [winner])).rows).toEqual(before);
+    await sweepAssociations(worker, { objectType: "contacts" });
+    for (const t of ["associations_company_contact", "associations_contact_deal", "associations_contact_contact"]) {
+      const pair = await pairNamed(t);
+      expect(await actual(pair), t).toEqual(await expected(pair));
+    }
+  });
+
+  it("rows of an archived record go when the pull removes the record", async () => {
+    const { rows } = await db.pool.query<{ id: string }>(`select deal_id as id from hubspot.associations_deal_line_item order by 1 limit 1`);
+    const deal = rows[0]!.id;
+    await sim.control.archiveRecord("deals", deal);
+    const c = await cycleObject(worker, "deals", { archived: true });
+    expect(c.error).toBeUndefined();
+    expect((await db.pool.query(`select count(*)::int as n from hubspot.deals where id = $1`, [deal])).rows[0].n).toBe(0);
+    for (const t of ["associations_deal_line_item", "associations_company_deal", "associations_contact_deal", "associations_deal_deal"]) {
+      const pair = await pairNamed(t);
+      const col = pair.sameType ? [pair.aColumn, pair.bColumn] : [pair.a.objectType === "deals" ? pair.aColumn : pair.bColumn];
+      const { rows: left } = await db.pool.query(`select count(*)::int as n from hubspot."${t}" where ${col.map((x) => `"${x}" = $1`).join(" or ")}`, [deal]);
+      expect(left[0].n, t).toBe(0);
+      expect(await actual(pair), t).toEqual(await expected(pair));
+    }
+    // no unassociate went to the outbox for them (HubSpot dropped them itself)
+    expect((await db.pool.query(`select count(*)::int as n from hubsync.outbox`)).rows[0].n).toBe(0);
+  });
+
+  it("a record created with associations since the last pull has them after the pull's refresh, before any sweep", async () => {
+    const { rows } = await db.pool.query<{ id: string }>(`select id from hubspot.companies order by id limit 1`);
+    const company = rows[0]!.id;
+    const created = await sim.control.createRecord("contacts", { email: "new.person@example.com", firstname: "New" });
+    await sim.control.associate("contacts", created.id, "companies", company, [279, 1]);
+    const c = await cycleObject(worker, "contacts", { archived: false });
+    expect(c.error).toBeUndefined();
+    await sim.control.resetCounters();
+    expect(await refreshChangedAssociations(worker, "contacts")).toBeGreaterThan(0);
+    expect((await db.pool.query(`select labels, type_ids from hubspot.associations_company_contact where contact_id = $1`, [created.id])).rows).toEqual([
+      { labels: ["Primary"], type_ids: [2, 280] },
+    ]);
+  });
+
+  it("joining contacts to companies through associations_company_contact gives what HubSpot shows for a company", async () => {
+    const { rows: top } = await db.pool.query<{ company_id: string }>(
+      `select company_id from hubspot.associations_company_contact group by 1 order by count(*) desc, 1 limit 1`,
+    );
+    const company = top[0]!.company_id;
+    const { rows } = await db.pool.query<{ email: string; labels: string[] }>(
+      `select c.email, x.labels from hubspot.companies co
+         join hubspot.associations_company_contact x on x.company_id = co.id
+         join hubspot.contacts c on c.id = x.contact_id
+        where co.id = $1 order by c.email`,
+      [company],
+    );
+    const inHubSpot = (await sim.control.listAssociations("companies", "contacts")).filter((a) => a.fromId === company);
+    const emails = await Promise.all(inHubSpot.map(async (a) => (await sim.control.getRecord("contacts", a.toId))!.properties.email as string));
+    expect(rows.map((r) => r.email)).toEqual([...emails].sort());
+    expect(rows.length).toBeGreaterThan(0);
+    const { rows: status } = await db.pool.query(`select table_name, rows, last_sweep_at is not null as swept, last_error from hubsync.association_status order by 1`);
+    expect(status).toHaveLength(19);
+    for (const s of status) expect(s).toMatchObject({ swept: true, last_error: null });
+  });
+});
+
+async function countPairs(type: string): Promise<number> {
+  return (await loadPairs(worker.pool, type)).length;
+}
