@@ -1,8 +1,76 @@
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { TIERS } from "../../simulator/config.ts";
+import { startSimulator } from "../../simulator/index.ts";
 import type { Command } from "../main.ts";
 
+/** `hubsync simulator`: the HubSpot simulator as a long-running server, until SIGINT/SIGTERM. */
+
+const Options = z.object({
+  port: z.coerce.number().int().min(0).max(65_535).default(8_080),
+  host: z.string().default("127.0.0.1"),
+  seed: z.coerce.number().int().min(0).optional(),
+  "random-seed": z.coerce.number().int().default(1),
+  tier: z.enum(TIERS).default("pro"),
+  latency: z.coerce.number().min(0).default(0),
+  "index-lag": z.coerce.number().min(0).default(0),
+  token: z.string().min(1).default("sim-token"),
+  "no-rate-limits": z.boolean().default(false),
+});
+
+const USAGE = `usage: hubsync simulator [--port N] [--seed N] [--tier free|starter|pro|enterprise] [--latency MS] [--index-lag MS]
+                          [--token T] [--host H] [--random-seed N] [--no-rate-limits]
+
+  --seed N         start with a generated portal of about N records (deterministic; see --random-seed)`;
+
 export const command: Command = {
-  summary: "simulator",
-  async run() {
-    throw new Error("hubsync simulator: not built yet");
+  summary: "run the HubSpot simulator",
+  async run(argv) {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        port: { type: "string" },
+        host: { type: "string" },
+        seed: { type: "string" },
+        "random-seed": { type: "string" },
+        tier: { type: "string" },
+        latency: { type: "string" },
+        "index-lag": { type: "string" },
+        token: { type: "string" },
+        "no-rate-limits": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    });
+    if (values.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    const parsed = Options.safeParse(values);
+    if (!parsed.success) {
+      process.stderr.write(`hubsync simulator: ${parsed.error.issues.map((i) => `--${i.path.join(".")}: ${i.message}`).join("; ")}\n${USAGE}\n`);
+      return 2;
+    }
+    const o = parsed.data;
+    const sim = await startSimulator({
+      port: o.port,
+      host: o.host,
+      tier: o.tier,
+      token: o.token,
+      latencyMs: o.latency,
+      indexLagMs: o["index-lag"],
+      rateLimits: o["no-rate-limits"] ? false : {},
+      seed: o.seed !== undefined ? { size: o.seed, seed: o["random-seed"] } : undefined,
+    });
+    process.stdout.write(
+      `HubSpot simulator listening on ${sim.url} (tier ${o.tier}${o.seed !== undefined ? `, seeded with ~${o.seed} records` : ""})\n` +
+        `  HUBSPOT_BASE_URL=${sim.url}\n  HUBSPOT_ACCESS_TOKEN=${sim.token}\n  control API: ${sim.url}/_sim/...\n`,
+    );
+    await new Promise<void>((resolve) => {
+      process.once("SIGINT", resolve);
+      process.once("SIGTERM", resolve);
+    });
+    await sim.close();
+    return 0;
   },
 };

@@ -1,0 +1,24 @@
+import { Client } from "@hubspot/api-client";
+import { startSimulator, type RunningSimulator, type SimulatorOptions } from "../../src/simulator/index.ts";
+
+/**
+ * A simulator for one test file plus a @hubspot/api-client Client pointed at it. The SDK's
+ * retry settings are process-global (reference §8): build each client's API objects right away.
+ */
+
+export interface TestSimulator extends RunningSimulator {
+  client(options?: { numberOfApiCallRetries?: number; accessToken?: string }): Client;
+}
+
+export async function testSimulator(options: Partial<SimulatorOptions> = {}): Promise<TestSimulator> {
+  const sim = await startSimulator({ rateLimits: false, ...options });
+  return Object.assign(sim, {
+    client(o: { numberOfApiCallRetries?: number; accessToken?: string } = {}): Client {
+      const c = new Client({ accessToken: o.accessToken ?? sim.token, basePath: sim.url, numberOfApiCallRetries: o.numberOfApiCallRetries ?? 0 });
+      // Touch the APIs now so they keep this client's retry decorators.
+      void c.crm.contacts.basicApi;
+      void c.crm.objects.searchApi;
+      return c;
+    },
+  });
+}
