@@ -89,3 +89,19 @@ export function collectionNoPaging<T extends z.ZodType>(item: T) {
 export function collectionForwardPaging<T extends z.ZodType>(item: T) {
   return z.strictObject({ results: z.array(item), paging: ForwardPaging.optional() });
 }
+
+/**
+ * The 429 body. Not in the OpenAPI specs (their `Error` requires `category`, which HubSpot's documented
+ * 429 example lacks); written from the usage-guidelines example and observed bodies (reference §1.3):
+ * status, message, errorType RATE_LIMIT, correlationId, policyName; groupName and requestId optional.
+ */
+export const RateLimitErrorBody = z.strictObject({
+  status: z.literal("error"),
+  message: z.string(),
+  errorType: z.literal("RATE_LIMIT"),
+  correlationId: z.uuid(),
+  policyName: z.enum(["TEN_SECONDLY_ROLLING", "SECONDLY", "DAILY"]),
+  groupName: z.string().optional(),
+  requestId: z.string().optional(),
+  category: z.string().optional(),
+});
