@@ -1,0 +1,161 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { Client } from "@hubspot/api-client";
+import { testSimulator, type TestSimulator } from "./support/simulator.ts";
+
+// Batch endpoints (100-input cap, 207 partial results, objectWriteTraceId rule, upsert) and merges.
+
+let sim: TestSimulator;
+let hs: Client;
+
+beforeAll(async () => {
+  sim = await testSimulator();
+  hs = sim.client();
+});
+afterAll(async () => sim.close());
+beforeEach(async () => {
+  await sim.control.reset();
+  await sim.control.configure({ mergedIdLookup: "404" });
+});
+
+async function apiError(p: Promise<unknown>): Promise<{ code: number; body: Record<string, any> }> {
+  try {
+    await p;
+  } catch (e) {
+    const err = e as { code: number; body: unknown };
+    return { code: err.code, body: typeof err.body === "string" ? JSON.parse(err.body) : (err.body as Record<string, any>) };
+  }
+  throw new Error("expected the call to fail");
+}
+
+const contacts = (n: number, from = 0) => Array.from({ length: n }, (_, i) => ({ properties: { email: `b${from + i}@example.com` }, associations: [] }));
+
+describe("batch limits and partial results", () => {
+  it("refuses more than 100 inputs on every batch endpoint", async () => {
+    const ids = Array.from({ length: 101 }, (_, i) => ({ id: String(i + 1) }));
+    const calls = [
+      hs.crm.contacts.batchApi.read({ inputs: ids, properties: [], propertiesWithHistory: [] }),
+      hs.crm.contacts.batchApi.create({ inputs: contacts(101) }),
+      hs.crm.contacts.batchApi.update({ inputs: ids.map((x) => ({ ...x, properties: {} })) }),
+      hs.crm.contacts.batchApi.upsert({ inputs: ids.map((x) => ({ ...x, idProperty: "email", properties: {} })) }),
+      hs.crm.contacts.batchApi.archive({ inputs: ids }),
+    ];
+    for (const call of calls) {
+      const { code, body } = await apiError(call);
+      expect(code).toBe(400);
+      expect(body.category).toBe("VALIDATION_ERROR");
+    }
+    expect(await sim.control.listRecords("contacts")).toHaveLength(0);
+  });
+
+  it("batch read answers 207 with OBJECT_NOT_FOUND for unknown ids", async () => {
+    const created = await hs.crm.contacts.batchApi.create({ inputs: contacts(3) });
+    expect(created.results).toHaveLength(3);
+    const ids = created.results.map((r) => r.id);
+    const res = await hs.apiRequest({ method: "POST", path: "/crm/v3/objects/contacts/batch/read", body: { inputs: [...ids, "999999"].map((id) => ({ id })), properties: ["email"] } });
+    expect(res.status).toBe(207);
+    const body = (await res.json()) as Record<string, any>;
+    expect(body.results).toHaveLength(3);
+    expect(body.numErrors).toBe(1);
+    expect(body.errors[0]).toMatchObject({
+      status: "error",
+      category: "OBJECT_NOT_FOUND",
+      message: "Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid.",
+      context: { ids: ["999999"] },
+    });
+    // idProperty and archived
+    const byEmail = await hs.crm.contacts.batchApi.read({ inputs: [{ id: "b1@example.com" }], idProperty: "email", properties: ["email"], propertiesWithHistory: [] });
+    expect(byEmail.results[0]!.id).toBe(ids[1]);
+    await hs.crm.contacts.batchApi.archive({ inputs: [{ id: ids[0]! }] });
+    const archived = await hs.crm.contacts.batchApi.read({ inputs: [{ id: ids[0]! }], properties: [], propertiesWithHistory: [] }, true);
+    expect(archived.results[0]!.archived).toBe(true);
+  });
+
+  it("batch create with objectWriteTraceIds writes the good inputs and reports the bad ones (207)", async () => {
+    const res = await hs.apiRequest({
+      method: "POST",
+      path: "/crm/v3/objects/contacts/batch/create",
+      body: {
+        inputs: [
+          { properties: { email: "good@example.com" }, objectWriteTraceId: "t1" },
+          { properties: { email: "x@example.com", missing: "1" }, objectWriteTraceId: "t2" },
+        ],
+      },
+    });
+    expect(res.status).toBe(207);
+    const body = (await res.json()) as Record<string, any>;
+    expect(body.results.map((r: any) => r.properties.email)).toEqual(["good@example.com"]);
+    expect(body.errors[0]).toMatchObject({ category: "VALIDATION_ERROR", context: { objectWriteTraceId: ["t2"] } });
+    expect(JSON.parse(body.errors[0].message.replace("Property values were not valid: ", ""))[0]).toMatchObject({ error: "PROPERTY_DOESNT_EXIST", name: "missing" });
+  });
+
+  it("batch create without objectWriteTraceIds refuses the whole batch", async () => {
+    const { code, body } = await apiError(
+      hs.crm.contacts.batchApi.create({ inputs: [{ properties: { email: "ok@example.com" }, associations: [] }, { properties: { lifecyclestage: "nope" }, associations: [] }] }),
+    );
+    expect(code).toBe(400);
+    expect(body.category).toBe("VALIDATION_ERROR");
+    expect(await sim.control.listRecords("contacts")).toHaveLength(0);
+  });
+
+  it("batch update changes the found records and reports unknown ids", async () => {
+    const created = await hs.crm.contacts.batchApi.create({ inputs: contacts(2) });
+    const [a, b] = created.results.map((r) => r.id);
+    const ok = await hs.crm.contacts.batchApi.update({ inputs: [{ id: a!, properties: { firstname: "A" } }, { id: b!, properties: { firstname: "B" } }] });
+    expect(ok.results.map((r) => r.properties.firstname).sort()).toEqual(["A", "B"]);
+    const res = await hs.apiRequest({ method: "POST", path: "/crm/v3/objects/contacts/batch/update", body: { inputs: [{ id: a, properties: { lastname: "Z" } }, { id: "424242", properties: { lastname: "Z" } }] } });
+    expect(res.status).toBe(207);
+    const body = (await res.json()) as Record<string, any>;
+    expect(body.errors[0]).toMatchObject({ category: "OBJECT_NOT_FOUND", context: { ids: ["424242"] } });
+  });
+
+  it("upserts on email and on unique-value properties, with the `new` flag", async () => {
+    await sim.control.createRecord("contacts", { email: "known@example.com", firstname: "Old" });
+    const res = await hs.crm.contacts.batchApi.upsert({
+      inputs: [
+        { id: "KNOWN@example.com", idProperty: "email", properties: { firstname: "New" } },
+        { id: "fresh@example.com", idProperty: "email", properties: { firstname: "Fresh" } },
+      ],
+    });
+    const byEmail = new Map(res.results.map((r) => [r.properties.email, r]));
+    expect(byEmail.get("known@example.com")).toMatchObject({ _new: false });
+    expect(byEmail.get("known@example.com")!.properties.firstname).toBe("New");
+    expect(byEmail.get("fresh@example.com")).toMatchObject({ _new: true });
+    await sim.control.createProperty("companies", { name: "external_id", type: "string", hasUniqueValue: true });
+    const up1 = await hs.crm.companies.batchApi.upsert({ inputs: [{ id: "ext-1", idProperty: "external_id", properties: { name: "One" } }] });
+    const up2 = await hs.crm.companies.batchApi.upsert({ inputs: [{ id: "ext-1", idProperty: "external_id", properties: { name: "Uno" } }] });
+    expect(up1.results[0]!._new).toBe(true);
+    expect(up2.results[0]).toMatchObject({ id: up1.results[0]!.id, _new: false });
+    const notUnique = await apiError(hs.crm.companies.batchApi.upsert({ inputs: [{ id: "x", idProperty: "name", properties: {} }] }));
+    expect(notUnique.code).toBe(400);
+  });
+
+  it("batch archive answers 204 and the records go to the archived list", async () => {
+    const created = await hs.crm.contacts.batchApi.create({ inputs: contacts(3) });
+    const res = await hs.apiRequest({ method: "POST", path: "/crm/v3/objects/contacts/batch/archive", body: { inputs: created.results.slice(0, 2).map((r) => ({ id: r.id })) } });
+    expect(res.status).toBe(204);
+    expect(await sim.control.listRecords("contacts", { archived: true })).toHaveLength(2);
+  });
+});
+
+describe("merge", () => {
+  it("keeps the winner with hs_merged_object_ids; the loser leaves lists and search", async () => {
+    const w = await hs.crm.contacts.basicApi.create({ properties: { email: "winner@example.com" }, associations: [] });
+    const l = await hs.crm.contacts.basicApi.create({ properties: { email: "loser@example.com", firstname: "Lo" }, associations: [] });
+    const res = await hs.apiRequest({ method: "POST", path: "/crm/v3/objects/contacts/merge", body: { primaryObjectId: w.id, objectIdToMerge: l.id } });
+    expect(res.status).toBe(200);
+    const merged = (await res.json()) as { id: string; properties: Record<string, string> };
+    expect(merged.id).toBe(w.id);
+    expect(merged.properties.hs_merged_object_ids).toBe(l.id);
+    expect(merged.properties.firstname).toBe("Lo");
+    const list = await hs.crm.contacts.basicApi.getPage(100);
+    expect(list.results.map((r) => r.id)).toEqual([w.id]);
+    const found = await hs.crm.contacts.searchApi.doSearch({ filterGroups: [], sorts: [], properties: [], limit: 10, after: "0" });
+    expect(found.total).toBe(1);
+    expect((await apiError(hs.crm.contacts.basicApi.getById(l.id))).code).toBe(404);
+    await sim.control.configure({ mergedIdLookup: "winner" });
+    expect((await hs.crm.contacts.basicApi.getById(l.id)).id).toBe(w.id);
+    // the single update endpoint accepts the old id
+    const upd = await hs.crm.contacts.basicApi.update(l.id, { properties: { lastname: "Via old id" } });
+    expect(upd.id).toBe(w.id);
+  });
+});
