@@ -179,7 +179,7 @@ describe("hubsync.status", () => {
     const lines = stdout.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^OBJECT\s+ENABLED\s+WRITE-BACK\s+PHASE\s+ROWS\s+LAST PULL \(UTC\)\s+LAG\s+PENDING\s+REJECTED\s+LAST ERROR$/);
     const tickets = lines.find((l) => l.startsWith("tickets"));
-    expect(tickets).toMatch(/^tickets\s+yes\s+off\s+backfilling\s+2\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+1m 3\ds\s+2\s+1\s+HubSpot 502 \(0s ago\)$/);
+    expect(tickets).toMatch(/^tickets\s+yes\s+off\s+backfilling\s+2\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+1m [3-4]\ds\s+2\s+1\s+HubSpot 502 \(\ds ago\)$/);
     expect(lines.find((l) => l.startsWith("cars"))).toMatch(/^cars\s+yes\s+off\s+discovering\s+-\s+never\s+-\s+0\s+0$/);
     // Columns line up: every row has ROWS ending where the header's ROWS ends.
     const rowsEnd = lines[0]!.indexOf("ROWS") + 4;
