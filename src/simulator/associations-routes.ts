@@ -30,8 +30,8 @@ export interface Route {
 }
 
 export interface AssociationRouteOptions {
-  /** Targets per from-id page of batch/read and per page of the basic GET (HubSpot: 500). */
-  pageSize?: number;
+  /** Targets per from-id page of batch/read and per page of the basic GET (HubSpot: 500); a function to follow live configuration. */
+  pageSize?: number | (() => number);
   /** Max inputs of batch/read (HubSpot: 1,000). */
   readLimit?: number;
   /** Max inputs of batch/create and the other write batches (HubSpot: 2,000). */
@@ -82,7 +82,8 @@ function checkLimit(count: number, limit: number): void {
 }
 
 export function associationRoutes(store: Store, options: AssociationRouteOptions = {}): Route[] {
-  const pageSize = options.pageSize ?? 500;
+  const size = options.pageSize ?? 500;
+  const currentPageSize = typeof size === "function" ? size : () => size;
   const readLimit = options.readLimit ?? 1000;
   const writeLimit = options.writeLimit ?? 2000;
   const assoc = (): AssociationStore => associationsOf(store);
@@ -142,6 +143,7 @@ export function associationRoutes(store: Store, options: AssociationRouteOptions
 
   const batchRead = (req: RouteRequest): RouteResponse => {
     const { from, to, inputs } = batchInput(req, readBody, readLimit);
+    const pageSize = currentPageSize();
     const results: unknown[] = [];
     const errors: unknown[] = [];
     for (const input of inputs) {
@@ -250,6 +252,7 @@ export function associationRoutes(store: Store, options: AssociationRouteOptions
   const basicList = (req: RouteRequest): RouteResponse => {
     const [from, to] = pair(req, "objectType", "toObjectType");
     const id = numericId(req.params.objectId ?? "");
+    const pageSize = currentPageSize();
     const requested = Number(req.query.get("limit") ?? pageSize);
     const limit = Number.isFinite(requested) && requested > 0 ? Math.min(requested, pageSize) : pageSize;
     const after = req.query.get("after") ?? undefined;
@@ -454,4 +457,33 @@ export function embeddedAssociations(store: Store, type: ObjectTypeDef, id: stri
     out[to.name] = { results };
   }
   return Object.keys(out).length ? out : undefined;
+}
+
+const createAssociationsSchema = z.array(z.object({ to: z.object({ id: idSchema }), types: z.array(specSchema).min(1) }));
+
+/**
+ * The `associations` of an object create (`SimplePublicObjectInputForCreate`): `[{to:{id}, types}]`.
+ * HubSpot infers the target object type from the type ids (they are unique per source type), so
+ * this checks everything first — a bad one must fail the create with a 400 before any record
+ * exists — and returns the function that writes them once the new record has its id.
+ */
+export function planCreateAssociations(store: Store, type: ObjectTypeDef, input: unknown): (recordId: string) => void {
+  if (input === undefined) return () => {};
+  const parsed = createAssociationsSchema.safeParse(input);
+  if (!parsed.success) throw validationError(`Invalid associations: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  const assoc = associationsOf(store);
+  const targets = assoc.types.pairs().filter((p) => p.from === type.objectTypeId).map((p) => p.to);
+  const writes = parsed.data.map((a) => {
+    const to = targets.find((t) => a.types.every((s) => assoc.types.get(type.objectTypeId, t, s.associationTypeId)?.category === s.associationCategory));
+    if (!to) {
+      const ids = a.types.map((s) => `${s.associationCategory} ${s.associationTypeId}`).join(", ");
+      throw validationError(`association type ${ids} is not defined for ${type.singular}`);
+    }
+    const toId = /^\d+$/.test(a.to.id) ? Number(a.to.id) : NaN;
+    if (!assoc.isLive(to, toId)) throw validationError(`No ${store.resolveType(to)?.singular ?? to} with id ${a.to.id} exists to associate with`);
+    return { to, toId, typeIds: a.types.map((s) => s.associationTypeId) };
+  });
+  return (recordId) => {
+    for (const w of writes) assoc.add(type.objectTypeId, Number(recordId), w.to, w.toId, w.typeIds);
+  };
 }
