@@ -289,6 +289,26 @@ describe("basicApi and record life cycle", () => {
   });
 });
 
+describe("v3 `associations` query parameter", () => {
+  it("embeds associated ids once per type, as v3 does", async () => {
+    const [contact] = await createMany("contacts", 1);
+    const [a, b] = await createMany("companies", 2);
+    await hubspot.crm.associations.v4.batchApi.create("contact", "company", {
+      inputs: [
+        { _from: { id: contact! }, to: { id: a! }, types: [hs(1)] },
+        { _from: { id: contact! }, to: { id: b! }, types: [hs(279)] },
+      ],
+    });
+    const got = await raw("GET", `/crm/v3/objects/contacts/${contact}?associations=companies&associations=deals`);
+    expect(got.json.associations.companies.results).toEqual([
+      { id: a, type: "contact_to_company" },
+      { id: a, type: "contact_to_company_unlabeled" },
+      { id: b, type: "contact_to_company_unlabeled" },
+    ]);
+    expect(got.json.associations.deals).toBeUndefined();
+  });
+});
+
 describe("control API", () => {
   it("associates, relabels, lists and unassociates", async () => {
     const [contact] = await createMany("contacts", 1);
