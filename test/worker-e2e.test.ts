@@ -4,8 +4,13 @@ import { promisify } from "node:util";
 import { freshDatabase, type TestDatabase } from "./support/database.ts";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { install } from "../src/db/install.ts";
+import { waitFor as waitUntil } from "../src/bench/wait.ts";
 
 // What a DBA does: install, enable with SQL, run `hubsync worker` — and the tables fill up.
+/** Polls until fn gives something truthy (the bench's waitFor, with this file's timeout). */
+const waitFor = <T>(what: string, fn: () => Promise<T | null | undefined | false | 0>) =>
+  waitUntil(what, async () => (await fn()) || undefined, { timeoutMs: 40000, intervalMs: 50 });
+
 const ROOT = new URL("../", import.meta.url).pathname;
 let d: TestDatabase;
 let sim: RunningSimulator;
@@ -20,15 +25,6 @@ afterAll(async () => {
   await sim?.close();
 });
 
-async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 40_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe("hubsync worker against the simulator", () => {
   it("enable_sync + a running worker: discovery, backfill, live, an incremental change, then a clean stop", async () => {

@@ -5,7 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freshDatabase, type TestDatabase } from "./support/database.ts";
 import { install } from "../src/db/install.ts";
+import { waitFor as waitUntil } from "../src/bench/wait.ts";
 import { DEFAULT_CRONTAB, loadCrontab } from "../src/worker/runner.ts";
+
+/** Polls until fn gives something truthy (the bench's waitFor, with this file's timeout). */
+const waitFor = <T>(what: string, fn: () => Promise<T | null | undefined | false | 0>) =>
+  waitUntil(what, async () => (await fn()) || undefined, { timeoutMs: 20000, intervalMs: 50 });
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const FIXTURE_TASKS = join(ROOT, "test", "worker-tasks");
@@ -44,15 +49,6 @@ function startWorkerProcess(env: Record<string, string>): Child {
   return { proc, output: () => out, exited };
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const jobsLeft = async () =>
   (await d.pool.query("select count(*)::int as n, count(locked_at)::int as locked from hubsync_worker._private_jobs")).rows[0] as { n: number; locked: number };
