@@ -212,6 +212,22 @@ describe("schemas v3 (schemas.json)", () => {
     expect(all.results.some((s: any) => s.name === "cars")).toBe(true);
     await sdk(200, S.ObjectSchema, () => hubspot.crm.schemas.coreApi.getById("cars"));
     await sdk(404, ErrorBody, () => hubspot.crm.schemas.coreApi.getById("no_such_object"));
+    await http(200, S.CollectionResponseObjectSchemaNoPaging, "GET", "/crm/v3/schemas");
+    const created = await sdk(201, S.ObjectSchema, () =>
+      hubspot.crm.schemas.coreApi.create({
+        name: "boats",
+        labels: { singular: "Boat", plural: "Boats" },
+        primaryDisplayProperty: "hull_id",
+        requiredProperties: ["hull_id"],
+        associatedObjects: ["CONTACT"],
+        properties: [{ name: "hull_id", label: "Hull id", type: "string" as never, fieldType: "text" as never, hasUniqueValue: true }],
+      }),
+    );
+    expect(created.objectTypeId).toMatch(/^2-\d+$/);
+    const boats = await sdk(201, O.SimplePublicObject, () =>
+      hubspot.crm.objects.basicApi.create(created.objectTypeId, { properties: { hull_id: "H-1" }, associations: [] }),
+    );
+    await sdk(200, O.SimplePublicObjectWithAssociations, () => hubspot.crm.objects.basicApi.getById(created.fullyQualifiedName, boats.id));
   });
 });
 
