@@ -33,7 +33,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export async function startHttpServer(parts: ServerParts, port: number, host = "127.0.0.1"): Promise<HttpServer> {
   const sockets = new Set<Socket>();
   const held = new Set<NodeJS.Timeout>();
-  const server = http.createServer((req, res) => {
+  // Long URLs must reach us so we can answer HubSpot's 414 (node's default cap is 16 KB).
+  const server = http.createServer({ maxHeaderSize: 1024 * 1024 }, (req, res) => {
     handle(parts, req, res, held).catch((err: unknown) => {
       log.error({ err }, "simulator: request failed");
       if (!res.headersSent) {
