@@ -218,6 +218,44 @@ describe("association tables", () => {
     expect((await db.pool.query(`select count(*)::int as n from hubsync.outbox`)).rows[0].n).toBe(0);
   });
 
+  it("with on_archive = 'mark' the archived record's row stays and its association rows go", async () => {
+    await db.pool.query(`update hubsync.objects set on_archive = 'mark' where object_type = 'tickets'`);
+    const { rows } = await db.pool.query<{ id: string }>(`select ticket_id as id from hubspot.associations_contact_ticket order by 1 limit 1`);
+    const ticket = rows[0]!.id;
+    await sim.control.archiveRecord("tickets", ticket);
+    const c = await cycleObject(worker, "tickets", { archived: true });
+    expect(c.error).toBeUndefined();
+    expect((await db.pool.query(`select archived_at is not null as archived from hubspot.tickets where id = $1`, [ticket])).rows).toEqual([{ archived: true }]);
+    for (const t of ["associations_contact_ticket", "associations_company_ticket", "associations_ticket_ticket"]) {
+      const pair = await pairNamed(t);
+      expect(await actual(pair), t).toEqual(await expected(pair));
+    }
+    await sweepAssociations(worker, { objectType: "tickets" });
+    const pair = await pairNamed("associations_contact_ticket");
+    expect(await actual(pair)).toEqual(await expected(pair));
+  });
+
+  it("a row a user inserted locally (write-back) is not undone by a sweep before the push sends it", async () => {
+    await db.pool.query(`update hubsync.objects set write_back = true where object_type = 'deals'`);
+    await db.pool.query(`select hubsync._refresh_write_back('deals')`);
+    const { rows } = await db.pool.query<{ deal: string; item: string }>(
+      `select d.id as deal, li.id as item from hubspot.deals d, hubspot.line_items li
+        where not exists (select 1 from hubspot.associations_deal_line_item x where x.deal_id = d.id and x.line_item_id = li.id)
+        order by 1, 2 limit 1`,
+    );
+    const { deal, item } = rows[0]!;
+    await db.pool.query(`insert into hubspot.associations_deal_line_item (deal_id, line_item_id) values ($1, $2)`, [deal, item]);
+    expect((await db.pool.query(`select count(*)::int as n from hubsync.outbox where op = 'associate' and status = 'pending'`)).rows[0].n).toBe(1);
+    await sweepAssociations(worker, { objectType: "deals" });
+    expect((await db.pool.query(`select count(*)::int as n from hubspot.associations_deal_line_item where deal_id = $1 and line_item_id = $2`, [deal, item])).rows[0].n).toBe(1);
+    // and the sweep's own writes went to no outbox
+    expect((await db.pool.query(`select count(*)::int as n from hubsync.outbox`)).rows[0].n).toBe(1);
+    await db.pool.query(`delete from hubsync.outbox`);
+    await db.pool.query(`update hubsync.objects set write_back = false where object_type = 'deals'`);
+    await db.pool.query(`select hubsync._refresh_write_back('deals')`);
+    await sweepAssociations(worker, { objectType: "deals" });
+  });
+
   it("a record created with associations since the last pull has them after the pull's refresh, before any sweep", async () => {
     const { rows } = await db.pool.query<{ id: string }>(`select id from hubspot.companies order by id limit 1`);
     const company = rows[0]!.id;
@@ -230,6 +268,25 @@ describe("association tables", () => {
     expect((await db.pool.query(`select labels, type_ids from hubspot.associations_company_contact where contact_id = $1`, [created.id])).rows).toEqual([
       { labels: ["Primary"], type_ids: [2, 280] },
     ]);
+  });
+
+  it("a record with more associations than one page (500) gets them all, with per-id paging inside the batch reads", async () => {
+    const { rows } = await db.pool.query<{ id: string }>(`select id from hubspot.companies order by id desc limit 1`);
+    const company = rows[0]!.id;
+    const contacts = (await db.pool.query<{ id: string }>(`select id from hubspot.contacts order by id`)).rows.map((r) => r.id);
+    expect(contacts.length).toBeGreaterThan(500);
+    for (let i = 0; i < contacts.length; i += 50) {
+      await Promise.all(contacts.slice(i, i + 50).map((c) => sim.control.associate("companies", company, "contacts", c)));
+    }
+    await sim.control.resetCounters();
+    await sweepAssociations(worker, { objectType: "companies" });
+    const { rows: n } = await db.pool.query(`select count(*)::int as n from hubspot.associations_company_contact where company_id = $1`, [company]);
+    expect(n[0].n).toBe(contacts.length);
+    // one batch read for every company, then one more for the one company's second page
+    const reads = (await sim.control.requests()).filter((r) => r.method === "POST" && r.path.includes("/crm/v4/associations/0-2/0-1/batch/read"));
+    expect(reads).toHaveLength(2);
+    const pair = await pairNamed("associations_company_contact");
+    expect(await actual(pair)).toEqual(await expected(pair));
   });
 
   it("joining contacts to companies through associations_company_contact gives what HubSpot shows for a company", async () => {

@@ -2,7 +2,7 @@ import type { SyncDeps } from "../pull/deps.ts";
 import { recordRun, type RunSummary } from "../pull/runs.ts";
 import { quoteIdent } from "../schema/naming.ts";
 import { ensureAssociationTables, type AssociationPair } from "./pairs.ts";
-import { syncPair } from "./sync.ts";
+import { SweepStopped, syncPair } from "./sync.ts";
 import { markRefreshed } from "./refresh.ts";
 
 export interface SweepOptions {
@@ -30,15 +30,19 @@ function ready(pair: AssociationPair): boolean {
  * table in one transaction (new pairs in, gone pairs out, changed labels updated). This is what
  * catches association-only changes, which never bump either record's last-modified date. One
  * pair's failure is recorded on its row of hubsync.association_pairs and does not stop the others;
- * the call throws at the end if any failed.
+ * the call throws at the end if any failed. When the worker stops (signal), it ends between chunks.
  */
 export async function sweepAssociations(deps: SyncDeps, opts: SweepOptions = {}): Promise<PairOutcome[]> {
   const kind = opts.kind ?? "sweep";
   const startedAt = await dbNow(deps);
   const pairs = (await ensureAssociationTables(deps.pool, deps.log, opts.objectType)).filter(ready);
   const outcomes: PairOutcome[] = [];
+  let stopped = false;
   for (const pair of pairs) {
-    if (opts.signal?.aborted) break;
+    if (opts.signal?.aborted) {
+      stopped = true;
+      break;
+    }
     try {
       const run = await recordRun(deps, pair.table, "associations", async () => {
         const r = await syncPair(deps, pair, { signal: opts.signal });
@@ -57,13 +61,18 @@ export async function sweepAssociations(deps: SyncDeps, opts: SweepOptions = {})
       await deps.pool.query(`update hubsync.association_pairs set last_sweep_requests = $2 where table_name = $1`, [pair.table, run.requests]);
       outcomes.push({ table: pair.table, run });
     } catch (err) {
+      if (err instanceof SweepStopped) {
+        stopped = true;
+        break;
+      }
       const message = err instanceof Error ? err.message : String(err);
       await deps.pool.query(`update hubsync.association_pairs set last_error = $2, last_error_at = now() where table_name = $1`, [pair.table, message]);
       outcomes.push({ table: pair.table, error: message });
     }
   }
-  // A full re-read covers whatever the records changed in the meantime.
-  for (const type of new Set(pairs.flatMap((p) => [p.a.objectType, p.b.objectType]))) await markRefreshed(deps, type, startedAt);
+  // A full re-read of all of a type's pairs covers whatever its records changed in the meantime.
+  const covered = opts.objectType ? [opts.objectType] : [...new Set(pairs.flatMap((p) => [p.a.objectType, p.b.objectType]))];
+  if (!stopped) for (const type of covered) await markRefreshed(deps, type, startedAt);
   const failed = outcomes.filter((o) => o.error);
   if (failed.length) throw new Error(`association ${kind}: ${failed.map((f) => `${f.table}: ${f.error}`).join("; ")}`);
   return outcomes;

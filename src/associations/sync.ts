@@ -27,6 +27,14 @@ function addChanges(into: ChangeCounts, more: ChangeCounts): void {
   into.deleted += more.deleted;
 }
 
+/** The worker is stopping: the pass ends between chunks (what was applied stays; the next sweep reads the rest). */
+export class SweepStopped extends Error {
+  constructor(table: string) {
+    super(`${table}: stopped between chunks (worker shutting down)`);
+    this.name = "SweepStopped";
+  }
+}
+
 /** The b end's ids cannot be translated to a→b type ids (see type-map.ts): read from a instead. */
 export class TypeMapUnresolved extends Error {
   constructor(table: string) {
@@ -69,7 +77,8 @@ export function sideOf(pair: AssociationPair, side: Side) {
 /**
  * Reads the associations of `ids` (records of the pass's side) and makes the table say the same for
  * them, in one transaction: new pairs inserted, gone pairs deleted, changed labels/type ids updated.
- * Pairs with a local change still waiting in the outbox are left alone (the push settles them).
+ * Pairs with a local change still waiting in the outbox, and rows whose end is a local record not
+ * yet created in HubSpot, are left alone (the push settles them).
  */
 export async function syncIds(deps: SyncDeps, pair: AssociationPair, ctx: PassContext, ids: string[]): Promise<ChangeCounts & { associations: number }> {
   const { from, to } = sideOf(pair, ctx.side);
@@ -134,6 +143,7 @@ async function applyRows(pool: pg.Pool, pair: AssociationPair, side: Side, ids: 
        del as (
          delete from ${t} t
           where t.${scope} = any($1::text[])
+            and t.${a} ~ '^[0-9]+$' and t.${b} ~ '^[0-9]+$'  -- an end that is a local record's _sync_local_id waits for write-back
             and not exists (select 1 from fetched f where f.a = t.${a} and f.b = t.${b})
             and not exists (select 1 from waiting w where w.a = t.${a} and w.b = t.${b})
          returning 1
@@ -191,7 +201,7 @@ export async function syncPair(deps: SyncDeps, pair: AssociationPair, opts: { si
     const ctx: PassContext = { side };
     try {
       for await (const chunk of localIds(deps.pool, sideOf(pair, side).from.table)) {
-        if (opts.signal?.aborted) throw new Error(`${pair.table}: stopped (worker shutting down)`);
+        if (opts.signal?.aborted) throw new SweepStopped(pair.table);
         const r = await syncIds(deps, pair, ctx, chunk);
         addChanges(counts, r);
         ids += chunk.length;

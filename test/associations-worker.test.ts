@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
+import { startWorker, type RunningWorker } from "../src/worker/runner.ts";
+import { enableSync, installedDatabase, quietLog } from "./pull-helpers.ts";
+import type { TestDatabase } from "./support/database.ts";
+
+let db: TestDatabase;
+let sim: RunningSimulator;
+let worker: RunningWorker | null = null;
+
+async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, ms = 40_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const TABLES = [
+  "associations_company_company",
+  "associations_company_contact",
+  "associations_company_deal",
+  "associations_contact_contact",
+  "associations_contact_deal",
+  "associations_deal_deal",
+];
+
+async function sameAsHubSpot(table: string, from: string, to: string, aCol: string, bCol: string): Promise<void> {
+  const want = (await sim.control.listAssociations(from, to)).map((l) => `${l.fromId}>${l.toId}`).sort();
+  const { rows } = await db.pool.query(`select "${aCol}" || '>' || "${bCol}" as k from hubspot."${table}"`);
+  expect(rows.map((r) => r.k).sort(), table).toEqual(want);
+}
+
+beforeAll(async () => {
+  db = await installedDatabase("assoc_worker");
+  sim = await startSimulator({ tier: "pro", seed: { size: 800, seed: 3 } });
+  process.env.DATABASE_URL = db.url;
+  process.env.HUBSPOT_ACCESS_TOKEN = sim.token;
+  process.env.HUBSPOT_BASE_URL = sim.url;
+  worker = await startWorker({ databaseUrl: db.url, concurrency: 3, handleSignals: false, log: quietLog });
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await sim?.close();
+  await db?.drop();
+});
+
+describe("associations with the worker running", () => {
+  it("enable_sync of three types alone creates and fills their association tables", async () => {
+    for (const t of ["companies", "contacts", "deals"]) await enableSync(db.pool, t);
+    await until("association tables backfilled", async () => {
+      const { rows } = await db.pool.query(`select table_name, backfilled_at, last_error from hubsync.association_pairs order by 1`);
+      for (const r of rows) if (r.last_error) throw new Error(`${r.table_name}: ${r.last_error}`);
+      return rows.length === TABLES.length && rows.every((r) => r.backfilled_at !== null);
+    });
+    const { rows } = await db.pool.query(`select table_name from hubsync.association_pairs order by 1`);
+    expect(rows.map((r) => r.table_name)).toEqual(TABLES);
+    await sameAsHubSpot("associations_company_contact", "companies", "contacts", "company_id", "contact_id");
+    await sameAsHubSpot("associations_contact_deal", "contacts", "deals", "contact_id", "deal_id");
+    await sameAsHubSpot("associations_company_company", "companies", "companies", "from_company_id", "to_company_id");
+    const { rows: status } = await db.pool.query(`select object_type, phase from hubsync.status where object_type like 'associations_%' order by 1`);
+    expect(status).toEqual(TABLES.map((t) => ({ object_type: t, phase: "live" })));
+    // the analyst role can read them
+    const { rows: grants } = await db.pool.query(`select bool_and(has_table_privilege('hubspot_reader', 'hubspot.' || table_name, 'select')) as ok from hubsync.association_pairs`);
+    expect(grants[0].ok).toBe(true);
+  }, 60_000);
+
+  it("the crontab's sweep task picks up an association made in HubSpot", async () => {
+    const { rows } = await db.pool.query<{ contact: string; deal: string }>(
+      `select c.id as contact, d.id as deal from hubspot.contacts c, hubspot.deals d
+        where not exists (select 1 from hubspot.associations_contact_deal x where x.contact_id = c.id and x.deal_id = d.id)
+        order by 1, 2 limit 1`,
+    );
+    const { contact, deal } = rows[0]!;
+    await sim.control.associate("deals", deal, "contacts", contact);
+    await db.pool.query(`select hubsync_worker.add_job('hubsync_sweep_associations', '{}'::json, job_key := 'hubsync_sweep_associations')`);
+    await until("the new association", async () => {
+      const r = await db.pool.query(`select type_ids from hubspot.associations_contact_deal where contact_id = $1 and deal_id = $2`, [contact, deal]);
+      return r.rows[0]?.type_ids;
+    });
+    const { rows: row } = await db.pool.query(`select type_ids from hubspot.associations_contact_deal where contact_id = $1 and deal_id = $2`, [contact, deal]);
+    expect(row).toEqual([{ type_ids: [4] }]); // contact → deal, although HubSpot was told deal → contact
+    expect((await sim.control.counters()).rateLimited).toBe(0);
+  }, 60_000);
+});
