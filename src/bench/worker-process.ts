@@ -1,0 +1,73 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const CLI = fileURLToPath(new URL("../cli/hubsync.ts", import.meta.url));
+
+/**
+ * `hubsync worker` in its own process, exactly as an operator runs it, so its peak memory is the
+ * worker's alone (the bench process also holds the simulator and its portal). Peak = the kernel's
+ * high-water mark of resident memory (VmHWM in /proc/<pid>/status).
+ */
+export interface WorkerProcess {
+  pid: number;
+  /** Peak resident memory so far, in bytes (null where /proc is not available). */
+  peakRss(): number | null;
+  /** Graceful stop (SIGTERM), as a supervisor would; resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+export function readPeakRss(pid: number): number | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(status);
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+export function startWorkerProcess(opts: { databaseUrl: string; hubspotUrl: string; token: string; logFile: string; concurrency?: number }): WorkerProcess {
+  const log = createWriteStream(opts.logFile, { flags: "a" });
+  const child: ChildProcess = spawn(process.execPath, [CLI, "worker", ...(opts.concurrency ? ["--concurrency", String(opts.concurrency)] : [])], {
+    env: {
+      ...process.env,
+      DATABASE_URL: opts.databaseUrl,
+      HUBSPOT_ACCESS_TOKEN: opts.token,
+      HUBSPOT_BASE_URL: opts.hubspotUrl,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error("bench: could not start `hubsync worker`");
+  // VmHWM is gone once the process exits; keep the last reading.
+  let peak: number | null = null;
+  const sample = () => {
+    const v = readPeakRss(pid);
+    if (v !== null) peak = Math.max(peak ?? 0, v);
+  };
+  const timer = setInterval(sample, 500);
+  timer.unref();
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return {
+    pid,
+    peakRss() {
+      if (child.exitCode === null) sample();
+      return peak;
+    },
+    async stop() {
+      sample();
+      clearInterval(timer);
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      const code = await Promise.race([exited, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 30_000))]);
+      if (code === "timeout") {
+        child.kill("SIGKILL");
+        await exited;
+      }
+      log.end();
+      return code === "timeout" ? null : code;
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, inject, it } from "vitest";
+import { BenchOptions } from "../src/bench/options.ts";
+import { naiveBackfill, naiveHttp, NAIVE_SCHEMA } from "../src/bench/naive.ts";
+import { renderMarkdown } from "../src/bench/report.ts";
+import { runBench, writeResults } from "../src/bench/run-bench.ts";
+import { SYNCED_TYPES } from "../src/bench/objects.ts";
+import { startBenchSimulator } from "../src/bench/sim.ts";
+import { checkCopy } from "../src/bench/verify.ts";
+import { freshDatabase } from "./support/database.ts";
+
+const out = mkdtempSync(join(tmpdir(), "hubsync-bench-test-"));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+describe("hubsync bench (the --quick logic at tiny sizes)", () => {
+  it("measures hubsync beside the naive script, checks both copies against the simulator, and writes the report", async () => {
+    const opts = BenchOptions.parse({
+      quick: true,
+      tiers: ["pro"],
+      backfillRecords: 300,
+      changes: 40,
+      pushRows: 100,
+      naivePushSample: 6,
+      pushBatch: 50,
+      pushIntervalMs: 50,
+      latencyMs: { min: 1, max: 5 },
+      triggerSeconds: 1,
+      triggerRounds: 1,
+      outDir: out,
+      timeoutMs: 60_000,
+      seed: 3,
+    });
+    const r = await runBench(opts, () => {}, { adminUrl: inject("adminUrl") });
+    const t = r.tiers[0]!;
+    expect(t.errors).toEqual([]);
+    expect(r.ok).toBe(true);
+    const b = t.backfill!;
+    expect(b.hubsync!.records).toBeGreaterThan(100);
+    expect(b.hubsync!.records).toBe(b.naive!.records);
+    expect(b.hubsync!.peakRssBytes).toBeGreaterThan(10 * 1024 * 1024);
+    expect(t.incremental!.hubsync!.changes).toBe(40);
+    expect(t.writeBack!.hubsync!.lost).toBe(0);
+    expect(t.writeBack!.hubsync!.created).toBe(0);
+    expect(t.writeBack!.hubsync!.latencyP95Ms).not.toBeNull();
+    expect(t.writeBack!.naive!.callsPerRow).toBeGreaterThanOrEqual(1);
+    expect(t.checks.map((c) => [c.name, c.ok])).toEqual([
+      ["hubsync", true],
+      ["naive script", true],
+    ]);
+    expect(r.trigger?.overhead).toBeTypeOf("number");
+    const files = writeResults(r, out, renderMarkdown(r));
+    expect(readFileSync(files.md, "utf8")).toContain("| Backfill: records/s");
+    expect(JSON.parse(readFileSync(files.json, "utf8")).ok).toBe(true);
+  }, 120_000);
+
+  it("notices a lost record and a duplicated one", async () => {
+    const sim = await startBenchSimulator({ tier: "pro", latencyMs: { min: 0, max: 0 }, seedSize: 150, seed: 5 });
+    const db = await freshDatabase("bench_check");
+    try {
+      await naiveBackfill(db.pool, naiveHttp(sim.url, sim.token), SYNCED_TYPES.map((s) => s.type));
+      const table = async (t: string) => `${NAIVE_SCHEMA}."${t}"`;
+      expect((await checkCopy(db.pool, sim, "naive", table)).ok).toBe(true);
+      await db.pool.query(`delete from ${NAIVE_SCHEMA}.contacts where id = (select min(id) from ${NAIVE_SCHEMA}.contacts)`);
+      const lost = await checkCopy(db.pool, sim, "naive", table);
+      expect([lost.ok, lost.missing, lost.duplicated]).toEqual([false, 1, 0]);
+      const doubled = async (t: string) =>
+        t === "companies" ? `(select * from ${NAIVE_SCHEMA}.companies union all (select * from ${NAIVE_SCHEMA}.companies limit 1)) as doubled` : table(t);
+      const dup = await checkCopy(db.pool, sim, "naive", doubled);
+      expect([dup.missing, dup.duplicated]).toEqual([1, 1]);
+    } finally {
+      await sim.close();
+      await db.drop();
+    }
+  });
+});
