@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Client } from "@hubspot/api-client";
-import { testSimulator, type TestSimulator } from "./support/simulator.ts";
+import { apiError, testSimulator, type TestSimulator } from "./support/simulator.ts";
 
 // Batch endpoints (100-input cap, 207 partial results, objectWriteTraceId rule, upsert) and merges.
 
@@ -17,15 +17,6 @@ beforeEach(async () => {
   await sim.control.configure({ mergedIdLookup: "404" });
 });
 
-async function apiError(p: Promise<unknown>): Promise<{ code: number; body: Record<string, any> }> {
-  try {
-    await p;
-  } catch (e) {
-    const err = e as { code: number; body: unknown };
-    return { code: err.code, body: typeof err.body === "string" ? JSON.parse(err.body) : (err.body as Record<string, any>) };
-  }
-  throw new Error("expected the call to fail");
-}
 
 const contacts = (n: number, from = 0) => Array.from({ length: n }, (_, i) => ({ properties: { email: `b${from + i}@example.com` }, associations: [] }));
 

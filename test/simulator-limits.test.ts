@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { testSimulator, type TestSimulator } from "./support/simulator.ts";
+import { apiError, testSimulator, type TestSimulator } from "./support/simulator.ts";
 
 // Authentication, rate limits per tier (headers and 429 bodies), faults, 414, the request log.
 
@@ -13,15 +13,6 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((s) => s.close()));
 });
 
-async function apiError(p: Promise<unknown>): Promise<{ code: number; body: Record<string, any>; headers: Record<string, string> }> {
-  try {
-    await p;
-  } catch (e) {
-    const err = e as { code: number; body: unknown; headers: Record<string, string> };
-    return { code: err.code, body: typeof err.body === "string" ? JSON.parse(err.body) : (err.body as Record<string, any>), headers: err.headers };
-  }
-  throw new Error("expected the call to fail");
-}
 
 describe("authentication", () => {
   it("answers 401 INVALID_AUTHENTICATION for a wrong or missing bearer token", async () => {

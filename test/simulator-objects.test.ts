@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "@hubspot/api-client";
-import { testSimulator, type TestSimulator } from "./support/simulator.ts";
+import { apiError, testSimulator, type TestSimulator } from "./support/simulator.ts";
 
 // CRM objects v3 through @hubspot/api-client: paging, properties, archived, writes, validation.
 
@@ -13,15 +13,6 @@ beforeAll(async () => {
 });
 afterAll(async () => sim.close());
 
-async function apiError(p: Promise<unknown>): Promise<{ code: number; body: Record<string, any> }> {
-  try {
-    await p;
-  } catch (e) {
-    const err = e as { code: number; body: unknown };
-    return { code: err.code, body: typeof err.body === "string" ? JSON.parse(err.body) : (err.body as Record<string, any>) };
-  }
-  throw new Error("expected the call to fail");
-}
 
 describe("list paging", () => {
   beforeAll(async () => {
@@ -232,9 +223,9 @@ describe("properties, schemas, owners, pipelines", () => {
     const byUser = await hs.crm.owners.ownersApi.getById(byEmail.results[0]!.userId!, "userId");
     expect(byUser.id).toBe(byEmail.results[0]!.id);
     const deals = await hs.crm.pipelines.pipelinesApi.getAll("deals");
-    expect(deals.results[0]!.stages.find((s) => s.id === "closedwon")!.metadata.probability).toBe("1.0");
+    expect(deals.results[0]!.stages.find((s) => s.id === "closedwon")!.metadata!.probability).toBe("1.0");
     const tickets = await hs.crm.pipelines.pipelinesApi.getAll("tickets");
-    expect(tickets.results[0]!.stages.map((s) => s.metadata.ticketState)).toContain("CLOSED");
+    expect(tickets.results[0]!.stages.map((s) => s.metadata!.ticketState)).toContain("CLOSED");
     // Owner ids are the options of hubspot_owner_id: an unknown one is refused.
     const bad = await apiError(hs.crm.contacts.basicApi.create({ properties: { hubspot_owner_id: "999" }, associations: [] }));
     expect(bad.body.errors[0].code).toBe("INVALID_OPTION");

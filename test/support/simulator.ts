@@ -22,3 +22,20 @@ export async function testSimulator(options: Partial<SimulatorOptions> = {}): Pr
     },
   });
 }
+
+export interface ApiFailure {
+  code: number;
+  body: Record<string, any>;
+  headers: Record<string, string>;
+}
+
+/** The ApiException a generated SDK call throws (status, parsed body, headers); fails if it succeeds. */
+export async function apiError(p: Promise<unknown>): Promise<ApiFailure> {
+  try {
+    await p;
+  } catch (e) {
+    const err = e as { code: number; body: unknown; headers: Record<string, string> };
+    return { code: err.code, body: typeof err.body === "string" ? JSON.parse(err.body) : (err.body as Record<string, any>), headers: err.headers };
+  }
+  throw new Error("expected the call to fail");
+}
