@@ -15,20 +15,14 @@ export async function ensureLocalIdProperty(api: HubSpotApi, objectType: string)
   const known = ready.get(api) ?? new Set<string>();
   ready.set(api, known);
   if (known.has(objectType)) return;
-  try {
-    await api.call("general", (sdk) => sdk.crm.properties.coreApi.getByName(objectType, LOCAL_ID_PROPERTY), {
-      label: `property ${objectType}.${LOCAL_ID_PROPERTY}`,
-    });
+  // One read of the object's properties says whether ours exists and which group to put it in.
+  const defs = await api.properties(objectType);
+  if (defs.some((d) => d.name === LOCAL_ID_PROPERTY)) {
     known.add(objectType);
     return;
-  } catch (err) {
-    if (!(err instanceof HubSpotError) || err.status !== 404) throw err;
   }
-  const groups = (await api.call("general", (sdk) => sdk.crm.properties.groupsApi.getAll(objectType), {
-    label: `property groups ${objectType}`,
-  })) as { results?: Array<{ name: string }> };
-  const names = (groups.results ?? []).map((g) => g.name);
-  const groupName = names.find((n) => n.endsWith("information")) ?? names[0] ?? "hubsync";
+  const groups = defs.map((d) => (d as { groupName?: unknown }).groupName).filter((g): g is string => typeof g === "string");
+  const groupName = groups.find((n) => n.endsWith("information")) ?? groups[0] ?? "hubsync";
   try {
     await api.call(
       "general",

@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { Runner } from "graphile-worker";
+import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
+import { createHubSpotApi, type HubSpotApi } from "../src/hubspot/client.ts";
+import { createLogger } from "../src/log.ts";
+import { discover } from "../src/schema/discover.ts";
+import { cycleObject } from "../src/pull/cycle.ts";
+import { freshDatabase, type TestDatabase } from "./support/database.ts";
+import { drained, installSchema, startPushWorker } from "./push-helpers.ts";
+
+let db: TestDatabase;
+let sim: RunningSimulator;
+let hubspot: HubSpotApi;
+let worker: Runner;
+const log = createLogger({ level: "silent" });
+
+interface LoggedRequest {
+  method: string;
+  path: string;
+  at: number | string;
+}
+const atMs = (r: LoggedRequest) => (typeof r.at === "number" ? r.at : Date.parse(r.at));
+
+beforeAll(async () => {
+  db = await freshDatabase("push_latency");
+  await installSchema(db.url, db.pool);
+  sim = await startSimulator({ rateLimits: false });
+  hubspot = createHubSpotApi({ accessToken: sim.token, basePath: sim.url, pool: db.pool, log });
+  const ctx = { pool: db.pool, hubspot, log };
+  for (let i = 0; i < 1000; i += 100) {
+    await hubspot.call("general", (sdk) =>
+      sdk.crm.objects.batchApi.create("contacts", {
+        inputs: Array.from({ length: 100 }, (_, j) => ({ properties: { email: `l${i + j}@lat.test`, firstname: "L" }, associations: [] })),
+      }),
+    );
+  }
+  await db.pool.query(`select hubsync.enable_sync('contacts', array['email', 'firstname', 'lastname'], true)`);
+  await discover(ctx, "contacts");
+  await db.pool.query(`select hubsync._refresh_write_back('contacts')`);
+  const cycle = await cycleObject(ctx, "contacts");
+  expect(cycle.error).toBeUndefined();
+  worker = await startPushWorker(ctx);
+  await drained(db.pool);
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  hubspot?.close();
+  await sim?.close();
+  await db?.drop();
+});
+
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+
+it("a committed change starts its HubSpot call within a second (commit → request latency)", async () => {
+  const ids = (await db.pool.query<{ id: string }>(`select id from hubspot.contacts order by id limit 30`)).rows.map((r) => r.id);
+  const latencies: number[] = [];
+  for (const [i, id] of ids.entries()) {
+    await db.pool.query(`update hubspot.contacts set lastname = $2 where id = $1`, [id, `v${i}`]);
+    const committed = Date.now();
+    await drained(db.pool, 5000);
+    const reqs = ((await sim.control.requests({ since: committed - 5 })) as unknown as LoggedRequest[]).filter((r) =>
+      r.path.startsWith("/crm/v3/objects/contacts/batch/update"),
+    );
+    expect(reqs.length).toBeGreaterThan(0);
+    latencies.push(atMs(reqs[0]!) - committed);
+  }
+  const p50 = pct(latencies, 50);
+  const p95 = pct(latencies, 95);
+  process.stdout.write(`push latency commit→request over ${latencies.length} commits: p50 ${p50} ms, p95 ${p95} ms, max ${Math.max(...latencies)} ms\n`);
+  expect(p95).toBeLessThan(1000);
+});
+
+it("1,000 updated rows take 10 batch calls", async () => {
+  const since = Date.now();
+  await db.pool.query(`update hubspot.contacts set firstname = 'Bulk ' || id`);
+  await drained(db.pool, 30_000);
+  const reqs = ((await sim.control.requests({ since })) as unknown as LoggedRequest[]).filter((r) => !r.path.startsWith("/_sim"));
+  const updates = reqs.filter((r) => r.path.startsWith("/crm/v3/objects/contacts/batch/update"));
+  process.stdout.write(`API calls per 1,000 updated rows: ${reqs.length} (batch/update: ${updates.length})\n`);
+  expect(updates).toHaveLength(10);
+  const remote = (await sim.control.listRecords("contacts")) as Array<{ id: string; properties: Record<string, string> }>;
+  expect(remote.every((r) => r.properties.firstname === `Bulk ${r.id}`)).toBe(true);
+});
