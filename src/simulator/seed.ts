@@ -124,6 +124,7 @@ export function seedPortal(store: Store, options: SeedOptions): SeedSummary {
   seedEngagements({ ...ctx, rng: root.fork(17) }, counts, companies, contacts, deals, tickets);
   archiveSome({ ...ctx, rng: root.fork(18) }, { companies, contacts, deals, tickets });
   mergeSome({ ...ctx, rng: root.fork(19) }, companies, contacts);
+  fillAssociationCounts(ctx);
 
   summary.associations = assoc.size() / 2;
   summary.ms = Math.round(performance.now() - started);
@@ -647,5 +648,23 @@ function repointPrimaryCompany(ctx: Ctx, contacts: StoredRecord[], loserId: stri
     if (c.properties.associatedcompanyid === loserId && ctx.store.getRecord(type, c.id)) {
       ctx.store.updateRecord(type, c.id, { associatedcompanyid: winnerId }, { at: Math.max(at, c.updatedAt) });
     }
+  }
+}
+
+/**
+ * HubSpot's calculated counters (num_associated_contacts / num_associated_deals) as they stand after
+ * seeding. Set in place: they are in no index, and a calculated value is not a user edit.
+ */
+function fillAssociationCounts(ctx: Ctx): void {
+  const counts: Array<[string, string, string]> = [
+    ["companies", "contacts", "num_associated_contacts"],
+    ["deals", "contacts", "num_associated_contacts"],
+    ["contacts", "deals", "num_associated_deals"],
+  ];
+  for (const [fromName, toName, property] of counts) {
+    const from = typeOf(ctx.store, fromName);
+    const perRecord = new Map<number, number>();
+    for (const a of ctx.assoc.list(from.objectTypeId, typeId(ctx.store, toName))) perRecord.set(a.fromId, (perRecord.get(a.fromId) ?? 0) + 1);
+    for (const r of ctx.store.recordList(from, false)) r.properties[property] = String(perRecord.get(r.idNum) ?? 0);
   }
 }
