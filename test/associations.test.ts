@@ -174,6 +174,24 @@ describe("association tables", () => {
     process.stdout.write(`[associations] sweep of the ${await countPairs("contacts")} pairs with contacts (${local[0].n} contacts): ${calls} API calls\n`);
   });
 
+  it("an empty pair rests between hourly reads; its first association then shows in both directions of a same-type table", async () => {
+    const pair = await pairNamed("associations_contact_contact");
+    expect(await actual(pair)).toEqual([]);
+    const { rows } = await db.pool.query<{ id: string }>(`select id from hubspot.contacts order by id limit 2`);
+    const [x, y] = rows.map((r) => r.id) as [string, string];
+    await sim.control.associate("contacts", x, "contacts", y);
+    await sim.control.resetCounters();
+    await sweepAssociations(worker, { objectType: "contacts" });
+    expect((await sim.control.requests()).filter((r) => r.path.includes("/0-1/0-1/"))).toEqual([]);
+    expect(await actual(pair)).toEqual([]);
+    await sweepAssociations(worker, { objectType: "contacts", emptyPairEveryMs: 0 });
+    expect(await actual(pair)).toEqual([
+      { a: x, b: y, labels: [], type_ids: [449] },
+      { a: y, b: x, labels: [], type_ids: [449] },
+    ].sort(byKey));
+    expect(await actual(pair)).toEqual(await expected(pair));
+  });
+
   it("a merge re-points the merged-away record's rows to the surviving record", async () => {
     const { rows } = await db.pool.query<{ loser: string; winner: string }>(
       `select l.contact_id as loser, w.id as winner

@@ -11,7 +11,16 @@ export interface SweepOptions {
   /** 'backfill' (first fill after an object's backfill) or 'sweep' (the periodic re-read); recorded in runs. */
   kind?: "backfill" | "sweep";
   signal?: AbortSignal;
+  /**
+   * A pair that had no associations at its last sweep is re-read at most this often (default 1 h;
+   * 0 = every sweep). Most pairs of a portal are empty (tickets↔line items, contact↔contact…) and
+   * each costs ceil(ids/1,000) calls per sweep all the same; a first association in such a pair
+   * shows at the next full read, or at once when either record changes (refresh after the pull).
+   */
+  emptyPairEveryMs?: number;
 }
+
+export const EMPTY_PAIR_EVERY_MS = 60 * 60 * 1000;
 
 export interface PairOutcome {
   table: string;
@@ -36,9 +45,11 @@ export async function sweepAssociations(deps: SyncDeps, opts: SweepOptions = {})
   const kind = opts.kind ?? "sweep";
   const startedAt = await dbNow(deps);
   const pairs = (await ensureAssociationTables(deps.pool, deps.log, opts.objectType)).filter(ready);
+  const resting = kind === "sweep" ? await restingPairs(deps, opts.emptyPairEveryMs ?? EMPTY_PAIR_EVERY_MS) : new Set<string>();
   const outcomes: PairOutcome[] = [];
   let stopped = false;
   for (const pair of pairs) {
+    if (resting.has(pair.table)) continue;
     if (opts.signal?.aborted) {
       stopped = true;
       break;
@@ -76,6 +87,18 @@ export async function sweepAssociations(deps: SyncDeps, opts: SweepOptions = {})
   const failed = outcomes.filter((o) => o.error);
   if (failed.length) throw new Error(`association ${kind}: ${failed.map((f) => `${f.table}: ${f.error}`).join("; ")}`);
   return outcomes;
+}
+
+/** Backfilled pairs that were empty at their last sweep, swept less than `everyMs` ago. */
+async function restingPairs(deps: SyncDeps, everyMs: number): Promise<Set<string>> {
+  if (everyMs <= 0) return new Set();
+  const { rows } = await deps.pool.query<{ table_name: string }>(
+    `select table_name from hubsync.association_pairs
+      where backfilled_at is not null and rows = 0 and last_error is null
+        and last_sweep_at > now() - make_interval(secs => $1 / 1000.0)`,
+    [everyMs],
+  );
+  return new Set(rows.map((r) => r.table_name));
 }
 
 async function dbNow(deps: SyncDeps): Promise<string> {
