@@ -129,6 +129,13 @@ describe("faults, latency and long URLs", () => {
     expect((await sim.client().crm.contacts.basicApi.getPage()).results).toEqual([]);
   });
 
+  it("can lose the answer after the write happened (what a retried create must survive)", async () => {
+    const sim = await start({ faults: { lostResponseRate: 1 } });
+    await expect(sim.client().crm.contacts.basicApi.create({ properties: { email: "lost@example.com" }, associations: [] })).rejects.toThrow();
+    const stored = await sim.control.listRecords("contacts");
+    expect(stored.map((r) => r.properties.email)).toEqual(["lost@example.com"]);
+  });
+
   it("adds the configured latency", async () => {
     const sim = await start({ latencyMs: 120 });
     const started = Date.now();

@@ -84,6 +84,23 @@ describe("filters", () => {
   });
 });
 
+describe("association filters and history", () => {
+  it("filters on the associations.<type> pseudo-property", async () => {
+    const co = await sim.control.createRecord("companies", { name: "Assoc Co" }, { at: BASE - 10_000 });
+    const all = await sim.control.listRecords("contacts");
+    const alice = all.find((r) => r.properties.email === "alice@hubspot.com")!;
+    await sim.control.associate("contacts", alice.id, "companies", co.id);
+    const r = await search(one(f("associations.company", "EQ", co.id)));
+    expect(emails(r.body)).toEqual(["alice@hubspot.com"]);
+  });
+
+  it("returns propertiesWithHistory on reads", async () => {
+    const all = await sim.control.listRecords("contacts");
+    const got = await hs.crm.contacts.basicApi.getById(all[0]!.id, ["email"], ["firstname"]);
+    expect(got.propertiesWithHistory!.firstname![0]).toMatchObject({ value: "Alice", sourceType: "API" });
+  });
+});
+
 describe("sorting and paging", () => {
   it("defaults to creation order and accepts object, string and '-prop' sorts", async () => {
     expect(emails((await search({ properties: ["email"] })).body)[0]).toBe("alice@hubspot.com");

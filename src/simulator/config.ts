@@ -40,6 +40,8 @@ export const FaultsSchema = z.object({
   /** Fraction of requests whose socket is destroyed without an answer. */
   dropRate: z.number().min(0).max(1).default(0),
   timeoutMs: z.number().int().min(0).default(30_000),
+  /** Fraction of requests that are processed (writes happen) but whose answer is lost (socket destroyed). */
+  lostResponseRate: z.number().min(0).max(1).default(0),
   /** Which 5xx statuses the server errors use. */
   statuses: z.array(z.number().int().min(500).max(599)).min(1).default([502, 503, 504]),
 });

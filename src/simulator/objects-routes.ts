@@ -108,8 +108,8 @@ function lookup(ctx: SimContext, type: ObjectTypeDef, id: string, idProperty: st
   return winner ? store.getRecord(type, winner) : undefined;
 }
 
-function serialize(ctx: SimContext, type: ObjectTypeDef, r: StoredRecord, properties: string[] | null | "all"): PublicObject {
-  return serializeRecord(ctx.store, type, r, { properties, emptyAs: ctx.config.emptyProperties });
+function serialize(ctx: SimContext, type: ObjectTypeDef, r: StoredRecord, properties: string[] | null | "all", propertiesWithHistory: string[] | null = null): PublicObject {
+  return serializeRecord(ctx.store, type, r, { properties, emptyAs: ctx.config.emptyProperties, propertiesWithHistory });
 }
 
 function list(req: SimRequest, ctx: SimContext): SimResponse {
@@ -120,7 +120,8 @@ function list(req: SimRequest, ctx: SimContext): SimResponse {
   const properties = listParam(req.query, "properties");
   const assoc = listParam(req.query, "associations");
   const { page, more } = ctx.store.pageRecords(type, archived, after, limit);
-  const results = page.map((r) => withAssociations(ctx, type, r, serialize(ctx, type, r, properties), assoc));
+  const history = listParam(req.query, "propertiesWithHistory");
+  const results = page.map((r) => withAssociations(ctx, type, r, serialize(ctx, type, r, properties, history), assoc));
   const body: Record<string, unknown> = { results };
   const last = page[page.length - 1];
   if (more && last) {
@@ -143,7 +144,7 @@ function getOne(req: SimRequest, ctx: SimContext): SimResponse {
   const idProperty = req.query.get("idProperty");
   const r = lookup(ctx, type, id, idProperty, ctx.config.mergedIdLookup === "winner");
   if (!r || r.archived !== archived) throw notFound(`Object not found.  objectId are usually numeric.`, { id: [id] });
-  const obj = serialize(ctx, type, r, listParam(req.query, "properties"));
+  const obj = serialize(ctx, type, r, listParam(req.query, "properties"), listParam(req.query, "propertiesWithHistory"));
   return { status: 200, body: withAssociations(ctx, type, r, obj, listParam(req.query, "associations")) };
 }
 
@@ -197,7 +198,7 @@ function batchRead(req: SimRequest, ctx: SimContext): SimResponse {
     }
     if (seen.has(r.id)) continue;
     seen.add(r.id);
-    results.push(serialize(ctx, type, r, body.properties ?? null));
+    results.push(serialize(ctx, type, r, body.properties ?? null, body.propertiesWithHistory ?? null));
   }
   if (missing.length === 0) return { status: 200, body: { ...batchEnvelope(started), results } };
   return {

@@ -7,6 +7,7 @@ import type { Router, SimContext, SimRequest, SimResponse } from "./router.ts";
 import { serializeRecord } from "./serialize.ts";
 import type { PropertyDefinition, SearchView, Store } from "./store.ts";
 import { parseTimestamp } from "./validation.ts";
+import { associationsOf } from "./associations.ts";
 
 /**
  * POST /crm/v3/objects/{type}/search (reference §2.6): filter groups (OR of ANDs), one sort,
@@ -125,7 +126,23 @@ function tokenMatcher(pattern: string): (s: string) => boolean {
   return (s) => re.test(s) || s.split(/\s+/).some((t) => re.test(t));
 }
 
+/** `associations.<type>` pseudo-property: records associated with the given record id(s). */
+function compileAssociation(store: Store, type: ObjectTypeDef, f: FilterInput): Compiled {
+  const otherRef = f.propertyName.slice("associations.".length);
+  const other = store.resolveType(otherRef);
+  if (!other) throw validationError(`Unknown association type in ${f.propertyName}`);
+  if (f.operator !== "EQ" && f.operator !== "IN") throw validationError(`Operator ${f.operator} is not supported on ${f.propertyName}`);
+  const ids = f.operator === "EQ" ? [f.value ?? ""] : (f.values ?? []);
+  const assoc = associationsOf(store);
+  const linked = new Set<number>();
+  for (const id of ids) {
+    for (const t of assoc.page(other.objectTypeId, Number(id), type.objectTypeId, { limit: Number.MAX_SAFE_INTEGER }).results) linked.add(t.toObjectId);
+  }
+  return { name: f.propertyName, op: f.operator, kind: "number", test: (v) => linked.has(v.idNum) };
+}
+
 function compile(store: Store, type: ObjectTypeDef, f: FilterInput): Compiled {
+  if (f.propertyName.startsWith("associations.")) return compileAssociation(store, type, f);
   const def = store.property(type, f.propertyName);
   const kind = kindOf(def, f.propertyName, type);
   const get = accessor(type, f.propertyName, kind);

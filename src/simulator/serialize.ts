@@ -13,6 +13,8 @@ export interface SerializeOptions {
   properties: string[] | null | "all";
   emptyAs: "null" | "omit";
   withArchiveFields?: boolean;
+  /** Names whose history to include; the simulator keeps only the current value (one entry). */
+  propertiesWithHistory?: string[] | null;
 }
 
 export interface PublicObject {
@@ -23,6 +25,7 @@ export interface PublicObject {
   archived: boolean;
   archivedAt?: string;
   url?: string;
+  propertiesWithHistory?: Record<string, Array<{ value: string; timestamp: string; sourceType: string }>>;
 }
 
 export function selectProperties(store: Store, type: ObjectTypeDef, values: Readonly<Record<string, string>>, options: SerializeOptions): Record<string, string | null> {
@@ -49,6 +52,13 @@ export function serializeRecord(store: Store, type: ObjectTypeDef, record: Store
   };
   if (options.withArchiveFields !== false && "archivedAt" in record && record.archivedAt !== null) {
     out.archivedAt = new Date(record.archivedAt).toISOString();
+  }
+  if (options.propertiesWithHistory?.length) {
+    out.propertiesWithHistory = {};
+    for (const name of options.propertiesWithHistory) {
+      const v = record.properties[name];
+      out.propertiesWithHistory[name] = v === undefined ? [] : [{ value: v, timestamp: new Date(record.updatedAt).toISOString(), sourceType: "API" }];
+    }
   }
   if (options.withArchiveFields !== false) {
     out.url = `https://app.hubspot.com/contacts/${store.portalId}/record/${type.objectTypeId}/${record.id}`;

@@ -133,8 +133,8 @@ async function handle(parts: ServerParts, req: http.IncomingMessage, res: http.S
     }
   }
 
-  if (!control) {
-    const fault = pickFault(config.faults);
+  const fault = control ? null : pickFault(config.faults);
+  if (fault) {
     if (fault?.kind === "drop") {
       parts.requestLog.record({ method, path: stripCredentials(url), endpoint, status: 0, ms: Date.now() - started, at: started });
       req.socket.destroy();
@@ -192,6 +192,12 @@ async function handle(parts: ServerParts, req: http.IncomingMessage, res: http.S
   } catch (err) {
     if (!(err instanceof HubSpotError)) throw err;
     out = { status: err.httpStatus, body: err.body(correlationId) };
+  }
+  if (fault?.kind === "lost-response") {
+    // The work is done (a write is stored) but the client never hears back: what a retry must survive.
+    parts.requestLog.record({ method, path: stripCredentials(url), endpoint, status: 0, ms: Date.now() - started, at: started });
+    req.socket.destroy();
+    return;
   }
   // Error bodies carry the response's correlation id.
   if (out.body && typeof out.body === "object" && (out.body as { status?: unknown }).status === "error") {
