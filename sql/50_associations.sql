@@ -147,9 +147,32 @@ create or replace trigger hubsync_associations_phase after update of phase, enab
         and ((new.enabled and new.phase in ('backfilling', 'live')) or not new.enabled or new.phase = 'disabled'))
   execute function hubsync._tg_association_phase();
 
+-- After each incremental pull (last_pull_at moves) of a type with filled association tables, the
+-- records the pull wrote get their associations re-read (task hubsync_refresh_associations): a new
+-- contact shows with its company within the pull's minute, not at the next sweep.
+create or replace function hubsync._tg_association_pulled() returns trigger
+language plpgsql security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if exists (select 1 from hubsync.association_pairs p
+              where new.object_type in (p.a_type, p.b_type) and p.backfilled_at is not null) then
+    perform hubsync_worker.add_job('hubsync_refresh_associations', json_build_object('objectType', new.object_type),
+                                   queue_name := 'hubsync:associations',
+                                   job_key := 'hubsync_refresh_associations:' || new.object_type);
+  end if;
+  return null;
+end
+$$;
+
+create or replace trigger hubsync_associations_pulled after update of last_pull_at on hubsync.objects
+  for each row
+  when (new.enabled and new.kind = 'crm' and new.last_pull_at is distinct from old.last_pull_at)
+  execute function hubsync._tg_association_pulled();
+
 revoke all on function hubsync._association_delete_rows(text, text[]), hubsync._tg_association_deleted(),
   hubsync._tg_association_archived(), hubsync._association_install_triggers(text), hubsync._tg_association_merge(),
-  hubsync._tg_association_phase() from public;
+  hubsync._tg_association_phase(), hubsync._tg_association_pulled() from public;
 
 -- Per association table: its object types, rows, last backfill and sweep, last error.
 create or replace view hubsync.association_status as

@@ -85,4 +85,22 @@ describe("associations with the worker running", () => {
     expect(row).toEqual([{ type_ids: [4] }]); // contact → deal, although HubSpot was told deal → contact
     expect((await sim.control.counters()).rateLimited).toBe(0);
   }, 60_000);
+
+  it("a contact created in HubSpot with its company arrives with the association after the pull, no sweep needed", async () => {
+    const { rows } = await db.pool.query<{ id: string }>(`select id from hubspot.companies order by id limit 1`);
+    const company = rows[0]!.id;
+    const created = await sim.control.createRecord("contacts", { email: "fresh@example.com", firstname: "Fresh" });
+    await sim.control.associate("contacts", created.id, "companies", company, [279, 1]);
+    await db.pool.query(`select hubsync_worker.add_job('hubsync_pull', '{"objectType":"contacts"}'::json, queue_name := 'hubsync:contacts', job_key := 'hubsync_pull:contacts')`);
+    const row = await until("the association of the new contact", async () => {
+      const r = await db.pool.query(`select labels, type_ids from hubspot.associations_company_contact where contact_id = $1`, [created.id]);
+      return r.rows[0];
+    });
+    expect(row).toEqual({ labels: ["Primary"], type_ids: [2, 280] });
+    // it came through the refresh that follows the pull (a run of its own), not a sweep
+    await until("the refresh run", async () => {
+      const r = await db.pool.query(`select count(*)::int as n from hubsync.runs where kind = 'associations' and status = 'ok' and details ->> 'refresh' = 'contacts'`);
+      return r.rows[0].n > 0;
+    });
+  }, 60_000);
 });
