@@ -96,6 +96,23 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   let workerPool: WorkerPool | null = null;
   events.on("pool:create", ({ workerPool: p }) => (workerPool = p));
 
+  // Signals are ours from here on, so one arriving while the runner starts is not lost: it stops
+  // the runner as soon as there is one.
+  let forced = false;
+  const forceStop = async (reason: string) => {
+    if (forced) return;
+    forced = true;
+    log.warn({ reason }, "stopping now: running jobs are failed and will be retried");
+    try {
+      const result = await (workerPool as WorkerPool | null)?.forcefulShutdown(reason);
+      if (result?.forceFailedJobs.length) log.warn({ jobs: result.forceFailedJobs.map((j) => ({ id: j.id, task: j.task_identifier })) }, "jobs failed by the forced stop");
+    } catch (err) {
+      log.error({ err: String(err) }, "forced stop failed");
+    }
+  };
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? Number(process.env.HUBSYNC_SHUTDOWN_TIMEOUT_MS ?? 20_000);
+  const signals = options.handleSignals ? handleSignals(log, shutdownTimeoutMs, forceStop) : null;
+
   let runner: Runner;
   try {
     runner = await run({
@@ -110,10 +127,18 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
     });
   } catch (err) {
+    signals?.remove();
     await closeWorkerContext();
     await pool.end();
     throw err;
   }
+  const done = runner.promise.finally(async () => {
+    signals?.remove();
+    await closeWorkerContext();
+    await pool.end();
+    log.info("worker stopped");
+  });
+  signals?.attach(runner);
   log.info({ concurrency, tasks, crontab: crontab.path, cron: crontab.items.map((i) => i.identifier) }, "worker started");
 
   runner.events.on("job:failed", ({ job, error }) => {
@@ -123,29 +148,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   // PUSH's task, started with {}, sweeps every object type with changes due: after a crash the
   // dead worker's push job stays locked for hours, so a new worker sends the leftovers itself.
   if (tasks.includes("hubsync_push")) {
-    await runner.addJob("hubsync_push", {}, { jobKey: "hubsync_push_sweep" });
+    await runner.addJob("hubsync_push", {}, { jobKey: "hubsync_push_sweep" }).catch((err: unknown) => {
+      log.warn({ err: String(err) }, "could not queue the startup push sweep");
+    });
   }
 
-  let forced = false;
-  const forceStop = async (reason: string) => {
-    if (forced) return;
-    forced = true;
-    log.warn({ reason }, "stopping now: running jobs are failed and will be retried");
-    try {
-      const result = await (workerPool as WorkerPool | null)?.forcefulShutdown(reason);
-      if (result?.forceFailedJobs.length) log.warn({ jobs: result.forceFailedJobs.map((j) => ({ id: j.id, task: j.task_identifier })) }, "jobs failed by the forced stop");
-    } catch (err) {
-      log.error({ err: String(err) }, "forced stop failed");
-    }
-  };
-  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? Number(process.env.HUBSYNC_SHUTDOWN_TIMEOUT_MS ?? 20_000);
-  const removeSignalHandlers = options.handleSignals ? handleSignals(runner, log, shutdownTimeoutMs, forceStop) : () => {};
-  const done = runner.promise.finally(async () => {
-    removeSignalHandlers();
-    await closeWorkerContext();
-    await pool.end();
-    log.info("worker stopped");
-  });
   return {
     runner,
     done,
@@ -168,22 +175,33 @@ async function assertInstalled(pool: ReturnType<typeof createPool>): Promise<voi
   }
 }
 
-function handleSignals(runner: Runner, log: Logger, shutdownTimeoutMs: number, kill: (reason: string) => Promise<void>): () => void {
-  let stopping = false;
+function handleSignals(log: Logger, shutdownTimeoutMs: number, kill: (reason: string) => Promise<void>) {
+  let runner: Runner | null = null;
+  let received: NodeJS.Signals | null = null;
+  const stop = (signal: NodeJS.Signals, r: Runner) => {
+    log.info({ signal, shutdownTimeoutMs }, "stopping: no new jobs; waiting for running ones (send the signal again to stop now)");
+    r.stop(`received ${signal}`).catch((err: unknown) => log.error({ err: String(err) }, "graceful stop failed"));
+    setTimeout(() => void kill(`running jobs still busy ${shutdownTimeoutMs} ms after ${signal}`), shutdownTimeoutMs).unref();
+  };
   const onSignal = (signal: NodeJS.Signals) => {
-    if (!stopping) {
-      stopping = true;
-      log.info({ signal, shutdownTimeoutMs }, "stopping: no new jobs; waiting for running ones (send the signal again to stop now)");
-      runner.stop(`received ${signal}`).catch((err: unknown) => log.error({ err: String(err) }, "graceful stop failed"));
-      setTimeout(() => void kill(`running jobs still busy ${shutdownTimeoutMs} ms after ${signal}`), shutdownTimeoutMs).unref();
-    } else {
+    if (received) {
       void kill(`received ${signal} twice`);
+      return;
     }
+    received = signal;
+    if (runner) stop(signal, runner);
+    else log.info({ signal }, "stopping as soon as the worker has started");
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
-  return () => {
-    process.off("SIGTERM", onSignal);
-    process.off("SIGINT", onSignal);
+  return {
+    attach(r: Runner) {
+      runner = r;
+      if (received) stop(received, r);
+    },
+    remove() {
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
+    },
   };
 }
