@@ -174,6 +174,32 @@ describe("association tables", () => {
     process.stdout.write(`[associations] sweep of the ${await countPairs("contacts")} pairs with contacts (${local[0].n} contacts): ${calls} API calls\n`);
   });
 
+  it("a label with a different inverse name: a→b labels in the table, whichever end is read (inverse ids learned, or read from a when they cannot be)", async () => {
+    const created = await worker.hubspot.call("general", (sdk) =>
+      sdk.crm.associations.v4.schema.definitionsApi.create("contacts", "tickets", { label: "Reporter", name: "reporter", inverseLabel: "Reported by" }),
+    );
+    const reporter = created.results.find((r) => r.label === "Reporter")!.typeId;
+    const edges = await sim.control.listAssociations("contacts", "tickets");
+    expect(edges.length).toBeGreaterThan(10);
+    for (const e of edges) await sim.control.setAssociationLabels("contacts", e.fromId, "tickets", e.toId, [15, reporter]);
+    const pair = await pairNamed("associations_contact_ticket");
+    const check = async () => {
+      const rows = await actual(pair);
+      expect(rows).toEqual(await expected(pair));
+      expect(rows.every((r) => r.labels.length === 1 && r.labels[0] === "Reporter" && r.type_ids.includes(15) && r.type_ids.includes(reporter))).toBe(true);
+    };
+    // tickets are fewer: read from b; 16 ↔ 15 is known from the backfill, the new id follows by elimination
+    await sweepAssociations(worker, { objectType: "tickets" });
+    await check();
+    expect((await db.pool.query(`select read_side from hubsync.association_pairs where table_name = $1`, [pair.table])).rows[0].read_side).toBe("b");
+    // nothing known and every edge carries both types: no way to tell which is which → read from a
+    await db.pool.query(`update hubsync.association_pairs set type_map = '{}' where table_name = $1`, [pair.table]);
+    await db.pool.query(`update hubspot.associations_contact_ticket set labels = '{}'`);
+    await sweepAssociations(worker, { objectType: "tickets" });
+    await check();
+    expect((await db.pool.query(`select read_side from hubsync.association_pairs where table_name = $1`, [pair.table])).rows[0].read_side).toBe("a");
+  });
+
   it("an empty pair rests between hourly reads; its first association then shows in both directions of a same-type table", async () => {
     const pair = await pairNamed("associations_contact_contact");
     expect(await actual(pair)).toEqual([]);
