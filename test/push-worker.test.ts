@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import type { Runner } from "graphile-worker";
+import pg from "pg";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { createHubSpotApi, type HubSpotApi } from "../src/hubspot/client.ts";
 import { createLogger } from "../src/log.ts";
@@ -138,9 +139,40 @@ describe("write-back through the worker", () => {
     expect(pairs).toContain(bob.id);
     expect(pairs).toContain(ids.ct);
 
+    // Relabel: the pair gets exactly the row's type ids (2 = primary company → contact).
+    await db.pool.query(`update hubspot.associations_company_contact set type_ids = '{2,280}' where contact_id = $1`, [bob.id]);
+    await drained(db.pool);
+    const relabelled = (await sim.control.listAssociations("companies", "contacts")).find((a) => String(a.toId) === bob.id);
+    expect(JSON.stringify(relabelled)).toMatch(/"typeId":2\b/);
+    await db.pool.query(`update hubspot.associations_company_contact set type_ids = '{280}' where contact_id = $1`, [bob.id]);
+    await drained(db.pool);
+    const unlabelled = (await sim.control.listAssociations("companies", "contacts")).find((a) => String(a.toId) === bob.id);
+    expect(JSON.stringify(unlabelled)).not.toMatch(/"typeId":2\b/);
+    expect(JSON.stringify(unlabelled)).toMatch(/"typeId":280\b/);
+
     await db.pool.query(`delete from hubspot.associations_company_contact where contact_id = $1`, [bob.id]);
     await drained(db.pool);
     expect(JSON.stringify(await sim.control.listAssociations("companies", "contacts"))).not.toContain(`"${bob.id}"`);
+  });
+
+  it("a hubspot_writer role that owns nothing writes, and its change reaches HubSpot", async () => {
+    const role = `writer_${Math.random().toString(36).slice(2, 8)}`;
+    await db.pool.query(`create role ${role} login password 'pw' in role hubspot_writer`);
+    const url = new URL(db.url);
+    url.username = role;
+    url.password = "pw";
+    const c = new pg.Client({ connectionString: url.toString() });
+    await c.connect();
+    try {
+      await c.query(`insert into hubspot.contacts (email, firstname) values ('writer@acme.test', 'Wri')`);
+      await expect(c.query(`select count(*) from hubsync.outbox`)).rejects.toThrow(/permission denied/);
+    } finally {
+      await c.end();
+    }
+    await drained(db.pool);
+    const row = await one<{ id: string }>(`select id from hubspot.contacts where email = 'writer@acme.test'`);
+    expect(((await sim.control.getRecord("contacts", row.id)) as { properties: Record<string, string> }).properties.firstname).toBe("Wri");
+    await db.pool.query(`drop owned by ${role}; drop role ${role}`);
   });
 
   it("sends nothing for a rolled-back transaction", async () => {

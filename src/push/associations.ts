@@ -25,6 +25,19 @@ const Definitions = z.object({
 });
 type Definition = z.infer<typeof Definitions>["results"][number];
 
+const PairErrors = z
+  .object({
+    errors: z
+      .array(
+        z
+          .object({ category: z.string().optional(), message: z.string().optional(), context: z.record(z.string(), z.array(z.unknown())).nullish() })
+          .passthrough(),
+      )
+      .nullish(),
+  })
+  .passthrough()
+  .nullish();
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface Resolved {
@@ -110,9 +123,16 @@ export async function pushAssociations(db: pg.Pool, api: HubSpotApi, rows: Outbo
           const ids = item.rows.map((r) => r.id);
           for (const id of ids) open.delete(id);
           if (outcome === "ok") {
-            await markSent(db, ids.slice(-1), null);
-            await markSuperseded(db, ids.slice(0, -1));
-            await rewriteLocalEnds(db, item);
+            // Sent, and local ends replaced by ids, in one transaction: whoever sees it sent sees the ids.
+            await inTransaction(
+              db,
+              async (client) => {
+                await markSent(client, ids.slice(-1), null);
+                await markSuperseded(client, ids.slice(0, -1));
+                await rewriteLocalEnds(client, item);
+              },
+              true,
+            );
             result.sent++;
           } else {
             await markRejected(db, ids, outcome);
@@ -162,7 +182,17 @@ async function sendGroup(
     if (list.length === 0) return;
     try {
       result.requests++;
-      await send(list);
+      const res = PairErrors.safeParse(await send(list));
+      // 207: HubSpot names the refused pairs (fromObjectId / toObjectId) in each error's context.
+      for (const e of res.success ? (res.data?.errors ?? []) : []) {
+        const from = e.context?.fromObjectId?.map(String) ?? [];
+        const to = e.context?.toObjectId?.map(String) ?? [];
+        for (const i of list) {
+          if (from.includes(i.from) && (to.length === 0 || to.includes(i.to))) {
+            out.set(i, { status: 400, category: e.category ?? "VALIDATION_ERROR", message: e.message ?? "association refused", correlationId: null });
+          }
+        }
+      }
       for (const i of list) if (!out.has(i)) out.set(i, "ok");
     } catch (err) {
       if (!isRejection(err)) throw err;
@@ -252,18 +282,13 @@ async function sendGroup(
   return out;
 }
 
-/** Ends given as a local record's _sync_local_id become its HubSpot id once the association exists. */
-async function rewriteLocalEnds(db: pg.Pool, item: Resolved): Promise<void> {
+/** Ends given as a local record's _sync_local_id become its HubSpot id once the association exists (caller's applying transaction). */
+async function rewriteLocalEnds(client: pg.PoolClient, item: Resolved): Promise<void> {
   const { table, fromColumn, toColumn, from, to } = item.change;
   if (item.op !== "associate" || (from === item.from && to === item.to)) return;
-  await inTransaction(
-    db,
-    (client) =>
-      client.query(
-        `update hubspot.${quoteIdent(table)} set ${quoteIdent(fromColumn)} = $1, ${quoteIdent(toColumn)} = $2
-          where ${quoteIdent(fromColumn)} = $3 and ${quoteIdent(toColumn)} = $4`,
-        [item.from, item.to, from, to],
-      ),
-    true,
+  await client.query(
+    `update hubspot.${quoteIdent(table)} set ${quoteIdent(fromColumn)} = $1, ${quoteIdent(toColumn)} = $2
+      where ${quoteIdent(fromColumn)} = $3 and ${quoteIdent(toColumn)} = $4`,
+    [item.from, item.to, from, to],
   );
 }
