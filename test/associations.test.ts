@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { cycleAll, cycleObject } from "../src/pull/cycle.ts";
 import { loadPairs, type AssociationPair } from "../src/associations/pairs.ts";
-import { refreshChangedAssociations } from "../src/associations/refresh.ts";
+import { refreshAssociationsFor, refreshChangedAssociations } from "../src/associations/refresh.ts";
 import { sweepAssociations } from "../src/associations/sweep.ts";
 import { syncPair } from "../src/associations/sync.ts";
 import { connectWorker, enableSync, installedDatabase } from "./pull-helpers.ts";
@@ -216,6 +216,22 @@ describe("association tables", () => {
       { a: y, b: x, labels: [], type_ids: [449] },
     ].sort(byKey));
     expect(await actual(pair)).toEqual(await expected(pair));
+  });
+
+  it("parent/child companies: refreshing the parent alone keeps both directions right", async () => {
+    const pair = await pairNamed("associations_company_company");
+    const { rows } = await db.pool.query<{ id: string }>(
+      `select id from hubspot.companies co where not exists (select 1 from hubspot.associations_company_company x where x.from_company_id = co.id) order by id limit 2`,
+    );
+    const [parent, child] = rows.map((r) => r.id) as [string, string];
+    const mine = async () => (await actual(pair)).filter((r) => [parent, child].includes(r.a));
+    await sim.control.associate("companies", parent, "companies", child, [13]);
+    await refreshAssociationsFor(worker, "companies", [parent]);
+    expect(await mine()).toEqual((await expected(pair)).filter((r) => [parent, child].includes(r.a)));
+    expect((await mine()).map((r) => `${r.a}>${r.b}:${r.labels}`).sort()).toEqual([`${child}>${parent}:Parent Company`, `${parent}>${child}:Child Company`].sort());
+    await sim.control.unassociate("companies", parent, "companies", child);
+    await refreshAssociationsFor(worker, "companies", [parent]);
+    expect(await mine()).toEqual([]);
   });
 
   it("a merge re-points the merged-away record's rows to the surviving record", async () => {

@@ -3,7 +3,7 @@ import type { SyncDeps } from "../pull/deps.ts";
 import { recordRun } from "../pull/runs.ts";
 import { readCursor, writeCursor } from "../schema/cursors.ts";
 import { quoteIdent } from "../schema/naming.ts";
-import { loadPairs } from "./pairs.ts";
+import { loadPairs, type AssociationPair } from "./pairs.ts";
 import { BATCH_READ_LIMIT } from "./read.ts";
 import { noChanges, syncIds, TypeMapUnresolved, type PassContext } from "./sync.ts";
 
@@ -29,12 +29,24 @@ export async function refreshAssociationsFor(deps: SyncDeps, objectType: string,
   const done = new Set(backfilled.rows.map((r) => r.table_name));
   for (const pair of (await loadPairs(deps.pool, objectType)).filter((p) => done.has(p.table))) {
     const ctx: PassContext = { side: pair.a.objectType === objectType ? "a" : "b" };
-    try {
-      for (let i = 0; i < ids.length; i += BATCH_READ_LIMIT) {
-        const r = await syncIds(deps, pair, ctx, ids.slice(i, i + BATCH_READ_LIMIT));
+    const apply = async (list: string[]) => {
+      for (let i = 0; i < list.length; i += BATCH_READ_LIMIT) {
+        const r = await syncIds(deps, pair, ctx, list.slice(i, i + BATCH_READ_LIMIT));
         out.inserted += r.inserted;
         out.updated += r.updated;
         out.deleted += r.deleted;
+      }
+    };
+    try {
+      if (pair.sameType) {
+        // Same-type tables hold both directions: the other ends (before and after) are read too,
+        // so the row back from each of them agrees with the row to it.
+        const before = await otherEnds(deps, pair, ids);
+        await apply(ids);
+        const mine = new Set(ids);
+        await apply([...new Set([...before, ...(await otherEnds(deps, pair, ids))])].filter((id) => !mine.has(id)));
+      } else {
+        await apply(ids);
       }
       out.pairs++;
     } catch (err) {
@@ -43,6 +55,14 @@ export async function refreshAssociationsFor(deps: SyncDeps, objectType: string,
     }
   }
   return out;
+}
+
+async function otherEnds(deps: SyncDeps, pair: AssociationPair, ids: string[]): Promise<string[]> {
+  const { rows } = await deps.pool.query<{ id: string }>(
+    `select distinct ${quoteIdent(pair.bColumn)} as id from hubspot.${quoteIdent(pair.table)} where ${quoteIdent(pair.aColumn)} = any($1::text[])`,
+    [ids],
+  );
+  return rows.map((r) => r.id);
 }
 
 /**
