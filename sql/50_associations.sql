@@ -201,18 +201,33 @@ grant select on hubsync.association_status to hubsync_admin;
 -- hubsync.status (sql/20_status.sql) gets one row per association table: object_type is the table
 -- name, phase 'backfilling' until the first fill, last_pull_at = last sweep, pending/rejected =
 -- association changes waiting in the outbox. The view is extended as defined at this point (20_*
--- re-creates it on every install), so it stays CTRL's definition plus these rows.
+-- re-creates it on every install), so it stays CTRL's definition plus these rows; a column this
+-- file does not know is null in them, so a new column there never breaks the install.
 do $$
 declare
   def text := pg_catalog.pg_get_viewdef('hubsync.status'::regclass);
+  known jsonb := jsonb_build_object(
+    'object_type', 'a.table_name',
+    'enabled', 'a.enabled',
+    'write_back', 'coalesce(w.write_back, false)',
+    'phase', 'case when a.backfilled_at is null then ''backfilling'' else ''live'' end',
+    'rows', 'a.rows',
+    'last_pull_at', 'a.last_sweep_at',
+    'lag', 'a.since_sweep',
+    'pending', 'coalesce(ob.pending, 0)',
+    'rejected', 'coalesce(ob.rejected, 0)',
+    'last_error', 'a.last_error',
+    'last_error_at', 'a.last_error_at');
+  cols text;
 begin
   if position('association_status' in def) > 0 then return; end if;
+  select string_agg(format('(%s)::%s', coalesce(known ->> att.attname, 'null'), format_type(att.atttypid, att.atttypmod)), ', ' order by att.attnum)
+    into cols
+    from pg_catalog.pg_attribute att
+   where att.attrelid = 'hubsync.status'::regclass and att.attnum > 0 and not att.attisdropped;
   execute 'create or replace view hubsync.status as select * from (' || rtrim(def, E'; \n') || ') s
     union all
-    select a.table_name, a.enabled, coalesce(w.write_back, false),
-           case when a.backfilled_at is null then ''backfilling'' else ''live'' end,
-           a.rows, a.last_sweep_at, a.since_sweep,
-           coalesce(ob.pending, 0), coalesce(ob.rejected, 0), a.last_error, a.last_error_at
+    select ' || cols || '
       from hubsync.association_status a
       left join lateral (select bool_or(o.write_back) as write_back from hubsync.objects o
                           where o.object_type in (a.a_type, a.b_type)) w on true
