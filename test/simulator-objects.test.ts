@@ -165,6 +165,16 @@ describe("single-record writes", () => {
     expect(missing.body.errors[0].message).toBe('Property "testproperty" does not exist');
   });
 
+  it("creates with associations in the same call", async () => {
+    const co = await hs.crm.companies.basicApi.create({ properties: { name: "Assoc" }, associations: [] });
+    const c = await hs.crm.contacts.basicApi.create({
+      properties: { email: "with-assoc@example.com" },
+      associations: [{ to: { id: co.id }, types: [{ associationCategory: "HUBSPOT_DEFINED" as any, associationTypeId: 279 }] }],
+    });
+    const links = await sim.control.listAssociations("contacts", "companies");
+    expect(links.filter((l) => l.fromId === c.id).map((l) => l.toId)).toEqual([co.id]);
+  });
+
   it("answers 409 CONFLICT for a taken unique value", async () => {
     const first = await hs.crm.contacts.basicApi.create({ properties: { email: "dup@example.com" }, associations: [] });
     const { code, body } = await apiError(hs.crm.contacts.basicApi.create({ properties: { email: "DUP@example.com" }, associations: [] }));

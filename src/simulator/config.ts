@@ -74,6 +74,10 @@ export const ConfigPatchSchema = z
     mergedIdLookup: z.enum(["404", "winner"]),
     /** Requested properties without a value: null (common observation) or omitted. */
     emptyProperties: z.enum(["null", "omit"]),
+    /** Targets per page of associations v4 reads (HubSpot: 500). */
+    associationsPageSize: z.number().int().positive(),
+    /** Association writes bump both records' last-modified (HubSpot: generally not, reference §5.5). */
+    associationsBumpLastModified: z.boolean(),
   })
   .partial();
 export type ConfigPatch = z.input<typeof ConfigPatchSchema>;
@@ -91,6 +95,8 @@ export interface SimulatorConfig {
   clampLimits: boolean;
   mergedIdLookup: "404" | "winner";
   emptyProperties: "null" | "omit";
+  associationsPageSize: number;
+  associationsBumpLastModified: boolean;
 }
 
 export function defaultConfig(): SimulatorConfig {
@@ -107,6 +113,8 @@ export function defaultConfig(): SimulatorConfig {
     clampLimits: false,
     mergedIdLookup: "404",
     emptyProperties: "null",
+    associationsPageSize: 500,
+    associationsBumpLastModified: false,
   };
 }
 
@@ -130,6 +138,8 @@ export function applyConfig(config: SimulatorConfig, patch: ConfigPatch): Simula
   if (p.clampLimits !== undefined) next.clampLimits = p.clampLimits;
   if (p.mergedIdLookup !== undefined) next.mergedIdLookup = p.mergedIdLookup;
   if (p.emptyProperties !== undefined) next.emptyProperties = p.emptyProperties;
+  if (p.associationsPageSize !== undefined) next.associationsPageSize = p.associationsPageSize;
+  if (p.associationsBumpLastModified !== undefined) next.associationsBumpLastModified = p.associationsBumpLastModified;
   return next;
 }
 

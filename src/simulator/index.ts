@@ -1,4 +1,5 @@
 import { associationRoutes } from "./associations-routes.ts";
+import { setAssociationsBumpLastModified } from "./associations.ts";
 import { applyConfig, defaultConfig, type ConfigPatch, type SimulatorConfig } from "./config.ts";
 import { simulatorControl, type SimulatorControl } from "./control-client.ts";
 import { controlRoutes } from "./control-routes.ts";
@@ -60,13 +61,15 @@ export async function startSimulator(opts: Partial<SimulatorOptions> = {}): Prom
     configure(p: ConfigPatch) {
       config = applyConfig(config, p);
       store.indexLagMs = config.indexLagMs;
+      setAssociationsBumpLastModified(store, config.associationsBumpLastModified);
       if (p.rateLimits !== undefined || p.tier !== undefined) limiter.reset();
       return config;
     },
     log: requestLog,
     resetRateLimits: () => limiter.reset(),
   });
-  for (const r of [...associationRoutes(store), ...control]) {
+  setAssociationsBumpLastModified(store, config.associationsBumpLastModified);
+  for (const r of [...associationRoutes(store, { pageSize: () => config.associationsPageSize }), ...control]) {
     const isControl = r.path.startsWith("/_sim");
     // Associations v4 batch endpoints are exempt from the ten-secondly limit per HubSpot's spec.
     const rateClass = isControl ? "none" : r.path.includes("/batch/") ? "daily-only" : "general";

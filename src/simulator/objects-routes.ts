@@ -13,7 +13,7 @@ import {
   validateProperties,
   type PropertyProblem,
 } from "./validation.ts";
-import { embeddedAssociations } from "./associations-routes.ts";
+import { embeddedAssociations, planCreateAssociations } from "./associations-routes.ts";
 
 /**
  * CRM objects v3 (reference §2.1–2.4): list, get, create, update, archive, the batch
@@ -155,7 +155,9 @@ function create(req: SimRequest, ctx: SimContext): SimResponse {
   if (problems.length) throw propertyValidationError(ctx.store, problems);
   const dup = findUniqueConflict(ctx.store, type, values);
   if (dup) throw conflict(conflictMessage(type, dup));
+  const associate = planCreateAssociations(ctx.store, type, body.associations);
   const r = ctx.store.createRecord(type, values);
+  associate(r.id);
   return { status: 201, body: serialize(ctx, type, r, "all") };
 }
 
@@ -268,10 +270,13 @@ function batchCreate(req: SimRequest, ctx: SimContext): SimResponse {
     return { input, values, outcome };
   });
   const failures = batchFailures(ctx, type, prepared.map((p) => p.outcome));
-  const results = prepared
-    .filter((p) => !p.outcome.problems?.length && !p.outcome.conflict)
-    .map((p) => {
+  const good = prepared.filter((p) => !p.outcome.problems?.length && !p.outcome.conflict);
+  // Association problems refuse the batch before anything is written.
+  const plans = good.map((p) => planCreateAssociations(ctx.store, type, p.input.associations));
+  const results = good
+    .map((p, i) => {
       const r = ctx.store.createRecord(type, p.values);
+      plans[i]!(r.id);
       const obj: PublicObject & { objectWriteTraceId?: string } = serialize(ctx, type, r, "all");
       if (p.input.objectWriteTraceId) obj.objectWriteTraceId = p.input.objectWriteTraceId;
       return obj;
