@@ -201,6 +201,8 @@ describe("properties, schemas, owners, pipelines", () => {
       options: [{ label: "Red", value: "red", hidden: false, displayOrder: 0 }],
     });
     expect(created).toMatchObject({ name: "favourite_colour", hubspotDefined: false, hasUniqueValue: false });
+    const groups = await hs.crm.properties.groupsApi.getAll("contacts");
+    expect(groups.results.map((g) => g.name)).toContain("contactinformation");
     const one = await hs.crm.properties.coreApi.getByName("contacts", "favourite_colour");
     expect(one.options.map((o) => o.value)).toEqual(["red"]);
     await hs.crm.properties.coreApi.archive("contacts", "favourite_colour");

@@ -85,7 +85,16 @@ function archiveProperty(req: SimRequest, ctx: SimContext): SimResponse {
   return { status: 204 };
 }
 
+/** Property groups, as the definitions name them (the simulator keeps no separate group records). */
+function listGroups(req: SimRequest, ctx: SimContext): SimResponse {
+  const type = requireType(ctx.store, req.params.objectType!);
+  const names = [...new Set(ctx.store.propertyDefinitions(type).filter((p) => !p.archived).map((p) => p.groupName))].sort();
+  const label = (n: string): string => n.replace(/_/g, " ").replace(/^\w/, (c) => c.toUpperCase());
+  return { status: 200, body: { results: names.map((name, i) => ({ name, label: label(name), displayOrder: i, archived: false })) } };
+}
+
 export function registerPropertyRoutes(router: Router): void {
+  router.route("GET", "/crm/v3/properties/{objectType}/groups", listGroups);
   router.route("GET", "/crm/v3/properties/{objectType}", listProperties);
   router.route("POST", "/crm/v3/properties/{objectType}", createProperty);
   router.route("GET", "/crm/v3/properties/{objectType}/{propertyName}", getProperty);
