@@ -96,8 +96,13 @@ export async function ensureAssociationTables(pool: pg.Pool, log: Logger, object
   const ends = await loadEnds(pool);
   if (objectType && !ends.some((e) => e.objectType === objectType)) return [];
   const pairs = pairsAmong(ends, objectType);
+  // Fast path for the sweep: DDL (and the trigger locks on the object tables) only for what is missing.
+  const { rows: present } = await pool.query<{ table_name: string }>(
+    `select table_name from hubsync.association_pairs where to_regclass(format('hubspot.%I', table_name)) is not null`,
+  );
+  const ready = new Set(present.map((r) => r.table_name));
   const created: string[] = [];
-  for (const p of pairs) {
+  for (const p of pairs.filter((x) => !ready.has(x.table))) {
     const client = await pool.connect();
     try {
       await client.query("begin");
