@@ -66,7 +66,7 @@ begin
       end if;
     end loop;
     -- Properties kept only in the properties jsonb column (no typed column) can be written there.
-    if jsonb_typeof(n -> 'properties') = 'object' then
+    if jsonb_typeof(n -> 'properties') = 'object' and (o is null or (n -> 'properties') is distinct from (o -> 'properties')) then
       for k in select key from jsonb_each(n -> 'properties')
                 where key <> all (typed) and key not in ('hs_object_id', 'hubsync_local_id', 'createdate', 'lastmodifieddate',
                                                          'hs_lastmodifieddate', 'hs_createdate')
