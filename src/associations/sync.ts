@@ -57,6 +57,8 @@ export interface PassContext {
   side: Side;
   /** a→b type id → label (null when unlabeled); only read from b. */
   labels?: Map<number, string | null>;
+  /** The labels were read again during this pass already (an id missing from them is then taken as unlabeled). */
+  labelsReread?: boolean;
 }
 
 /** Current a→b labels of the pair (the labels API), for rows read from the b end. */
@@ -112,7 +114,11 @@ async function rowsFromB(deps: SyncDeps, pair: AssociationPair, edges: Edges, ct
   for (const [b, targets] of edges) {
     for (const [a, types] of targets) {
       const ids = [...new Set(sortedTypeIds(types).map((t) => map[String(t)]!))].sort((x, y) => x - y);
-      if (ids.some((id) => !labels.has(id))) labels = ctx.labels = await labelsOf(deps.hubspot, pair); // a label created since
+      if (!ctx.labelsReread && ids.some((id) => !labels.has(id))) {
+        // a label created since the pass began
+        labels = ctx.labels = await labelsOf(deps.hubspot, pair);
+        ctx.labelsReread = true;
+      }
       rows.push({ a, b, type_ids: ids, labels: labelsFor(ids, labels) });
     }
   }
