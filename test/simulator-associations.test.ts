@@ -289,6 +289,47 @@ describe("basicApi and record life cycle", () => {
   });
 });
 
+describe("associations on object create and portal settings", () => {
+  it("creates associations given with a new record, and refuses unknown type ids before creating anything", async () => {
+    const [company] = await createMany("companies", 1);
+    const created = await hubspot.crm.contacts.basicApi.create({
+      properties: { email: `with-assoc-${Date.now()}@assoc.example` },
+      associations: [{ to: { id: company! }, types: [hs(1)] }],
+    });
+    const page = await hubspot.crm.associations.v4.basicApi.getPage("contact", created.id, "company");
+    expect(page.results.map((r) => [String(r.toObjectId), r.associationTypes.map((t) => t.typeId).sort((a, b) => a - b)])).toEqual([[company, [1, 279]]]);
+    const before = (await sim.control.listRecords("contacts")).length;
+    const bad = await thrown(
+      hubspot.crm.contacts.basicApi.create({ properties: { email: `bad-assoc-${Date.now()}@assoc.example` }, associations: [{ to: { id: company! }, types: [hs(999_999)] }] }),
+    );
+    expect(bad.code).toBe(400);
+    expect((await sim.control.listRecords("contacts")).length).toBe(before);
+  });
+
+  it("follows the configured page size and, when switched on, bumps last-modified on association writes", async () => {
+    const [company] = await createMany("companies", 1);
+    const contacts = await createMany("contacts", 5);
+    await raw("POST", "/crm/v4/associations/company/contact/batch/create", {
+      inputs: contacts.map((id) => ({ from: { id: company }, to: { id }, types: [hs(280)] })),
+    });
+    try {
+      await sim.control.configure({ associationsPageSize: 2 });
+      const first = await hubspot.crm.associations.v4.batchApi.getPage("company", "contact", { inputs: [{ id: company! }] });
+      expect(first.results[0]!.to).toHaveLength(2);
+      expect(first.results[0]!.paging?.next?.after).toBeTruthy();
+
+      await sim.control.configure({ associationsBumpLastModified: true });
+      const before = (await sim.control.getRecord("contacts", contacts[0]!))!;
+      await new Promise((r) => setTimeout(r, 5));
+      await hubspot.crm.associations.v4.basicApi.archive("company", company!, "contact", contacts[0]!);
+      const after = (await sim.control.getRecord("contacts", contacts[0]!))!;
+      expect(new Date(after.updatedAt).getTime()).toBeGreaterThan(new Date(before.updatedAt).getTime());
+    } finally {
+      await sim.control.configure({ associationsPageSize: 500, associationsBumpLastModified: false });
+    }
+  });
+});
+
 describe("v3 `associations` query parameter", () => {
   it("embeds associated ids once per type, as v3 does", async () => {
     const [contact] = await createMany("contacts", 1);
