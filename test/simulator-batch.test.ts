@@ -150,3 +150,15 @@ describe("merge", () => {
     expect(upd.id).toBe(w.id);
   });
 });
+
+describe("GDPR delete", () => {
+  it("removes a contact for good: not listed, not archived, not restorable", async () => {
+    const c = await hs.crm.contacts.basicApi.create({ properties: { email: "forget-me@example.com" }, associations: [] });
+    await hs.crm.contacts.basicApi.purge({ objectId: "forget-me@example.com", idProperty: "email" });
+    expect((await hs.crm.contacts.basicApi.getPage(100)).results).toEqual([]);
+    expect((await hs.crm.contacts.basicApi.getPage(100, undefined, undefined, undefined, undefined, true)).results).toEqual([]);
+    expect(await sim.control.getRecord("contacts", c.id)).toBeNull();
+    // unknown emails are accepted (HubSpot blocklists them)
+    await hs.crm.contacts.basicApi.purge({ objectId: "never-seen@example.com", idProperty: "email" });
+  });
+});

@@ -56,6 +56,7 @@ const BatchUpsertBody = z.object({
   ),
 });
 const BatchArchiveBody = z.object({ inputs: z.array(z.object({ id: z.union([z.string(), z.number()]).transform(String) })) });
+const GdprBody = z.object({ objectId: z.union([z.string(), z.number()]).transform(String), idProperty: z.string().optional() });
 const MergeBody = z.object({
   primaryObjectId: z.union([z.string(), z.number()]).transform(String),
   objectIdToMerge: z.union([z.string(), z.number()]).transform(String),
@@ -385,7 +386,22 @@ function merge(req: SimRequest, ctx: SimContext): SimResponse {
   return { status: 200, body: serialize(ctx, type, winner, "all") };
 }
 
+/** Contacts only (reference §6): permanent; an unknown email is "blocklisted" and still answers 204. */
+function gdprDelete(req: SimRequest, ctx: SimContext): SimResponse {
+  const type = requireType(ctx.store, req.params.objectType!);
+  if (type.name !== "contacts") throw notFound(`GDPR delete is only available for contacts`);
+  const body = parseBody(GdprBody, req.body);
+  const record = body.idProperty ? ctx.store.findByUnique(type, body.idProperty, body.objectId) : ctx.store.getRecord(type, body.objectId);
+  if (!record) {
+    if (body.idProperty === "email") return { status: 204 };
+    throw notFound(`Object not found.  objectId are usually numeric.`, { id: [body.objectId] });
+  }
+  ctx.store.purgeRecord(type, record.id);
+  return { status: 204 };
+}
+
 export function registerObjectRoutes(router: Router): void {
+  router.route("POST", "/crm/v3/objects/{objectType}/gdpr-delete", gdprDelete);
   const base = "/crm/v3/objects/{objectType}";
   router.route("GET", base, list);
   router.route("POST", base, create);

@@ -107,6 +107,8 @@ export interface StoreEvents {
   restore: { type: ObjectTypeDef; id: string };
   /** `loserId` no longer exists; whatever pointed at it should now point at `winnerId`. */
   merge: { type: ObjectTypeDef; winnerId: string; loserId: string };
+  /** Permanently deleted (GDPR): gone from live and archived lists alike. */
+  purge: { type: ObjectTypeDef; id: string };
   /** The whole portal was emptied back to its defaults. */
   reset: Record<string, never>;
 }
@@ -171,7 +173,7 @@ export class Store {
   private owners = new Map<string, Owner>();
   private pipelines = new Map<string, Pipeline[]>();
   private listeners: { [K in keyof StoreEvents]: Listener<K>[] } = {
-    create: [], update: [], archive: [], restore: [], merge: [], reset: [],
+    create: [], update: [], archive: [], restore: [], merge: [], purge: [], reset: [],
   };
 
   constructor(options: StoreOptions = {}) {
@@ -513,6 +515,16 @@ export class Store {
     const result = this.updateRecord(type, winnerId, changes, options);
     this.emit("merge", { type, winnerId, loserId });
     return result;
+  }
+
+  /** GDPR delete: the record is gone for good (not restorable, not in the archived list). */
+  purgeRecord(type: ObjectTypeDef, id: string): boolean {
+    const state = this.typeState(type);
+    const record = state.records.get(id);
+    if (!record) return false;
+    this.removeRecord(state, record);
+    this.emit("purge", { type, id });
+    return true;
   }
 
   private removeRecord(state: TypeState, record: StoredRecord): void {
