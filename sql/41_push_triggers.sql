@@ -298,18 +298,30 @@ begin
   if rel is null then return; end if;   -- not discovered yet; discovery calls back
   on_ := o.write_back and o.enabled;
 
+  -- DDL only when something is missing: this runs again after every discovery, possibly while a
+  -- pull writes to the table, and even a no-op ALTER TABLE would queue for its exclusive lock.
   if on_ then
-    execute format('alter table %s add column if not exists _sync_local_id uuid not null default gen_random_uuid()', rel);
-    execute format('alter table %s add column if not exists _sync_error text', rel);
+    if not exists (select from pg_catalog.pg_attribute where attrelid = rel and attname = '_sync_local_id' and not attisdropped) then
+      execute format('alter table %s add column if not exists _sync_local_id uuid not null default gen_random_uuid()', rel);
+    end if;
+    if not exists (select from pg_catalog.pg_attribute where attrelid = rel and attname = '_sync_error' and not attisdropped) then
+      execute format('alter table %s add column if not exists _sync_error text', rel);
+    end if;
     execute format('create unique index if not exists %I on %s (_sync_local_id)', left(o.table_name, 40) || '_sync_local_id_key', rel);
-    execute format('create or replace trigger hubsync_outbox after insert or update or delete on %s for each row '
-                   'when (current_setting(''hubsync.applying'', true) is distinct from ''on'') '
-                   'execute function hubsync._tg_outbox(%L)', rel, o.object_type);
-    execute format('create or replace trigger hubsync_conflicts before update on %s for each row '
-                   'when (current_setting(''hubsync.applying'', true) = ''on'' and current_setting(''hubsync.pushing'', true) is distinct from ''on'') '
-                   'execute function hubsync._tg_pull_conflict(%L)', rel, o.object_type);
-    execute format('grant insert, update, delete on %s to hubspot_writer', rel);
-  else
+    if not exists (select from pg_catalog.pg_trigger where tgrelid = rel and tgname = 'hubsync_outbox') then
+      execute format('create or replace trigger hubsync_outbox after insert or update or delete on %s for each row '
+                     'when (current_setting(''hubsync.applying'', true) is distinct from ''on'') '
+                     'execute function hubsync._tg_outbox(%L)', rel, o.object_type);
+    end if;
+    if not exists (select from pg_catalog.pg_trigger where tgrelid = rel and tgname = 'hubsync_conflicts') then
+      execute format('create or replace trigger hubsync_conflicts before update on %s for each row '
+                     'when (current_setting(''hubsync.applying'', true) = ''on'' and current_setting(''hubsync.pushing'', true) is distinct from ''on'') '
+                     'execute function hubsync._tg_pull_conflict(%L)', rel, o.object_type);
+    end if;
+    if not has_table_privilege('hubspot_writer', rel, 'insert, update, delete') then
+      execute format('grant insert, update, delete on %s to hubspot_writer', rel);
+    end if;
+  elsif exists (select from pg_catalog.pg_trigger where tgrelid = rel and tgname in ('hubsync_outbox', 'hubsync_conflicts')) then
     execute format('drop trigger if exists hubsync_outbox on %s', rel);
     execute format('drop trigger if exists hubsync_conflicts on %s', rel);
   end if;
@@ -320,12 +332,19 @@ begin
      where ob.object_type in (a.from_type, a.to_type) and ob.write_back and ob.enabled
      order by ob.object_type = a.from_type desc limit 1;
     if owner_type is not null then
-      execute format('create or replace trigger hubsync_outbox after insert or update or delete on hubspot.%I for each row '
-                     'when (current_setting(''hubsync.applying'', true) is distinct from ''on'') '
-                     'execute function hubsync._tg_outbox_association(%L, %L, %L, %L, %L)',
-                     a.table_name, owner_type, a.from_type, a.to_type, a.from_column, a.to_column);
-      execute format('grant insert, update, delete on hubspot.%I to hubspot_writer', a.table_name);
-    else
+      if not exists (select from pg_catalog.pg_trigger tg where tg.tgrelid = format('hubspot.%I', a.table_name)::regclass
+                        and tg.tgname = 'hubsync_outbox'
+                        and encode(tg.tgargs, 'escape') = owner_type || '\000' || a.from_type || '\000' || a.to_type || '\000'
+                                                          || a.from_column || '\000' || a.to_column || '\000') then
+        execute format('create or replace trigger hubsync_outbox after insert or update or delete on hubspot.%I for each row '
+                       'when (current_setting(''hubsync.applying'', true) is distinct from ''on'') '
+                       'execute function hubsync._tg_outbox_association(%L, %L, %L, %L, %L)',
+                       a.table_name, owner_type, a.from_type, a.to_type, a.from_column, a.to_column);
+      end if;
+      if not has_table_privilege('hubspot_writer', format('hubspot.%I', a.table_name), 'insert, update, delete') then
+        execute format('grant insert, update, delete on hubspot.%I to hubspot_writer', a.table_name);
+      end if;
+    elsif exists (select from pg_catalog.pg_trigger tg where tg.tgrelid = format('hubspot.%I', a.table_name)::regclass and tg.tgname = 'hubsync_outbox') then
       execute format('drop trigger if exists hubsync_outbox on hubspot.%I', a.table_name);
     end if;
   end loop;
@@ -334,5 +353,21 @@ begin
 end
 $$;
 
-revoke all on function hubsync._tg_outbox(), hubsync._tg_pull_conflict(), hubsync._tg_outbox_association(),
+-- Discovery (PULL) creates or alters hubspot.<table> and then records it in hubsync.objects: that
+-- is when write-back can be put on a table whose write_back was set before the table existed.
+create or replace function hubsync._tg_objects_write_back() returns trigger
+language plpgsql security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  perform hubsync._apply_write_back(new.object_type);
+  return null;
+end
+$$;
+drop trigger if exists hubsync_push_write_back on hubsync.objects;
+create trigger hubsync_push_write_back after insert or update of table_name, phase, write_back, enabled on hubsync.objects
+  for each row when (new.table_name is not null and new.write_back)
+  execute function hubsync._tg_objects_write_back();
+
+revoke all on function hubsync._tg_objects_write_back(), hubsync._tg_outbox(), hubsync._tg_pull_conflict(), hubsync._tg_outbox_association(),
   hubsync._apply_write_back(text), hubsync._association_tables(text) from public;

@@ -25,8 +25,7 @@ beforeAll(async () => {
   sim = await startSimulator({ rateLimits: false });
   hubspot = createHubSpotApi({ accessToken: sim.token, basePath: sim.url, pool: db.pool, log });
   await db.pool.query(`select hubsync.enable_sync('contacts', array['email', 'firstname', 'lastname'], true)`);
-  await discover({ pool: db.pool, hubspot, log }, "contacts");
-  await db.pool.query(`select hubsync._refresh_write_back('contacts')`);
+  await discover({ pool: db.pool, hubspot, log }, "contacts"); // write-back triggers follow discovery
 });
 
 afterAll(async () => {

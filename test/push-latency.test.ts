@@ -36,7 +36,6 @@ beforeAll(async () => {
   }
   await db.pool.query(`select hubsync.enable_sync('contacts', array['email', 'firstname', 'lastname'], true)`);
   await discover(ctx, "contacts");
-  await db.pool.query(`select hubsync._refresh_write_back('contacts')`);
   const cycle = await cycleObject(ctx, "contacts");
   expect(cycle.error).toBeUndefined();
   worker = await startPushWorker(ctx);

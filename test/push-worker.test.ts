@@ -53,7 +53,6 @@ beforeAll(async () => {
   for (const [type, props] of Object.entries(PROPERTIES)) {
     await db.pool.query(`select hubsync.enable_sync($1, $2, true)`, [type, props]);
     await discover(ctx, type);
-    await db.pool.query(`select hubsync._refresh_write_back($1)`, [type]);
   }
   await makeAssociationTable(db.pool, "company", "contact");
   await db.pool.query(`select hubsync._refresh_write_back('contacts')`);
