@@ -34,6 +34,7 @@ export interface BenchSim {
   token: string;
   tier: Tier;
   traffic(): Promise<SimTraffic>;
+  /** Zeroes the request counters and the rate-limit windows. */
   resetTraffic(): Promise<void>;
   requestsSince(ms: number): Promise<LoggedRequest[]>;
   /** Live (not archived) records of a type. */
@@ -81,7 +82,9 @@ export async function startBenchSimulator(opts: BenchSimOptions): Promise<BenchS
       return { requests: c.total, rateLimited: c.rateLimited };
     },
     async resetTraffic() {
+      // A fresh 10-second window too: what the previous scenario sent must not count against the next one.
       await control.resetCounters();
+      await control.resetRateLimits();
     },
     async requestsSince(ms) {
       return z.array(LoggedShape).parse(await control.requests({ since: ms }));

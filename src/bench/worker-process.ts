@@ -35,6 +35,8 @@ export function startWorkerProcess(opts: { databaseUrl: string; hubspotUrl: stri
       DATABASE_URL: opts.databaseUrl,
       HUBSPOT_ACCESS_TOKEN: opts.token,
       HUBSPOT_BASE_URL: opts.hubspotUrl,
+      // e.g. --max-old-space-size=160: shows how much of the peak is live data rather than V8 taking its time to collect
+      ...(process.env.HUBSYNC_BENCH_WORKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.HUBSYNC_BENCH_WORKER_NODE_OPTIONS } : {}),
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -77,6 +77,7 @@ export async function hubsyncIncremental(ctx: TierContext, changes: number, time
 export async function naiveIncrementalRun(ctx: TierContext, changes: number): Promise<IncrementalFigures> {
   const sets = await pickChanges(ctx.sim, changes);
   const marker = `bench-naive-inc-${Date.now()}`;
+  await ctx.sim.resetTraffic();
   const since = Date.now() - 1;
   await applyChanges(ctx.sim, sets, marker);
   const run = await naiveIncremental(ctx.db.pool, ctx.http, SYNCED_TYPES, since);
