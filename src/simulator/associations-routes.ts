@@ -487,3 +487,33 @@ export function planCreateAssociations(store: Store, type: ObjectTypeDef, input:
     for (const w of writes) assoc.add(type.objectTypeId, Number(recordId), w.to, w.toId, w.typeIds);
   };
 }
+
+/**
+ * A custom object schema's `associatedObjects` ("CONTACT", "0-2", another custom name): the pairs get
+ * their default association type now, so `ObjectSchema.associations[].id` can be used as an
+ * associationTypeId right away, as with HubSpot. Unknown names are a 400.
+ */
+export function defineSchemaAssociations(store: Store, type: ObjectTypeDef, associatedObjects: string[] = []): void {
+  const assoc = associationsOf(store);
+  for (const name of associatedObjects) {
+    const to = store.resolveType(name);
+    if (!to) throw validationError(`Unable to infer object type from: ${name}`);
+    assoc.types.unlabeled(type.objectTypeId, to.objectTypeId);
+  }
+}
+
+/** `ObjectSchema.associations`: the default association type of each pair the object has, from its side. */
+export function schemaAssociations(store: Store, type: ObjectTypeDef): Array<{ id: string; fromObjectTypeId: string; toObjectTypeId: string; name: string }> {
+  const assoc = associationsOf(store);
+  return assoc.types
+    .pairs()
+    .filter((p) => p.from === type.objectTypeId)
+    .map((p) => ({ def: assoc.types.unlabeled(p.from, p.to), to: store.resolveType(p.to) }))
+    .filter((x): x is { def: AssociationTypeDef; to: ObjectTypeDef } => x.to !== undefined)
+    .map(({ def, to }) => ({
+      id: String(def.typeId),
+      fromObjectTypeId: type.objectTypeId,
+      toObjectTypeId: to.objectTypeId,
+      name: `${type.singular}_to_${to.singular}`.toUpperCase(),
+    }));
+}
