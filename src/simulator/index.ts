@@ -46,7 +46,6 @@ export async function startSimulator(opts: Partial<SimulatorOptions> = {}): Prom
   const { port = 0, host = "127.0.0.1", portalId, seed, ...patch } = opts;
   let config: SimulatorConfig = applyConfig(defaultConfig(), patch);
   const store = new Store({ portalId });
-  store.indexLagMs = config.indexLagMs;
   const limiter = new RateLimiter();
   const requestLog = new RequestLog();
   const router = new Router();
@@ -75,7 +74,9 @@ export async function startSimulator(opts: Partial<SimulatorOptions> = {}): Prom
     const rateClass = isControl ? "none" : r.path.includes("/batch/") ? "daily-only" : "general";
     router.route(r.method, r.path, (req) => r.handler(req), { rateClass, auth: !isControl });
   }
+  // The seeded portal exists before the first request: it is indexed already, not lagging.
   if (seed) seedPortal(store, { size: seed.size, seed: seed.seed ?? 1 });
+  store.indexLagMs = config.indexLagMs;
   const http = await startHttpServer({ store, router, getConfig: () => config, limiter, requestLog }, port, host);
   return {
     url: http.url,
