@@ -118,6 +118,7 @@ describe("write-back through the worker", () => {
     const bob = await one<{ id: string }>(`select id from hubspot.contacts where email = 'bob@acme.test'`);
     await db.pool.query(`insert into hubspot.associations_company_contact (company_id, contact_id) values ($1, $2)`, [company.id, bob.id]);
     // Both ends new: the association row names them by _sync_local_id.
+    const since = Date.now();
     const c = await db.pool.connect();
     await c.query("begin");
     const newCo = (await c.query(`insert into hubspot.companies (name) values ('Newco') returning _sync_local_id::text as l`)).rows[0].l;
@@ -126,6 +127,13 @@ describe("write-back through the worker", () => {
     await c.query("commit");
     c.release();
     await drained(db.pool);
+    // Dependency order: the company is created before the contact, then the association.
+    const order = calls(await requestsSince(since)).filter((x) => /batch\/(upsert|create)/.test(x));
+    expect(order).toEqual([
+      "POST /crm/v3/objects/companies/batch/upsert",
+      "POST /crm/v3/objects/contacts/batch/upsert",
+      "POST /crm/v4/associations/companies/contacts/batch/create",
+    ]);
     const ids = await one<{ co: string; ct: string }>(
       `select (select id from hubspot.companies where name = 'Newco') as co, (select id from hubspot.contacts where email = 'new@newco.test') as ct`,
     );

@@ -37,6 +37,8 @@ export interface PushOptions {
   recordsPerRound?: number;
   /** How long a push waits for another push of the same type to finish before leaving it the work. */
   lockWaitMs?: number;
+  /** Types already being pushed further up (dependency order; avoids cycles). */
+  parentsDone?: string[];
   /** Called after HubSpot answered a round and before the answer is committed (tests kill the process here). */
   onAnswered?: () => Promise<void> | void;
 }
@@ -112,6 +114,7 @@ async function pushLocked(ctx: PushContext, objectType: string, options: PushOpt
   let created = false;
   try {
     await ensureLocalIdProperty(api, objectType);
+    await pushParentsFirst(ctx, objectType, options);
     const window = options.coalesceMs ?? DEFAULT_COALESCE_MS;
     const age = await newestDueAgeMs(pool, objectType);
     if (age !== null && age < window) await sleep(window - age);
@@ -180,6 +183,34 @@ async function pushLocked(ctx: PushContext, objectType: string, options: PushOpt
     }
   }
   return result;
+}
+
+/**
+ * Records that others point at go first: companies before the contacts and deals associated with
+ * them, and so on. Association changes wait for both ends' ids anyway; pushing the parents' due
+ * changes first lets a transaction that inserted a company, a contact and their association row
+ * reach HubSpot in one pass instead of two.
+ */
+const PARENTS: Record<string, string[]> = {
+  contacts: ["companies"],
+  deals: ["companies", "contacts"],
+  tickets: ["companies", "contacts"],
+  line_items: ["products", "deals"],
+  quotes: ["deals"],
+};
+
+async function pushParentsFirst(ctx: PushContext, objectType: string, options: PushOptions): Promise<void> {
+  const parents = PARENTS[objectType] ?? [];
+  if (parents.length === 0 || options.parentsDone?.includes(objectType)) return;
+  const due = await ctx.pool.query<{ object_type: string }>(
+    `select distinct ob.object_type from hubsync.outbox ob join hubsync.objects o using (object_type)
+      where ob.object_type = any ($1) and ob.status = 'pending' and ob.next_attempt_at <= now() and ob.op = 'create' and o.write_back`,
+    [parents],
+  );
+  const done = [...(options.parentsDone ?? []), objectType];
+  for (const parent of parents.filter((p) => due.rows.some((r) => r.object_type === p))) {
+    await runPush(ctx, parent, { ...options, coalesceMs: 0, parentsDone: done });
+  }
 }
 
 function itemOf(c: RecordChange): SendItem {
