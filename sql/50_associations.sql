@@ -58,8 +58,9 @@ begin
 end
 $$;
 
--- Installs the two triggers above on an object's table (idempotent); the worker calls it when it
--- creates the first association table of the type.
+-- Installs the two triggers above on an object's table (idempotent). DDL only when a trigger is
+-- missing: CREATE TRIGGER waits for every open write on the table (a backfill page), so it is never
+-- run needlessly, and the worker calls it in a transaction of its own, holding no other lock.
 create or replace function hubsync._association_install_triggers(object_type text) returns void
 language plpgsql security definer
 set search_path = pg_catalog, pg_temp
@@ -70,12 +71,16 @@ begin
   select to_regclass(format('hubspot.%I', o.table_name)) into rel
     from hubsync.objects o where o.object_type = _association_install_triggers.object_type and o.table_name is not null;
   if rel is null then return; end if;
-  execute format('create or replace trigger hubsync_associations_deleted after delete on %s '
-                 'referencing old table as gone for each statement '
-                 'execute function hubsync._tg_association_deleted(%L)', rel, object_type);
-  execute format('create or replace trigger hubsync_associations_archived after update of archived_at on %s for each row '
-                 'when (old.archived_at is null and new.archived_at is not null and new.id is not null) '
-                 'execute function hubsync._tg_association_archived(%L)', rel, object_type);
+  if not exists (select 1 from pg_catalog.pg_trigger t where t.tgrelid = rel and t.tgname = 'hubsync_associations_deleted') then
+    execute format('create or replace trigger hubsync_associations_deleted after delete on %s '
+                   'referencing old table as gone for each statement '
+                   'execute function hubsync._tg_association_deleted(%L)', rel, object_type);
+  end if;
+  if not exists (select 1 from pg_catalog.pg_trigger t where t.tgrelid = rel and t.tgname = 'hubsync_associations_archived') then
+    execute format('create or replace trigger hubsync_associations_archived after update of archived_at on %s for each row '
+                   'when (old.archived_at is null and new.archived_at is not null and new.id is not null) '
+                   'execute function hubsync._tg_association_archived(%L)', rel, object_type);
+  end if;
 end
 $$;
 

@@ -102,7 +102,14 @@ export async function ensureAssociationTables(pool: pg.Pool, log: Logger, object
   );
   const ready = new Set(present.map((r) => r.table_name));
   const created: string[] = [];
-  for (const p of pairs.filter((x) => !ready.has(x.table))) {
+  const missing = pairs.filter((x) => !ready.has(x.table));
+  // Lock order: the pull writes an object table, then (merge/delete triggers) association tables.
+  // So the triggers on object tables are installed first, each in a statement of its own holding no
+  // other lock, and the association table is created in a transaction that touches no object table.
+  for (const type of new Set(missing.flatMap((p) => [p.a.objectType, p.b.objectType]))) {
+    await pool.query(`select hubsync._association_install_triggers($1)`, [type]);
+  }
+  for (const p of missing) {
     const client = await pool.connect();
     try {
       await client.query("begin");
@@ -127,9 +134,6 @@ export async function ensureAssociationTables(pool: pg.Pool, log: Logger, object
          on conflict (table_name) do update set a_type = excluded.a_type, b_type = excluded.b_type, a_column = excluded.a_column, b_column = excluded.b_column`,
         [p.table, p.a.objectType, p.b.objectType, p.aColumn, p.bColumn],
       );
-      for (const type of new Set([p.a.objectType, p.b.objectType])) {
-        await client.query(`select hubsync._association_install_triggers($1)`, [type]);
-      }
       await client.query("commit");
       if (!exists.rows[0].e) created.push(p.table);
     } catch (err) {
