@@ -272,6 +272,15 @@ describe("basicApi and record life cycle", () => {
     expect(fromY.results.map((r) => String(r.toObjectId))).toEqual([winner]);
   });
 
+  it("drops a GDPR-deleted contact's associations for good", async () => {
+    const [contact] = await createMany("contacts", 1);
+    const [company] = await createMany("companies", 1);
+    await sim.control.associate("contacts", contact!, "companies", company!, [1]);
+    await hubspot.crm.contacts.basicApi.purge({ objectId: contact! });
+    expect((await hubspot.crm.associations.v4.basicApi.getPage("company", company!, "contact")).results).toEqual([]);
+    expect(sim.store.typeState("contacts").records.has(contact!)).toBe(false);
+  });
+
   it("hides an archived record's associations and brings them back on restore", async () => {
     const [contact] = await createMany("contacts", 1);
     const [x, y] = await createMany("companies", 2);

@@ -256,7 +256,8 @@ const attached = new WeakMap<Store, AssociationStore>();
 
 /**
  * The association store of a portal, created on first use and kept in step with the record store's
- * life-cycle events: a merge re-points the loser's associations to the winner, a reset empties it.
+ * life-cycle events: a merge re-points the loser's associations to the winner, a GDPR purge drops the
+ * record's associations for good, a reset empties it.
  * Archive/restore need nothing here: reads hide archived records, so a restore brings them back.
  */
 export function associationsOf(store: Store): AssociationStore {
@@ -268,6 +269,7 @@ export function associationsOf(store: Store): AssociationStore {
     isArchived: (typeId, id) => record(typeId, id)?.archived === true,
   });
   store.on("merge", (e) => created.merge(e.type.objectTypeId, Number(e.winnerId), Number(e.loserId)));
+  store.on("purge", (e) => created.purge(e.type.objectTypeId, Number(e.id)));
   store.on("reset", () => created.reset());
   attached.set(store, created);
   return created;
