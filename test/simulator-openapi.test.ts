@@ -179,6 +179,11 @@ describe("CRM objects v3 (objects.json)", () => {
       hubspot.crm.objects.searchApi.doSearch("contacts", { filterGroups: [], sorts: [], properties: [], limit: 10, after: "10000" }),
     );
     await sdk(200, O.SimplePublicObject, () => hubspot.crm.contacts.basicApi.merge({ primaryObjectId: ids[0]!, objectIdToMerge: ids[1]! }));
+    await sdk(200, O.SimplePublicObjectWithAssociations, () => hubspot.crm.objects.basicApi.getById("contacts", ids[0]!, ["email"], ["email", "firstname"]));
+    await sdk(200, O.BatchResponseSimplePublicObject, () =>
+      hubspot.crm.objects.batchApi.read("contacts", { inputs: [{ id: ids[0]! }], properties: [], propertiesWithHistory: ["email"] }),
+    );
+    await sdk(204, null, () => hubspot.crm.contacts.basicApi.purge({ objectId: ids[2]! }));
   });
 });
 
