@@ -22,6 +22,7 @@ export const BenchOptions = z.object({
 export type BenchOptions = z.infer<typeof BenchOptions>;
 
 const FULL = {
+  tiers: "free,pro",
   backfillRecords: 100_000,
   changes: 10_000,
   pushRows: 10_000,
@@ -33,6 +34,8 @@ const FULL = {
 };
 
 const QUICK = {
+  // one tier keeps the smoke check well under two minutes on a busy 2-core machine (--tiers free,pro for both)
+  tiers: "pro",
   backfillRecords: 1_500,
   changes: 400,
   pushRows: 1_000,
@@ -64,7 +67,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   return BenchOptions.parse({
     ...base,
     quick: values.quick,
-    tiers: (values.tiers ?? "free,pro").split(",").map((s) => s.trim()),
+    tiers: (values.tiers ?? base.tiers).split(",").map((s) => s.trim()),
     backfillRecords: values.records !== undefined ? int.parse(values.records) : base.backfillRecords,
     changes: values.changes !== undefined ? int.parse(values.changes) : base.changes,
     pushRows: values["push-rows"] !== undefined ? int.parse(values["push-rows"]) : base.pushRows,

@@ -28,7 +28,7 @@ export function readPeakRss(pid: number): number | null {
 }
 
 export function startWorkerProcess(opts: { databaseUrl: string; hubspotUrl: string; token: string; logFile: string; concurrency?: number }): WorkerProcess {
-  const log = createWriteStream(opts.logFile, { flags: "a" });
+  const log = createWriteStream(opts.logFile);
   const child: ChildProcess = spawn(process.execPath, [CLI, "worker", ...(opts.concurrency ? ["--concurrency", String(opts.concurrency)] : [])], {
     env: {
       ...process.env,

@@ -208,7 +208,7 @@ export async function runDemo(opts: DemoOptions, env: Env, out: NodeJS.WriteStre
     say("    select * from hubsync.status;");
     say("    select id, firstname, lastname, email from hubspot.contacts limit 10;");
     say("    select * from hubspot.associations_company_contact limit 10;");
-    say("    update hubspot.contacts set lastname = 'Lovelace' where id = '<id>';  -- goes to HubSpot; see hubsync.outbox");
+    if (writeBack) say("    update hubspot.contacts set lastname = 'Lovelace' where id = '<id>';  -- goes to HubSpot; see hubsync.outbox");
     if (sim) say(`  the simulator speaks HubSpot's API: HUBSPOT_BASE_URL=${sim.url} HUBSPOT_ACCESS_TOKEN=${sim.token}`);
     if (opts.exit) return 0;
     say();
