@@ -188,7 +188,7 @@ describe("CRM objects v3 (objects.json)", () => {
 });
 
 describe("properties v3 (properties.json)", () => {
-  it("list, get, create, update, archive, groups and errors", async () => {
+  it("list, get, create, update, archive and errors", async () => {
     await sdk(200, Pr.CollectionResponsePropertyNoPaging, () => hubspot.crm.properties.coreApi.getAll("contacts"));
     await sdk(200, Pr.CollectionResponsePropertyNoPaging, () => hubspot.crm.properties.coreApi.getAll("cars"));
     await sdk(200, Pr.Property, () => hubspot.crm.properties.coreApi.getByName("deals", "dealstage"));
