@@ -81,3 +81,5 @@ create table if not exists hubsync.association_pairs (
 );
 comment on table hubsync.association_pairs is
   'One row per hubspot.associations_<a>_<b> table: its two object types, last backfill/sweep, row count, last error';
+-- Sweeps leave the pair alone until then: it was empty at its last sweep, or HubSpot refused to read it (4xx).
+alter table hubsync.association_pairs add column if not exists rest_until timestamptz;

@@ -193,14 +193,15 @@ select p.table_name,
        p.last_sweep_changes,
        p.read_side,
        p.last_error,
-       p.last_error_at
+       p.last_error_at,
+       p.rest_until
   from hubsync.association_pairs p
   join hubsync.objects oa on oa.object_type = p.a_type
   join hubsync.objects ob on ob.object_type = p.b_type;
 
 comment on view hubsync.association_status is
   'Per hubspot.associations_<a>_<b> table: object types, rows, last backfill and sweep (API requests and rows changed), '
-  'which end the sweep reads, last error';
+  'which end the sweep reads, last error, and until when sweeps leave it alone (empty, or refused by HubSpot)';
 grant select on hubsync.association_status to hubsync_admin;
 
 -- hubsync.status (sql/20_status.sql) gets one row per association table: object_type is the table

@@ -210,7 +210,7 @@ describe("association tables", () => {
     await sweepAssociations(worker, { objectType: "contacts" });
     expect((await sim.control.requests()).filter((r) => r.path.includes("/0-1/0-1/"))).toEqual([]);
     expect(await actual(pair)).toEqual([]);
-    await sweepAssociations(worker, { objectType: "contacts", emptyPairEveryMs: 0 });
+    await sweepAssociations(worker, { objectType: "contacts", restMs: 0 });
     expect(await actual(pair)).toEqual([
       { a: x, b: y, labels: [], type_ids: [449] },
       { a: y, b: x, labels: [], type_ids: [449] },
@@ -347,6 +347,30 @@ describe("association tables", () => {
     expect(reads).toHaveLength(2);
     const pair = await pairNamed("associations_company_contact");
     expect(await actual(pair)).toEqual(await expected(pair));
+  });
+
+  it("a pair HubSpot refuses to read (4xx) is recorded on its row and rests; the sweep of the others succeeds", async () => {
+    const { rows } = await db.pool.query<{ object_type_id: string }>(`select object_type_id from hubsync.objects where object_type = 'cars'`);
+    await db.pool.query(`update hubsync.objects set object_type_id = '2-999999' where object_type = 'cars'`);
+    try {
+      const outcomes = await sweepAssociations(worker, { restMs: 0 });
+      const refused = outcomes.filter((o) => o.refused).map((o) => o.table);
+      expect(refused).toContain("associations_car_contact");
+      expect(refused.every((t) => t.startsWith("associations_car_"))).toBe(true);
+      const { rows: pair } = await db.pool.query(
+        `select last_error, rest_until > now() as resting from hubsync.association_status where table_name = 'associations_car_contact'`,
+      );
+      expect(pair[0]).toMatchObject({ last_error: expect.stringContaining("HubSpot 400"), resting: true });
+      // the table keeps what it had
+      expect((await actual(await pairNamed("associations_car_contact"))).length).toBeGreaterThan(0);
+      const resting = await sweepAssociations(worker, {});
+      expect(resting.map((o) => o.table)).not.toContain("associations_car_contact");
+    } finally {
+      await db.pool.query(`update hubsync.objects set object_type_id = $1 where object_type = 'cars'`, [rows[0]!.object_type_id]);
+    }
+    await sweepAssociations(worker, { restMs: 0 });
+    const { rows: after } = await db.pool.query(`select last_error from hubsync.association_status where table_name = 'associations_car_contact'`);
+    expect(after[0].last_error).toBeNull();
   });
 
   it("joining contacts to companies through associations_company_contact gives what HubSpot shows for a company", async () => {

@@ -1,3 +1,4 @@
+import { HubSpotError } from "../hubspot/client.ts";
 import type { SyncDeps } from "../pull/deps.ts";
 import { recordRun, type RunSummary } from "../pull/runs.ts";
 import { quoteIdent } from "../schema/naming.ts";
@@ -12,20 +13,25 @@ export interface SweepOptions {
   kind?: "backfill" | "sweep";
   signal?: AbortSignal;
   /**
-   * A pair that had no associations at its last sweep is re-read at most this often (default 1 h;
-   * 0 = every sweep). Most pairs of a portal are empty (tickets↔line items, contact↔contact…) and
-   * each costs ceil(ids/1,000) calls per sweep all the same; a first association in such a pair
-   * shows at the next full read, or at once when either record changes (refresh after the pull).
+   * A pair that had no associations at its last sweep, or that HubSpot refused to read (a 4xx: the
+   * two types cannot be associated), rests this long before sweeps read it again (default 1 h; 0 =
+   * read every pair every sweep). Most pairs of a portal are empty (tickets↔line items,
+   * contact↔contact…) and each costs ceil(ids/1,000) calls per sweep all the same; a first
+   * association in such a pair shows at the next read, or at once when either record changes
+   * (the refresh after the pull). Backfills read every pair.
    */
-  emptyPairEveryMs?: number;
+  restMs?: number;
 }
 
-export const EMPTY_PAIR_EVERY_MS = 60 * 60 * 1000;
+export const REST_MS = 60 * 60 * 1000;
 
 export interface PairOutcome {
   table: string;
   run?: RunSummary;
+  /** A failure that fails the job (retried): 5xx, network, database. */
   error?: string;
+  /** HubSpot refused the pair (4xx): recorded on its row, the pair rests, the job does not fail. */
+  refused?: string;
 }
 
 /** Both ends backfilled: before that the local tables do not yet list the ids to read. */
@@ -39,13 +45,15 @@ function ready(pair: AssociationPair): boolean {
  * table in one transaction (new pairs in, gone pairs out, changed labels updated). This is what
  * catches association-only changes, which never bump either record's last-modified date. One
  * pair's failure is recorded on its row of hubsync.association_pairs and does not stop the others;
- * the call throws at the end if any failed. When the worker stops (signal), it ends between chunks.
+ * the call throws at the end if any failed for a reason a retry may cure. When the worker stops
+ * (signal), it ends between chunks.
  */
 export async function sweepAssociations(deps: SyncDeps, opts: SweepOptions = {}): Promise<PairOutcome[]> {
   const kind = opts.kind ?? "sweep";
+  const restMs = opts.restMs ?? REST_MS;
   const startedAt = await dbNow(deps);
   const pairs = (await ensureAssociationTables(deps.pool, deps.log, opts.objectType)).filter(ready);
-  const resting = kind === "sweep" ? await restingPairs(deps, opts.emptyPairEveryMs ?? EMPTY_PAIR_EVERY_MS) : new Set<string>();
+  const resting = kind === "sweep" && restMs > 0 ? await restingPairs(deps) : new Set<string>();
   const outcomes: PairOutcome[] = [];
   let stopped = false;
   for (const pair of pairs) {
@@ -63,9 +71,13 @@ export async function sweepAssociations(deps: SyncDeps, opts: SweepOptions = {})
               set read_side = $2, rows = (select count(*) from hubspot.${quoteIdent(pair.table)}),
                   last_sweep_at = now(), last_sweep_changes = $3,
                   backfilled_at = case when $4 or backfilled_at is null then now() else backfilled_at end,
-                  last_error = null, last_error_at = null
+                  last_error = null, last_error_at = null, rest_until = null
             where table_name = $1`,
           [pair.table, r.side, changes, kind === "backfill"],
+        );
+        await deps.pool.query(
+          `update hubsync.association_pairs set rest_until = now() + make_interval(secs => $2 / 1000.0) where table_name = $1 and rows = 0 and $2 > 0`,
+          [pair.table, restMs],
         );
         return { records: changes, details: { kind, ...r } };
       });
@@ -77,8 +89,16 @@ export async function sweepAssociations(deps: SyncDeps, opts: SweepOptions = {})
         break;
       }
       const message = err instanceof Error ? err.message : String(err);
-      await deps.pool.query(`update hubsync.association_pairs set last_error = $2, last_error_at = now() where table_name = $1`, [pair.table, message]);
-      outcomes.push({ table: pair.table, error: message });
+      const refused = err instanceof HubSpotError && err.status >= 400 && err.status < 500 && err.status !== 429;
+      await deps.pool.query(
+        `update hubsync.association_pairs
+            set last_error = $2, last_error_at = now(),
+                rest_until = case when $3 then now() + make_interval(secs => $4 / 1000.0) else rest_until end
+          where table_name = $1`,
+        [pair.table, message, refused, restMs > 0 ? restMs : REST_MS],
+      );
+      if (refused) deps.log.warn({ table: pair.table, error: message }, "HubSpot refused to read this association pair; it rests until the next try");
+      outcomes.push(refused ? { table: pair.table, refused: message } : { table: pair.table, error: message });
     }
   }
   // A full re-read of all of a type's pairs covers whatever its records changed in the meantime.
@@ -89,15 +109,9 @@ export async function sweepAssociations(deps: SyncDeps, opts: SweepOptions = {})
   return outcomes;
 }
 
-/** Backfilled pairs that were empty at their last sweep, swept less than `everyMs` ago. */
-async function restingPairs(deps: SyncDeps, everyMs: number): Promise<Set<string>> {
-  if (everyMs <= 0) return new Set();
-  const { rows } = await deps.pool.query<{ table_name: string }>(
-    `select table_name from hubsync.association_pairs
-      where backfilled_at is not null and rows = 0 and last_error is null
-        and last_sweep_at > now() - make_interval(secs => $1 / 1000.0)`,
-    [everyMs],
-  );
+/** Pairs a sweep leaves alone for now (empty at their last sweep, or refused by HubSpot). */
+async function restingPairs(deps: SyncDeps): Promise<Set<string>> {
+  const { rows } = await deps.pool.query<{ table_name: string }>(`select table_name from hubsync.association_pairs where rest_until > now()`);
   return new Set(rows.map((r) => r.table_name));
 }
 
