@@ -3,11 +3,12 @@
 -- hubsync.rate_reserve(bucket): it takes the bucket row's lock for the length of one statement, so
 -- concurrent processes are serialised and never over-spend the window between them.
 
-create or replace function hubsync.rate_reserve(p_bucket text, out wait_ms integer, out reason text)
+drop function if exists hubsync.rate_reserve(text);
+create or replace function hubsync.rate_reserve(p_bucket text, out wait_ms integer, out reason text, out slot timestamptz)
 language plpgsql as $$
 declare
   r hubsync.rate_budget%rowtype;
-  t timestamptz := clock_timestamp();
+  t timestamptz;
   win interval;
   live timestamptz[];
 begin
@@ -15,6 +16,9 @@ begin
   if not found then
     raise exception 'hubsync: no rate budget row for bucket %', p_bucket;
   end if;
+  -- the time is read once the lock is ours: a slot stamped while queueing for the lock would
+  -- leave the window early and let the next window over-spend
+  t := clock_timestamp();
   if r.blocked_until is not null and r.blocked_until > t then
     wait_ms := ceil(extract(epoch from (r.blocked_until - t)) * 1000)::integer;
     reason := coalesce(r.blocked_reason, 'blocked');
@@ -41,7 +45,18 @@ begin
    where bucket = p_bucket;
   wait_ms := 0;
   reason := null;
+  slot := t;
 end
+$$;
+
+-- Once the answer is in, the slot is moved to the time of the answer. HubSpot counted the request
+-- when it arrived, which is no later than that: the window we keep then always covers HubSpot's,
+-- however long the request waited in between (a busy event loop, a slow network).
+create or replace function hubsync.rate_settle(p_bucket text, p_slot timestamptz)
+returns void language sql as $$
+  update hubsync.rate_budget
+     set slots = case when p_slot = any (slots) then array_replace(slots, p_slot, clock_timestamp()) else slots || clock_timestamp() end
+   where bucket = p_bucket
 $$;
 
 -- A 429 (or a daily stop) blocks the bucket for every process until HubSpot's window has passed.

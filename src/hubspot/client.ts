@@ -158,11 +158,16 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
       // (reserving first and queueing for a socket after would bunch requests at HubSpot's end).
       const release = await inFlight[bucket].acquire();
       const started = Date.now();
+      let slot: unknown = null;
       try {
-        await budget.reserve(bucket);
+        slot = await budget.reserve(bucket);
         stats.requests++;
         recordUsage("requests");
-        return await fn(sdk);
+        try {
+          return await fn(sdk);
+        } finally {
+          await budget.settle(bucket, slot).catch((err: unknown) => log.warn({ err }, "could not settle a rate-budget slot"));
+        }
       } catch (err) {
         release();
         const failure = classify(err);

@@ -59,9 +59,14 @@ export class DailyLimitError extends Error {
   }
 }
 
+/** A granted slot; settle it once the answer is in. */
+export type Slot = unknown;
+
 export interface RateBudget {
   /** Waits until this process may send one request in the bucket. Throws DailyLimitError. */
-  reserve(bucket: Bucket): Promise<void>;
+  reserve(bucket: Bucket): Promise<Slot>;
+  /** Moves the slot to now (the answer's arrival), so the window covers the request's arrival at HubSpot. */
+  settle(bucket: Bucket, slot: Slot): Promise<void>;
   /** After a 429: nobody sends in the bucket for ms. */
   block(bucket: Bucket, ms: number, reason: string, countAs429?: boolean): Promise<void>;
   /** Learns HubSpot's real limits and the daily quota from response headers. */
@@ -69,7 +74,7 @@ export interface RateBudget {
   readonly limits: BudgetLimits;
 }
 
-const ReserveRow = z.object({ wait_ms: z.number().int(), reason: z.string().nullable() });
+const ReserveRow = z.object({ wait_ms: z.number().int(), reason: z.string().nullable(), slot: z.string().nullable() });
 
 function capacityFor(limit: number, headroom: number): number {
   return Math.max(1, Math.floor(limit * headroom));
@@ -119,13 +124,17 @@ export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimit
     async reserve(bucket) {
       await configure();
       for (;;) {
-        const { rows } = await pool.query(`select wait_ms, reason from hubsync.rate_reserve($1)`, [bucket]);
+        // the slot travels as text: microseconds survive, which a JS Date would cut to milliseconds
+        const { rows } = await pool.query(`select wait_ms, reason, slot::text from hubsync.rate_reserve($1)`, [bucket]);
         const row = ReserveRow.parse(rows[0]);
-        if (row.wait_ms <= 0) return;
+        if (row.wait_ms <= 0) return row.slot;
         if (row.reason === "daily") throw new DailyLimitError(new Date(Date.now() + row.wait_ms), "stopped by an earlier DAILY 429 or the daily floor");
         // Jitter keeps processes that wake together from racing for the same freed slot.
         await sleep(row.wait_ms + Math.floor(Math.random() * 15));
       }
+    },
+    async settle(bucket, slot) {
+      if (typeof slot === "string") await pool.query(`select hubsync.rate_settle($1, $2::timestamptz)`, [bucket, slot]);
     },
     async block(bucket, ms, reason, countAs429 = true) {
       await configure();
@@ -165,7 +174,7 @@ export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimit
 /** The same sliding-window rule for one process, for when there is no database. */
 export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): RateBudget {
   const limits: BudgetLimits = { ...defaultLimits(), ...overrides };
-  const slots: Record<Bucket, number[]> = { general: [], search: [] };
+  const slots: Record<Bucket, Array<{ at: number }>> = { general: [], search: [] };
   const blocked: Record<Bucket, { until: number; reason: string }> = {
     general: { until: 0, reason: "" },
     search: { until: 0, reason: "" },
@@ -186,14 +195,18 @@ export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): R
           continue;
         }
         const { capacity, windowMs } = settings(bucket);
-        const live = slots[bucket].filter((t) => t > now - windowMs);
+        const live = slots[bucket].filter((s) => s.at > now - windowMs).sort((a, b) => a.at - b.at);
         slots[bucket] = live;
         if (live.length < capacity) {
-          live.push(now);
-          return;
+          const slot = { at: now };
+          live.push(slot);
+          return slot;
         }
-        await sleep(live[live.length - capacity]! + windowMs - now + 1);
+        await sleep(live[live.length - capacity]!.at + windowMs - now + 1);
       }
+    },
+    async settle(_bucket, slot) {
+      if (slot && typeof slot === "object" && "at" in slot) (slot as { at: number }).at = Date.now();
     },
     async block(bucket, ms, reason) {
       blocked[bucket] = { until: Math.max(blocked[bucket].until, Date.now() + ms), reason };

@@ -157,6 +157,9 @@ async function applyProperties(deps: SyncDeps, row: ObjectRow, type: ResolvedTyp
       [row.object_type],
     );
     const taken = new Set<string>([...SYSTEM_COLUMNS, ...existing.map((c) => c.column_name)]);
+    // new columns of a table that has rows are filled from `properties`; an empty table needs nothing
+    const { rows: any } = await client.query(`select exists (select 1 from ${table}) as has_rows`);
+    const hasRows = Boolean(any[0]?.has_rows);
     const byProperty = new Map(existing.map((c) => [c.property_name, c]));
     const result: DiscoveryResult = { tableName: type.tableName, added: [], archived: [], retyped: [], untyped: [] };
     let typedCount = existing.length;
@@ -207,7 +210,7 @@ async function applyProperties(deps: SyncDeps, row: ObjectRow, type: ResolvedTyp
          values ($1, $2, $3, $4, $5, $6, $7, $8)`,
         [row.object_type, name, column, ...meta, pgType],
       );
-      await refillColumn(client, table, column, name, pgType);
+      if (hasRows) await refillColumn(client, table, column, name, pgType);
       result.added.push(name);
       typedCount++;
     }

@@ -1,0 +1,40 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
+import { enableSync, installedDatabase } from "./pull-helpers.ts";
+import type { TestDatabase } from "./support/database.ts";
+
+const run = promisify(execFile);
+let db: TestDatabase;
+let sim: RunningSimulator;
+
+beforeAll(async () => {
+  db = await installedDatabase("pull_cli");
+  sim = await startSimulator({ tier: "pro" });
+  for (let i = 0; i < 120; i++) await sim.control.createRecord("contacts", { email: `cli${i}@example.com`, firstname: `Cli${i}` });
+});
+
+afterAll(async () => {
+  await sim?.close();
+  await db?.drop();
+});
+
+describe("hubsync sync --once", () => {
+  it("discovers, backfills and catches up enabled objects in one process, then exits", async () => {
+    await enableSync(db.pool, "contacts");
+    await enableSync(db.pool, "owners");
+    const env = { ...process.env, DATABASE_URL: db.url, HUBSPOT_ACCESS_TOKEN: sim.token, HUBSPOT_BASE_URL: sim.url, HUBSYNC_LOG_LEVEL: "warn" };
+    const first = await run(process.execPath, ["src/cli/hubsync.ts", "sync", "--once"], { env, cwd: process.cwd() });
+    expect(first.stdout).toMatch(/contacts\s+live — .*backfill 120 records/);
+    expect(first.stderr + first.stdout).not.toContain(sim.token);
+    const { rows } = await db.pool.query(`select count(*)::int as n from hubspot.contacts`);
+    expect(rows[0].n).toBe(120);
+
+    await sim.control.updateRecord("contacts", (await sim.control.listRecords("contacts"))[0]!.id, { firstname: "Edited" });
+    const second = await run(process.execPath, ["src/cli/hubsync.ts", "sync", "--once", "contacts"], { env, cwd: process.cwd() });
+    expect(second.stdout).toMatch(/contacts\s+live — incremental 1 records/);
+    const edited = await db.pool.query(`select count(*)::int as n from hubspot.contacts where firstname = 'Edited'`);
+    expect(edited.rows[0].n).toBe(1);
+  });
+});
