@@ -11,10 +11,11 @@ const STREAM = "associations:changed";
 const Cursor = z.object({ since: z.string() });
 
 /**
- * Rows a pull rewrote are looked at again this far back: a pull transaction that began before the
- * last refresh may commit after it with an older _sync_updated_at. Re-reading a few ids is cheap.
+ * Rows a pull rewrote are looked at again this far back: a pull transaction (one page, well under a
+ * second) that began before the last refresh may commit after it with an older _sync_updated_at.
+ * Each refresh re-reads the few ids of this window again; cheap, and kept short for that reason.
  */
-const OVERLAP_MS = 2 * 60 * 1000;
+const OVERLAP_MS = 30 * 1000;
 
 /**
  * Re-reads the associations of the given records (of objectType) for every backfilled pair they
