@@ -330,6 +330,22 @@ describe("association tables", () => {
     ]);
   });
 
+  it("refreshing one new contact from the contact end, with nothing learned yet about inverse type ids, still gives a→b ids", async () => {
+    await db.pool.query(`update hubsync.association_pairs set type_map = '{}' where table_name = 'associations_company_contact'`);
+    const { rows } = await db.pool.query<{ id: string }>(`select id from hubspot.companies order by id offset 3 limit 1`);
+    const company = rows[0]!.id;
+    const created = await sim.control.createRecord("contacts", { email: "another.person@example.com" });
+    await sim.control.associate("contacts", created.id, "companies", company, [279, 1, billingTypeId]);
+    expect((await cycleObject(worker, "contacts", { archived: false })).error).toBeUndefined();
+    await refreshAssociationsFor(worker, "contacts", [created.id]);
+    const { rows: got } = await db.pool.query(`select company_id, labels, type_ids from hubspot.associations_company_contact where contact_id = $1`, [created.id]);
+    const want = (await expected(await pairNamed("associations_company_contact"))).filter((r) => r.b === created.id);
+    expect(got.map((r) => ({ a: r.company_id, b: created.id, labels: [...r.labels].sort(), type_ids: r.type_ids }))).toEqual(want);
+    expect(want[0]!.labels).toEqual(["Billing contact", "Primary"]);
+    const { rows: map } = await db.pool.query(`select type_map from hubsync.association_pairs where table_name = 'associations_company_contact'`);
+    expect(Object.keys(map[0].type_map).length).toBeGreaterThanOrEqual(3);
+  });
+
   it("a record with more associations than one page (500) gets them all, with per-id paging inside the batch reads", async () => {
     const { rows } = await db.pool.query<{ id: string }>(`select id from hubspot.companies order by id desc limit 1`);
     const company = rows[0]!.id;

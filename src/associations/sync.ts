@@ -102,7 +102,7 @@ function rowsFromA(edges: Edges): Row[] {
 }
 
 async function rowsFromB(deps: SyncDeps, pair: AssociationPair, edges: Edges, ctx: PassContext): Promise<Row[]> {
-  const map = await learnTypeMap(deps.hubspot, pair, edges, pair.typeMap);
+  const map = (await learnTypeMap(deps.hubspot, pair, edges, pair.typeMap)) ?? (await learnFromWiderSample(deps, pair, edges));
   if (!map) throw new TypeMapUnresolved(pair.table);
   if (Object.keys(map).length !== Object.keys(pair.typeMap).length) {
     pair.typeMap = map;
@@ -123,6 +123,23 @@ async function rowsFromB(deps: SyncDeps, pair: AssociationPair, edges: Edges, ct
     }
   }
   return rows;
+}
+
+/**
+ * A few ids (a refresh after a pull) may all carry the same types, which says nothing about which
+ * id is which one's inverse. Then up to 1,000 b records the table already has associations for are
+ * read as well (one call, once: the map is kept) to learn from.
+ */
+async function learnFromWiderSample(deps: SyncDeps, pair: AssociationPair, edges: Edges): Promise<Record<string, number> | null> {
+  const { rows } = await deps.pool.query<{ id: string }>(
+    `select ${quoteIdent(pair.bColumn)} as id from hubspot.${quoteIdent(pair.table)} group by 1 order by count(distinct type_ids) desc, 1 limit $1`,
+    [BATCH_READ_LIMIT],
+  );
+  const known = new Set(edges.keys());
+  const more = rows.map((r) => r.id).filter((id) => !known.has(id));
+  if (more.length === 0) return null;
+  const wider: Edges = new Map([...edges, ...(await readAssociations(deps.hubspot, pair.b.objectTypeId, pair.a.objectTypeId, more))]);
+  return learnTypeMap(deps.hubspot, pair, wider, pair.typeMap);
 }
 
 function labelsFor(typeIds: number[], labelOf: Map<number, string | null>): string[] {
