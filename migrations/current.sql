@@ -6,9 +6,10 @@
 -- == PULL ==
 -- Portal-wide HubSpot rate budget (functions in sql/30_pull_rate_budget.sql).
 -- One row per bucket: 'general' (the 10-second burst limit, also carrying the daily quota as
--- HubSpot reports it in X-HubSpot-RateLimit-Daily(-Remaining)) and 'search' (the per-second search limit).
+-- HubSpot reports it in X-HubSpot-RateLimit-Daily(-Remaining)), 'search' (the per-second search
+-- limit) and 'associations' (v4 association batch calls: exempt from the burst limit, daily only).
 create table if not exists hubsync.rate_budget (
-  bucket text primary key check (bucket in ('general', 'search')),
+  bucket text primary key check (bucket in ('general', 'search', 'associations')),
   capacity integer not null check (capacity > 0),   -- reservations allowed per window (HubSpot's limit minus headroom)
   window_ms integer not null check (window_ms > 0),
   slots timestamptz[] not null default '{}',        -- times of the reservations still inside the window, oldest first
@@ -19,7 +20,10 @@ create table if not exists hubsync.rate_budget (
   daily_limit bigint, daily_remaining bigint, daily_seen_at timestamptz,
   updated_at timestamptz not null default now()
 );
-insert into hubsync.rate_budget (bucket, capacity, window_ms) values ('general', 90, 10000), ('search', 4, 1000)
+alter table hubsync.rate_budget drop constraint if exists rate_budget_bucket_check;
+alter table hubsync.rate_budget add constraint rate_budget_bucket_check check (bucket in ('general', 'search', 'associations'));
+insert into hubsync.rate_budget (bucket, capacity, window_ms)
+  values ('general', 90, 10000), ('search', 4, 1000), ('associations', 1, 1000)
   on conflict (bucket) do nothing;
 -- How far behind its watermark each incremental pull searches again (search's index lag); null = 5 minutes.
 alter table hubsync.objects add column if not exists lag_window_ms integer check (lag_window_ms >= 0);

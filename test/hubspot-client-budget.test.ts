@@ -46,11 +46,21 @@ describe("rate budget in Postgres", () => {
     expect(Number(rows[0].rate_limited)).toBe(1);
   });
 
+  it("counts association calls without holding them to a window (HubSpot exempts them from the burst limit)", async () => {
+    const a = createPgRateBudget(db.pool, { generalLimit: 10, headroom: 1 });
+    const started = Date.now();
+    await Promise.all(Array.from({ length: 200 }, () => a.reserve("associations")));
+    expect(Date.now() - started).toBeLessThan(3_000);
+    const { rows } = await db.pool.query(`select requests::int from hubsync.rate_budget where bucket = 'associations'`);
+    expect(rows[0].requests).toBe(200);
+  });
+
   it("records the daily quota from headers and stops at the configured floor", async () => {
     const a = createPgRateBudget(db.pool, { dailyFloor: 1000 });
     await a.observe({ "x-hubspot-ratelimit-daily": "250000", "x-hubspot-ratelimit-daily-remaining": "999" });
     const { rows } = await db.pool.query(`select daily_limit, daily_remaining, blocked_reason from hubsync.rate_budget where bucket = 'general'`);
     expect(rows[0]).toMatchObject({ daily_limit: "250000", daily_remaining: "999", blocked_reason: "daily" });
     await expect(a.reserve("search")).rejects.toThrow(/daily/i);
+    await expect(a.reserve("associations")).rejects.toThrow(/daily/i);
   });
 });

@@ -128,8 +128,12 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
   const budget = options.pool ? createPgRateBudget(options.pool, options.limits) : createMemoryRateBudget(options.limits);
   const concurrency = options.concurrency ?? 8;
   // search has its own (small) allowance: waiting search calls must not hold general ones back
-  const inFlight: Record<Bucket, ReturnType<typeof createSemaphore>> = { general: createSemaphore(concurrency), search: createSemaphore(4) };
-  const agent = createTimeoutAgent(basePath, timeoutMs, concurrency + 4);
+  const inFlight: Record<Bucket, ReturnType<typeof createSemaphore>> = {
+    general: createSemaphore(concurrency),
+    search: createSemaphore(4),
+    associations: createSemaphore(concurrency),
+  };
+  const agent = createTimeoutAgent(basePath, timeoutMs, 2 * concurrency + 4);
   const stats: ClientStats = { requests: 0, rateLimited: 0, retries: 0 };
 
   const sdk = new Client({

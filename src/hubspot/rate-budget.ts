@@ -8,7 +8,8 @@ import { z } from "zod";
  * a slot before it sends. Without a pool (simulator demos, unit checks) the same sliding-window
  * rule runs in memory for this process only.
  */
-export type Bucket = "general" | "search";
+/** 'associations': v4 association batch endpoints, which HubSpot exempts from the 10-second limit (daily quota only). */
+export type Bucket = "general" | "search" | "associations";
 
 export interface BudgetLimits {
   /** HubSpot's burst limit per 10 s for this app (100 free/starter, 190 pro/enterprise, 250 with the add-on). */
@@ -102,7 +103,7 @@ export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimit
   function configure(): Promise<void> {
     configured ??= pool
       .query(
-        `insert into hubsync.rate_budget (bucket, capacity, window_ms) values ('general', $1, $2), ('search', $3, $4)
+        `insert into hubsync.rate_budget (bucket, capacity, window_ms) values ('general', $1, $2), ('search', $3, $4), ('associations', 1, 1000)
          on conflict (bucket) do update set capacity = excluded.capacity, window_ms = excluded.window_ms`,
         [
           capacityFor(limits.generalLimit, limits.headroom),
@@ -174,10 +175,11 @@ export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimit
 /** The same sliding-window rule for one process, for when there is no database. */
 export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): RateBudget {
   const limits: BudgetLimits = { ...defaultLimits(), ...overrides };
-  const slots: Record<Bucket, Array<{ at: number }>> = { general: [], search: [] };
+  const slots: Record<Bucket, Array<{ at: number }>> = { general: [], search: [], associations: [] };
   const blocked: Record<Bucket, { until: number; reason: string }> = {
     general: { until: 0, reason: "" },
     search: { until: 0, reason: "" },
+    associations: { until: 0, reason: "" },
   };
   const settings = (bucket: Bucket) =>
     bucket === "general"
@@ -189,11 +191,14 @@ export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): R
       for (;;) {
         const now = Date.now();
         const b = blocked[bucket];
+        if (blocked.general.until > now && blocked.general.reason === "daily") {
+          throw new DailyLimitError(new Date(blocked.general.until), "stopped by an earlier DAILY 429");
+        }
         if (b.until > now) {
-          if (b.reason === "daily") throw new DailyLimitError(new Date(b.until), "stopped by an earlier DAILY 429");
           await sleep(b.until - now);
           continue;
         }
+        if (bucket === "associations") return null;
         const { capacity, windowMs } = settings(bucket);
         const live = slots[bucket].filter((s) => s.at > now - windowMs).sort((a, b) => a.at - b.at);
         slots[bucket] = live;
