@@ -107,7 +107,7 @@ describe("faults, latency and long URLs", () => {
     const err = await apiError(sim.client().crm.contacts.basicApi.getPage());
     expect([502, 503, 504]).toContain(err.code);
     expect(err.body).toMatchObject({ status: "error" });
-    await sim.control.configure({ faults: { serverErrorRate: 0.3 } });
+    await sim.control.configure({ faults: { serverErrorRate: 0.3, seed: 42 } });
     const retrying = sim.client({ numberOfApiCallRetries: 6 });
     for (let i = 0; i < 3; i++) await retrying.crm.contacts.basicApi.getPage();
     const c = await sim.control.counters();
@@ -127,6 +127,10 @@ describe("faults, latency and long URLs", () => {
     expect(log.every((r) => r.status === 0)).toBe(true);
     await sim.control.configure({ faults: { dropRate: 0 } });
     expect((await sim.client().crm.contacts.basicApi.getPage()).results).toEqual([]);
+    // a fault patch changes only the fields it names
+    await sim.control.configure({ faults: { timeoutRate: 0.25 } });
+    const config = await sim.control.configure({ faults: { serverErrorRate: 0.5 } });
+    expect(config.faults).toMatchObject({ timeoutRate: 0.25, serverErrorRate: 0.5, timeoutMs: 300 });
   });
 
   it("can lose the answer after the write happened (what a retried create must survive)", async () => {

@@ -42,6 +42,8 @@ export const FaultsSchema = z.object({
   timeoutMs: z.number().int().min(0).default(30_000),
   /** Fraction of requests that are processed (writes happen) but whose answer is lost (socket destroyed). */
   lostResponseRate: z.number().min(0).max(1).default(0),
+  /** Seed for the fault dice: the same sequence of requests then meets the same faults (tests). */
+  seed: z.number().int().optional(),
   /** Which 5xx statuses the server errors use. */
   statuses: z.array(z.number().int().min(500).max(599)).min(1).default([502, 503, 504]),
 });
@@ -66,7 +68,16 @@ export const ConfigPatchSchema = z
     latencyMs: z.union([z.number().min(0), z.object({ min: z.number().min(0), max: z.number().min(0) })]),
     latencyJitterMs: z.number().min(0),
     indexLagMs: z.number().min(0),
-    faults: FaultsSchema.partial(),
+    /** Only the fields given change; the others keep their current values. */
+    faults: z.object({
+      serverErrorRate: z.number().min(0).max(1),
+      timeoutRate: z.number().min(0).max(1),
+      dropRate: z.number().min(0).max(1),
+      timeoutMs: z.number().int().min(0),
+      lostResponseRate: z.number().min(0).max(1),
+      seed: z.number().int(),
+      statuses: z.array(z.number().int().min(500).max(599)).min(1),
+    }).partial(),
     maxUrlLength: z.number().int().positive(),
     /** limit > 100 on lists / > 200 on search / > 100 batch inputs: clamp instead of 400. */
     clampLimits: z.boolean(),

@@ -4,6 +4,7 @@ import { log } from "../log.ts";
 import { effectiveLimits, type SimulatorConfig } from "./config.ts";
 import { pickFault, serverErrorBody } from "./faults.ts";
 import { HubSpotError, newCorrelationId } from "./http-errors.ts";
+import { Prng } from "./prng.ts";
 import { RateLimiter, rateLimitBody } from "./rate-limiter.ts";
 import { RequestLog } from "./request-log.ts";
 import type { RouteMatch, Router, SimContext, SimRequest, SimResponse } from "./router.ts";
@@ -30,12 +31,25 @@ export interface HttpServer {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Math.random, or a seeded generator while `faults.seed` is set (re-seeded when it changes). */
+function faultDice(): (config: SimulatorConfig) => () => number {
+  let current: { seed: number; prng: Prng } | null = null;
+  return (config) => {
+    const seed = config.faults.seed;
+    if (seed === undefined) return Math.random;
+    if (current?.seed !== seed) current = { seed, prng: new Prng(seed) };
+    const prng = current.prng;
+    return () => prng.next();
+  };
+}
+
 export async function startHttpServer(parts: ServerParts, port: number, host = "127.0.0.1"): Promise<HttpServer> {
+  const dice = faultDice();
   const sockets = new Set<Socket>();
   const held = new Set<NodeJS.Timeout>();
   // Long URLs must reach us so we can answer HubSpot's 414 (node's default cap is 16 KB).
   const server = http.createServer({ maxHeaderSize: 1024 * 1024 }, (req, res) => {
-    handle(parts, req, res, held).catch((err: unknown) => {
+    handle(parts, req, res, held, dice).catch((err: unknown) => {
       log.error({ err }, "simulator: request failed");
       if (!res.headersSent) {
         res.writeHead(500, { "content-type": "application/json;charset=utf-8" });
@@ -82,7 +96,13 @@ function send(res: http.ServerResponse, correlationId: string, out: SimResponse)
   res.end(text);
 }
 
-async function handle(parts: ServerParts, req: http.IncomingMessage, res: http.ServerResponse, held: Set<NodeJS.Timeout>): Promise<void> {
+async function handle(
+  parts: ServerParts,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  held: Set<NodeJS.Timeout>,
+  dice: (config: SimulatorConfig) => () => number,
+): Promise<void> {
   const started = Date.now();
   const config = parts.getConfig();
   const correlationId = newCorrelationId();
@@ -133,7 +153,7 @@ async function handle(parts: ServerParts, req: http.IncomingMessage, res: http.S
     }
   }
 
-  const fault = control ? null : pickFault(config.faults);
+  const fault = control ? null : pickFault(config.faults, dice(config));
   if (fault) {
     if (fault?.kind === "drop") {
       parts.requestLog.record({ method, path: stripCredentials(url), endpoint, status: 0, ms: Date.now() - started, at: started });
