@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
+import { waitFor } from "../src/bench/wait.ts";
 import { startWorker, type RunningWorker } from "../src/worker/runner.ts";
 import { enableSync, installedDatabase, quietLog } from "./pull-helpers.ts";
 import type { TestDatabase } from "./support/database.ts";
@@ -8,15 +9,8 @@ let db: TestDatabase;
 let sim: RunningSimulator;
 let worker: RunningWorker | null = null;
 
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, ms = 40_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+/** Polls a condition (undefined = not yet) with a generous limit: the suite runs under load. */
+const until = <T>(what: string, check: () => Promise<T | undefined>) => waitFor(what, check, { timeoutMs: 60_000, intervalMs: 200 });
 
 const TABLES = [
   "associations_company_company",
@@ -54,7 +48,7 @@ describe("associations with the worker running", () => {
     await until("association tables backfilled", async () => {
       const { rows } = await db.pool.query(`select table_name, backfilled_at, last_error from hubsync.association_pairs order by 1`);
       for (const r of rows) if (r.last_error) throw new Error(`${r.table_name}: ${r.last_error}`);
-      return rows.length === TABLES.length && rows.every((r) => r.backfilled_at !== null);
+      return rows.length === TABLES.length && rows.every((r) => r.backfilled_at !== null) ? true : undefined;
     });
     const { rows } = await db.pool.query(`select table_name from hubsync.association_pairs order by 1`);
     expect(rows.map((r) => r.table_name)).toEqual(TABLES);
@@ -66,7 +60,7 @@ describe("associations with the worker running", () => {
     // the analyst role can read them
     const { rows: grants } = await db.pool.query(`select bool_and(has_table_privilege('hubspot_reader', 'hubspot.' || table_name, 'select')) as ok from hubsync.association_pairs`);
     expect(grants[0].ok).toBe(true);
-  }, 60_000);
+  }, 90_000);
 
   it("the crontab's sweep task picks up an association made in HubSpot", async () => {
     const { rows } = await db.pool.query<{ contact: string; deal: string }>(
@@ -79,12 +73,12 @@ describe("associations with the worker running", () => {
     await db.pool.query(`select hubsync_worker.add_job('hubsync_sweep_associations', '{}'::json, job_key := 'hubsync_sweep_associations')`);
     await until("the new association", async () => {
       const r = await db.pool.query(`select type_ids from hubspot.associations_contact_deal where contact_id = $1 and deal_id = $2`, [contact, deal]);
-      return r.rows[0]?.type_ids;
+      return r.rows[0]?.type_ids as number[] | undefined;
     });
     const { rows: row } = await db.pool.query(`select type_ids from hubspot.associations_contact_deal where contact_id = $1 and deal_id = $2`, [contact, deal]);
     expect(row).toEqual([{ type_ids: [4] }]); // contact → deal, although HubSpot was told deal → contact
     expect((await sim.control.counters()).rateLimited).toBe(0);
-  }, 60_000);
+  }, 90_000);
 
   it("a contact created in HubSpot with its company arrives with the association after the pull, no sweep needed", async () => {
     const { rows } = await db.pool.query<{ id: string }>(`select id from hubspot.companies order by id limit 1`);
@@ -94,13 +88,13 @@ describe("associations with the worker running", () => {
     await db.pool.query(`select hubsync_worker.add_job('hubsync_pull', '{"objectType":"contacts"}'::json, queue_name := 'hubsync:contacts', job_key := 'hubsync_pull:contacts')`);
     const row = await until("the association of the new contact", async () => {
       const r = await db.pool.query(`select labels, type_ids from hubspot.associations_company_contact where contact_id = $1`, [created.id]);
-      return r.rows[0];
+      return r.rows[0] as { labels: string[]; type_ids: number[] } | undefined;
     });
     expect(row).toEqual({ labels: ["Primary"], type_ids: [2, 280] });
     // it came through the refresh that follows the pull (a run of its own), not a sweep
     await until("the refresh run", async () => {
       const r = await db.pool.query(`select count(*)::int as n from hubsync.runs where kind = 'associations' and status = 'ok' and details ->> 'refresh' = 'contacts'`);
-      return r.rows[0].n > 0;
+      return r.rows[0].n > 0 ? true : undefined;
     });
-  }, 60_000);
+  }, 90_000);
 });
