@@ -65,22 +65,29 @@ export async function backfill(deps: SyncDeps, objectType: string, opts: Backfil
     const counts = emptyCounts();
     let missing = 0;
     const direct = propertyQueryLength(target.allProperties) <= (opts.maxPropertyQueryChars ?? MAX_PROPERTY_QUERY_CHARS);
-    for (;;) {
+    const fetchPage = async (after: string | null) => {
       const page = await deps.hubspot.listPage(target.apiName, {
-        after: state.after,
+        after,
         limit: pageSize,
         properties: direct ? target.allProperties : ["hs_object_id", target.lastModifiedProperty],
       });
-      let records = page.results;
-      if (!direct) {
-        const read = await deps.hubspot.batchRead(target.apiName, records.map((r) => r.id), target.allProperties);
-        missing += read.missing.length;
-        records = read.results;
+      if (direct) return { records: page.results, nextAfter: page.nextAfter, missing: 0 };
+      const read = await deps.hubspot.batchRead(target.apiName, page.results.map((r) => r.id), target.allProperties);
+      return { records: read.results, nextAfter: page.nextAfter, missing: read.missing.length };
+    };
+    let pending = fetchPage(state.after);
+    for (;;) {
+      const page = await pending;
+      if (page.nextAfter) {
+        // the next page travels while this one is written (a crash costs at most that one page again)
+        pending = fetchPage(page.nextAfter);
+        pending.catch(() => {});
       }
-      state = { ...state, after: page.nextAfter, pages: state.pages + 1, records: state.records + records.length };
+      missing += page.missing;
+      state = { ...state, after: page.nextAfter, pages: state.pages + 1, records: state.records + page.records.length };
       const next = state;
       await inApplyingTransaction(deps.pool, async (client) => {
-        addCounts(counts, await applyRecords(client, target, records));
+        addCounts(counts, await applyRecords(client, target, page.records));
         await writeCursor(client, objectType, "backfill", next);
       });
       await opts.onPage?.(state.pages);
