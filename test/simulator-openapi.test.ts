@@ -188,7 +188,7 @@ describe("CRM objects v3 (objects.json)", () => {
 });
 
 describe("properties v3 (properties.json)", () => {
-  it("list, get, create, update, archive and errors", async () => {
+  it("list, get, create, update, archive, groups and errors", async () => {
     await sdk(200, Pr.CollectionResponsePropertyNoPaging, () => hubspot.crm.properties.coreApi.getAll("contacts"));
     await sdk(200, Pr.CollectionResponsePropertyNoPaging, () => hubspot.crm.properties.coreApi.getAll("cars"));
     await sdk(200, Pr.Property, () => hubspot.crm.properties.coreApi.getByName("deals", "dealstage"));
@@ -208,6 +208,7 @@ describe("properties v3 (properties.json)", () => {
     await sdk(200, Pr.Property, () => hubspot.crm.properties.coreApi.update("companies", "conform_flag", { label: "Conformance flag" }));
     await sdk(204, null, () => hubspot.crm.properties.coreApi.archive("companies", "conform_flag"));
     await sdk(404, ErrorBody, () => hubspot.crm.properties.coreApi.getByName("companies", "no_such_property"));
+    await sdk(200, Pr.CollectionResponsePropertyGroupNoPaging, () => hubspot.crm.properties.groupsApi.getAll("contacts"));
   });
 });
 
