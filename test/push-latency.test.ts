@@ -3,6 +3,8 @@ import type { Runner } from "graphile-worker";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { createHubSpotApi, type HubSpotApi } from "../src/hubspot/client.ts";
 import { createLogger } from "../src/log.ts";
+import { createPool } from "../src/db/pool.ts";
+import type pg from "pg";
 import { discover } from "../src/schema/discover.ts";
 import { cycleObject } from "../src/pull/cycle.ts";
 import { freshDatabase, type TestDatabase } from "./support/database.ts";
@@ -12,6 +14,7 @@ let db: TestDatabase;
 let sim: RunningSimulator;
 let hubspot: HubSpotApi;
 let worker: Runner;
+let workerPool: pg.Pool;
 const log = createLogger({ level: "silent" });
 
 interface LoggedRequest {
@@ -26,7 +29,8 @@ beforeAll(async () => {
   await installSchema(db.url, db.pool);
   sim = await startSimulator({ rateLimits: false });
   hubspot = createHubSpotApi({ accessToken: sim.token, basePath: sim.url, pool: db.pool, log });
-  const ctx = { pool: db.pool, hubspot, log };
+  workerPool = createPool(db.url, { max: 8, applicationName: "push test worker" });
+  const ctx = { pool: workerPool, hubspot, log };
   for (let i = 0; i < 1000; i += 100) {
     await hubspot.call("general", (sdk) =>
       sdk.crm.objects.batchApi.create("contacts", {
@@ -44,6 +48,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await worker?.stop();
+  await workerPool?.end();
   hubspot?.close();
   await sim?.close();
   await db?.drop();

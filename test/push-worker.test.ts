@@ -6,6 +6,7 @@ import pg from "pg";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { createHubSpotApi, type HubSpotApi } from "../src/hubspot/client.ts";
 import { createLogger } from "../src/log.ts";
+import { createPool } from "../src/db/pool.ts";
 import { discover } from "../src/schema/discover.ts";
 import { cycleObject } from "../src/pull/cycle.ts";
 import { planPush, renderDryRun } from "../src/push/dry-run.ts";
@@ -17,6 +18,7 @@ let db: TestDatabase;
 let sim: RunningSimulator;
 let hubspot: HubSpotApi;
 let ctx: PushContext;
+let workerPool: pg.Pool;
 let worker: Runner;
 const log = createLogger({ level: "silent" });
 
@@ -40,6 +42,17 @@ async function requestsSince(since: number): Promise<LoggedRequest[]> {
 
 const calls = (reqs: LoggedRequest[]) => reqs.map((r) => `${r.method} ${r.path.split("?")[0]}`);
 
+/** Runs the hubsync CLI as a child (async: the simulator answers from this process). */
+async function hubsyncCli(...args: string[]): Promise<{ status: number | null; stdout: string }> {
+  const child = spawn(process.execPath, [join(import.meta.dirname, "../src/cli/hubsync.ts"), ...args], {
+    env: { ...process.env, DATABASE_URL: db.url, HUBSPOT_ACCESS_TOKEN: sim.token, HUBSPOT_BASE_URL: sim.url, HUBSYNC_LOG_LEVEL: "silent" },
+  });
+  let stdout = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  const status = await new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { status, stdout };
+}
+
 async function one<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T> {
   return (await db.pool.query(sql, params)).rows[0] as T;
 }
@@ -49,7 +62,9 @@ beforeAll(async () => {
   await installSchema(db.url, db.pool);
   sim = await startSimulator({ rateLimits: false });
   hubspot = createHubSpotApi({ accessToken: sim.token, basePath: sim.url, pool: db.pool, log });
-  ctx = { pool: db.pool, hubspot, log };
+  // The worker's own pool, as `hubsync worker` has (the test's queries use db.pool).
+  workerPool = createPool(db.url, { max: 8, applicationName: "push test worker" });
+  ctx = { pool: workerPool, hubspot, log };
   for (const [type, props] of Object.entries(PROPERTIES)) {
     await db.pool.query(`select hubsync.enable_sync($1, $2, true)`, [type, props]);
     await discover(ctx, type);
@@ -62,6 +77,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await worker?.stop();
+  await workerPool?.end();
   hubspot?.close();
   await sim?.close();
   await db?.drop();
@@ -310,14 +326,7 @@ describe("write-back through the worker", () => {
       expect(text).toContain("POST /crm/v3/objects/contacts/batch/upsert  1 input(s)");
       expect(text).toMatch(/hs_lead_status = "NOPE" — INVALID_OPTION/);
       expect(text).toMatch(/hs_analytics_num_visits = "7" — READ_ONLY_VALUE/);
-      // Async: the simulator answers from this process.
-      const child = spawn(process.execPath, [join(import.meta.dirname, "../src/cli/hubsync.ts"), "push", "--dry-run", "contacts"], {
-        env: { ...process.env, DATABASE_URL: db.url, HUBSPOT_ACCESS_TOKEN: sim.token, HUBSPOT_BASE_URL: sim.url, HUBSYNC_LOG_LEVEL: "silent" },
-      });
-      let stdout = "";
-      child.stdout.on("data", (d) => (stdout += d));
-      const status = await new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-      const cli = { status, stdout };
+      const cli = await hubsyncCli("push", "--dry-run", "contacts");
       expect(cli.status).toBe(0);
       expect(cli.stdout).toContain("POST /crm/v3/objects/contacts/batch/upsert  1 input(s)");
       expect(cli.stdout).toContain("dry run: nothing was sent");
@@ -325,10 +334,15 @@ describe("write-back through the worker", () => {
       expect(made.length).toBeGreaterThan(0);
       expect(made.every((r) => r.method === "GET")).toBe(true);
       expect((await one<{ n: number }>(`select count(*)::int as n from hubsync.outbox where status = 'pending'`)).n).toBe(4);
+
+      // `hubsync push` sends them now, without a worker, and says what happened.
+      const sent = await hubsyncCli("push");
+      expect(sent.stdout).toMatch(/companies\s+1 sent, 0 rejected/);
+      expect(sent.stdout).toMatch(/contacts\s+1 sent, 2 rejected/);
+      expect(sent.status).toBe(1); // something was rejected
+      await drained(db.pool, 1000);
     } finally {
       worker = await startPushWorker(ctx);
     }
-    await db.pool.query(`select hubsync._wake_push(t) from unnest(array['contacts','companies']) t`);
-    await drained(db.pool);
   });
 });

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { HubSpotApi } from "../hubspot/client.ts";
 import { chunk, type OutboxRow } from "./plan.ts";
 import { isRejection, type Rejection } from "./send.ts";
-import { inTransaction, markDeferred, markRejected, markRetry, markSent, markSuperseded, quoteIdent } from "./outbox.ts";
+import { inTransaction, markDeferred, markRejected, markRetry, markSent, markSuperseded, quoteIdent, type Queryable } from "./outbox.ts";
 import { HubSpotError } from "../hubspot/errors.ts";
 
 const Change = z.object({
@@ -56,7 +56,7 @@ export interface AssociationResult {
 }
 
 /** The HubSpot id behind an end: itself, or the id of the row whose _sync_local_id it is (null: not created yet). */
-async function resolveEnd(db: pg.Pool, type: string, value: string | null): Promise<string | null> {
+async function resolveEnd(db: Queryable, type: string, value: string | null): Promise<string | null> {
   if (!value) return null;
   if (!UUID.test(value)) return value;
   const t = await db.query<{ table_name: string | null }>(`select table_name from hubsync.objects where object_type = $1`, [type]);
@@ -72,7 +72,7 @@ async function resolveEnd(db: pg.Pool, type: string, value: string | null): Prom
  * Associate without type ids or labels uses HubSpot's default type; with them, batch/create with
  * the full set (after removing labels the row no longer has); unassociate removes the pair.
  */
-export async function pushAssociations(db: pg.Pool, api: HubSpotApi, rows: OutboxRow[]): Promise<AssociationResult> {
+export async function pushAssociations(db: Queryable, api: HubSpotApi, rows: OutboxRow[]): Promise<AssociationResult> {
   const result: AssociationResult = { sent: 0, rejected: 0, deferred: 0, requests: 0 };
   const byPair = new Map<string, Resolved>();
   const deferred: string[] = [];

@@ -2,14 +2,18 @@ import type pg from "pg";
 import { OutboxRow } from "./plan.ts";
 import type { Rejection, Written } from "./send.ts";
 
-type Queryable = pg.Pool | pg.PoolClient;
+export type Queryable = pg.Pool | pg.PoolClient;
 
 const RECORD_OPS = ["create", "update", "archive"];
 const ASSOCIATION_OPS = ["associate", "unassociate"];
 
-/** Runs fn in one transaction on a client of its own; with applying = true, as the worker's own write (echo suppression). */
-export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>, applying = false): Promise<T> {
-  const client = await pool.connect();
+/**
+ * Runs fn in one transaction: on the given client (a push does all its work on one connection), or
+ * on a client of its own from a pool. With applying = true, as the worker's own write (echo suppression).
+ */
+export async function inTransaction<T>(db: Queryable, fn: (client: pg.PoolClient) => Promise<T>, applying = false): Promise<T> {
+  const own = !("release" in db);
+  const client = own ? await (db as pg.Pool).connect() : (db as pg.PoolClient);
   try {
     await client.query("begin");
     if (applying) await client.query(`select set_config('hubsync.applying', 'on', true)`);
@@ -20,7 +24,7 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
     await client.query("rollback").catch(() => {});
     throw err;
   } finally {
-    client.release();
+    if (own) client.release();
   }
 }
 

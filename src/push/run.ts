@@ -37,6 +37,8 @@ export interface PushOptions {
   recordsPerRound?: number;
   /** How long a push waits for another push of the same type to finish before leaving it the work. */
   lockWaitMs?: number;
+  /** The connection of the push that runs this one (parent types). */
+  conn?: pg.PoolClient;
   /** Types already being pushed further up (dependency order; avoids cycles). */
   parentsDone?: string[];
   /** Called after HubSpot answered a round and before the answer is committed (tests kill the process here). */
@@ -66,27 +68,36 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * (creates are upserts keyed by hubsync_local_id, so nothing is created twice).
  */
 export async function runPush(ctx: PushContext, objectType: string, options: PushOptions = {}): Promise<PushResult> {
+  // One connection for the whole push (lock, claims, commits, and the pushes of parent types), so
+  // concurrent pushes can never hold a pool's connections while waiting for more.
+  const conn = options.conn ?? (await ctx.pool.connect());
+  try {
+    return await runPushOn(conn, ctx, objectType, options);
+  } finally {
+    if (!options.conn) conn.release();
+  }
+}
+
+async function runPushOn(conn: pg.PoolClient, ctx: PushContext, objectType: string, options: PushOptions): Promise<PushResult> {
   const result: PushResult = { objectType, sent: 0, rejected: 0, superseded: 0, retrying: 0, requests: 0, associations: null };
-  const lock = await ctx.pool.connect();
   let locked = false;
   try {
     // Another push of this type is running: wait for it (briefly), so a change committed after its
     // last claim still goes out within the second rather than at the next poll.
     const until = Date.now() + (options.lockWaitMs ?? 5000);
     for (;;) {
-      const got = await lock.query<{ ok: boolean }>(`select pg_try_advisory_lock(hashtext('hubsync_push'), hashtext($1)) as ok`, [objectType]);
+      const got = await conn.query<{ ok: boolean }>(`select pg_try_advisory_lock(hashtext('hubsync_push'), hashtext($1)) as ok`, [objectType]);
       locked = got.rows[0]!.ok;
       if (locked || Date.now() >= until) break;
       await sleep(25);
     }
     if (!locked) {
-      await wake(ctx.pool, objectType, new Date(Date.now() + 1000));
+      await wake(conn, objectType, new Date(Date.now() + 1000));
       return { ...result, skipped: "locked" };
     }
-    return await pushLocked(ctx, objectType, options, result);
+    return await pushLocked(conn, ctx, objectType, options, result);
   } finally {
-    if (locked) await lock.query(`select pg_advisory_unlock(hashtext('hubsync_push'), hashtext($1))`, [objectType]).catch(() => {});
-    lock.release();
+    if (locked) await conn.query(`select pg_advisory_unlock(hashtext('hubsync_push'), hashtext($1))`, [objectType]).catch(() => {});
   }
 }
 
@@ -97,8 +108,8 @@ interface ObjectConfig {
   on_reject: "keep_local" | "revert";
 }
 
-async function pushLocked(ctx: PushContext, objectType: string, options: PushOptions, result: PushResult): Promise<PushResult> {
-  const { pool, hubspot: api } = ctx;
+async function pushLocked(pool: pg.PoolClient, ctx: PushContext, objectType: string, options: PushOptions, result: PushResult): Promise<PushResult> {
+  const api = ctx.hubspot;
   const log = ctx.log.child({ push: objectType });
   const cfg = (
     await pool.query<ObjectConfig>(`select table_name, write_back, enabled, on_reject from hubsync.objects where object_type = $1`, [objectType])
@@ -114,7 +125,7 @@ async function pushLocked(ctx: PushContext, objectType: string, options: PushOpt
   let created = false;
   try {
     await ensureLocalIdProperty(api, objectType);
-    await pushParentsFirst(ctx, objectType, options);
+    await pushParentsFirst(pool, ctx, objectType, options);
     const window = options.coalesceMs ?? DEFAULT_COALESCE_MS;
     const age = await newestDueAgeMs(pool, objectType);
     if (age !== null && age < window) await sleep(window - age);
@@ -199,17 +210,17 @@ const PARENTS: Record<string, string[]> = {
   quotes: ["deals"],
 };
 
-async function pushParentsFirst(ctx: PushContext, objectType: string, options: PushOptions): Promise<void> {
+async function pushParentsFirst(conn: pg.PoolClient, ctx: PushContext, objectType: string, options: PushOptions): Promise<void> {
   const parents = PARENTS[objectType] ?? [];
   if (parents.length === 0 || options.parentsDone?.includes(objectType)) return;
-  const due = await ctx.pool.query<{ object_type: string }>(
+  const due = await conn.query<{ object_type: string }>(
     `select distinct ob.object_type from hubsync.outbox ob join hubsync.objects o using (object_type)
       where ob.object_type = any ($1) and ob.status = 'pending' and ob.next_attempt_at <= now() and ob.op = 'create' and o.write_back`,
     [parents],
   );
   const done = [...(options.parentsDone ?? []), objectType];
   for (const parent of parents.filter((p) => due.rows.some((r) => r.object_type === p))) {
-    await runPush(ctx, parent, { ...options, coalesceMs: 0, parentsDone: done });
+    await runPush(ctx, parent, { ...options, coalesceMs: 0, parentsDone: done, conn });
   }
 }
 
@@ -240,7 +251,7 @@ async function sendAll(api: HubSpotApi, objectType: string, changes: RecordChang
 
 /** HubSpot's answers and the outbox, in one transaction. */
 async function commitRound(
-  pool: pg.Pool,
+  pool: pg.PoolClient,
   objectType: string,
   cfg: ObjectConfig,
   changes: RecordChange[],
