@@ -153,6 +153,18 @@ describe("incremental pull", () => {
     expect((await row("boats", ids.boats![4]!)).hull_color_was_text).toBe("red");
   });
 
+  it("enable_sync again with more properties adds the columns, filled from properties, without a new backfill", async () => {
+    await enableSync(db.pool, "boats", ["boat_name", "length_m", "hull_color", "hs_createdate"]);
+    const results = await cycleAll(worker, ["boats"]);
+    expect(results[0]).toMatchObject({ phase: "live" });
+    expect(results[0]!.runs.map((r) => r.kind)).not.toContain("backfill");
+    const { rows } = await db.pool.query(
+      `select count(*)::int as n, count(hs_createdate)::int as filled, bool_and(hs_createdate = (properties->>'hs_createdate')::timestamptz) as same from hubspot.boats`,
+    );
+    expect(rows[0].n).toBeGreaterThan(0);
+    expect(rows[0]).toMatchObject({ filled: rows[0].n, same: true });
+  });
+
   it("reads the archived list only for archives newer than its cursor", async () => {
     await sim.control.archiveRecord("boats", ids.boats![10]!);
     const run = await pullArchived(worker, "boats");

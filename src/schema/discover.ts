@@ -133,7 +133,12 @@ async function markDiscovered(pool: pg.Pool, row: ObjectRow, type: Partial<Resol
     `update hubsync.objects
         set object_type_id = coalesce($2, object_type_id), table_name = $3, singular_name = coalesce($4, singular_name),
             last_modified_property = coalesce($5, last_modified_property),
-            phase = case when phase in ('discovering', 'error') then 'backfilling' else phase end,
+            -- a completed backfill is kept (enable_sync again with other properties only re-discovers);
+            -- an unfinished one resumes from its cursor; hubsync.resync clears the cursors for a full re-pull
+            phase = case
+              when phase not in ('discovering', 'error') then phase
+              when exists (select from hubsync.cursors c where c.object_type = $1 and c.stream = 'backfill' and c.state->>'done' = 'true') then 'live'
+              else 'backfilling' end,
             last_error = null, updated_at = now()
       where object_type = $1`,
     [row.object_type, type.objectTypeId ?? null, type.tableName, type.singular ?? null, type.lastModifiedProperty ?? null],
