@@ -77,6 +77,10 @@ interface ColumnRow {
   property_name: string;
   column_name: string;
   pg_type: string;
+  hubspot_type: string;
+  field_type: string | null;
+  read_only: boolean;
+  unique_value: boolean;
   archived_at: Date | null;
 }
 
@@ -158,7 +162,7 @@ async function applyProperties(deps: SyncDeps, row: ObjectRow, type: ResolvedTyp
     await client.query(`select pg_advisory_xact_lock(hashtext('hubsync.discover:' || $1))`, [row.object_type]);
     await createDataTable(client, type.tableName);
     const { rows: existing } = await client.query<ColumnRow>(
-      `select property_name, column_name, pg_type, archived_at from hubsync.columns where object_type = $1`,
+      `select property_name, column_name, pg_type, hubspot_type, field_type, read_only, unique_value, archived_at from hubsync.columns where object_type = $1`,
       [row.object_type],
     );
     const taken = new Set<string>([...SYSTEM_COLUMNS, ...existing.map((c) => c.column_name)]);
@@ -172,9 +176,16 @@ async function applyProperties(deps: SyncDeps, row: ObjectRow, type: ResolvedTyp
     for (const name of selected) {
       const def = byName.get(name)!;
       const pgType = pgTypeFor(def);
-      const meta = [def.type, def.fieldType ?? null, def.modificationMetadata?.readOnlyValue ?? def.calculated ?? false, def.hasUniqueValue ?? false];
+      const meta = [def.type, def.fieldType ?? null, def.modificationMetadata?.readOnlyValue ?? def.calculated ?? false, def.hasUniqueValue ?? false] as const;
       const current = byProperty.get(name);
       if (current && current.pg_type === pgType) {
+        const same =
+          current.archived_at === null &&
+          current.hubspot_type === meta[0] &&
+          current.field_type === meta[1] &&
+          current.read_only === meta[2] &&
+          current.unique_value === meta[3];
+        if (same) continue;
         await client.query(
           `update hubsync.columns set hubspot_type = $3, field_type = $4, read_only = $5, unique_value = $6, archived_at = null
             where object_type = $1 and property_name = $2`,
@@ -253,6 +264,12 @@ async function refillColumn(client: pg.PoolClient, table: string, column: string
 
 export async function createDataTable(client: pg.PoolClient | pg.Pool, tableName: string): Promise<void> {
   const table = `hubspot.${quoteIdent(tableName)}`;
+  // Re-discovery (hourly, during pulls) must not queue for locks behind writers: no DDL when all is there.
+  const { rows } = await client.query(`select to_regclass($1) is not null as t, to_regclass($2) is not null as i`, [
+    table,
+    `hubspot.${quoteIdent(withSuffix(tableName, "_updated_at_idx"))}`,
+  ]);
+  if (rows[0]?.t && rows[0]?.i) return;
   await client.query(`
     create table if not exists ${table} (
       id text unique,
