@@ -107,44 +107,48 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
   tbl text;
-  r jsonb;
   c record;
-  typed jsonb;
-  sets text;
-  waiting text[];
-  lid uuid;
-  n integer := 0;
+  sets text := '';
+  expr text;
+  batch jsonb;
+  n integer;
 begin
   select o.table_name into tbl from hubsync.objects o where o.object_type = _push_write_back.object_type;
-  if tbl is null then return 0; end if;
+  if tbl is null or jsonb_array_length(results) = 0 then return 0; end if;
   perform set_config('hubsync.applying', 'on', true);
   perform set_config('hubsync.pushing', 'on', true);
-  for r in select value from jsonb_array_elements(results) loop
-    lid := (r ->> 'localId')::uuid;
-    select coalesce(array_agg(distinct k), '{}') into waiting
-      from hubsync.outbox ob, jsonb_object_keys(ob.changes) k
-     where ob.local_id = lid and ob.status = 'pending';
-    typed := '{}';
-    sets := '';
-    for c in select col.property_name, col.column_name, col.pg_type from hubsync.columns col
-              where col.object_type = _push_write_back.object_type and col.archived_at is null
-                and (r -> 'properties') ? col.property_name and col.property_name <> all (waiting) loop
-      typed := typed || jsonb_build_object(c.column_name, hubsync._decode_value(r -> 'properties' ->> c.property_name, c.pg_type));
-      sets := sets || format(', %I = src.%I', c.column_name, c.column_name);
-    end loop;
-    if r ->> 'id' is not null then
-      execute format('delete from hubspot.%I where id = $1 and _sync_local_id <> $2', tbl) using r ->> 'id', lid;
-    end if;
-    execute format(
-      'update hubspot.%I as t set id = coalesce($3, t.id), properties = coalesce(t.properties, ''{}'') || $4,
-              created_at = coalesce($5, t.created_at), updated_at = coalesce($6, t.updated_at),
-              _sync_error = null, _sync_updated_at = now() %s
-         from jsonb_populate_record(null::hubspot.%I, $1) as src
-        where t._sync_local_id = $2', tbl, sets, tbl)
-      using typed, lid, r ->> 'id', coalesce(r -> 'properties', '{}') - waiting,
-            (r ->> 'createdAt')::timestamptz, (r ->> 'updatedAt')::timestamptz;
-    n := n + 1;
+  select jsonb_agg(jsonb_build_object('local_id', r ->> 'localId', 'id', r ->> 'id', 'properties', coalesce(r -> 'properties', '{}'),
+                                      'created_at', r ->> 'createdAt', 'updated_at', r ->> 'updatedAt'))
+    into batch from jsonb_array_elements(results) r;
+  -- A row the pull inserted for one of these records before this answer was committed goes.
+  execute format('delete from hubspot.%I d using jsonb_to_recordset($1) as x(local_id uuid, id text)
+                   where d.id = x.id and d._sync_local_id <> x.local_id', tbl) using batch;
+  -- One set-based UPDATE for the whole batch: a column is assigned only from records whose answer
+  -- carries its property and that have no newer local change of it waiting.
+  for c in select col.property_name, col.column_name, col.pg_type from hubsync.columns col
+            where col.object_type = _push_write_back.object_type and col.archived_at is null
+              and exists (select from jsonb_array_elements(results) r where (r -> 'properties') ? col.property_name) loop
+    expr := case
+      when c.pg_type = 'text' then format('x.properties ->> %L', c.property_name)
+      when c.pg_type in ('text[]', '_text') then format('string_to_array(nullif(x.properties ->> %L, %L), %L)', c.property_name, '', ';')
+      else format('(hubsync._decode_value(x.properties ->> %L, %L) #>> %L)::%s', c.property_name, c.pg_type, '{}', c.pg_type)
+    end;
+    sets := sets || format(', %I = case when x.properties ? %L and not %L = any (x.waiting) then %s else t.%I end',
+                           c.column_name, c.property_name, c.property_name, expr, c.column_name);
   end loop;
+  execute format(
+    'with x as (
+       select r.local_id, r.id, r.properties, r.created_at, r.updated_at,
+              (select coalesce(array_agg(distinct k), %L) from hubsync.outbox ob, jsonb_object_keys(ob.changes) k
+                where ob.local_id = r.local_id and ob.status = %L) as waiting
+         from jsonb_to_recordset($1) as r(local_id uuid, id text, properties jsonb, created_at timestamptz, updated_at timestamptz))
+     update hubspot.%I as t
+        set id = coalesce(x.id, t.id), properties = coalesce(t.properties, %L) || (coalesce(x.properties, %L) - x.waiting),
+            created_at = coalesce(x.created_at, t.created_at), updated_at = coalesce(x.updated_at, t.updated_at),
+            _sync_error = null, _sync_updated_at = now() %s
+       from x where t._sync_local_id = x.local_id', '{}', 'pending', tbl, '{}', '{}', sets)
+    using batch;
+  get diagnostics n = row_count;
   return n;
 end
 $$;

@@ -84,6 +84,18 @@ export async function markSent(db: Queryable, rowIds: string[], recordId: string
   );
 }
 
+/** Many rows sent in one statement: each row with the HubSpot id of its record (null: keep what it has). */
+export async function markSentMany(db: Queryable, rows: Array<{ rowId: string; recordId: string | null }>): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `update hubsync.outbox ob set status = 'sent', sent_at = now(), record_id = coalesce(x.record_id, ob.record_id),
+            error_category = null, error_message = null, error_correlation_id = null, error_status = null
+       from unnest($1::bigint[], $2::text[]) as x(id, record_id)
+      where ob.id = x.id`,
+    [rows.map((r) => r.rowId), rows.map((r) => r.recordId)],
+  );
+}
+
 export async function markSuperseded(db: Queryable, rowIds: string[]): Promise<void> {
   if (rowIds.length === 0) return;
   await db.query(`update hubsync.outbox set status = 'superseded' where id = any ($1::bigint[])`, [rowIds]);

@@ -11,7 +11,7 @@ import {
   markRejected,
   markRetry,
   markRowRejected,
-  markSent,
+  markSentMany,
   markSuperseded,
   newestDueAgeMs,
   nextDue,
@@ -262,9 +262,11 @@ async function commitRound(
   await inTransaction(pool, async (client) => {
     const written: WriteBack[] = [];
     const unanswered: string[] = [];
+    const sent: Array<{ rowId: string; recordId: string | null }> = [];
+    const superseded: string[] = [];
     for (const c of changes) {
       if (c.action === "none") {
-        await markSuperseded(client, c.rowIds);
+        superseded.push(...c.rowIds);
         counts.superseded++;
         continue;
       }
@@ -275,7 +277,7 @@ async function commitRound(
         continue;
       }
       if (o.ok) {
-        await markSent(client, c.rowIds, o.written?.id ?? c.recordId);
+        for (const rowId of c.rowIds) sent.push({ rowId, recordId: o.written?.id ?? c.recordId });
         if (o.written && c.action !== "archive") written.push({ localId: c.localId, written: o.written });
         if (c.action === "upsert" && c.creates) counts.created++;
         counts.sent++;
@@ -286,6 +288,8 @@ async function commitRound(
         counts.rejected++;
       }
     }
+    await markSentMany(client, sent);
+    await markSuperseded(client, superseded);
     await writeBack(client, objectType, written);
     await markRetry(client, unanswered, error ?? "not answered", null);
   });
