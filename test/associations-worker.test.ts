@@ -78,6 +78,9 @@ describe("associations with the worker running", () => {
     const { rows: row } = await db.pool.query(`select type_ids from hubspot.associations_contact_deal where contact_id = $1 and deal_id = $2`, [contact, deal]);
     expect(row).toEqual([{ type_ids: [4] }]); // contact → deal, although HubSpot was told deal → contact
     expect((await sim.control.counters()).rateLimited).toBe(0);
+    // batch reads are charged to the budget's own bucket (HubSpot exempts them from the 10-second limit)
+    const { rows: budget } = await db.pool.query(`select requests::int as n from hubsync.rate_budget where bucket = 'associations'`);
+    expect(budget[0].n).toBeGreaterThan(0);
   }, 90_000);
 
   it("a contact created in HubSpot with its company arrives with the association after the pull, no sweep needed", async () => {

@@ -1,9 +1,11 @@
 import type { Bucket } from "../hubspot/client.ts";
 
 /**
- * The rate-budget bucket association reads are charged to. HubSpot's spec marks the v4 association
- * batch and labels endpoints exempt from the ten-secondly burst limit (they count toward the daily
- * quota only), so they should not use up the general bucket that pulls and pushes share. Until the
- * budget has a bucket of its own for them, 'general' is used: conservative (slower, never a 429).
+ * Rate-budget buckets of association reads. HubSpot's spec exempts the v4 association batch
+ * endpoints from the ten-secondly burst limit (they count toward the daily quota only), so batch
+ * reads go to the budget's 'associations' bucket and never take slots from pulls and pushes. The
+ * labels endpoint is marked exempt too, but the simulator (and caution) count it as a general call;
+ * it is read at most a couple of times per pair and sweep.
  */
-export const ASSOCIATIONS_BUCKET: Bucket = "general";
+export const ASSOCIATION_BATCH_BUCKET: Bucket = "associations";
+export const ASSOCIATION_LABELS_BUCKET: Bucket = "general";

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { HubSpotApi } from "../hubspot/client.ts";
 import { HubSpotError } from "../hubspot/errors.ts";
-import { ASSOCIATIONS_BUCKET } from "./bucket.ts";
+import { ASSOCIATION_BATCH_BUCKET } from "./bucket.ts";
 
 /** HubSpot's limit on inputs per v4 association batch read. */
 export const BATCH_READ_LIMIT = 1000;
@@ -64,7 +64,7 @@ export async function readAssociations(api: HubSpotApi, fromTypeId: string, toTy
     for (let i = 0; i < pending.length; i += batchSize) {
       const inputs = pending.slice(i, i + batchSize);
       const raw = await api.call(
-        ASSOCIATIONS_BUCKET,
+        ASSOCIATION_BATCH_BUCKET,
         (sdk) => sdk.crm.associations.v4.batchApi.getPage(fromTypeId, toTypeId, { inputs: inputs.map((x) => (x.after ? { id: x.id, after: x.after } : { id: x.id })) }),
         { label: `associations ${fromTypeId}→${toTypeId}` },
       );

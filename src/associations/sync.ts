@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { HubSpotApi } from "../hubspot/client.ts";
 import { inApplyingTransaction, type SyncDeps } from "../pull/deps.ts";
 import { quoteIdent } from "../schema/naming.ts";
-import { ASSOCIATIONS_BUCKET } from "./bucket.ts";
+import { ASSOCIATION_LABELS_BUCKET } from "./bucket.ts";
 import type { AssociationPair } from "./pairs.ts";
 import { AssociationType, BATCH_READ_LIMIT, readAssociations, sortedTypeIds, type Edges } from "./read.ts";
 import { learnTypeMap } from "./type-map.ts";
@@ -63,7 +63,7 @@ export interface PassContext {
 
 /** Current a→b labels of the pair (the labels API), for rows read from the b end. */
 export async function labelsOf(api: HubSpotApi, pair: AssociationPair): Promise<Map<number, string | null>> {
-  const raw = await api.call(ASSOCIATIONS_BUCKET, (sdk) => sdk.crm.associations.v4.schema.definitionsApi.getAll(pair.a.objectTypeId, pair.b.objectTypeId), {
+  const raw = await api.call(ASSOCIATION_LABELS_BUCKET, (sdk) => sdk.crm.associations.v4.schema.definitionsApi.getAll(pair.a.objectTypeId, pair.b.objectTypeId), {
     label: `association labels ${pair.a.objectTypeId}→${pair.b.objectTypeId}`,
   });
   return new Map(Definitions.parse(raw).results.map((d) => [d.typeId, d.label ?? null]));
