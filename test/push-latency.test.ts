@@ -86,3 +86,33 @@ it("1,000 updated rows take 10 batch calls", async () => {
   const remote = (await sim.control.listRecords("contacts")) as Array<{ id: string; properties: Record<string, string> }>;
   expect(remote.every((r) => r.properties.firstname === `Bulk ${r.id}`)).toBe(true);
 });
+
+it("keeps up with a steady stream: 20 commits of 100 rows, 250 ms apart, HubSpot answering in 50 ms", async () => {
+  await sim.control.configure({ latencyMs: 50 });
+  try {
+    const ids = (await db.pool.query<{ id: string }>(`select id from hubspot.contacts order by id`)).rows.map((r) => r.id);
+    const commits: number[] = [];
+    const since = Date.now();
+    for (let k = 0; k < 20; k++) {
+      const chunk = ids.slice((k * 100) % ids.length, ((k * 100) % ids.length) + 100);
+      await db.pool.query(`update hubspot.contacts set lastname = $2 where id = any ($1)`, [chunk, `wave${k}`]);
+      commits.push(Date.now());
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await drained(db.pool, 30_000);
+    const sentAt = await db.pool.query<{ wave: string; at: Date }>(
+      `select changes ->> 'lastname' as wave, max(sent_at) as at from hubsync.outbox
+        where changes ->> 'lastname' like 'wave%' and created_at >= to_timestamp($1 / 1000.0) group by 1`,
+      [since - 1000],
+    );
+    const lat = sentAt.rows.map((r) => r.at.getTime() - commits[Number(r.wave.slice(4))]!);
+    const reqs = ((await sim.control.requests({ since })) as unknown as LoggedRequest[]).filter((r) => r.path.startsWith("/crm/v3/objects/contacts/batch/update"));
+    process.stdout.write(
+      `steady stream (100 rows / 250 ms, 50 ms HubSpot latency): commit → sent p50 ${pct(lat, 50)} ms, p95 ${pct(lat, 95)} ms, max ${Math.max(...lat)} ms; ${reqs.length} batch/update calls for 2,000 rows\n`,
+    );
+    expect(lat).toHaveLength(20);
+    expect(pct(lat, 95)).toBeLessThan(1000);
+  } finally {
+    await sim.control.configure({ latencyMs: 0 });
+  }
+});
