@@ -182,6 +182,26 @@ describe("incremental pull", () => {
     expect(await row("boats", "999999999")).toBeUndefined();
   });
 
+  it("marks every write it makes as the sync's own (hubsync.applying), so write-back triggers skip them", async () => {
+    await db.pool.query(`
+      create table public.applying_seen (op text, applying text);
+      create function public.note_applying() returns trigger language plpgsql as $$
+        begin insert into public.applying_seen values (tg_op, current_setting('hubsync.applying', true)); return null; end $$;
+      create trigger note_applying after insert or update or delete on hubspot.contacts for each row execute function public.note_applying();`);
+    try {
+      await sim.control.updateRecord("contacts", ids.contacts![6]!, { firstname: "Applying" });
+      await sim.control.createRecord("contacts", { email: "applying@example.com" });
+      await sim.control.archiveRecord("contacts", ids.contacts![7]!);
+      await cycleAll(worker, ["contacts"]);
+      await reconcile(worker, "contacts");
+      const { rows } = await db.pool.query(`select op, applying from public.applying_seen`);
+      expect(new Set(rows.map((r) => r.op))).toEqual(new Set(["INSERT", "UPDATE", "DELETE"]));
+      expect(rows.every((r) => r.applying === "on")).toBe(true);
+    } finally {
+      await db.pool.query(`drop trigger note_applying on hubspot.contacts; drop function public.note_applying(); drop table public.applying_seen;`);
+    }
+  });
+
   it("records every run with its requests", async () => {
     const runs = await db.pool.query(`select kind, status, count(*)::int as n, sum(requests)::int as requests from hubsync.runs group by 1, 2 order by 1, 2`);
     expect(runs.rows.filter((r) => r.status !== "ok")).toEqual([]);
