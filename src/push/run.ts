@@ -62,8 +62,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /**
  * One push of an object type: everything due in its outbox, then its association changes. One push
  * per object type at a time (a session advisory lock, released by PostgreSQL if the process dies),
- * so a record's changes are never sent out of order; a second push finding the lock taken comes
- * back a second later. HubSpot's answer and the outbox update are committed together after each
+ * so a record's changes are never sent out of order; a second push finding the lock taken waits
+ * for it, a third leaves the work to those two. HubSpot's answer and the outbox update are committed together after each
  * round; a push that dies in between leaves its rows in flight, and the next push sends them again
  * (creates are upserts keyed by hubsync_local_id, so nothing is created twice).
  */
@@ -82,18 +82,27 @@ async function runPushOn(conn: pg.PoolClient, ctx: PushContext, objectType: stri
   const result: PushResult = { objectType, sent: 0, rejected: 0, superseded: 0, retrying: 0, requests: 0, associations: null };
   let locked = false;
   try {
-    // Another push of this type is running: wait for it (briefly), so a change committed after its
-    // last claim still goes out within the second rather than at the next poll.
-    const until = Date.now() + (options.lockWaitMs ?? 5000);
-    for (;;) {
-      const got = await conn.query<{ ok: boolean }>(`select pg_try_advisory_lock(hashtext('hubsync_push'), hashtext($1)) as ok`, [objectType]);
-      locked = got.rows[0]!.ok;
-      if (locked || Date.now() >= until) break;
-      await sleep(25);
-    }
+    const tryLock = async (space: string) =>
+      (await conn.query<{ ok: boolean }>(`select pg_try_advisory_lock(hashtext($1), hashtext($2)) as ok`, [space, objectType])).rows[0]!.ok;
+    locked = await tryLock("hubsync_push");
     if (!locked) {
-      await wake(conn, objectType, new Date(Date.now() + 1000));
-      return { ...result, skipped: "locked" };
+      // Another push of this type is running. One job waits for it (so a change committed after its
+      // last claim still goes out within the second); any further job leaves the work to those two
+      // instead of holding a worker slot too.
+      if (!(await tryLock("hubsync_push_wait"))) return { ...result, skipped: "locked" };
+      try {
+        const until = Date.now() + (options.lockWaitMs ?? 10_000);
+        while (!locked && Date.now() < until) {
+          await sleep(25);
+          locked = await tryLock("hubsync_push");
+        }
+      } finally {
+        await conn.query(`select pg_advisory_unlock(hashtext('hubsync_push_wait'), hashtext($1))`, [objectType]);
+      }
+      if (!locked) {
+        await wake(conn, objectType, new Date(Date.now() + 1000));
+        return { ...result, skipped: "locked" };
+      }
     }
     return await pushLocked(conn, ctx, objectType, options, result);
   } finally {
