@@ -54,11 +54,23 @@ export async function cycleObject(deps: SyncDeps, objectType: string, opts: Cycl
   return out;
 }
 
-/** One cycle over the named objects (default: every enabled one). Owners and pipelines go last: pipelines follow enabled custom objects. */
-export async function cycleAll(deps: SyncDeps, objects: string[] | null, opts: CycleOptions = {}): Promise<ObjectCycle[]> {
+/**
+ * One cycle over the named objects (default: every enabled one), a few objects at a time (they
+ * share the rate budget, so running side by side only fills it better). Owners and pipelines go
+ * last: pipelines follow the enabled custom objects.
+ */
+export async function cycleAll(deps: SyncDeps, objects: string[] | null, opts: CycleOptions & { parallel?: number } = {}): Promise<ObjectCycle[]> {
   const names = objects?.length ? objects : (await listEnabledObjects(deps.pool)).map((o) => o.object_type);
-  const ordered = [...names.filter((n) => n !== "owners" && n !== "pipelines"), ...names.filter((n) => n === "owners" || n === "pipelines")];
-  const results: ObjectCycle[] = [];
-  for (const name of ordered) results.push(await cycleObject(deps, name, opts));
-  return results;
+  const crm = names.filter((n) => n !== "owners" && n !== "pipelines");
+  const results = new Map<string, ObjectCycle>();
+  let next = 0;
+  const lane = async () => {
+    while (next < crm.length) {
+      const name = crm[next++]!;
+      results.set(name, await cycleObject(deps, name, opts));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.parallel ?? 3, crm.length)) }, lane));
+  for (const name of names.filter((n) => n === "owners" || n === "pipelines")) results.set(name, await cycleObject(deps, name, opts));
+  return names.map((n) => results.get(n)!);
 }
