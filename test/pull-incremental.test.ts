@@ -124,6 +124,27 @@ describe("incremental pull", () => {
     }
   });
 
+  it("the hourly deep re-scan catches a change indexed later than the lag window", async () => {
+    await sim.control.configure({ indexLagMs: 1000 });
+    try {
+      const id = ids.boats![13]!;
+      // a change stamped behind the watermark (later changes to other boats were already pulled)
+      // that search only shows a second later
+      const stored = (await row("boats", id)).updated_at as Date;
+      await sim.control.updateRecord("boats", id, { boat_name: "Indexed late" }, { at: stored.getTime() + 1 });
+      const fast = { lagWindowMs: 0, deepEveryMs: 1e12 };
+      await pullIncremental(worker, "boats", fast);
+      await new Promise((r) => setTimeout(r, 1200));
+      await pullIncremental(worker, "boats", fast);
+      expect((await row("boats", id)).boat_name).toBe("Boat 13"); // behind the watermark: the fast pass cannot see it
+      const deep = await pullIncremental(worker, "boats", { lagWindowMs: 0, deepEveryMs: 0, deepLagMs: 120_000 });
+      expect(deep.details).toMatchObject({ deep: true });
+      expect((await row("boats", id)).boat_name).toBe("Indexed late");
+    } finally {
+      await sim.control.configure({ indexLagMs: 0 });
+    }
+  });
+
   it("keeps the column of a property that disappears, adds new selected ones, and survives a type change", async () => {
     await db.pool.query(`update hubsync.objects set properties = array['boat_name','length_m','hull_color'] where object_type = 'boats'`);
     await sim.control.createProperty("boats", { name: "hull_color", label: "Hull", type: "string", fieldType: "text" });

@@ -12,6 +12,8 @@ import { addCounts, applyRecords, emptyCounts, type ApplyCounts } from "./upsert
 const IncrementalState = z.object({
   /** Newest last-modified time (epoch ms) seen so far; the next run searches from watermark − lag window. */
   watermark: z.number(),
+  /** When the last deep re-scan ran (epoch ms). */
+  deepAt: z.number().optional(),
 });
 
 export interface IncrementalOptions {
@@ -21,6 +23,13 @@ export interface IncrementalOptions {
    * pages of 200; records we already hold at that timestamp are not fetched again).
    */
   lagWindowMs?: number;
+  /**
+   * Every `deepEveryMs` a run searches back `deepLagMs` instead (default: the last hour, hourly),
+   * like Estuary's delayed stream: a change search indexed later than the lag window still arrives.
+   * Records already held are not read again, so this costs one search per 200 changes of the hour.
+   */
+  deepLagMs?: number;
+  deepEveryMs?: number;
   /** Search page size (HubSpot's maximum, 200). */
   pageSize?: number;
   /** HubSpot's cap on results per search query (10,000). */
@@ -30,6 +39,8 @@ export interface IncrementalOptions {
 
 /** Default lag window when hubsync.objects.lag_window_ms is not set. */
 export const DEFAULT_LAG_WINDOW_MS = 5 * 60 * 1000;
+const DEEP_LAG_MS = 60 * 60 * 1000;
+const DEEP_EVERY_MS = 60 * 60 * 1000;
 
 interface Hit {
   id: string;
@@ -56,9 +67,12 @@ export async function pullIncremental(deps: SyncDeps, objectType: string, opts: 
     const target = await loadTarget(deps, objectType, { rediscoverAfterMs: opts.rediscoverAfterMs });
     const pageSize = Math.min(opts.pageSize ?? 200, 200);
     const maxResults = opts.maxResults ?? 10_000;
-    const lag = opts.lagWindowMs ?? (await lagWindowFor(deps, objectType));
+    const lagWindow = opts.lagWindowMs ?? (await lagWindowFor(deps, objectType));
     const saved = IncrementalState.safeParse(await readCursor(deps.pool, objectType, "incremental"));
-    const startWatermark = saved.success ? saved.data.watermark : Date.now() - lag;
+    const startWatermark = saved.success ? saved.data.watermark : Date.now() - lagWindow;
+    const deep = Date.now() - (saved.success ? (saved.data.deepAt ?? 0) : 0) >= (opts.deepEveryMs ?? DEEP_EVERY_MS);
+    const lag = deep ? Math.max(lagWindow, opts.deepLagMs ?? DEEP_LAG_MS) : lagWindow;
+    const deepAt = deep ? Date.now() : saved.success ? saved.data.deepAt : undefined;
     const lm = target.lastModifiedProperty;
     const counts = emptyCounts();
     const stats = { searches: 0, hits: 0, fetched: 0, alreadyCurrent: 0, restarts: 0, drains: 0, missing: 0 };
@@ -113,10 +127,10 @@ export async function pullIncremental(deps: SyncDeps, objectType: string, opts: 
     await fetcher.flush();
 
     await inApplyingTransaction(deps.pool, async (client) => {
-      await writeCursor(client, objectType, "incremental", { watermark });
+      await writeCursor(client, objectType, "incremental", { watermark, ...(deepAt !== undefined ? { deepAt } : {}) });
       await client.query(`update hubsync.objects set last_pull_at = now(), last_error = null where object_type = $1`, [objectType]);
     });
-    return { records: counts.inserted + counts.updated, details: { ...counts, ...stats, lagWindowMs: lag, from: new Date(startWatermark - lag).toISOString(), watermark: new Date(watermark).toISOString() } };
+    return { records: counts.inserted + counts.updated, details: { ...counts, ...stats, lagWindowMs: lag, deep, from: new Date(startWatermark - lag).toISOString(), watermark: new Date(watermark).toISOString() } };
   });
 }
 
