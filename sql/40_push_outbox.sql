@@ -67,6 +67,17 @@ begin
   if _wake_push.run_at is null then
     if position(',' || _wake_push.object_type || ',' in woken) > 0 then return; end if;
     perform set_config('hubsync.push_woken', woken || ',' || _wake_push.object_type || ',', true);
+    -- Cheaper than add_job on every single-row transaction: when a push job is queued, due and not
+    -- started, it will see this change. FOR SHARE keeps a worker from starting it before this
+    -- transaction commits (graphile-worker takes jobs FOR UPDATE SKIP LOCKED), and the notify, sent
+    -- at commit, makes the worker look again. (Reads graphile-worker 0.18's _private_jobs.)
+    perform from hubsync_worker._private_jobs j
+     where j.key = 'hubsync_push:' || _wake_push.object_type and j.is_available and j.run_at <= now()
+       for share of j;
+    if found then
+      perform pg_notify('jobs:insert', '{"r":0,"count":1}');
+      return;
+    end if;
   end if;
   perform hubsync_worker.add_job('hubsync_push', json_build_object('objectType', _wake_push.object_type),
                                  job_key := 'hubsync_push:' || _wake_push.object_type,

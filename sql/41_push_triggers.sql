@@ -98,7 +98,6 @@ begin
     update hubsync.outbox ob set status = 'pending', next_attempt_at = now()
      where ob.local_id = lid and ob.status = 'rejected';
   end if;
-  perform hubsync._wake_push(v_type);
   return null;
 end
 $$;
@@ -256,10 +255,26 @@ begin
       'oldTypeIds', case when tg_op = 'UPDATE' and (n -> from_col) = (o -> from_col) and (n -> to_col) = (o -> to_col)
                          then coalesce(o -> 'type_ids', '[]') else '[]' end));
   end if;
-  perform hubsync._wake_push(v_type);
   return null;
 end
 $$;
+
+-- Wakes the push when the transaction that queued changes commits (a deferred constraint trigger
+-- on hubsync.outbox), not at its first change: the job row add_job touches stays locked only for
+-- the commit, so concurrent writers of one table never wait on each other's open transactions.
+create or replace function hubsync._tg_outbox_wake() returns trigger
+language plpgsql security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  perform hubsync._wake_push(new.object_type);
+  return null;
+end
+$$;
+drop trigger if exists hubsync_wake_push on hubsync.outbox;
+create constraint trigger hubsync_wake_push after insert on hubsync.outbox
+  deferrable initially deferred for each row when (new.status = 'pending')
+  execute function hubsync._tg_outbox_wake();
 
 -- The association tables with the object type at one end: table, both end columns and types.
 create or replace function hubsync._association_tables(object_type text)
@@ -369,5 +384,5 @@ create trigger hubsync_push_write_back after insert or update of table_name, pha
   for each row when (new.table_name is not null and new.write_back)
   execute function hubsync._tg_objects_write_back();
 
-revoke all on function hubsync._tg_objects_write_back(), hubsync._tg_outbox(), hubsync._tg_pull_conflict(), hubsync._tg_outbox_association(),
+revoke all on function hubsync._tg_outbox_wake(), hubsync._tg_objects_write_back(), hubsync._tg_outbox(), hubsync._tg_pull_conflict(), hubsync._tg_outbox_association(),
   hubsync._apply_write_back(text), hubsync._association_tables(text) from public;

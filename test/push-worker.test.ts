@@ -276,6 +276,23 @@ describe("write-back through the worker", () => {
     expect((await one<{ n: number }>(`select count(*)::int as n from hubsync.outbox where status = 'rejected'`)).n).toBe(0);
   });
 
+  it("a writer's open transaction neither blocks nor delays another writer's change", async () => {
+    const a = await db.pool.connect();
+    await a.query("begin");
+    await a.query(`update hubspot.contacts set lastname = 'A-open' where email = 'bulk2@acme.test'`);
+    try {
+      const started = Date.now();
+      await db.pool.query(`update hubspot.contacts set lastname = 'B-done' where email = 'bulk1@acme.test'`);
+      expect(Date.now() - started).toBeLessThan(1000);
+      await drained(db.pool, 5000);
+      const b = await one<{ id: string }>(`select id from hubspot.contacts where email = 'bulk1@acme.test'`);
+      expect(((await sim.control.getRecord("contacts", b.id)) as { properties: Record<string, string> }).properties.lastname).toBe("B-done");
+    } finally {
+      await a.query("rollback");
+      a.release();
+    }
+  });
+
   it("on_reject = 'revert' puts the row back to its previous values after a rejected update", async () => {
     await db.pool.query(`update hubsync.objects set on_reject = 'revert' where object_type = 'contacts'`);
     try {
