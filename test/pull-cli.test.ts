@@ -22,7 +22,11 @@ afterAll(async () => {
 
 describe("hubsync sync --once", () => {
   it("discovers, backfills and catches up enabled objects in one process, then exits", async () => {
+    const company = await sim.control.createRecord("companies", { name: "Acme", domain: "acme.example.com" });
+    const someone = (await sim.control.listRecords("contacts"))[5]!.id;
+    await sim.control.associate("contacts", someone, "companies", company.id);
     await enableSync(db.pool, "contacts");
+    await enableSync(db.pool, "companies");
     await enableSync(db.pool, "owners");
     const env = { ...process.env, DATABASE_URL: db.url, HUBSPOT_ACCESS_TOKEN: sim.token, HUBSPOT_BASE_URL: sim.url, HUBSYNC_LOG_LEVEL: "warn" };
     const first = await run(process.execPath, ["src/cli/hubsync.ts", "sync", "--once"], { env, cwd: process.cwd() });
@@ -30,6 +34,9 @@ describe("hubsync sync --once", () => {
     expect(first.stderr + first.stdout).not.toContain(sim.token);
     const { rows } = await db.pool.query(`select count(*)::int as n from hubspot.contacts`);
     expect(rows[0].n).toBe(120);
+    // without a worker, the same command also creates and fills the association tables
+    const pair = await db.pool.query(`select company_id, contact_id from hubspot.associations_company_contact`);
+    expect(pair.rows).toEqual([{ company_id: company.id, contact_id: someone }]);
 
     await sim.control.updateRecord("contacts", (await sim.control.listRecords("contacts"))[0]!.id, { firstname: "Edited" });
     const second = await run(process.execPath, ["src/cli/hubsync.ts", "sync", "--once", "contacts"], { env, cwd: process.cwd() });

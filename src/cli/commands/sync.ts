@@ -3,12 +3,13 @@ import { readEnv, requireAccessToken, requireDatabaseUrl } from "../../config.ts
 import { createPool } from "../../db/pool.ts";
 import { createHubSpotApi } from "../../hubspot/client.ts";
 import { log } from "../../log.ts";
+import { sweepAssociations } from "../../associations/sweep.ts";
 import { cycleAll, type ObjectCycle } from "../../pull/cycle.ts";
 import type { Command } from "../main.ts";
 
 const USAGE = `usage: hubsync sync [--once] [--interval SECONDS] [object...]
 
-Runs discovery, backfill and incremental pulls in this process (no worker needed).
+Runs discovery, backfill, incremental pulls and the association sweep in this process (no worker needed).
   --once         one cycle over the objects, then exit when each is caught up
   --interval S   seconds between cycles when not --once (default 60)
   object...      object types to sync (default: every enabled one)`;
@@ -46,10 +47,26 @@ export const command: Command = {
     let failed = false;
     try {
       do {
-        const results = await cycleAll({ pool, hubspot, log }, positionals.length ? positionals : null);
+        const deps = { pool, hubspot, log };
+        const results = await cycleAll(deps, positionals.length ? positionals : null);
         if (results.length === 0) process.stdout.write("nothing enabled: select hubsync.enable_sync('contacts');\n");
         for (const r of results) process.stdout.write(describe(r) + "\n");
         failed = results.some((r) => r.error);
+        // without a worker nothing else creates or sweeps the association tables
+        const pairs = await sweepAssociations(deps).catch((err: unknown) => {
+          failed = true;
+          process.stdout.write(`associations         ERROR ${err instanceof Error ? err.message : String(err)}\n`);
+          return [];
+        });
+        for (const o of pairs) {
+          if (o.error) failed = true;
+          const run = o.error
+            ? `ERROR ${o.error}`
+            : o.refused
+              ? `refused ${o.refused}`
+              : `${o.run?.records ?? 0} changes/${o.run?.requests ?? 0} requests ${o.run?.ms ?? 0} ms`;
+          process.stdout.write(`${o.table.padEnd(32)} ${run}\n`);
+        }
         if (values.once || stopping) break;
         await new Promise<void>((resolve) => {
           wake = resolve;
