@@ -218,7 +218,7 @@ export async function naivePush(
         committedAt.set(id, at);
         queue.push(id);
       }
-      await sleep(Math.max(0, opts.intervalMs - (Date.now() - tick)));
+      if (i + opts.batchSize < opts.ids.length) await sleep(Math.max(0, opts.intervalMs - (Date.now() - tick)));
     }
     producing = false;
   })();

@@ -76,7 +76,7 @@ export async function hubsyncWriteBack(ctx: TierContext, stream: CommitStream, t
     await pool.query(`update ${table} set ${column} = $2 || ' ' || id where id = any($1)`, [batch, marker]);
     const at = Date.now();
     for (const id of batch) committedAt.set(id, at);
-    await sleep(Math.max(0, stream.intervalMs - (Date.now() - tick)));
+    if (i + stream.batchSize < ids.length) await sleep(Math.max(0, stream.intervalMs - (Date.now() - tick)));
   }
   const lastCommit = Date.now();
   const outboxState = async () =>
