@@ -276,14 +276,26 @@ create constraint trigger hubsync_wake_push after insert on hubsync.outbox
   deferrable initially deferred for each row when (new.status = 'pending')
   execute function hubsync._tg_outbox_wake();
 
--- The association tables with the object type at one end: table, both end columns and types.
+-- The association tables with the object type at one end: table, both end columns and types. ASSOC
+-- records its tables in hubsync.association_pairs; tables made another way are read from their
+-- column names (<a>_id, <b>_id; from_<a>_id, to_<a>_id for a pair of one type).
 create or replace function hubsync._association_tables(object_type text)
 returns table (table_name text, from_column text, to_column text, from_type text, to_type text)
-language sql stable
+language plpgsql stable
 set search_path = pg_catalog, pg_temp
 as $$
+begin
+  if to_regclass('hubsync.association_pairs') is not null then
+    return query execute
+      'select p.table_name::text, p.a_column::text, p.b_column::text, p.a_type::text, p.b_type::text
+         from hubsync.association_pairs p
+        where $1 in (p.a_type, p.b_type) and to_regclass(format(''hubspot.%I'', p.table_name)) is not null'
+      using _association_tables.object_type;
+    if found then return; end if;
+  end if;
+  return query
   with ends as (
-    select c.relname::text as table_name, a.attname::text as col, a.attnum,
+    select c.relname::text as tbl, a.attname::text as col, a.attnum,
            hubsync._type_of_singular(regexp_replace(regexp_replace(a.attname, '^(from|to)_', ''), '_id$', '')) as end_type,
            row_number() over (partition by c.relname order by a.attnum) as pos
       from pg_catalog.pg_class c
@@ -291,9 +303,10 @@ as $$
       join pg_catalog.pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
      where c.relkind in ('r', 'p') and c.relname like 'associations\_%' and a.attname like '%\_id' and a.attname not like '\_%'
   )
-  select f.table_name, f.col, t.col, f.end_type, t.end_type
-    from ends f join ends t on t.table_name = f.table_name and f.pos = 1 and t.pos = 2
-   where _association_tables.object_type in (f.end_type, t.end_type)
+  select f.tbl, f.col, t.col, f.end_type, t.end_type
+    from ends f join ends t on t.tbl = f.tbl and f.pos = 1 and t.pos = 2
+   where _association_tables.object_type in (f.end_type, t.end_type);
+end
 $$;
 
 create or replace function hubsync._apply_write_back(object_type text) returns void

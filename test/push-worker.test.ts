@@ -12,7 +12,8 @@ import { cycleObject } from "../src/pull/cycle.ts";
 import { planPush, renderDryRun } from "../src/push/dry-run.ts";
 import type { PushContext } from "../src/push/run.ts";
 import { freshDatabase, type TestDatabase } from "./support/database.ts";
-import { drained, installSchema, makeAssociationTable, startPushWorker } from "./push-helpers.ts";
+import { ensureAssociationTables } from "../src/associations/pairs.ts";
+import { drained, installSchema, startPushWorker } from "./push-helpers.ts";
 
 let db: TestDatabase;
 let sim: RunningSimulator;
@@ -69,8 +70,8 @@ beforeAll(async () => {
     await db.pool.query(`select hubsync.enable_sync($1, $2, true)`, [type, props]);
     await discover(ctx, type);
   }
-  await makeAssociationTable(db.pool, "company", "contact");
-  await db.pool.query(`select hubsync._refresh_write_back('contacts')`);
+  // ASSOC's association tables (they call _refresh_write_back, which puts the outbox trigger on them).
+  await ensureAssociationTables(db.pool, log);
   worker = await startPushWorker(ctx);
   await drained(db.pool);
 });
