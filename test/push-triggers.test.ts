@@ -247,3 +247,12 @@ describe("writing HubSpot's answer back", () => {
     expect(row).toEqual({ firstname: "Good", num_employees: "4", _sync_error: "VALIDATION_ERROR: nope" });
   });
 });
+
+describe("tables that keep archived rows (on_archive = 'mark')", () => {
+  it("setting archived_at archives the record", async () => {
+    await db.pool.query(`delete from hubsync.outbox`);
+    await pulled(`insert into hubspot.contacts (id, email) values ('505', 'mark@example.com')`);
+    await db.pool.query(`update hubspot.contacts set archived_at = now() where id = '505'`);
+    expect((await outbox()).map((r) => [r.op, r.record_id])).toEqual([["archive", "505"]]);
+  });
+});
