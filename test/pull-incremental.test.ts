@@ -96,7 +96,7 @@ describe("incremental pull", () => {
     const current = await row("contacts", id);
     const { applyRecords } = await import("../src/pull/upsert.ts");
     const { loadTarget } = await import("../src/pull/target.ts");
-    const { inApplyingTransaction } = await import("../src/pull/deps.ts");
+    const { inApplyingTransaction } = await import("../src/db/transaction.ts");
     const target = await loadTarget(worker, "contacts");
     const counts = await inApplyingTransaction(worker.pool, (c) =>
       applyRecords(c, target, [

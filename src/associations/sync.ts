@@ -1,7 +1,8 @@
 import type pg from "pg";
 import { z } from "zod";
 import type { HubSpotApi } from "../hubspot/client.ts";
-import { inApplyingTransaction, type SyncDeps } from "../pull/deps.ts";
+import { inApplyingTransaction } from "../db/transaction.ts";
+import type { SyncDeps } from "../pull/deps.ts";
 import { quoteIdent } from "../schema/naming.ts";
 import { ASSOCIATION_LABELS_BUCKET } from "./bucket.ts";
 import type { AssociationPair } from "./pairs.ts";

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { readCursor, writeCursor } from "../schema/cursors.ts";
 import { loadObject } from "../schema/objects.ts";
-import { inApplyingTransaction, type SyncDeps } from "./deps.ts";
+import { inApplyingTransaction } from "../db/transaction.ts";
+import type { SyncDeps } from "./deps.ts";
 import { recordRun, type RunSummary } from "./runs.ts";
 import { loadTarget, type PullTarget } from "./target.ts";
 

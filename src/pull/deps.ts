@@ -8,20 +8,3 @@ export interface SyncDeps {
   hubspot: HubSpotApi;
   log: Logger;
 }
-
-/** Runs fn in a transaction whose writes to hubspot.* are marked as the sync's own (echo suppression, CONTRACTS.md). */
-export async function inApplyingTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query("begin");
-    await client.query("select set_config('hubsync.applying', 'on', true)");
-    const result = await fn(client);
-    await client.query("commit");
-    return result;
-  } catch (err) {
-    await client.query("rollback").catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
-}

@@ -1,5 +1,6 @@
 import type { Owner } from "../hubspot/schemas.ts";
-import { inApplyingTransaction, type SyncDeps } from "./deps.ts";
+import { inApplyingTransaction } from "../db/transaction.ts";
+import type { SyncDeps } from "./deps.ts";
 
 /** hubspot.owners is small: every refresh reads all owners, active and archived, and upserts them. */
 export async function refreshOwners(deps: SyncDeps): Promise<number> {

@@ -1,7 +1,8 @@
 import { HubSpotError } from "../hubspot/errors.ts";
 import type { Pipeline } from "../hubspot/schemas.ts";
 import { STANDARD_OBJECT_TYPES } from "../schema/object-catalog.ts";
-import { inApplyingTransaction, type SyncDeps } from "./deps.ts";
+import { inApplyingTransaction } from "../db/transaction.ts";
+import type { SyncDeps } from "./deps.ts";
 
 /** Object types whose pipelines are synced: deals, tickets, and every enabled custom object. */
 async function pipelineObjectTypes(deps: SyncDeps): Promise<Array<{ objectType: string; apiName: string }>> {

@@ -1,4 +1,5 @@
-import { inApplyingTransaction, type SyncDeps } from "./deps.ts";
+import { inApplyingTransaction } from "../db/transaction.ts";
+import type { SyncDeps } from "./deps.ts";
 import { recordRun, type RunSummary } from "./runs.ts";
 import { loadTarget } from "./target.ts";
 import { addCounts, applyRecords, emptyCounts } from "./upsert.ts";

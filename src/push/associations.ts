@@ -3,7 +3,8 @@ import { z } from "zod";
 import type { HubSpotApi } from "../hubspot/client.ts";
 import { chunk, type OutboxRow } from "./plan.ts";
 import { isRejection, type Rejection } from "./send.ts";
-import { inTransaction, markDeferred, markRejected, markRetry, markSent, markSuperseded, quoteIdent, type Queryable } from "./outbox.ts";
+import { inTransaction, type Queryable } from "../db/transaction.ts";
+import { markDeferred, markRejected, markRetry, markSent, markSuperseded, quoteIdent } from "./outbox.ts";
 import { HubSpotError } from "../hubspot/errors.ts";
 
 const Change = z.object({

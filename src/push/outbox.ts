@@ -1,32 +1,11 @@
 import type pg from "pg";
+import { inTransaction, type Queryable } from "../db/transaction.ts";
 import { OutboxRow } from "./plan.ts";
 import type { Rejection, Written } from "./send.ts";
 
-export type Queryable = pg.Pool | pg.PoolClient;
 
 const RECORD_OPS = ["create", "update", "archive"];
 const ASSOCIATION_OPS = ["associate", "unassociate"];
-
-/**
- * Runs fn in one transaction: on the given client (a push does all its work on one connection), or
- * on a client of its own from a pool. With applying = true, as the worker's own write (echo suppression).
- */
-export async function inTransaction<T>(db: Queryable, fn: (client: pg.PoolClient) => Promise<T>, applying = false): Promise<T> {
-  const own = !("release" in db);
-  const client = own ? await (db as pg.Pool).connect() : (db as pg.PoolClient);
-  try {
-    await client.query("begin");
-    if (applying) await client.query(`select set_config('hubsync.applying', 'on', true)`);
-    const out = await fn(client);
-    await client.query("commit");
-    return out;
-  } catch (err) {
-    await client.query("rollback").catch(() => {});
-    throw err;
-  } finally {
-    if (own) client.release();
-  }
-}
 
 /**
  * Rows left in flight by a push that died (SIGKILL, lost connection) go back to the queue. Only

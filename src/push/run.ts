@@ -3,10 +3,10 @@ import type { Logger } from "pino";
 import type { HubSpotApi } from "../hubspot/client.ts";
 import { pushAssociations, type AssociationResult } from "./associations.ts";
 import { ensureLocalIdProperty } from "./local-id-property.ts";
+import { inTransaction } from "../db/transaction.ts";
 import {
   claimAssociations,
   claimRecords,
-  inTransaction,
   knownRecordIds,
   markRejected,
   markRetry,

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import type { PropertyDef, ObjectSchemaDef } from "../hubspot/schemas.ts";
-import { inApplyingTransaction, type SyncDeps } from "../pull/deps.ts";
+import { inApplyingTransaction } from "../db/transaction.ts";
+import type { SyncDeps } from "../pull/deps.ts";
 import { recordRun, type RunSummary } from "../pull/runs.ts";
 import { writeCursor } from "./cursors.ts";
 import { convertValue, pgTypeFor, type PgType } from "./mapping.ts";
