@@ -23,9 +23,9 @@ const USAGE = `usage: hubsync <command> [options]
   worker                        run the worker (pull crontab, push tasks) until SIGTERM
   sync [--once] [object...]     run pull cycles now; --once exits when caught up
   status                        what hubsync.status says, as a table
-  push --dry-run [object]       print the batch calls the outbox would make
-  simulator [--port N] [--seed N] [--tier free|pro|enterprise]
-                                run the HubSpot simulator
+  push [--dry-run] [object]     send the outbox now, or print the batch calls it would make
+  simulator [--port N] [--seed N] [--tier free|starter|pro|enterprise] [--latency MS] [--index-lag MS]
+                                run the HubSpot simulator (--help for all options)
   demo                          the whole job in a minute, on an embedded PostgreSQL
   bench [--quick]               benchmarks against the simulator at real rate limits
 
