@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { z } from "zod";
 import type { Logger } from "pino";
+import { inTransaction } from "../db/transaction.ts";
 import { quoteIdent, tableNameFor, withSuffix } from "../schema/naming.ts";
 
 /**
@@ -110,12 +111,10 @@ export async function ensureAssociationTables(pool: pg.Pool, log: Logger, object
     await pool.query(`select hubsync._association_install_triggers($1)`, [type]);
   }
   for (const p of missing) {
-    const client = await pool.connect();
-    try {
-      await client.query("begin");
+    const isNew = await inTransaction(pool, async (client) => {
       await client.query(`select pg_advisory_xact_lock(hashtext('hubsync.associations:' || $1))`, [p.table]);
-      const exists = await client.query(`select to_regclass($1) is not null as e`, [`hubspot.${quoteIdent(p.table)}`]);
       const t = `hubspot.${quoteIdent(p.table)}`;
+      const exists = await client.query(`select to_regclass($1) is not null as e`, [t]);
       await client.query(`
         create table if not exists ${t} (
           ${quoteIdent(p.aColumn)} text not null,
@@ -134,14 +133,9 @@ export async function ensureAssociationTables(pool: pg.Pool, log: Logger, object
          on conflict (table_name) do update set a_type = excluded.a_type, b_type = excluded.b_type, a_column = excluded.a_column, b_column = excluded.b_column`,
         [p.table, p.a.objectType, p.b.objectType, p.aColumn, p.bColumn],
       );
-      await client.query("commit");
-      if (!exists.rows[0].e) created.push(p.table);
-    } catch (err) {
-      await client.query("rollback").catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+      return !exists.rows[0].e;
+    });
+    if (isNew) created.push(p.table);
   }
   if (created.length) {
     // Write-back (PUSH) puts its outbox triggers on association tables with a write-back type at one end.
