@@ -72,20 +72,27 @@ async function runTier(
     }
   };
   try {
+    // Order: nothing else talks to the simulator while one side is measured (the worker is stopped
+    // before the naive script's incremental and write-back), and hubsync's first incremental pass
+    // after its backfill sees only its own 10,000 changes in its lag window, not the naive run's.
     const naiveBf = await step("naive backfill", () => naiveBackfillRun(ctx));
     result.backfill = { naive: naiveBf };
-    if (naiveBf) result.incremental = { naive: await step("naive incremental pull", () => naiveIncrementalRun(ctx, opts.changes)) };
-    if (naiveBf) result.writeBack = { stream, naive: await step("naive write-back (sample)", () => naiveWriteBack(ctx, stream, opts.naivePushSample)) };
     const bf = await step("hubsync backfill", () => hubsyncBackfill(ctx, opts.timeoutMs));
     result.backfill.hubsync = bf;
+    result.incremental = {};
+    result.writeBack = { stream };
     if (bf) {
-      (result.incremental ??= {}).hubsync = await step("hubsync incremental pull", () => hubsyncIncremental(ctx, opts.changes, opts.timeoutMs));
-      (result.writeBack ??= { stream }).hubsync = await step("hubsync write-back", () => hubsyncWriteBack(ctx, stream, opts.timeoutMs));
+      result.incremental.hubsync = await step("hubsync incremental pull", () => hubsyncIncremental(ctx, opts.changes, opts.timeoutMs));
+      result.writeBack.hubsync = await step("hubsync write-back", () => hubsyncWriteBack(ctx, stream, opts.timeoutMs));
     }
     if (ctx.worker) {
       const code = await ctx.worker.stop();
       ctx.worker = null;
       if (code !== 0) result.errors.push(`hubsync worker exited with code ${code} (log: ${ctx.workerLog})`);
+    }
+    if (naiveBf) {
+      result.incremental.naive = await step("naive incremental pull", () => naiveIncrementalRun(ctx, opts.changes));
+      result.writeBack.naive = await step("naive write-back (sample)", () => naiveWriteBack(ctx, stream, opts.naivePushSample));
     }
     if (bf) {
       const c = await step("checking hubsync's copy", () => checkCopy(db.pool, sim, "hubsync", (t) => hubsyncTable(db.pool, t)));
