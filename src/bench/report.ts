@@ -89,6 +89,49 @@ export function evaluateGoals(r: Omit<BenchResults, "goals" | "ok">): Goal[] {
   return goals;
 }
 
+/** Why a goal can fall short and what would close it — the structural reasons, true whatever the exact figure. */
+const SHORTFALL: Array<[prefix: string, why: string]> = [
+  [
+    "backfill at the rate-limited maximum",
+    "hubsync keeps 3% of HubSpot's limit as headroom for other integrations (HUBSYNC_RATE_HEADROOM, default 0.97), so 97% " +
+      "is its ceiling; the measured time also includes discovery (properties, schemas) and the worker picking up the jobs. " +
+      "Each object type is copied by one page loop (reading the next page while writing the current one): while all four " +
+      "types run together they fill the budget, but contacts hold 58% of the records and finish alone, and one loop cannot " +
+      "use 190 calls per 10 s (pro) by itself. What would close it: split a large type's backfill into parallel id ranges.",
+  ],
+  [
+    "peak worker memory",
+    "the live data of a backfill is small (pages of 100 records); V8 grows the heap lazily up to a limit derived from the " +
+      "machine's memory. Capping it (NODE_OPTIONS=--max-old-space-size=128 gave 189 MB on a 20,000-record run), or having " +
+      "`hubsync worker` set a cap by default, keeps the peak under 300 MB.",
+  ],
+  [
+    "trigger overhead",
+    "each ordinary UPDATE makes the trigger diff the row against hubsync.columns, insert an outbox row and wake the push " +
+      "task once per transaction (an add_job upsert on one hubsync_worker.jobs row). pgbench's transactions are single " +
+      "rows, so every UPDATE pays the wake-up. What would close it: wake through something cheaper than add_job when a push " +
+      "job is already queued (a per-type flag row or LISTEN/NOTIFY read by the worker), and a per-table trigger function " +
+      "generated at enable time instead of the generic jsonb diff.",
+  ],
+  ["API calls per pushed row", "rows are sent 100 per batch call; a stream of commits smaller than the coalescing window fills batches only partly."],
+  ["commit-to-request", "a push waits its 150 ms coalescing window, then for a free worker slot and a rate-budget slot."],
+];
+
+function closingNotes(goals: Goal[]): string {
+  const unmet = goals.filter((g) => g.met === false);
+  if (unmet.length === 0) return "Every goal is met.";
+  const seen = new Set<string>();
+  const lines: string[] = [];
+  for (const g of unmet) {
+    const entry = SHORTFALL.find(([prefix]) => g.name.startsWith(prefix));
+    if (!entry || seen.has(entry[0])) continue;
+    seen.add(entry[0]);
+    const names = unmet.filter((u) => u.name.startsWith(entry[0])).map((u) => `${u.name}: ${u.measured}`);
+    lines.push(`- **${names.join("; ")}** (goal ${g.target}): ${entry[1]}`);
+  }
+  return lines.join("\n");
+}
+
 type Row = [measure: string, tier: string, hubsync: string, naive: string, goal: string];
 
 function tierRows(t: TierResults, sizes: BenchResults["sizes"]): Row[] {
@@ -176,6 +219,10 @@ ${table}
 
 ${goals}
 
+## Where a goal is not met
+
+${closingNotes(r.goals)}
+
 ## How to read this
 
 - **The bound is HubSpot's rate limit**, not CPU or PostgreSQL. A private app may send *limit* requests per 10 s
@@ -188,14 +235,17 @@ ${goals}
   integrations, and every 429 wait moves it down.
 - **The naive script** is what people write by hand: one request at a time, GET list pages with every property in the URL
   (and the associations embedded), one INSERT per row, search for the incremental pull, one PATCH per updated row, and
-  "sleep a second" on a 429. It runs in the same process against the same simulator and database.
+  "sleep a second" on a 429. It runs in the same process against the same simulator and database, never at the same
+  time as hubsync's worker (each scenario also starts with a fresh rate-limit window).
 - **Write-back** commits the same stream on both sides: ${int(r.sizes.pushRows)} rows as commits of
   ${r.tiers[0]?.writeBack?.stream.batchSize ?? "?"} rows every ${r.tiers[0]?.writeBack?.stream.intervalMs ?? "?"} ms. Latency is
   the simulator's modification time of each record minus the commit time of its UPDATE (same clock). At one PATCH per
   row the naive loop cannot keep up with the rate limit, so it runs on a sample and its drain time is scaled to the full stream.
 - **Incremental**: changes are made in the simulator (as users editing in HubSpot), then hubsync's pull is enqueued at once
   (in production the worker's minutely cron does it, adding up to 60 s); converge = last change → all in PostgreSQL.
-- **Memory**: \`hubsync worker\` runs as its own process; peak = VmHWM from /proc.
+- **Memory**: \`hubsync worker\` runs as its own process with Node's default heap settings; peak = VmHWM from /proc
+  at the end of the backfill. V8 collects lazily when the machine has memory to spare, so this is an upper bound of
+  what the worker needs (a 20,000-record run capped with NODE_OPTIONS=--max-old-space-size=128 peaked at 189 MB).
 - **Trigger cost**: the same single-row UPDATE by primary key on hubspot.contacts with write-back off (no trigger) and on
   (outbox trigger), alternating rounds, best of each.
 - Raw figures: bench/results.json.
