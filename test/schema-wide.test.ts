@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { cycleAll } from "../src/pull/cycle.ts";
+import { pullIncremental } from "../src/pull/incremental.ts";
 import { MAX_TYPED_COLUMNS } from "../src/schema/discover.ts";
 import { connectWorker, enableSync, installedDatabase } from "./pull-helpers.ts";
 import type { TestDatabase } from "./support/database.ts";
@@ -69,5 +70,16 @@ describe("a portal with 2,000 custom properties", () => {
     expect(new Set(mapped.rows.map((r) => r.column_name)).size).toBe(2);
     const value = await db.pool.query(`select ${mapped.rows[0].column_name} as v from hubspot.companies where properties->>'name' = 'W 3'`);
     expect(value.rows[0].v).toBe("v3");
+  });
+
+  it("pulls later changes of a wide object through batch read (the property list does not fit in a search body)", async () => {
+    const [row] = (await db.pool.query(`select id from hubspot.companies where properties->>'name' = 'W 4'`)).rows;
+    await sim.control.updateRecord("companies", row.id, { custom_1: "42", name: "W 4 renamed" });
+    await sim.control.resetCounters();
+    await pullIncremental(worker, "companies");
+    const after = await db.pool.query(`select name, custom_1 from hubspot.companies where id = $1`, [row.id]);
+    expect(after.rows[0]).toEqual({ name: "W 4 renamed", custom_1: "42" });
+    const counters = await sim.control.counters();
+    expect(Object.keys(counters.byEndpoint).some((e) => e.includes("batch/read"))).toBe(true);
   });
 });

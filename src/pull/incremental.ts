@@ -41,6 +41,8 @@ export interface IncrementalOptions {
 /** Default lag window when hubsync.objects.lag_window_ms is not set. */
 export const DEFAULT_LAG_WINDOW_MS = 5 * 60 * 1000;
 const DEEP_LAG_MS = 60 * 60 * 1000;
+/** HubSpot answers 400 to a search body over 3,000 characters. */
+const SEARCH_BODY_LIMIT = 3_000;
 const DEEP_EVERY_MS = 60 * 60 * 1000;
 
 interface Hit {
@@ -49,9 +51,29 @@ interface Hit {
 }
 
 /**
+ * What each search asks for. When every property name fits in the request body, search returns the
+ * full records and a change costs one search per 200 instead of a search plus a batch read per 100;
+ * otherwise search gives ids and timestamps and batch read (POST body) fetches the records.
+ */
+function searchProperties(target: PullTarget): { properties: string[]; full: boolean } {
+  const lm = target.lastModifiedProperty;
+  const widest = JSON.stringify({
+    filterGroups: [{ filters: [
+      { propertyName: lm, operator: "EQ", value: String(Number.MAX_SAFE_INTEGER) },
+      { propertyName: "hs_object_id", operator: "GT", value: String(Number.MAX_SAFE_INTEGER) },
+    ] }],
+    sorts: [{ propertyName: "hs_object_id", direction: "ASCENDING" }],
+    properties: target.allProperties,
+    limit: 200,
+    after: "10000",
+  });
+  return widest.length <= SEARCH_BODY_LIMIT ? { properties: target.allProperties, full: true } : { properties: [lm], full: false };
+}
+
+/**
  * One incremental pass over an object: search ascending on last-modified from the watermark minus
- * the lag window, ids only, then full records by batch read for ids whose copy is older than what
- * search reports. Past 10,000 results it starts a fresh query from the newest millisecond it has
+ * the lag window; records whose copy is older than what search reports are taken from the search
+ * page itself when the property list fits in a search body, else read by batch read. Past 10,000 results it starts a fresh query from the newest millisecond it has
  * seen (held back, so a millisecond cut off by the cap is read whole); a single millisecond holding
  * more than a whole query is drained with EQ + hs_object_id keyset.
  */
@@ -80,12 +102,13 @@ export async function pullIncremental(deps: SyncDeps, objectType: string, opts: 
     let watermark = startWatermark;
     let lower = startWatermark - lag;
 
+    const wanted = searchProperties(target);
     const fetcher = createFetcher(deps, target, counts, stats);
     const take = async (records: CrmRecord[]) => {
       const hits = records.map((r) => ({ id: r.id, ms: lastModifiedMs(r, lm) }));
       stats.hits += hits.length;
       for (const h of hits) if (h.ms > watermark) watermark = h.ms;
-      await fetcher.add(hits);
+      await fetcher.add(hits, wanted.full ? records : null);
       return hits;
     };
 
@@ -98,7 +121,7 @@ export async function pullIncremental(deps: SyncDeps, objectType: string, opts: 
         const page = await deps.hubspot.search(target.apiName, {
           filterGroups: [{ filters: [{ propertyName: lm, operator: "GTE", value: String(lower) }] }],
           sorts: [{ propertyName: lm, direction: "ASCENDING" }],
-          properties: [lm],
+          properties: wanted.properties,
           limit: pageSize,
           ...(after ? { after } : {}),
         });
@@ -122,7 +145,7 @@ export async function pullIncremental(deps: SyncDeps, objectType: string, opts: 
       }
       // A whole query's worth of records share one millisecond.
       stats.drains++;
-      await drainMillisecond(deps, target, lower, pageSize, take, stats);
+      await drainMillisecond(deps, target, lower, pageSize, wanted.properties, take, stats);
       lower = lower + 1;
     }
     await fetcher.flush();
@@ -154,6 +177,7 @@ async function drainMillisecond(
   target: PullTarget,
   ms: number,
   pageSize: number,
+  properties: string[],
   take: (records: CrmRecord[]) => Promise<Hit[]>,
   stats: { searches: number },
 ): Promise<void> {
@@ -166,7 +190,7 @@ async function drainMillisecond(
     const page = await deps.hubspot.search(target.apiName, {
       filterGroups: [{ filters }],
       sorts: [{ propertyName: "hs_object_id", direction: "ASCENDING" }],
-      properties: [target.lastModifiedProperty],
+      properties,
       limit: pageSize,
     });
     stats.searches++;
@@ -177,8 +201,9 @@ async function drainMillisecond(
 }
 
 /**
- * Collects the hits whose stored copy is missing or older than search says and batch-reads them
- * 100 at a time (HubSpot's batch size), so a run costs about one read per 100 changed records.
+ * Keeps the hits whose stored copy is missing or older than search says: applied at once when search
+ * returned full records, else batch-read 100 at a time (HubSpot's batch size), so a run costs about
+ * one read per 100 changed records.
  */
 function createFetcher(deps: SyncDeps, target: PullTarget, counts: ApplyCounts, stats: { fetched: number; alreadyCurrent: number; missing: number }) {
   const pending = new Map<string, number>();
@@ -193,18 +218,27 @@ function createFetcher(deps: SyncDeps, target: PullTarget, counts: ApplyCounts, 
     }
   };
   return {
-    async add(hits: Hit[]) {
+    async add(hits: Hit[], fullRecords: CrmRecord[] | null) {
       if (hits.length === 0) return;
       const { rows } = await deps.pool.query<{ id: string; ms: string | null }>(
         `select id, round(extract(epoch from updated_at) * 1000)::bigint as ms from ${target.table} where id = any($1::text[])`,
         [hits.map((h) => h.id)],
       );
       const stored = new Map(rows.map((r) => [r.id, r.ms === null ? null : Number(r.ms)]));
-      for (const h of hits) {
+      const stale = hits.filter((h) => {
         const have = stored.get(h.id);
-        if (have !== undefined && have !== null && have >= h.ms) stats.alreadyCurrent++;
-        else if (!pending.has(h.id) || pending.get(h.id)! < h.ms) pending.set(h.id, h.ms);
+        const current = have !== undefined && have !== null && have >= h.ms;
+        if (current) stats.alreadyCurrent++;
+        return !current;
+      });
+      if (fullRecords) {
+        const wanted = new Set(stale.map((h) => h.id));
+        const records = fullRecords.filter((r) => wanted.has(r.id));
+        stats.fetched += records.length;
+        if (records.length > 0) await inApplyingTransaction(deps.pool, async (client) => addCounts(counts, await applyRecords(client, target, records)));
+        return;
       }
+      for (const h of stale) if (!pending.has(h.id) || pending.get(h.id)! < h.ms) pending.set(h.id, h.ms);
       await flush(false);
     },
     flush: () => flush(true),
