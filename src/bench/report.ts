@@ -114,7 +114,15 @@ const SHORTFALL: Array<[prefix: string, why: string]> = [
       "generated at enable time instead of the generic jsonb diff.",
   ],
   ["API calls per pushed row", "rows are sent 100 per batch call; a stream of commits smaller than the coalescing window fills batches only partly."],
-  ["commit-to-request", "a push waits its 150 ms coalescing window, then for a free worker slot and a rate-budget slot."],
+  [
+    "commit-to-request",
+    "a push waits its 150 ms coalescing window, then for a free worker slot and a rate-budget slot. The median stays near " +
+      "200 ms; the tail is commits that arrived while the worker's job slots were busy with other work — here the stream " +
+      "starts right after the 10,000-change incremental pull, whose association refreshes and the minutely pull_all (which " +
+      "re-reads the pushed records) run at the same time (an earlier full run with the same stream gave p95 225 ms). " +
+      "What would close it: a worker slot reserved for hubsync_push (a second runner with its own concurrency), so pushes " +
+      "never queue behind pulls.",
+  ],
 ];
 
 function closingNotes(goals: Goal[]): string {
