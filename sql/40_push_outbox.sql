@@ -82,6 +82,9 @@ begin
   perform hubsync_worker.add_job('hubsync_push', json_build_object('objectType', _wake_push.object_type),
                                  job_key := 'hubsync_push:' || _wake_push.object_type,
                                  run_at := coalesce(_wake_push.run_at, now()),
+                                 -- ahead of pulls and sweeps for the next free worker slot: a
+                                 -- push is short and someone is waiting for it (lower runs first)
+                                 priority := -10,
                                  job_key_mode := 'replace');
 end
 $$;
