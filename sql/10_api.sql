@@ -109,26 +109,11 @@ begin
   end if;
 
   if to_regprocedure('hubsync.retry_rejected(text)') is null then
-    -- Placeholder until PUSH replaces it: puts rejected outbox rows back in the queue and wakes the
-    -- push task for each object type concerned. Returns how many rows were re-queued.
+    -- Placeholder: sql/40_push_outbox.sql defines the real one (re-queues rejected outbox rows).
     create function hubsync.retry_rejected(object_type text default null) returns integer
     language plpgsql security definer
     set search_path = pg_catalog, pg_temp
-    as $body$
-    declare
-      n integer;
-      t text;
-    begin
-      update hubsync.outbox ob set status = 'pending', attempts = 0, next_attempt_at = now()
-       where ob.status = 'rejected' and (retry_rejected.object_type is null or ob.object_type = retry_rejected.object_type);
-      get diagnostics n = row_count;
-      for t in select distinct ob.object_type from hubsync.outbox ob
-                where ob.status = 'pending' and (retry_rejected.object_type is null or ob.object_type = retry_rejected.object_type) loop
-        perform hubsync_worker.add_job('hubsync_push', json_build_object('objectType', t), job_key := 'hubsync_push:' || t);
-      end loop;
-      return n;
-    end
-    $body$;
+    as $body$ begin return 0; end $body$;
   end if;
 end
 $$;

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { waitFor } from "../src/bench/wait.ts";
-import { startWorker, type RunningWorker } from "../src/worker/runner.ts";
-import { enableSync, installedDatabase, quietLog } from "./pull-helpers.ts";
+import type { RunningWorker } from "../src/worker/runner.ts";
+import { enableSync, installedDatabase, startTestWorker } from "./pull-helpers.ts";
 import type { TestDatabase } from "./support/database.ts";
 
 let db: TestDatabase;
@@ -30,10 +30,7 @@ async function sameAsHubSpot(table: string, from: string, to: string, aCol: stri
 beforeAll(async () => {
   db = await installedDatabase("assoc_worker");
   sim = await startSimulator({ tier: "pro", seed: { size: 800, seed: 3 } });
-  process.env.DATABASE_URL = db.url;
-  process.env.HUBSPOT_ACCESS_TOKEN = sim.token;
-  process.env.HUBSPOT_BASE_URL = sim.url;
-  worker = await startWorker({ databaseUrl: db.url, concurrency: 3, handleSignals: false, log: quietLog });
+  worker = await startTestWorker(db.url, sim);
 });
 
 afterAll(async () => {

@@ -3,6 +3,7 @@ import { install } from "../src/db/install.ts";
 import { createPool } from "../src/db/pool.ts";
 import { createHubSpotApi, type HubSpotApi, type HubSpotApiOptions } from "../src/hubspot/client.ts";
 import { createLogger } from "../src/log.ts";
+import { startWorker, type RunningWorker } from "../src/worker/runner.ts";
 import type { SyncDeps } from "../src/pull/deps.ts";
 import { freshDatabase, type TestDatabase } from "./support/database.ts";
 
@@ -44,4 +45,16 @@ export async function enableSync(pool: pg.Pool, objectType: string, properties: 
 /** Requests in a simulator request log whose path contains `part` (and method, when given). */
 export function countRequests(log: Array<{ method: string; path: string }>, part: string, method?: string): number {
   return log.filter((r) => r.path.includes(part) && (!method || r.method === method)).length;
+}
+
+/**
+ * The real worker, in process, against a test database and simulator. Task files are loaded by
+ * graphile-worker through Node's own import(), outside vitest's module graph, so their context is
+ * built from the environment as in a real `hubsync worker`: the environment is set first.
+ */
+export async function startTestWorker(dbUrl: string, sim: { url: string; token: string }): Promise<RunningWorker> {
+  process.env.DATABASE_URL = dbUrl;
+  process.env.HUBSPOT_ACCESS_TOKEN = sim.token;
+  process.env.HUBSPOT_BASE_URL = sim.url;
+  return startWorker({ databaseUrl: dbUrl, concurrency: 3, handleSignals: false, log: quietLog });
 }

@@ -1,33 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
-import { startWorker, type RunningWorker } from "../src/worker/runner.ts";
-import { enableSync, installedDatabase, quietLog } from "./pull-helpers.ts";
+import { waitFor } from "../src/bench/wait.ts";
+import type { RunningWorker } from "../src/worker/runner.ts";
+import { enableSync, installedDatabase, startTestWorker } from "./pull-helpers.ts";
 import type { TestDatabase } from "./support/database.ts";
 
 let db: TestDatabase;
 let sim: RunningSimulator;
 let worker: RunningWorker | null = null;
 
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const until = <T>(what: string, fn: () => Promise<T | null | undefined | false>) =>
+  waitFor(what, async () => (await fn()) || undefined, { timeoutMs: 30_000, intervalMs: 200 });
 
 beforeAll(async () => {
   db = await installedDatabase("pull_worker");
   sim = await startSimulator({ tier: "pro" });
   for (let i = 0; i < 150; i++) await sim.control.createRecord("contacts", { email: `w${i}@example.com`, firstname: `W${i}` });
-  // Task files are loaded by graphile-worker through Node's own import(), outside vitest's module
-  // graph, so their context is built from the environment as in a real `hubsync worker`.
-  process.env.DATABASE_URL = db.url;
-  process.env.HUBSPOT_ACCESS_TOKEN = sim.token;
-  process.env.HUBSPOT_BASE_URL = sim.url;
-  worker = await startWorker({ databaseUrl: db.url, concurrency: 3, handleSignals: false, log: quietLog });
+  worker = await startTestWorker(db.url, sim);
 });
 
 afterAll(async () => {
