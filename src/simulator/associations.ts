@@ -35,12 +35,23 @@ export interface AssociationStoreOptions extends AssociationTypesOptions {
 
 type Targets = Map<number, number[]>;
 
+/** The type ids of one direction of a pair that a write added or removed (webhooks follow these). */
+export interface AssociationChange {
+  from: string;
+  fromId: number;
+  to: string;
+  toId: number;
+  added: number[];
+  removed: number[];
+}
+
 export class AssociationStore {
   types: AssociationTypeRegistry;
   #typeOptions: AssociationTypesOptions;
   #edges = new Map<string, Map<number, Targets>>();
   #records: AssociationRecordView;
   #onTouched?: (objectTypeId: string, id: number) => void;
+  #changeListeners: Array<(change: AssociationChange) => void> = [];
 
   constructor(records: AssociationRecordView, options: AssociationStoreOptions = {}) {
     this.#typeOptions = { firstUserDefinedTypeId: options.firstUserDefinedTypeId };
@@ -78,14 +89,31 @@ export class AssociationStore {
     this.#setOne(to, toId, from, fromId, inverse);
   }
 
+  /** Follow every change of stored type ids, each direction separately; returns the unsubscribe function. */
+  onChange(fn: (change: AssociationChange) => void): () => void {
+    this.#changeListeners.push(fn);
+    return () => {
+      const at = this.#changeListeners.indexOf(fn);
+      if (at >= 0) this.#changeListeners.splice(at, 1);
+    };
+  }
+
   #setOne(from: string, fromId: number, to: string, toId: number, typeIds: number[]): void {
+    // Only diffed when someone listens, so seeding pays nothing.
+    const before = this.#changeListeners.length > 0 ? this.typeIdsBetween(from, fromId, to, toId) : undefined;
     if (typeIds.length === 0) {
       const targets = this.#targets(from, to, fromId);
       targets?.delete(toId);
       if (targets?.size === 0) this.#edges.get(pairKey(from, to))!.delete(fromId);
-      return;
+    } else {
+      this.#targets(from, to, fromId, true).set(toId, [...new Set(typeIds)].sort((a, b) => a - b));
     }
-    this.#targets(from, to, fromId, true).set(toId, [...new Set(typeIds)].sort((a, b) => a - b));
+    if (before) {
+      const after = this.typeIdsBetween(from, fromId, to, toId);
+      const added = after.filter((t) => !before.includes(t));
+      const removed = before.filter((t) => !after.includes(t));
+      if (added.length + removed.length > 0) for (const fn of this.#changeListeners) fn({ from, fromId, to, toId, added, removed });
+    }
   }
 
   /** Type ids currently set from → to (no archive filtering). */

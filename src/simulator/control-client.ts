@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { associationControl, type AssociationControl } from "./associations-control.ts";
 import type { ConfigPatch } from "./config.ts";
+import type { WebhookConfigInput } from "./webhooks.ts";
 
 /**
  * Typed client of the simulator's /_sim control API: what tests, the demo and the benchmarks use
@@ -36,6 +37,23 @@ const CountersSchema = z.object({
 export type ControlCounters = z.infer<typeof CountersSchema>;
 
 const Loose = z.record(z.string(), z.unknown());
+
+const WebhookStatsSchema = z.object({
+  config: z.record(z.string(), z.unknown()).nullable(),
+  sent: z.number(),
+  delivered: z.number(),
+  failed: z.number(),
+  retried: z.number(),
+  dropped: z.number(),
+  pending: z.number(),
+  eventsQueued: z.number(),
+  eventsDelivered: z.number(),
+  eventsDropped: z.number(),
+  inFlight: z.number(),
+  lastError: z.string().nullable(),
+});
+/** Delivery counters (see WebhookCounters in webhooks.ts for what each one counts) and the settings in force. */
+export type ControlWebhookStats = z.infer<typeof WebhookStatsSchema>;
 
 export interface PropertyInput {
   name: string;
@@ -84,6 +102,11 @@ export interface SimulatorControl extends AssociationControl {
   counters(): Promise<ControlCounters>;
   /** Zeroes the counters and empties the request log. */
   resetCounters(): Promise<void>;
+  /** Sends signed webhook batches to `targetUrl` from now on (replaces earlier settings; `enabled: false` stops). */
+  configureWebhooks(settings: WebhookConfigInput): Promise<ControlWebhookStats>;
+  webhookStats(): Promise<ControlWebhookStats>;
+  /** Sends the open batch window now and waits until nothing is pending; `flushed` is false at the timeout. */
+  flushWebhooks(options?: { timeoutMs?: number }): Promise<ControlWebhookStats & { flushed: boolean }>;
 }
 
 export function simulatorControl(baseUrl: string): SimulatorControl {
@@ -125,5 +148,8 @@ export function simulatorControl(baseUrl: string): SimulatorControl {
       (await must("GET", `/_sim/requests?since=${options.since ?? 0}`, z.object({ results: z.array(LoggedRequestSchema) }))).results,
     counters: () => must("GET", "/_sim/counters", CountersSchema),
     resetCounters: async () => void (await must("POST", "/_sim/counters/reset", Loose)),
+    configureWebhooks: (settings) => must("POST", "/_sim/webhooks", WebhookStatsSchema, settings),
+    webhookStats: () => must("GET", "/_sim/webhooks", WebhookStatsSchema),
+    flushWebhooks: (options = {}) => must("POST", "/_sim/webhooks/flush", WebhookStatsSchema.extend({ flushed: z.boolean() }), options),
   };
 }

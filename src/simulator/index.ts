@@ -15,6 +15,7 @@ import { registerSearchRoutes } from "./search.ts";
 import { seedPortal } from "./seed.ts";
 import { startHttpServer } from "./server.ts";
 import { Store } from "./store.ts";
+import { WebhookSender, webhookRoutes, type WebhookConfigInput } from "./webhooks.ts";
 
 /**
  * `startSimulator(opts)`: a HubSpot portal on a local port that @hubspot/api-client talks to with
@@ -28,6 +29,8 @@ export interface SimulatorOptions extends ConfigPatch {
   portalId: number;
   /** Generate a realistic portal at start (SIM-B's seedPortal). */
   seed: { size: number; seed?: number };
+  /** Send signed webhook batches from the start (same settings as `POST /_sim/webhooks`). */
+  webhooks: WebhookConfigInput;
 }
 
 export interface RunningSimulator {
@@ -43,7 +46,7 @@ export type { SimulatorControl } from "./control-client.ts";
 export type { SimulatorConfig } from "./config.ts";
 
 export async function startSimulator(opts: Partial<SimulatorOptions> = {}): Promise<RunningSimulator> {
-  const { port = 0, host = "127.0.0.1", portalId, seed, ...patch } = opts;
+  const { port = 0, host = "127.0.0.1", portalId, seed, webhooks: webhookConfig, ...patch } = opts;
   let config: SimulatorConfig = applyConfig(defaultConfig(), patch);
   const store = new Store({ portalId });
   const limiter = new RateLimiter();
@@ -74,9 +77,12 @@ export async function startSimulator(opts: Partial<SimulatorOptions> = {}): Prom
     const rateClass = isControl ? "none" : r.path.includes("/batch/") ? "daily-only" : "general";
     router.route(r.method, r.path, (req) => r.handler(req), { rateClass, auth: !isControl });
   }
+  const webhooks = new WebhookSender(store);
+  for (const r of webhookRoutes(webhooks)) router.route(r.method, r.path, r.handler, { rateClass: "none", auth: false });
   // The seeded portal exists before the first request: it is indexed already, not lagging.
   if (seed) seedPortal(store, { size: seed.size, seed: seed.seed ?? 1 });
   store.indexLagMs = config.indexLagMs;
+  if (webhookConfig) webhooks.configure(webhookConfig);
   const http = await startHttpServer({ store, router, getConfig: () => config, limiter, requestLog }, port, host);
   return {
     url: http.url,
@@ -85,6 +91,9 @@ export async function startSimulator(opts: Partial<SimulatorOptions> = {}): Prom
     },
     control: simulatorControl(http.url),
     store,
-    close: () => http.close(),
+    close: async () => {
+      webhooks.close();
+      await http.close();
+    },
   };
 }

@@ -101,7 +101,8 @@ export interface SearchView {
 
 export interface StoreEvents {
   create: { type: ObjectTypeDef; record: StoredRecord };
-  update: { type: ObjectTypeDef; record: StoredRecord };
+  /** `changed`: the properties whose value the update really changed (system stamps excluded). */
+  update: { type: ObjectTypeDef; record: StoredRecord; changed: string[] };
   /** A record went to the recycle bin (archived = true). */
   archive: { type: ObjectTypeDef; id: string };
   restore: { type: ObjectTypeDef; id: string };
@@ -437,7 +438,9 @@ export class Store {
       this.indexUnique(state, record, false);
       sortedRemove(state.byModified, record, byModified);
     }
+    const changed: string[] = [];
     for (const [k, v] of Object.entries(changes)) {
+      if ((record.properties[k] ?? "") !== v) changed.push(k);
       if (v === "") delete record.properties[k];
       else record.properties[k] = v;
     }
@@ -447,7 +450,7 @@ export class Store {
       sortedInsert(state.byModified, record, byModified);
       this.indexUnique(state, record, true);
     }
-    this.emit("update", { type, record });
+    this.emit("update", { type, record, changed });
     return record;
   }
 

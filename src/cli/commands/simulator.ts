@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { TIERS } from "../../simulator/config.ts";
+import { SIGNATURE_VERSIONS } from "../../webhooks/signature.ts";
 import { startSimulator } from "../../simulator/index.ts";
 import type { Command } from "../main.ts";
 
@@ -16,12 +17,20 @@ const Options = z.object({
   "index-lag": z.coerce.number().min(0).default(0),
   token: z.string().min(1).default("sim-token"),
   "no-rate-limits": z.boolean().default(false),
+  "webhook-url": z.url({ protocol: /^https?$/ }).optional(),
+  "webhook-secret": z.string().min(1).optional(),
+  "webhook-signature": z.enum(SIGNATURE_VERSIONS).default("v3"),
+}).refine((o) => o["webhook-url"] === undefined || o["webhook-secret"] !== undefined, {
+  message: "--webhook-url needs --webhook-secret (the app's client secret the receiver checks signatures with)",
+  path: ["webhook-secret"],
 });
 
 const USAGE = `usage: hubsync simulator [--port N] [--seed N] [--tier free|starter|pro|enterprise] [--latency MS] [--index-lag MS]
                           [--token T] [--host H] [--random-seed N] [--no-rate-limits]
+                          [--webhook-url URL --webhook-secret S [--webhook-signature v1|v2|v3]]
 
-  --seed N         start with a generated portal of about N records (deterministic; see --random-seed)`;
+  --seed N         start with a generated portal of about N records (deterministic; see --random-seed)
+  --webhook-url    POST signed HubSpot webhook batches of every change to URL (default signature v3)`;
 
 export const command: Command = {
   summary: "run the HubSpot simulator",
@@ -38,6 +47,9 @@ export const command: Command = {
         "index-lag": { type: "string" },
         token: { type: "string" },
         "no-rate-limits": { type: "boolean" },
+        "webhook-url": { type: "string" },
+        "webhook-secret": { type: "string" },
+        "webhook-signature": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -61,10 +73,12 @@ export const command: Command = {
       indexLagMs: o["index-lag"],
       rateLimits: o["no-rate-limits"] ? false : {},
       seed: o.seed !== undefined ? { size: o.seed, seed: o["random-seed"] } : undefined,
+      webhooks: o["webhook-url"] ? { targetUrl: o["webhook-url"], secret: o["webhook-secret"]!, signatureVersion: o["webhook-signature"] } : undefined,
     });
     process.stdout.write(
       `HubSpot simulator listening on ${sim.url} (tier ${o.tier}${o.seed !== undefined ? `, seeded with ~${o.seed} records` : ""})\n` +
-        `  HUBSPOT_BASE_URL=${sim.url}\n  HUBSPOT_ACCESS_TOKEN=${sim.token}\n  control API: ${sim.url}/_sim/...\n`,
+        `  HUBSPOT_BASE_URL=${sim.url}\n  HUBSPOT_ACCESS_TOKEN=${sim.token}\n  control API: ${sim.url}/_sim/...\n` +
+        (o["webhook-url"] ? `  webhooks: every change POSTed to ${o["webhook-url"]} (signature ${o["webhook-signature"]})\n` : ""),
     );
     await new Promise<void>((resolve) => {
       process.once("SIGINT", resolve);
