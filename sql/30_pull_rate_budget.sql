@@ -4,14 +4,17 @@
 -- concurrent processes are serialised and never over-spend the window between them.
 
 drop function if exists hubsync.rate_reserve(text);
-create or replace function hubsync.rate_reserve(p_bucket text, out wait_ms integer, out reason text, out slot timestamptz)
+create or replace function hubsync.rate_reserve(p_bucket text, out wait_ms integer, out reason text, out slot timestamptz,
+                                                out probe boolean, out message text)
 language plpgsql as $$
 declare
   r hubsync.rate_budget%rowtype;
+  g hubsync.rate_budget%rowtype;
   t timestamptz;
   win interval;
   live timestamptz[];
 begin
+  probe := false;
   select * into r from hubsync.rate_budget where bucket = p_bucket for update;
   if not found then
     raise exception 'hubsync: no rate budget row for bucket %', p_bucket;
@@ -19,17 +22,31 @@ begin
   -- the time is read once the lock is ours: a slot stamped while queueing for the lock would
   -- leave the window early and let the next window over-spend
   t := clock_timestamp();
-  if r.blocked_until is not null and r.blocked_until > t then
+  -- A portal-wide pause (daily quota used up, access token refused) is kept on the 'general' row
+  -- and stops every bucket. When it runs out, exactly one request (the probe) goes: it takes a
+  -- 10-second lease so the others keep waiting for its answer instead of all asking at once.
+  if p_bucket = 'general' then
+    g := r;
+  else
+    -- read without a lock first: only a pause (rare) needs the general row locked too
+    select * into g from hubsync.rate_budget where bucket = 'general';
+    if g.blocked_reason in ('daily', 'auth') then
+      select * into g from hubsync.rate_budget where bucket = 'general' for update;
+    end if;
+  end if;
+  if g.blocked_reason in ('daily', 'auth') then
+    reason := g.blocked_reason;
+    message := g.blocked_message;
+    if g.blocked_until is not null and g.blocked_until > t then
+      wait_ms := ceil(extract(epoch from (g.blocked_until - t)) * 1000)::integer;
+      return;
+    end if;
+    update hubsync.rate_budget set blocked_until = t + interval '10 seconds', updated_at = t where bucket = 'general';
+    probe := true;
+  end if;
+  if r.blocked_until is not null and r.blocked_until > t and not probe then
     wait_ms := ceil(extract(epoch from (r.blocked_until - t)) * 1000)::integer;
     reason := coalesce(r.blocked_reason, 'blocked');
-    return;
-  end if;
-  -- the daily quota is shared by both buckets; its stop is kept on the 'general' row
-  select ceil(extract(epoch from (g.blocked_until - t)) * 1000)::integer into wait_ms
-    from hubsync.rate_budget g
-   where g.bucket = 'general' and g.blocked_reason = 'daily' and g.blocked_until > t;
-  if wait_ms is not null then
-    reason := 'daily';
     return;
   end if;
   if p_bucket = 'associations' then
@@ -41,7 +58,7 @@ begin
   end if;
   win := make_interval(secs => r.window_ms / 1000.0);
   live := array(select s from unnest(r.slots) as s where s > t - win order by s);
-  if cardinality(live) >= r.capacity then
+  if cardinality(live) >= r.capacity and not probe then
     -- the oldest reservation that must leave the window before this one fits
     wait_ms := greatest(1, ceil(extract(epoch from (live[cardinality(live) - r.capacity + 1] + win - t)) * 1000)::integer);
     reason := 'window';
@@ -51,9 +68,28 @@ begin
      set slots = live || t, requests = requests + 1, updated_at = t
    where bucket = p_bucket;
   wait_ms := 0;
-  reason := null;
+  if not probe then reason := null; message := null; end if;
   slot := t;
 end
+$$;
+
+-- A portal-wide pause: nobody sends anything before p_until except one probe then.
+create or replace function hubsync.rate_pause(p_reason text, p_until timestamptz, p_message text)
+returns void language sql as $$
+  update hubsync.rate_budget
+     set blocked_until = p_until, blocked_reason = p_reason, blocked_message = p_message,
+         paused_at = case when blocked_reason is not distinct from p_reason then coalesce(paused_at, clock_timestamp()) else clock_timestamp() end,
+         rate_limited = rate_limited + case when p_reason = 'daily' then 1 else 0 end,
+         updated_at = clock_timestamp()
+   where bucket = 'general'
+$$;
+
+-- HubSpot answered again (the probe got through, or a new process started with a fixed token): the pause ends.
+create or replace function hubsync.rate_resume(p_reason text default null)
+returns void language sql as $$
+  update hubsync.rate_budget
+     set blocked_until = null, blocked_reason = null, blocked_message = null, paused_at = null, updated_at = clock_timestamp()
+   where bucket = 'general' and blocked_reason in ('daily', 'auth') and (p_reason is null or blocked_reason = p_reason)
 $$;
 
 -- Once the answer is in, the slot is moved to the time of the answer. HubSpot counted the request
@@ -71,7 +107,8 @@ create or replace function hubsync.rate_block(p_bucket text, p_ms integer, p_rea
 returns void language sql as $$
   update hubsync.rate_budget
      set blocked_until = greatest(coalesce(blocked_until, clock_timestamp()), clock_timestamp() + make_interval(secs => p_ms / 1000.0)),
-         blocked_reason = p_reason,
+         -- a window's 429 never hides a portal-wide pause (reserve needs its reason)
+         blocked_reason = case when blocked_reason in ('daily', 'auth') then blocked_reason else p_reason end,
          rate_limited = rate_limited + case when p_count_429 then 1 else 0 end,
          updated_at = clock_timestamp()
    where bucket = p_bucket

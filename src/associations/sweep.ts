@@ -1,4 +1,4 @@
-import { HubSpotError } from "../hubspot/client.ts";
+import { HubSpotError, MissingScopesError, PausedError } from "../hubspot/client.ts";
 import type { SyncDeps } from "../pull/deps.ts";
 import { recordRun, type RunSummary } from "../pull/runs.ts";
 import { quoteIdent } from "../schema/naming.ts";
@@ -88,8 +88,10 @@ export async function sweepAssociations(deps: SyncDeps, opts: SweepOptions = {})
         stopped = true;
         break;
       }
+      // a portal-wide pause (daily quota, refused token) stops the whole sweep; the job comes back after it
+      if (err instanceof PausedError && err.reason !== "scopes") throw err;
       const message = err instanceof Error ? err.message : String(err);
-      const refused = err instanceof HubSpotError && err.status >= 400 && err.status < 500 && err.status !== 429;
+      const refused = (err instanceof HubSpotError && err.status >= 400 && err.status < 500 && err.status !== 429) || err instanceof MissingScopesError;
       await deps.pool.query(
         `update hubsync.association_pairs
             set last_error = $2, last_error_at = now(),

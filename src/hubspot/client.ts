@@ -5,9 +5,13 @@ import { log as rootLog } from "../log.ts";
 import { classify, HubSpotError } from "./errors.ts";
 import { createTimeoutAgent } from "./http-agent.ts";
 import {
+  AuthPausedError,
   createMemoryRateBudget,
   createPgRateBudget,
   DailyLimitError,
+  dailyPause,
+  MissingScopesError,
+  PausedError,
   type BudgetLimits,
   type Bucket,
   type RateBudget,
@@ -30,7 +34,7 @@ import {
 } from "./schemas.ts";
 import { recordUsage } from "./usage.ts";
 
-export { DailyLimitError, HubSpotError, type Bucket };
+export { AuthPausedError, DailyLimitError, HubSpotError, MissingScopesError, PausedError, type Bucket };
 
 export interface HubSpotApiOptions {
   accessToken: string;
@@ -116,7 +120,20 @@ function createSemaphore(n: number) {
 const MAX_RATE_LIMITED = 12;
 const SECONDLY_WAIT_MS = 1_100;
 const TEN_SECONDLY_WAIT_MS = 10_000;
-const DAILY_STOP_MS = 60 * 60 * 1000;
+export const AUTH_MESSAGE = "HubSpot rejected the access token (401) — check HUBSPOT_ACCESS_TOKEN (expired, revoked, or for another account)";
+
+/** The scopes HubSpot says are missing (403 MISSING_SCOPES: errors[].context.requiredGranularScopes). */
+function missingScopes(err: HubSpotError): string[] {
+  const out = new Set<string>();
+  for (const e of err.body?.errors ?? []) {
+    const ctx = (e as { context?: Record<string, unknown> } | null)?.context;
+    for (const key of ["requiredGranularScopes", "requiredScopes", "missingScopes"]) {
+      const v = ctx?.[key];
+      if (Array.isArray(v)) for (const s of v) if (typeof s === "string") out.add(s);
+    }
+  }
+  return [...out];
+}
 
 export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
   const basePath = options.basePath ?? "https://api.hubapi.com";
@@ -168,23 +185,47 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
         stats.requests++;
         recordUsage("requests");
         try {
-          return await fn(sdk);
+          const result = await fn(sdk);
+          await budget.answered(slot).catch((err: unknown) => log.warn({ err }, "could not end the pause after a successful probe"));
+          return result;
         } finally {
           await budget.settle(bucket, slot).catch((err: unknown) => log.warn({ err }, "could not settle a rate-budget slot"));
         }
       } catch (err) {
         release();
+        if (err instanceof PausedError) throw err;
         const failure = classify(err);
-        if (failure.kind === "fatal") throw failure.error;
+        if (failure.kind === "fatal") {
+          const e = failure.error;
+          if (e instanceof HubSpotError && e.status === 401) {
+            // A refused token fails every request alike: one portal-wide pause, one probe a minute,
+            // instead of every job retrying on its own.
+            const until = new Date(Date.now() + budget.limits.authPauseMs);
+            await budget.pause("auth", until, AUTH_MESSAGE);
+            log.error({ status: 401, correlationId: e.correlationId, label: callOptions.label, retryAt: until.toISOString() }, AUTH_MESSAGE);
+            throw new AuthPausedError(until, AUTH_MESSAGE);
+          }
+          if (e instanceof HubSpotError && e.status === 403) {
+            const scopes = missingScopes(e);
+            const until = new Date(Date.now() + budget.limits.scopesPauseMs);
+            const message =
+              `HubSpot refused ${callOptions.label ?? "the request"} (403 ${e.category ?? "FORBIDDEN"})` +
+              (scopes.length ? `: the private app lacks scope ${scopes.join(", ")} — add it in HubSpot (Settings › Integrations › Private apps)` : `: ${e.body?.message ?? "forbidden"}`);
+            log.error({ status: 403, correlationId: e.correlationId, scopes, label: callOptions.label }, message);
+            throw new MissingScopesError(until, message);
+          }
+          throw e;
+        }
         if (failure.kind === "rate_limited") {
           stats.rateLimited++;
           recordUsage("rateLimited");
           limited++;
           const policy = failure.policy.toUpperCase();
           if (policy === "DAILY") {
-            await budget.block("general", DAILY_STOP_MS, "daily");
-            log.error({ policy, correlationId: failure.body?.correlationId }, "HubSpot daily limit reached; stopping");
-            throw new DailyLimitError(new Date(Date.now() + DAILY_STOP_MS), failure.body?.message ?? "DAILY 429");
+            const { until, message } = dailyPause(budget.limits, new Date(), `HubSpot said: ${failure.body?.message ?? "DAILY 429"}`);
+            await budget.pause("daily", until, message);
+            log.error({ policy, correlationId: failure.body?.correlationId, retryAt: until.toISOString() }, message);
+            throw new DailyLimitError(until, message);
           }
           const interval = Number(failure.headers["x-hubspot-ratelimit-interval-milliseconds"]);
           const waitMs =

@@ -22,6 +22,17 @@ export interface BudgetLimits {
   headroom: number;
   /** Below this many daily calls left, stop (0 = only stop when HubSpot says so). */
   dailyFloor: number;
+  /** IANA time zone whose midnight resets HubSpot's daily quota (the portal's; HUBSYNC_DAILY_RESET_TZ). */
+  dailyResetTimeZone: string;
+  /**
+   * After a DAILY stop, probe again after this long even before the reset (a wrong time zone then
+   * costs at most this much, not a day). HUBSYNC_DAILY_RECHECK_MS, default 1 hour.
+   */
+  dailyRecheckMs: number;
+  /** After a 401, one probe request per this long until the token works again (HUBSYNC_AUTH_PAUSE_MS, default 60 s). */
+  authPauseMs: number;
+  /** After a 403 (missing scope), the refused call's job waits this long (HUBSYNC_SCOPES_PAUSE_MS, default 10 min). */
+  scopesPauseMs: number;
   /**
    * Added to each window: a slot is taken just before sending, HubSpot counts the request when it
    * arrives, and arrival delays vary by a few tens of milliseconds.
@@ -37,27 +48,113 @@ export const DEFAULT_LIMITS: BudgetLimits = {
   // The burst limit is per app, so hubsync may use nearly all of it; the shared window keeps it under.
   headroom: 0.97,
   dailyFloor: 0,
+  dailyResetTimeZone: "UTC",
+  dailyRecheckMs: 60 * 60 * 1000,
+  authPauseMs: 60_000,
+  scopesPauseMs: 10 * 60_000,
   marginMs: 100,
 };
 
 const Headroom = z.coerce.number().gt(0).max(1);
 
 /** DEFAULT_LIMITS with HUBSYNC_RATE_HEADROOM (a fraction, e.g. 0.8 to leave room for other integrations) applied. */
+const Milliseconds = z.coerce.number().int().min(1);
+
 export function defaultLimits(env: NodeJS.ProcessEnv = process.env): BudgetLimits {
+  const limits = { ...DEFAULT_LIMITS };
   const raw = env.HUBSYNC_RATE_HEADROOM;
-  if (raw === undefined || raw === "") return { ...DEFAULT_LIMITS };
-  const parsed = Headroom.safeParse(raw);
-  if (!parsed.success) throw new Error(`hubsync: HUBSYNC_RATE_HEADROOM must be a fraction in (0, 1], got "${raw}"`);
-  return { ...DEFAULT_LIMITS, headroom: parsed.data };
+  if (raw !== undefined && raw !== "") {
+    const parsed = Headroom.safeParse(raw);
+    if (!parsed.success) throw new Error(`hubsync: HUBSYNC_RATE_HEADROOM must be a fraction in (0, 1], got "${raw}"`);
+    limits.headroom = parsed.data;
+  }
+  const ms = (name: string, key: "dailyRecheckMs" | "authPauseMs" | "scopesPauseMs") => {
+    const v = env[name];
+    if (v === undefined || v === "") return;
+    const parsed = Milliseconds.safeParse(v);
+    if (!parsed.success) throw new Error(`hubsync: ${name} must be a positive number of milliseconds, got "${v}"`);
+    limits[key] = parsed.data;
+  };
+  ms("HUBSYNC_DAILY_RECHECK_MS", "dailyRecheckMs");
+  ms("HUBSYNC_AUTH_PAUSE_MS", "authPauseMs");
+  ms("HUBSYNC_SCOPES_PAUSE_MS", "scopesPauseMs");
+  const tz = env.HUBSYNC_DAILY_RESET_TZ;
+  if (tz) {
+    try {
+      new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    } catch {
+      throw new Error(`hubsync: HUBSYNC_DAILY_RESET_TZ must be an IANA time zone such as "America/New_York" (your HubSpot account's), got "${tz}"`);
+    }
+    limits.dailyResetTimeZone = tz;
+  }
+  return limits;
 }
 
-export class DailyLimitError extends Error {
+/**
+ * hubsync must not call HubSpot before `until`: the daily quota is used up, the access token was
+ * refused, or (per request) the app lacks a scope. Tasks re-queue themselves for `until` instead
+ * of failing into graphile-worker's backoff; the message is what hubsync.status shows.
+ */
+export class PausedError extends Error {
   readonly until: Date;
-  constructor(until: Date, detail: string) {
-    super(`HubSpot daily API limit reached (${detail}); hubsync sends nothing before ${until.toISOString()}`);
-    this.name = "DailyLimitError";
+  readonly reason: "daily" | "auth" | "scopes";
+  constructor(reason: "daily" | "auth" | "scopes", until: Date, message: string) {
+    super(message);
+    this.name = "PausedError";
+    this.reason = reason;
     this.until = until;
   }
+}
+
+export class DailyLimitError extends PausedError {
+  constructor(until: Date, detail: string) {
+    super("daily", until, detail.startsWith("HubSpot daily API limit reached") ? detail : `HubSpot daily API limit reached; waiting until ${formatUtc(until)} (${detail})`);
+    this.name = "DailyLimitError";
+  }
+}
+
+/** HubSpot answered 401: the token is expired, revoked or wrong. Everything waits; one probe a minute. */
+export class AuthPausedError extends PausedError {
+  constructor(until: Date, message: string) {
+    super("auth", until, message);
+    this.name = "AuthPausedError";
+  }
+}
+
+/** HubSpot answered 403 (MISSING_SCOPES): only the calls needing that scope wait. */
+export class MissingScopesError extends PausedError {
+  readonly status = 403;
+  constructor(until: Date, message: string) {
+    super("scopes", until, message);
+    this.name = "MissingScopesError";
+  }
+}
+
+export function formatUtc(d: Date): string {
+  return `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+/**
+ * When HubSpot resets the daily quota: midnight in the portal's time zone (HubSpot's account
+ * setting, which the API does not report; HUBSYNC_DAILY_RESET_TZ names it, default UTC).
+ */
+export function nextDailyReset(now: Date, timeZone: string): Date {
+  // The zone's offset at a given instant, from Intl (no tz database of our own).
+  const offsetMs = (at: Date) => {
+    const parts = Object.fromEntries(
+      new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" })
+        .formatToParts(at)
+        .map((p) => [p.type, p.value]),
+    );
+    const asUtc = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
+    return asUtc - Math.floor(at.getTime() / 1000) * 1000;
+  };
+  const local = new Date(now.getTime() + offsetMs(now));
+  const nextLocalMidnight = Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate() + 1);
+  // the offset at midnight itself may differ (DST): correct once
+  let guess = nextLocalMidnight - offsetMs(now);
+  guess = nextLocalMidnight - offsetMs(new Date(guess));
+  return new Date(guess);
 }
 
 /** A granted slot; settle it once the answer is in. */
@@ -70,21 +167,34 @@ export interface RateBudget {
   settle(bucket: Bucket, slot: Slot): Promise<void>;
   /** After a 429: nobody sends in the bucket for ms. */
   block(bucket: Bucket, ms: number, reason: string, countAs429?: boolean): Promise<void>;
+  /** A portal-wide pause (every bucket, every process) until `until`, with the sentence hubsync.status shows. */
+  pause(reason: "daily" | "auth", until: Date, message: string): Promise<void>;
+  /** HubSpot answered a request: a pause whose probe this was is over. */
+  answered(slot: Slot): Promise<void>;
   /** Learns HubSpot's real limits and the daily quota from response headers. */
   observe(headers: Record<string, string | undefined>): Promise<void>;
   readonly limits: BudgetLimits;
 }
 
-const ReserveRow = z.object({ wait_ms: z.number().int(), reason: z.string().nullable(), slot: z.string().nullable() });
+const ReserveRow = z.object({
+  wait_ms: z.number().int(),
+  reason: z.string().nullable(),
+  slot: z.string().nullable(),
+  probe: z.boolean(),
+  message: z.string().nullable(),
+});
+
+/** What the pg budget hands out: the slot's time (text, microseconds kept) and whether it is a pause's probe. */
+interface PgSlot {
+  at: string | null;
+  probe: boolean;
+}
 
 function capacityFor(limit: number, headroom: number): number {
   return Math.max(1, Math.floor(limit * headroom));
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** How long the day's stop lasts before we probe again (HubSpot resets at midnight in the portal's time zone, which we do not know). */
-const DAILY_PROBE_MS = 60 * 60 * 1000;
 
 function headerNumber(headers: Record<string, string | undefined>, name: string): number | undefined {
   const raw = headers[name] ?? headers[name.toLowerCase()];
@@ -112,6 +222,9 @@ export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimit
           limits.searchWindowMs + limits.marginMs,
         ],
       )
+      // A process starting up may carry a fixed token: an earlier 401 pause gives it one try
+      // (its first request re-pauses everyone if the token is still refused).
+      .then(() => pool.query(`select hubsync.rate_resume('auth')`))
       .then(() => undefined)
       .catch((err: unknown) => {
         configured = null;
@@ -126,20 +239,30 @@ export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimit
       await configure();
       for (;;) {
         // the slot travels as text: microseconds survive, which a JS Date would cut to milliseconds
-        const { rows } = await pool.query(`select wait_ms, reason, slot::text from hubsync.rate_reserve($1)`, [bucket]);
+        const { rows } = await pool.query(`select wait_ms, reason, slot::text, probe, message from hubsync.rate_reserve($1)`, [bucket]);
         const row = ReserveRow.parse(rows[0]);
-        if (row.wait_ms <= 0) return row.slot;
-        if (row.reason === "daily") throw new DailyLimitError(new Date(Date.now() + row.wait_ms), "stopped by an earlier DAILY 429 or the daily floor");
+        if (row.wait_ms <= 0) return { at: row.slot, probe: row.probe } satisfies PgSlot;
+        const until = new Date(Date.now() + row.wait_ms);
+        if (row.reason === "daily") throw new DailyLimitError(until, row.message ?? "stopped by an earlier DAILY 429 or the daily floor");
+        if (row.reason === "auth") throw new AuthPausedError(until, row.message ?? "HubSpot rejected the access token (401) — check HUBSPOT_ACCESS_TOKEN");
         // Jitter keeps processes that wake together from racing for the same freed slot.
         await sleep(row.wait_ms + Math.floor(Math.random() * 15));
       }
     },
     async settle(bucket, slot) {
-      if (typeof slot === "string") await pool.query(`select hubsync.rate_settle($1, $2::timestamptz)`, [bucket, slot]);
+      const at = (slot as PgSlot | null)?.at;
+      if (typeof at === "string") await pool.query(`select hubsync.rate_settle($1, $2::timestamptz)`, [bucket, at]);
     },
     async block(bucket, ms, reason, countAs429 = true) {
       await configure();
       await pool.query(`select hubsync.rate_block($1, $2, $3, $4)`, [bucket, Math.ceil(ms), reason, countAs429]);
+    },
+    async pause(reason, until, message) {
+      await configure();
+      await pool.query(`select hubsync.rate_pause($1, $2, $3)`, [reason, until, message]);
+    },
+    async answered(slot) {
+      if ((slot as PgSlot | null)?.probe) await pool.query(`select hubsync.rate_resume()`);
     },
     async observe(headers) {
       const max = headerNumber(headers, "x-hubspot-ratelimit-max");
@@ -161,13 +284,14 @@ export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimit
       if (!belowFloor && now - lastDailyWrite < 1_000) return;
       lastDailyWrite = now;
       await pool.query(
-        `update hubsync.rate_budget
-            set daily_limit = coalesce($1, daily_limit), daily_remaining = $2, daily_seen_at = clock_timestamp(),
-                blocked_until = case when $3 then clock_timestamp() + make_interval(secs => $4 / 1000.0) else blocked_until end,
-                blocked_reason = case when $3 then 'daily' else blocked_reason end
+        `update hubsync.rate_budget set daily_limit = coalesce($1, daily_limit), daily_remaining = $2, daily_seen_at = clock_timestamp()
           where bucket = 'general'`,
-        [daily ?? null, remaining, belowFloor, DAILY_PROBE_MS],
+        [daily ?? null, remaining],
       );
+      if (belowFloor) {
+        const { until, message } = dailyPause(limits, new Date(now), `${remaining} calls left today, at or below the floor of ${limits.dailyFloor}`);
+        await pool.query(`select hubsync.rate_pause('daily', $1, $2)`, [until, message]);
+      }
     },
   };
 }
@@ -176,6 +300,7 @@ export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimit
 export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): RateBudget {
   const limits: BudgetLimits = { ...defaultLimits(), ...overrides };
   const slots: Record<Bucket, Array<{ at: number }>> = { general: [], search: [], associations: [] };
+  let paused: { until: number; reason: "daily" | "auth"; message: string } | null = null;
   const blocked: Record<Bucket, { until: number; reason: string }> = {
     general: { until: 0, reason: "" },
     search: { until: 0, reason: "" },
@@ -191,8 +316,9 @@ export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): R
       for (;;) {
         const now = Date.now();
         const b = blocked[bucket];
-        if (blocked.general.until > now && blocked.general.reason === "daily") {
-          throw new DailyLimitError(new Date(blocked.general.until), "stopped by an earlier DAILY 429");
+        if (paused && paused.until > now) {
+          const until = new Date(paused.until);
+          throw paused.reason === "daily" ? new DailyLimitError(until, paused.message) : new AuthPausedError(until, paused.message);
         }
         if (b.until > now) {
           await sleep(b.until - now);
@@ -216,13 +342,34 @@ export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): R
     async block(bucket, ms, reason) {
       blocked[bucket] = { until: Math.max(blocked[bucket].until, Date.now() + ms), reason };
     },
+    async pause(reason, until, message) {
+      paused = { until: until.getTime(), reason, message };
+    },
+    async answered() {
+      paused = null;
+    },
     async observe(headers) {
       const max = headerNumber(headers, "x-hubspot-ratelimit-max");
       if (max !== undefined && max > 0) limits.generalLimit = max;
       const remaining = headerNumber(headers, "x-hubspot-ratelimit-daily-remaining");
       if (remaining !== undefined && limits.dailyFloor > 0 && remaining <= limits.dailyFloor) {
-        blocked.general = { until: Date.now() + DAILY_PROBE_MS, reason: "daily" };
+        const { until, message } = dailyPause(limits, new Date(), `${remaining} calls left today`);
+        paused = { until: until.getTime(), reason: "daily", message };
       }
     },
   };
+}
+
+/**
+ * The daily stop: until the quota resets (midnight in the portal's time zone), but probed again
+ * after dailyRecheckMs at the latest, and the sentence that says so.
+ */
+export function dailyPause(limits: BudgetLimits, now: Date, detail: string): { until: Date; reset: Date; message: string } {
+  const reset = nextDailyReset(now, limits.dailyResetTimeZone);
+  const until = new Date(Math.min(reset.getTime(), now.getTime() + limits.dailyRecheckMs));
+  const zone = limits.dailyResetTimeZone === "UTC" ? "UTC midnight" : `midnight ${limits.dailyResetTimeZone}`;
+  const message =
+    `HubSpot daily API limit reached; waiting until ${formatUtc(reset)} (${zone}, when HubSpot resets the quota; ` +
+    `set HUBSYNC_DAILY_RESET_TZ to the portal's time zone). ${detail}`;
+  return { until, reset, message };
 }

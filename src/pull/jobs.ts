@@ -1,5 +1,6 @@
 import type pg from "pg";
 import type { AddJobFunction } from "graphile-worker";
+import { PausedError } from "../hubspot/rate-budget.ts";
 import { listEnabledObjects } from "../schema/objects.ts";
 
 /** All jobs of one object type run in one named queue, so a backfill and a pull never overlap. */
@@ -32,7 +33,13 @@ export async function forEachLiveCrmObject(pool: pg.Pool, only: string | undefin
   const objects = (await listEnabledObjects(pool, ["live"])).filter((o) => o.kind === "crm" && (!only || o.object_type === only));
   const errors: string[] = [];
   for (const o of objects) {
-    await fn(o.object_type).catch((err: unknown) => errors.push(`${o.object_type}: ${err instanceof Error ? err.message : String(err)}`));
+    try {
+      await fn(o.object_type);
+    } catch (err) {
+      // a portal-wide pause (daily quota, refused token) holds every object alike: stop here
+      if (err instanceof PausedError && err.reason !== "scopes") throw err;
+      errors.push(`${o.object_type}: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
   if (errors.length) throw new Error(`${label}: ${errors.join("; ")}`);
 }

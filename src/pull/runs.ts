@@ -1,3 +1,4 @@
+import { PausedError } from "../hubspot/rate-budget.ts";
 import { newUsage, trackUsage } from "../hubspot/usage.ts";
 import { recordError } from "../schema/objects.ts";
 import type { SyncDeps } from "./deps.ts";
@@ -50,7 +51,10 @@ export async function recordRun(
         JSON.stringify({ retries: usage.retries, ms }),
       ])
       .catch(() => {});
-    if (objectType) await recordError(deps.pool, objectType, message).catch(() => {});
+    // A portal-wide pause is shown by hubsync.status itself while it lasts; copied into the
+    // object's last_error it would outlive it.
+    const portalPause = err instanceof PausedError && err.reason !== "scopes";
+    if (objectType && !portalPause) await recordError(deps.pool, objectType, message).catch(() => {});
     log.error({ err, requests: usage.requests, ms }, "run failed");
     throw err;
   }

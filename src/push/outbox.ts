@@ -106,6 +106,21 @@ export async function markRetry(db: Queryable, rowIds: string[], message: string
   );
 }
 
+/**
+ * HubSpot is paused (daily quota, refused token, missing scope): the rows wait for the pause's end
+ * without counting the try, so a long pause never turns into a long backoff or a give-up.
+ */
+export async function markPaused(db: Queryable, rowIds: string[], message: string, until: Date): Promise<void> {
+  if (rowIds.length === 0) return;
+  await db.query(
+    `update hubsync.outbox
+        set status = 'pending', attempts = greatest(attempts - 1, 0), error_message = $2, error_status = null,
+            error_category = 'PAUSED', next_attempt_at = greatest($3::timestamptz, now())
+      where id = any ($1::bigint[])`,
+    [rowIds, message.slice(0, 2000), until],
+  );
+}
+
 export interface WriteBack {
   localId: string;
   written: Written;

@@ -9,6 +9,7 @@ import {
   claimRecords,
   knownRecordIds,
   markRejected,
+  markPaused,
   markRetry,
   markRowRejected,
   markSentMany,
@@ -23,6 +24,7 @@ import {
 } from "./outbox.ts";
 import { chunk, coalesce, type RecordChange } from "./plan.ts";
 import { sendBatch, type Outcome, type SendItem, type SendStats } from "./send.ts";
+import { PausedError } from "../hubspot/rate-budget.ts";
 
 export interface PushContext {
   pool: pg.Pool;
@@ -131,6 +133,7 @@ async function pushLocked(pool: pg.PoolClient, ctx: PushContext, objectType: str
   const runId = run.rows[0]!.id;
   const stats: SendStats = { requests: 0 };
   let error: string | null = null;
+  let paused: PausedError | null = null;
   let created = false;
   try {
     await ensureLocalIdProperty(api, objectType);
@@ -159,10 +162,11 @@ async function pushLocked(pool: pg.PoolClient, ctx: PushContext, objectType: str
         // Transient (HubSpot down, rate limit beyond the client's waits, auth): what was answered is
         // kept below, the rest waits for its backoff.
         error = err instanceof Error ? err.message : String(err);
+        if (err instanceof PausedError) paused = err;
         log.warn({ err: error }, "push interrupted; unsent changes wait for their backoff");
       }
       await options.onAnswered?.();
-      const counts = await commitRound(pool, objectType, cfg, changes, outcomes, error);
+      const counts = await commitRound(pool, objectType, cfg, changes, outcomes, error, paused);
       result.sent += counts.sent;
       result.rejected += counts.rejected;
       result.superseded += counts.superseded;
@@ -189,7 +193,8 @@ async function pushLocked(pool: pg.PoolClient, ctx: PushContext, objectType: str
   } catch (err) {
     error = err instanceof Error ? err.message : String(err);
     log.error({ err: error }, "push failed");
-    await wake(pool, objectType, new Date(Date.now() + 30_000));
+    // paused (quota, token, scope): nothing is sent before the pause ends, so wake no earlier
+    await wake(pool, objectType, err instanceof PausedError ? err.until : new Date(Date.now() + 30_000));
   } finally {
     result.requests = stats.requests;
     const due = await nextDue(pool, objectType);
@@ -266,6 +271,7 @@ async function commitRound(
   changes: RecordChange[],
   outcomes: Map<string, Outcome>,
   error: string | null,
+  paused: PausedError | null = null,
 ) {
   const counts = { sent: 0, rejected: 0, superseded: 0, retrying: 0, created: 0 };
   await inTransaction(pool, async (client) => {
@@ -300,7 +306,8 @@ async function commitRound(
     await markSentMany(client, sent);
     await markSuperseded(client, superseded);
     await writeBack(client, objectType, written);
-    await markRetry(client, unanswered, error ?? "not answered", null);
+    if (paused) await markPaused(client, unanswered, paused.message, paused.until);
+    else await markRetry(client, unanswered, error ?? "not answered", null);
   });
   return counts;
 }

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { PausedError } from "../hubspot/rate-budget.ts";
 import type { PropertyDef, ObjectSchemaDef } from "../hubspot/schemas.ts";
 import { inApplyingTransaction } from "../db/transaction.ts";
 import type { SyncDeps } from "../pull/deps.ts";
@@ -125,6 +126,8 @@ export async function runDiscovery(deps: SyncDeps, objectType: string): Promise<
       return { records: 0, details: { table: r.tableName, added: r.added.length, archived: r.archived, retyped: r.retyped, untyped: r.untyped.length } };
     });
   } catch (err) {
+    // waiting out a HubSpot pause (quota, token) is not a failed discovery: the job comes back after it
+    if (err instanceof PausedError && err.reason !== "scopes") throw err;
     await deps.pool.query(
       `update hubsync.objects set phase = 'error', last_error = $2, last_error_at = now(), updated_at = now() where object_type = $1`,
       [objectType, err instanceof Error ? err.message : String(err)],

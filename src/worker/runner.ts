@@ -1,12 +1,14 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, extname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { EventEmitter } from "node:events";
-import { parseCrontab, run, type ParsedCronItem, type Runner, type WorkerEvents, type WorkerPool } from "graphile-worker";
+import { parseCrontab, run, type ParsedCronItem, type Runner, type Task, type TaskList, type WorkerEvents, type WorkerPool } from "graphile-worker";
 import { createPool } from "../db/pool.ts";
 import { WORKER_SCHEMA } from "../db/install.ts";
 import { closeWorkerContext, initWorkerContext } from "./context.ts";
+import { pausable } from "./pause.ts";
 import { graphileLogger } from "./logger.ts";
+import { watchLiveness } from "./liveness.ts";
 import { log as rootLog, type Logger } from "../log.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -62,6 +64,21 @@ export function taskNames(directory: string): string[] {
 }
 
 /**
+ * The task files, loaded as graphile-worker would load the directory, each wrapped so that a HubSpot
+ * pause (daily quota, refused token) re-queues the job for the pause's end instead of failing it.
+ */
+export async function loadTasks(directory: string, getPool: () => Promise<import("pg").Pool>, log: Logger): Promise<TaskList> {
+  const list: TaskList = {};
+  for (const file of readdirSync(directory).filter((f) => TASK_EXTENSIONS.has(extname(f))).sort()) {
+    const mod = (await import(pathToFileURL(join(directory, file)).href)) as { default?: unknown };
+    const task = mod.default;
+    if (typeof task !== "function") throw new Error(`hubsync worker: ${join(directory, file)} has no default-exported task function`);
+    list[basename(file, extname(file))] = pausable(task as Task, getPool, log);
+  }
+  return list;
+}
+
+/**
  * Runs graphile-worker with hubsync's tasks and crontab in the private schema hubsync_worker.
  * Shutdown is ours, not graphile's signal handler: graphile re-raises the signal after its
  * graceful stop, killing the process before the pool and the logger are flushed. The batch
@@ -95,6 +112,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const events: WorkerEvents = new EventEmitter();
   let workerPool: WorkerPool | null = null;
   events.on("pool:create", ({ workerPool: p }) => (workerPool = p));
+  // Jobs a killed worker left locked would wait 4 hours: release them now, and watch for more.
+  const liveness = await watchLiveness({ pool, databaseUrl: options.databaseUrl, events, log });
 
   // Signals are ours from here on, so one arriving while the runner starts is not lost: it stops
   // the runner as soon as there is one.
@@ -120,7 +139,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       pgPool: pool,
       schema: WORKER_SCHEMA,
       concurrency,
-      taskDirectory,
+      taskList: await loadTasks(taskDirectory, async () => pool, log),
       parsedCronItems: crontab.items,
       noHandleSignals: true,
       logger: graphileLogger(log),
@@ -128,12 +147,14 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     });
   } catch (err) {
     signals?.remove();
+    await liveness.stop();
     await closeWorkerContext();
     await pool.end();
     throw err;
   }
   const done = runner.promise.finally(async () => {
     signals?.remove();
+    await liveness.stop();
     await closeWorkerContext();
     await pool.end();
     log.info("worker stopped");
