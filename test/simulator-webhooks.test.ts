@@ -17,8 +17,8 @@ interface Delivery {
   events: WebhookEvent[];
 }
 
-/** What the receiver does with the n-th request (0-based): answer a status, or never answer. */
-type Answer = (n: number) => number | "hang";
+/** What the receiver does with the n-th request (0-based): answer a status (with headers), or never answer. */
+type Answer = (n: number) => number | { status: number; headers: Record<string, string> } | "hang";
 
 interface Receiver {
   url: string;
@@ -46,7 +46,8 @@ async function receiver(answer: Answer = () => 200, delayMs = 0): Promise<Receiv
       state.maxOpen = Math.max(state.maxOpen, open);
       setTimeout(() => {
         open--;
-        res.writeHead(reply).end();
+        if (typeof reply === "number") res.writeHead(reply).end();
+        else res.writeHead(reply.status, reply.headers).end();
       }, delayMs);
     });
   });
@@ -251,6 +252,16 @@ describe("simulator webhooks", () => {
       expect(after.retried - before.retried).toBe(1);
       expect(after.delivered - before.delivered).toBe(1);
       expect(after.lastError).toBe("HTTP 500");
+    });
+  });
+
+  it("waits as long as a 429's Retry-After asks before sending again", async () => {
+    const r = await receiver((n) => (n === 0 ? { status: 429, headers: { "retry-after": "1" } } : 200));
+    await withReceiver(r, {}, async () => {
+      await sim.control.createRecord("companies", { name: "Throttled" });
+      expect((await sim.control.flushWebhooks()).flushed).toBe(true);
+      expect(r.deliveries.map((d) => d.events[0]!.attemptNumber)).toEqual([0, 1]);
+      expect(r.deliveries[1]!.at - r.deliveries[0]!.at).toBeGreaterThanOrEqual(950);
     });
   });
 

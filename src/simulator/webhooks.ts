@@ -68,7 +68,11 @@ interface Batch {
   attempts: number;
 }
 
-type Outcome = { ok: true } | { ok: false; error: string };
+/** `retryAfterMs`: the receiver asked for a pause (429/503 with Retry-After), which HubSpot honours. */
+type Outcome = { ok: true } | { ok: false; error: string; retryAfterMs?: number };
+
+/** Longest pause a Retry-After may impose (HubSpot's retries spread over hours; ours stay testable). */
+const MAX_RETRY_AFTER_MS = 10 * 60 * 1000;
 
 const zeroCounters = (): WebhookCounters => ({
   sent: 0, delivered: 0, failed: 0, retried: 0, dropped: 0, pending: 0,
@@ -202,7 +206,7 @@ export class WebhookSender {
           this.#retryTimers.delete(timer);
           this.#ready.push(batch);
           this.#pump();
-        }, config.retryDelayMs * batch.attempts);
+        }, Math.max(config.retryDelayMs * batch.attempts, outcome.retryAfterMs ?? 0));
         this.#retryTimers.add(timer);
       }
     }
@@ -245,7 +249,8 @@ export class WebhookSender {
       const req = transport.request(url, { method: "POST", headers, agent: url.protocol === "https:" ? agents.https : agents.http }, (res) => {
         res.resume();
         const status = res.statusCode ?? 0;
-        finish(status >= 200 && status < 300 ? { ok: true } : { ok: false, error: `HTTP ${status}` });
+        if (status >= 200 && status < 300) return finish({ ok: true });
+        finish({ ok: false, error: `HTTP ${status}`, retryAfterMs: retryAfterMs(res.headers["retry-after"]) });
       });
       const timer = setTimeout(() => {
         finish({ ok: false, error: `no answer within ${config.timeoutMs} ms` });
@@ -272,6 +277,13 @@ export class WebhookSender {
     this.#agents?.https.destroy();
     this.#agents = null;
   }
+}
+
+/** Retry-After in seconds or as an HTTP date, in ms from now (capped), or undefined. */
+function retryAfterMs(value: string | undefined): number | undefined {
+  if (!value) return undefined;
+  const ms = /^\d+$/.test(value.trim()) ? Number(value) * 1000 : Date.parse(value) - Date.now();
+  return Number.isFinite(ms) && ms > 0 ? Math.min(ms, MAX_RETRY_AFTER_MS) : undefined;
 }
 
 function wanted(config: WebhookConfig, subscriptionType: string): boolean {
