@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { Signature, type Client } from "@hubspot/api-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebhookBatch, type WebhookEvent } from "../src/webhooks/events.ts";
+import { simulatorControl } from "../src/simulator/control-client.ts";
 import { testSimulator, type TestSimulator } from "./support/simulator.ts";
 
 // The simulator's webhooks: signed HubSpot v3 batches POSTed to a real node:http receiver, with retries.
@@ -337,6 +338,29 @@ describe("simulator webhooks", () => {
     await expect(sim.control.configureWebhooks({ targetUrl: r.url, secret: "" })).rejects.toThrow(/400/);
     const stats = await sim.control.webhookStats();
     expect(stats.config).toMatchObject({ secret: "[redacted]", enabled: false });
+  });
+
+  it("hubsync simulator --webhook-url/--webhook-secret/--webhook-signature sends signed batches", async () => {
+    const r = await receiver();
+    const cli = new URL("../src/cli/hubsync.ts", import.meta.url).pathname;
+    const args = [cli, "simulator", "--port", "0", "--webhook-url", r.url, "--webhook-secret", SECRET, "--webhook-signature", "v2"];
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      let out = "";
+      child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+      while (!/listening on (\S+)/.test(out)) await new Promise((resolve) => setTimeout(resolve, 20));
+      const control = simulatorControl(/listening on (\S+)/.exec(out)![1]!);
+      const c = await control.createRecord("contacts", { email: "cli@example.com" });
+      expect((await control.flushWebhooks()).flushed).toBe(true);
+      expect(r.deliveries).toHaveLength(1);
+      expect(r.deliveries[0]!.headers["x-hubspot-signature-version"]).toBe("v2");
+      expect(sdkAccepts(r.deliveries[0]!, r.url)).toBe(true);
+      expect(r.deliveries[0]!.events[0]).toMatchObject({ subscriptionType: "contact.creation", objectId: c.id });
+    } finally {
+      child.kill("SIGINT");
+      expect(await new Promise((resolve) => child.on("exit", resolve))).toBe(0);
+      await r.close();
+    }
   });
 
   it("starts from startSimulator({ webhooks }) and closes without leaving timers or sockets behind", async () => {
