@@ -9,6 +9,7 @@ export interface Command {
 const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   install: () => import("./commands/install.ts"),
   worker: () => import("./commands/worker.ts"),
+  webhooks: () => import("./commands/webhooks.ts"),
   sync: () => import("./commands/sync.ts"),
   status: () => import("./commands/status.ts"),
   push: () => import("./commands/push.ts"),
@@ -20,7 +21,8 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
 const USAGE = `usage: hubsync <command> [options]
 
   install                       install or upgrade hubsync's SQL schema in DATABASE_URL
-  worker                        run the worker (pull crontab, push tasks) until SIGTERM
+  worker [--webhooks-port N]    run the worker (pull crontab, push tasks) until SIGTERM; with the webhook receiver
+  webhooks [--port N] [--host H] receive HubSpot webhooks (HUBSPOT_WEBHOOK_SECRET) for the worker to apply
   sync [--once] [object...]     run pull cycles now; --once exits when caught up
   status                        what hubsync.status says, as a table
   push [--dry-run] [object]     send the outbox now, or print the batch calls it would make

@@ -3,11 +3,15 @@ import { z } from "zod";
 import type { Command } from "../main.ts";
 import { readEnv, requireAccessToken, requireDatabaseUrl } from "../../config.ts";
 import { startWorker } from "../../worker/runner.ts";
+import { readWebhookConfig } from "../../webhooks/config.ts";
+import { serveWebhooks } from "../../webhooks/serve.ts";
 import { log } from "../../log.ts";
 
 const Options = z.object({
   concurrency: z.coerce.number().int().min(1).max(100).optional(),
   crontab: z.string().min(1).optional(),
+  "webhooks-port": z.coerce.number().int().min(0).max(65_535).optional(),
+  "webhooks-host": z.string().min(1).optional(),
 });
 
 export const command: Command = {
@@ -15,20 +19,41 @@ export const command: Command = {
   async run(argv) {
     const { values } = parseArgs({
       args: argv,
-      options: { concurrency: { type: "string" }, crontab: { type: "string" } },
+      options: {
+        concurrency: { type: "string" },
+        crontab: { type: "string" },
+        // the webhook receiver in this process (the same server as `hubsync webhooks`)
+        "webhooks-port": { type: "string" },
+        "webhooks-host": { type: "string" },
+      },
       strict: true,
     });
-    const options = Options.parse({ concurrency: values.concurrency ?? process.env.HUBSYNC_WORKER_CONCURRENCY, crontab: values.crontab });
+    const options = Options.parse({
+      concurrency: values.concurrency ?? process.env.HUBSYNC_WORKER_CONCURRENCY,
+      crontab: values.crontab,
+      "webhooks-port": values["webhooks-port"],
+      "webhooks-host": values["webhooks-host"],
+    });
     const env = readEnv();
     // Every pull and push needs the token: without it, say so now rather than in each failing job.
     requireAccessToken(env);
+    // Checked before the worker starts: a missing webhook secret stops everything with one line.
+    const webhooks =
+      options["webhooks-port"] !== undefined ? readWebhookConfig(process.env, { port: options["webhooks-port"], host: options["webhooks-host"] }) : null;
     const worker = await startWorker({
       databaseUrl: requireDatabaseUrl(env),
       concurrency: options.concurrency,
       crontabFile: options.crontab,
       handleSignals: true,
     });
+    const receiver = webhooks
+      ? await serveWebhooks({ databaseUrl: requireDatabaseUrl(env), config: webhooks }).catch(async (err: unknown) => {
+          await worker.stop();
+          throw err;
+        })
+      : null;
     await worker.done;
+    await receiver?.close();
     if (worker.forced) {
       // Jobs failed by the forced stop may still hold timers or sockets; they must not keep the
       // process alive. Flush the log first: pino writes asynchronously.

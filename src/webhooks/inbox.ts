@@ -1,0 +1,104 @@
+import type pg from "pg";
+import { z } from "zod";
+import type { Queryable } from "../db/transaction.ts";
+
+/**
+ * hubsync.webhook_events, the durable inbox between the receiver and the apply task. The receiver
+ * writes a batch and wakes the task in one statement (one transaction, one round trip); the task
+ * claims rows for a while (a crashed run's rows come back when the claim expires), then marks them
+ * done, ignored (with the reason) or failed (kept, retried with a backoff, with the error).
+ */
+
+/** How long an apply run holds the rows it claimed. */
+const CLAIM_MS = 5 * 60 * 1000;
+/** Failed rows are retried after 2^attempts seconds, at most this long. */
+const MAX_BACKOFF_S = 3600;
+
+/** Writes the events (raw JSON, as received) and queues the apply job; both commit or neither. */
+export async function insertBatch(db: Queryable, events: unknown[]): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `with ins as (
+       insert into hubsync.webhook_events (occurred_at, subscription_type, object_type_id, object_id, event_id, attempt_number, event)
+       select to_timestamp((e ->> 'occurredAt')::numeric / 1000), e ->> 'subscriptionType', e ->> 'objectTypeId', e ->> 'objectId',
+              (e ->> 'eventId')::bigint, (e ->> 'attemptNumber')::integer, e
+         from jsonb_array_elements($1::jsonb) as e
+       returning 1)
+     select (select count(*) from ins)::integer as n, hubsync._wake_webhook_apply()`,
+    [JSON.stringify(events)],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+export const ClaimedRow = z.object({ id: z.string(), event: z.unknown(), attempts: z.number() });
+export type ClaimedRow = z.infer<typeof ClaimedRow>;
+
+/** Claims up to `limit` due rows, oldest first; rows another run holds are skipped, not waited for. */
+export async function claimEvents(db: Queryable, limit: number): Promise<ClaimedRow[]> {
+  const { rows } = await db.query(
+    `with due as (
+       select id from hubsync.webhook_events
+        where status in ('pending', 'failed', 'processing') and next_attempt_at <= now()
+          and (status <> 'processing' or claimed_until < now())
+        order by next_attempt_at, id limit $1 for update skip locked)
+     update hubsync.webhook_events e
+        set status = 'processing', claimed_until = now() + make_interval(secs => $2), attempts = e.attempts + 1
+       from due where e.id = due.id
+     returning e.id::text as id, e.event, e.attempts`,
+    [limit, CLAIM_MS / 1000],
+  );
+  return rows.map((r) => ClaimedRow.parse(r));
+}
+
+export interface Outcome {
+  id: string;
+  status: "done" | "ignored" | "failed";
+  objectType?: string | null;
+  /** Why ignored, or the failure. */
+  message?: string | null;
+}
+
+export async function finishEvents(db: Queryable, outcomes: Outcome[]): Promise<void> {
+  if (outcomes.length === 0) return;
+  await db.query(
+    `update hubsync.webhook_events e
+        set status = x.status, object_type = x.object_type, claimed_until = null,
+            processed_at = case when x.status = 'failed' then e.processed_at else now() end,
+            error = case when x.status = 'failed' then x.message end,
+            note = case when x.status = 'ignored' then x.message end,
+            next_attempt_at = case when x.status = 'failed' then now() + make_interval(secs => least($2, power(2, e.attempts))) else e.next_attempt_at end
+       from jsonb_to_recordset($1::jsonb) as x(id bigint, status text, object_type text, message text)
+      where e.id = x.id`,
+    [JSON.stringify(outcomes.map((o) => ({ id: o.id, status: o.status, object_type: o.objectType ?? null, message: o.message ?? null }))), MAX_BACKOFF_S],
+  );
+}
+
+/** Gives rows back untouched (HubSpot calls are paused until `until`): the attempt does not count. */
+export async function releaseEvents(db: Queryable, ids: string[], until: Date): Promise<void> {
+  if (ids.length === 0) return;
+  await db.query(
+    `update hubsync.webhook_events set status = 'pending', claimed_until = null, attempts = greatest(attempts - 1, 0), next_attempt_at = $2
+      where id = any($1::bigint[]) and status = 'processing'`,
+    [ids, until],
+  );
+}
+
+/** Deletes applied and ignored rows older than `retentionMs`, a bounded slice per call. */
+export async function pruneEvents(db: Queryable, retentionMs: number, limit = 10_000): Promise<number> {
+  const res = await db.query(
+    `delete from hubsync.webhook_events where id in (
+       select id from hubsync.webhook_events
+        where status in ('done', 'ignored') and processed_at < now() - make_interval(secs => $1) limit $2)`,
+    [retentionMs / 1000, limit],
+  );
+  return res.rowCount ?? 0;
+}
+
+/** Queues the apply job for the earliest failed or released row still waiting; returns when. */
+export async function scheduleRetry(pool: pg.Pool): Promise<Date | null> {
+  const { rows } = await pool.query<{ at: Date | null }>(
+    `select min(next_attempt_at) as at from hubsync.webhook_events where status in ('failed', 'pending') and next_attempt_at > now()`,
+  );
+  const at = rows[0]?.at ?? null;
+  if (at) await pool.query(`select hubsync._wake_webhook_apply($1)`, [at]);
+  return at;
+}

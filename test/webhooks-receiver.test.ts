@@ -1,0 +1,243 @@
+import { spawn } from "node:child_process";
+import http from "node:http";
+import { Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { pino } from "pino";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createPool } from "../src/db/pool.ts";
+import { REDACTED_PATHS } from "../src/log.ts";
+import { readWebhookConfig } from "../src/webhooks/config.ts";
+import { startReceiver, WEBHOOK_PATH, type RunningReceiver } from "../src/webhooks/receiver.ts";
+import { installedDatabase } from "./pull-helpers.ts";
+import type { TestDatabase } from "./support/database.ts";
+import { event, inboxCount, percentile, postBatch, SECRET, signedHeaders, testConfig } from "./webhooks-helpers.ts";
+
+// The receiver over real HTTP against a real database: what HubSpot (or an attacker) would see.
+
+const CLI = fileURLToPath(new URL("../src/cli/hubsync.ts", import.meta.url));
+
+let db: TestDatabase;
+let pool: ReturnType<typeof createPool>;
+let receiver: RunningReceiver;
+const logLines: string[] = [];
+const captured = pino(
+  { level: "debug", redact: { paths: REDACTED_PATHS, censor: "[redacted]" } },
+  new Writable({ write: (chunk, _enc, done) => (logLines.push(String(chunk)), done()) }),
+);
+
+beforeAll(async () => {
+  db = await installedDatabase("webhooks_receiver");
+  pool = createPool(db.url, { max: 5 });
+  receiver = await startReceiver({ pool, config: testConfig(), log: captured });
+});
+
+afterAll(async () => {
+  await receiver?.close();
+  await pool?.end();
+  await db?.drop();
+});
+
+beforeEach(async () => {
+  await db.pool.query(`delete from hubsync.webhook_events`);
+  await db.pool.query(`select hubsync_worker.remove_job('hubsync_webhook_apply')`);
+});
+
+const batch = (n = 2) => Array.from({ length: n }, (_, i) => event("contact.propertyChange", { objectId: 100 + i, propertyName: "firstname", propertyValue: `v${i}` }));
+
+describe("signatures", () => {
+  it("stores a v3-signed batch, queues the apply job, and answers 204 fast", async () => {
+    const times: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const res = await postBatch(receiver.url, batch(5));
+      expect(res.status).toBe(204);
+      times.push(res.ms);
+    }
+    expect(await inboxCount(db.pool)).toBe(200);
+    const { rows } = await db.pool.query(
+      `select subscription_type, object_id, status, event ->> 'propertyValue' as value from hubsync.webhook_events order by id limit 2`,
+    );
+    expect(rows).toEqual([
+      { subscription_type: "contact.propertyChange", object_id: "100", status: "pending", value: "v0" },
+      { subscription_type: "contact.propertyChange", object_id: "101", status: "pending", value: "v1" },
+    ]);
+    const jobs = await db.pool.query(`select key, priority from hubsync_worker.jobs where task_identifier = 'hubsync_webhook_apply'`);
+    expect(jobs.rows).toEqual([{ key: "hubsync_webhook_apply", priority: -10 }]);
+    const p50 = percentile(times, 50);
+    const p95 = percentile(times, 95);
+    process.stdout.write(`webhook receiver answer time (5-event batches, store + queue + commit): p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, max ${Math.max(...times).toFixed(1)} ms\n`);
+    expect(p95).toBeLessThan(1000); // HubSpot waits 5 s
+  });
+
+  it("accepts v1 and v2 only when configured", async () => {
+    expect((await postBatch(receiver.url, batch(), { version: "v1" })).status).toBe(401);
+    expect((await postBatch(receiver.url, batch(), { version: "v2" })).status).toBe(401);
+    expect(await inboxCount(db.pool)).toBe(0);
+    const all = await startReceiver({ pool, config: testConfig({ accept: ["v1", "v2", "v3"] }), log: captured });
+    try {
+      expect((await postBatch(all.url, batch(), { version: "v1" })).status).toBe(204);
+      expect((await postBatch(all.url, batch(), { version: "v2" })).status).toBe(204);
+      expect((await postBatch(all.url, batch(), { version: "v3" })).status).toBe(204);
+    } finally {
+      await all.close();
+    }
+    expect(await inboxCount(db.pool)).toBe(6);
+  });
+
+  it("refuses bad, foreign, stale and missing signatures with 401 and stores nothing", async () => {
+    const url = `${receiver.url}${WEBHOOK_PATH}`;
+    const body = JSON.stringify(batch());
+    const good = signedHeaders("v3", url, body);
+    const cases: Array<[string, Parameters<typeof postBatch>[2]]> = [
+      ["tampered signature", { raw: body, headers: { ...good, "x-hubspot-signature-v3": good["x-hubspot-signature-v3"]!.replace(/^./, (c) => (c === "A" ? "B" : "A")) } }],
+      ["wrong secret", { secret: "someone-elses-secret" }],
+      ["stale timestamp", { timestamp: Date.now() - 6 * 60 * 1000 }],
+      ["future timestamp", { timestamp: Date.now() + 6 * 60 * 1000 }],
+      ["no headers", { headers: {} }],
+      ["no timestamp", { headers: { "x-hubspot-signature-v3": good["x-hubspot-signature-v3"]! } }],
+      ["signed for another body", { raw: body.replace("v0", "v9"), headers: good }],
+      ["signed for another URL", { headers: signedHeaders("v3", "http://example.com/hubspot/webhooks", body), raw: body }],
+    ];
+    for (const [label, opts] of cases) {
+      const res = await postBatch(receiver.url, batch(), opts);
+      expect(res.status, label).toBe(401);
+    }
+    expect(await inboxCount(db.pool)).toBe(0);
+    const jobs = await db.pool.query(`select 1 from hubsync_worker.jobs where task_identifier = 'hubsync_webhook_apply'`);
+    expect(jobs.rowCount).toBe(0);
+    // the secret is in no log line (the reasons are)
+    expect(logLines.join("")).toContain("timestamp outside the 5-minute window");
+    expect(logLines.join("")).not.toContain(SECRET);
+  });
+
+  it("checks the public URL HubSpot signed when a proxy is in front", async () => {
+    const publicUrl = "https://hooks.example.com/hubspot/webhooks";
+    const proxied = await startReceiver({ pool, config: testConfig({ publicUrl }), log: captured });
+    try {
+      const body = JSON.stringify(batch(1));
+      expect((await postBatch(proxied.url, null, { raw: body, headers: signedHeaders("v3", publicUrl, body) })).status).toBe(204);
+      expect((await postBatch(proxied.url, null, { raw: body })).status).toBe(401); // signed for the local URL
+    } finally {
+      await proxied.close();
+    }
+  });
+});
+
+describe("bad requests", () => {
+  it("answers 400 to signed bodies that are not JSON or not HubSpot's event batch", async () => {
+    for (const raw of ["not json", "{\"a\":1}", "[]", JSON.stringify([{ subscriptionType: "contact.creation" }]), JSON.stringify(batch(101))]) {
+      const res = await postBatch(receiver.url, null, { raw });
+      expect(res.status, raw.slice(0, 40)).toBe(400);
+    }
+    expect(await inboxCount(db.pool)).toBe(0);
+  });
+
+  it("answers 413 to a 2 MB body without reading it (declared or chunked)", async () => {
+    const big = "x".repeat(2 * 1024 * 1024);
+    const declared = await rawPost(receiver.url, big, { "content-length": String(big.length) });
+    expect(declared).toBe(413);
+    const chunked = await rawPost(receiver.url, big, { "transfer-encoding": "chunked" });
+    expect(chunked).toBe(413);
+    expect(await inboxCount(db.pool)).toBe(0);
+    // the receiver is still fine afterwards
+    expect((await postBatch(receiver.url, batch(1))).status).toBe(204);
+  });
+
+  it("answers 404 elsewhere, 405 to other methods, and 200 on /healthz", async () => {
+    expect((await fetch(`${receiver.url}/other`, { method: "POST" })).status).toBe(404);
+    const get = await fetch(`${receiver.url}${WEBHOOK_PATH}`);
+    expect(get.status).toBe(405);
+    expect(get.headers.get("allow")).toBe("POST");
+    const health = await fetch(`${receiver.url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: "ok" });
+  });
+
+  it("answers 429 with Retry-After when one address floods it", async () => {
+    const limited = await startReceiver({ pool, config: testConfig({ rate: { perSecond: 2, burst: 5 } }), log: captured });
+    try {
+      const answers = await Promise.all(Array.from({ length: 30 }, () => postBatch(limited.url, batch(1))));
+      const ok = answers.filter((a) => a.status === 204);
+      const limitedAnswers = answers.filter((a) => a.status === 429);
+      expect(ok.length).toBeGreaterThanOrEqual(5);
+      expect(ok.length).toBeLessThanOrEqual(7);
+      expect(limitedAnswers.length).toBe(30 - ok.length);
+      expect(Number(limitedAnswers[0]!.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+      expect(await inboxCount(db.pool)).toBe(ok.length);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
+describe("configuration and CLI", () => {
+  it("reads the environment: secret required, signatures listed, never echoing the secret", () => {
+    expect(() => readWebhookConfig({})).toThrow(/^hubsync: HUBSPOT_WEBHOOK_SECRET is not set/);
+    const c = readWebhookConfig({ HUBSPOT_WEBHOOK_SECRET: "s3cr3t-value", HUBSYNC_WEBHOOK_SIGNATURES: "v1, V3", HUBSYNC_WEBHOOK_PORT: "9999" });
+    expect(c).toMatchObject({ accept: ["v1", "v3"], port: 9999, host: "0.0.0.0", publicUrl: null, rate: { perSecond: 100, burst: 200 } });
+    let message = "";
+    try {
+      readWebhookConfig({ HUBSPOT_WEBHOOK_SECRET: "s3cr3t-value", HUBSYNC_WEBHOOK_SIGNATURES: "v4" });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/HUBSYNC_WEBHOOK_SIGNATURES/);
+    expect(message).not.toContain("s3cr3t-value");
+  });
+
+  it("`hubsync webhooks` without HUBSPOT_WEBHOOK_SECRET exits non-zero with one line; with it, serves until SIGTERM", async () => {
+    const env = { ...process.env, DATABASE_URL: db.url, HUBSPOT_WEBHOOK_SECRET: "", HUBSYNC_LOG_LEVEL: "silent" };
+    const missing = await runCli(["webhooks", "--port", "0"], env);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr.trim().split("\n")).toEqual([expect.stringMatching(/HUBSPOT_WEBHOOK_SECRET is empty/)]);
+    const worker = await runCli(["worker", "--webhooks-port", "0"], { ...env, HUBSPOT_WEBHOOK_SECRET: undefined, HUBSPOT_ACCESS_TOKEN: "x" });
+    expect(worker.code).not.toBe(0);
+    expect(worker.stderr).toMatch(/HUBSPOT_WEBHOOK_SECRET is not set/);
+
+    const child = spawn(process.execPath, [CLI, "webhooks", "--port", "0", "--host", "127.0.0.1"], {
+      env: { ...env, HUBSPOT_WEBHOOK_SECRET: SECRET, HUBSYNC_LOG_LEVEL: "info" },
+    });
+    let out = "";
+    let err = "";
+    child.stderr.on("data", (c: Buffer) => (err += c));
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on("data", (c: Buffer) => {
+        out += c;
+        const m = /listening on (http:\/\/\S+)\/hubspot\/webhooks/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child.once("exit", (code) => reject(new Error(`exited ${code}: ${err}`)));
+    });
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    expect((await postBatch(url, batch(3))).status).toBe(204);
+    const code = await new Promise<number | null>((resolve) => {
+      child.once("exit", resolve);
+      child.kill("SIGTERM");
+    });
+    expect(code).toBe(0);
+    expect(await inboxCount(db.pool)).toBe(3);
+    expect(out + err).not.toContain(SECRET);
+  }, 30_000);
+});
+
+function rawPost(base: string, body: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${base}${WEBHOOK_PATH}`, { method: "POST", headers: { "content-type": "application/json", ...headers } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    // the receiver closes the connection mid-upload: that is the point
+    req.on("error", (err: NodeJS.ErrnoException) => (err.code === "EPIPE" || err.code === "ECONNRESET" ? undefined : reject(err)));
+    req.end(body);
+  });
+}
+
+function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c));
+    child.stderr.on("data", (c: Buffer) => (stderr += c));
+    child.once("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
