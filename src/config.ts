@@ -6,6 +6,10 @@ const EnvSchema = z.object({
   HUBSPOT_ACCESS_TOKEN: z.string().min(1).optional(),
   HUBSPOT_BASE_URL: z.string().url({ message: "HUBSPOT_BASE_URL must be an http(s) URL" }).default("https://api.hubapi.com"),
   HUBSPOT_WEBHOOK_SECRET: z.string().optional(),
+  /** A HubSpot request silent this long is abandoned and retried (default 30 s). */
+  HUBSYNC_HTTP_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
+  /** Attempts per HubSpot request on 5xx, timeouts and dropped connections (default 6). */
+  HUBSYNC_HTTP_MAX_ATTEMPTS: z.coerce.number().int().positive().optional(),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -29,4 +33,12 @@ export function requireAccessToken(env: Env): string {
     throw new Error("hubsync: HUBSPOT_ACCESS_TOKEN is not set (a HubSpot private-app token, or any token for the simulator)");
   }
   return env.HUBSPOT_ACCESS_TOKEN;
+}
+
+/** The HubSpot client's timeout and retry settings from the environment (only those set). */
+export function httpOptions(env: Env): { timeoutMs?: number; maxAttempts?: number } {
+  return {
+    ...(env.HUBSYNC_HTTP_TIMEOUT_MS ? { timeoutMs: env.HUBSYNC_HTTP_TIMEOUT_MS } : {}),
+    ...(env.HUBSYNC_HTTP_MAX_ATTEMPTS ? { maxAttempts: env.HUBSYNC_HTTP_MAX_ATTEMPTS } : {}),
+  };
 }

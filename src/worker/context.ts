@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { readEnv, requireAccessToken, requireDatabaseUrl, type Env } from "../config.ts";
+import { httpOptions, readEnv, requireAccessToken, requireDatabaseUrl, type Env } from "../config.ts";
 import { createPool } from "../db/pool.ts";
 import { createHubSpotApi, type HubSpotApi } from "../hubspot/client.ts";
 import { log as rootLog, type Logger } from "../log.ts";
@@ -40,6 +40,7 @@ function build(env: Env, pool: pg.Pool | null): State {
         basePath: env.HUBSPOT_BASE_URL,
         pool: s.pool,
         log: rootLog,
+        ...httpOptions(env),
       });
       return s.hubspot;
     },

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { readEnv, requireAccessToken, requireDatabaseUrl } from "../../config.ts";
+import { httpOptions, readEnv, requireAccessToken, requireDatabaseUrl } from "../../config.ts";
 import { createPool } from "../../db/pool.ts";
 import { createHubSpotApi } from "../../hubspot/client.ts";
 import { log } from "../../log.ts";
@@ -30,7 +30,7 @@ export const command: Command = {
     const only = positionals[0];
     const env = readEnv();
     const pool = createPool(requireDatabaseUrl(env), { applicationName: "hubsync push" });
-    const hubspot = createHubSpotApi({ accessToken: requireAccessToken(env), basePath: env.HUBSPOT_BASE_URL, pool, log });
+    const hubspot = createHubSpotApi({ accessToken: requireAccessToken(env), basePath: env.HUBSPOT_BASE_URL, pool, log, ...httpOptions(env) });
     try {
       if (values["dry-run"]) {
         const plan = await planPush(pool, hubspot, only);

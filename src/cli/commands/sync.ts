@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { readEnv, requireAccessToken, requireDatabaseUrl } from "../../config.ts";
+import { httpOptions, readEnv, requireAccessToken, requireDatabaseUrl } from "../../config.ts";
 import { createPool } from "../../db/pool.ts";
 import { createHubSpotApi } from "../../hubspot/client.ts";
 import { log } from "../../log.ts";
@@ -35,7 +35,7 @@ export const command: Command = {
     if (!Number.isFinite(interval) || interval <= 0) throw new Error(`hubsync sync: --interval must be a positive number of seconds\n${USAGE}`);
     const env = readEnv();
     const pool = createPool(requireDatabaseUrl(env), { applicationName: "hubsync sync" });
-    const hubspot = createHubSpotApi({ accessToken: requireAccessToken(env), basePath: env.HUBSPOT_BASE_URL, pool, log });
+    const hubspot = createHubSpotApi({ accessToken: requireAccessToken(env), basePath: env.HUBSPOT_BASE_URL, pool, log, ...httpOptions(env) });
     let stopping = false;
     let wake: (() => void) | null = null;
     const stop = () => {
