@@ -47,8 +47,3 @@ export async function inboxCount(pool: pg.Pool): Promise<number> {
   const { rows } = await pool.query<{ n: number }>(`select count(*)::int as n from hubsync.webhook_events`);
   return rows[0]!.n;
 }
-
-export function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-}

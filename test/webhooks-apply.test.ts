@@ -1,0 +1,218 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "../src/bench/wait.ts";
+import { createPool } from "../src/db/pool.ts";
+import { compareWithSimulator } from "../src/verify/compare.ts";
+import { applyWebhookEvents } from "../src/webhooks/apply.ts";
+import { startReceiver, type RunningReceiver } from "../src/webhooks/receiver.ts";
+import { startWorker, type RunningWorker } from "../src/worker/runner.ts";
+import { connectWorker, enableSync, installedDatabase, quietLog } from "./pull-helpers.ts";
+import type { TestDatabase } from "./support/database.ts";
+import { testSimulator, type TestSimulator } from "./support/simulator.ts";
+import { event, postBatch, testConfig } from "./webhooks-helpers.ts";
+
+// Hand-signed HubSpot batches through the real receiver, applied by the real worker against the
+// simulator. The worker runs without a crontab: only the webhooks bring changes in.
+
+let db: TestDatabase;
+let sim: TestSimulator;
+let worker: RunningWorker | null = null;
+let receiver: RunningReceiver;
+let pool: ReturnType<typeof createPool>;
+const contacts: string[] = [];
+const companies: string[] = [];
+
+const until = <T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 15_000) =>
+  waitFor(what, async () => (await fn()) || undefined, { timeoutMs, intervalMs: 50 });
+
+const post = async (events: unknown[]) => {
+  const res = await postBatch(receiver.url, events);
+  expect(res.status, res.body).toBe(204);
+};
+
+async function contactRow(id: string): Promise<{ firstname: string | null; email: string | null } | null> {
+  const { rows } = await db.pool.query(`select firstname, email from hubspot.contacts where id = $1`, [id]);
+  return rows[0] ?? null;
+}
+
+async function drained(): Promise<boolean> {
+  const { rows } = await db.pool.query(`select pending, failed from hubsync.webhook_status`);
+  return Number(rows[0].pending) === 0 && Number(rows[0].failed) === 0;
+}
+
+beforeAll(async () => {
+  db = await installedDatabase("webhooks_apply");
+  sim = await testSimulator();
+  for (let i = 0; i < 12; i++) contacts.push((await sim.control.createRecord("contacts", { email: `a${i}@example.com`, firstname: `A${i}` })).id);
+  for (let i = 0; i < 3; i++) companies.push((await sim.control.createRecord("companies", { name: `Co ${i}`, domain: `co${i}.example.com` })).id);
+  const crontab = join(mkdtempSync(join(tmpdir(), "hubsync-webhooks-")), "crontab");
+  writeFileSync(crontab, "# nothing scheduled: webhooks only\n");
+  process.env.DATABASE_URL = db.url;
+  process.env.HUBSPOT_ACCESS_TOKEN = sim.token;
+  process.env.HUBSPOT_BASE_URL = sim.url;
+  worker = await startWorker({ databaseUrl: db.url, concurrency: 3, handleSignals: false, log: quietLog, crontabFile: crontab });
+  await enableSync(db.pool, "contacts");
+  await enableSync(db.pool, "companies");
+  await until(
+    "contacts, companies and their association table to be live",
+    async () => {
+      const { rows } = await db.pool.query(
+        `select (select count(*) from hubsync.objects where phase = 'live') as live,
+                (select count(*) from hubsync.association_pairs where table_name = 'associations_company_contact' and backfilled_at is not null) as pairs`,
+      );
+      return Number(rows[0].live) === 2 && Number(rows[0].pairs) === 1;
+    },
+    40_000,
+  );
+  pool = createPool(db.url, { max: 4 });
+  receiver = await startReceiver({ pool, config: testConfig(), log: quietLog });
+}, 60_000);
+
+afterAll(async () => {
+  await worker?.stop();
+  await receiver?.close();
+  await pool?.end();
+  await sim?.close();
+  await db?.drop();
+});
+
+describe("webhook events applied by the worker", () => {
+  it("creations, property changes, deletions and restores land in hubspot.*", async () => {
+    const created = await sim.control.createRecord("contacts", { email: "new@example.com", firstname: "New" });
+    await post([event("contact.creation", { objectId: Number(created.id) })]);
+    await until("the created contact", async () => (await contactRow(created.id))?.firstname === "New");
+
+    await sim.control.updateRecord("contacts", created.id, { firstname: "Renamed" });
+    await post([event("contact.propertyChange", { objectId: Number(created.id), propertyName: "firstname", propertyValue: "Renamed" })]);
+    await until("the property change", async () => (await contactRow(created.id))?.firstname === "Renamed");
+
+    await sim.control.archiveRecord("contacts", created.id);
+    await post([event("contact.deletion", { objectId: Number(created.id) })]);
+    await until("the deleted contact to leave the table", async () => (await contactRow(created.id)) === null);
+
+    await sim.control.restoreRecord("contacts", created.id);
+    await post([event("contact.restore", { objectId: Number(created.id) })]);
+    await until("the restored contact", async () => (await contactRow(created.id))?.firstname === "Renamed");
+
+    // the generic form: object.* with objectTypeId (companies are 0-2)
+    await sim.control.updateRecord("companies", companies[0]!, { name: "Generic Co" });
+    await post([event("object.propertyChange", { objectTypeId: "0-2", objectId: Number(companies[0]), propertyName: "name", propertyValue: "Generic Co" })]);
+    await until("the company change", async () => {
+      const { rows } = await db.pool.query(`select name from hubspot.companies where id = $1`, [companies[0]]);
+      return rows[0]?.name === "Generic Co";
+    });
+
+    await until("the inbox to drain", drained);
+    const { rows } = await db.pool.query(`select status, object_type, count(*)::int as n from hubsync.webhook_events group by 1, 2 order by 2`);
+    expect(rows).toEqual([
+      { status: "done", object_type: "companies", n: 1 },
+      { status: "done", object_type: "contacts", n: 4 },
+    ]);
+  });
+
+  it("a merge removes the merged-away row and records it in hubsync.merges", async () => {
+    const [winner, loser] = [contacts[0]!, contacts[1]!];
+    expect(await contactRow(loser)).not.toBeNull();
+    await sim.control.mergeRecords("contacts", winner, loser);
+    await post([event("contact.merge", { objectId: Number(winner), primaryObjectId: Number(winner), mergedObjectIds: [Number(loser)], newObjectId: Number(winner) })]);
+    await until("the merged-away contact to leave the table", async () => (await contactRow(loser)) === null);
+    const merges = await db.pool.query(`select merged_id, winner_id from hubsync.merges where object_type = 'contacts'`);
+    expect(merges.rows).toEqual([{ merged_id: loser, winner_id: winner }]);
+    expect(await contactRow(winner)).not.toBeNull();
+  });
+
+  it("association changes re-read both ends' associations", async () => {
+    const [contact, company] = [contacts[2]!, companies[1]!];
+    const pair = async () =>
+      (await db.pool.query(`select 1 from hubspot.associations_company_contact where contact_id = $1 and company_id = $2`, [contact, company])).rowCount === 1;
+    expect(await pair()).toBe(false);
+    await sim.control.associate("contacts", contact, "companies", company);
+    const change = { associationType: "CONTACT_TO_COMPANY", fromObjectId: Number(contact), toObjectId: Number(company), associationTypeId: 1 };
+    await post([event("contact.associationChange", { ...change, associationRemoved: false })]);
+    await until("the association row", pair);
+
+    await sim.control.unassociate("contacts", contact, "companies", company);
+    // only the company's side is subscribed: the other end is found from associationType
+    await post([event("company.associationChange", { associationType: "COMPANY_TO_CONTACT", fromObjectId: Number(company), toObjectId: Number(contact), associationRemoved: true })]);
+    await until("the association row to go", async () => !(await pair()));
+  });
+
+  it("duplicates and reversed order converge on HubSpot's current state", async () => {
+    const ids = contacts.slice(3, 9);
+    const events: Array<Record<string, unknown>> = [];
+    for (let round = 1; round <= 3; round++) {
+      for (const id of ids) {
+        await sim.control.updateRecord("contacts", id, { firstname: `Round ${round} ${id}` });
+        events.push(event("contact.propertyChange", { objectId: Number(id), propertyName: "firstname", propertyValue: `Round ${round} ${id}` }));
+      }
+    }
+    await sim.control.archiveRecord("contacts", ids[0]!);
+    events.push(event("contact.deletion", { objectId: Number(ids[0]) }));
+    const fresh = await sim.control.createRecord("contacts", { email: "late@example.com", firstname: "Late" });
+    events.push(event("contact.creation", { objectId: Number(fresh.id) }));
+
+    // newest first, every event twice, in three batches posted at once
+    const shuffled = [...events].reverse().flatMap((e) => [e, { ...e, attemptNumber: 1 }]);
+    const third = Math.ceil(shuffled.length / 3);
+    await Promise.all([0, 1, 2].map((i) => post(shuffled.slice(i * third, (i + 1) * third))));
+    await until("the inbox to drain", drained);
+
+    for (const id of ids.slice(1)) expect((await contactRow(id))?.firstname).toBe(`Round 3 ${id}`);
+    expect(await contactRow(ids[0]!)).toBeNull();
+    expect((await contactRow(fresh.id))?.firstname).toBe("Late");
+    const comparison = await compareWithSimulator(db.pool, sim.control, ["contacts", "companies"]);
+    expect(comparison.ok, comparison.summary).toBe(true);
+  });
+
+  it("events for types that are not synced are kept as ignored, with the reason", async () => {
+    await post([
+      event("deal.creation", { objectId: 1 }),
+      event("conversation.creation", { objectId: 2 }),
+      event("object.creation", { objectTypeId: "2-999", objectId: 3 }),
+    ]);
+    await until("the inbox to drain", drained);
+    const { rows } = await db.pool.query(`select subscription_type, note from hubsync.webhook_events where status = 'ignored' order by id`);
+    expect(rows).toEqual([
+      { subscription_type: "deal.creation", note: expect.stringMatching(/^deals is not synced/) },
+      { subscription_type: "conversation.creation", note: expect.stringMatching(/not CRM records/) },
+      { subscription_type: "object.creation", note: expect.stringMatching(/object type 2-999 is not synced/) },
+    ]);
+    const status = await db.pool.query(`select ignored, pending, failed, lag_p95_ms from hubsync.webhook_status`);
+    expect(Number(status.rows[0].ignored)).toBe(3);
+    expect(status.rows[0].lag_p95_ms).not.toBeNull();
+  });
+});
+
+describe("when HubSpot fails", () => {
+  it("failed events stay in the inbox with the error and are retried", async () => {
+    await worker?.stop();
+    worker = null;
+    const id = contacts[10]!;
+    await sim.control.updateRecord("contacts", id, { firstname: "After the outage" });
+    await post([event("contact.propertyChange", { objectId: Number(id), propertyName: "firstname", propertyValue: "After the outage" })]);
+    await sim.control.configure({ faults: { serverErrorRate: 1 } });
+    const deps = connectWorker(db.url, sim, { maxAttempts: 1 });
+    try {
+      const first = await applyWebhookEvents(deps);
+      expect(first.failed).toBe(1);
+      const { rows } = await db.pool.query(
+        `select status, attempts, error, next_attempt_at > now() as later from hubsync.webhook_events where object_id = $1 and status <> 'done'`,
+        [id],
+      );
+      expect(rows).toEqual([{ status: "failed", attempts: 1, error: expect.stringMatching(/^contacts: /), later: true }]);
+      const retry = await db.pool.query(`select 1 from hubsync_worker.jobs where key = 'hubsync_webhook_apply:retry'`);
+      expect(retry.rowCount).toBe(1);
+      const status = await db.pool.query(`select failed, last_error from hubsync.webhook_status`);
+      expect(status.rows[0]).toMatchObject({ failed: "1", last_error: expect.stringMatching(/^contacts: /) });
+
+      await sim.control.configure({ faults: { serverErrorRate: 0 } });
+      await until("the retry to be due", async () => (await applyWebhookEvents(deps)).events > 0, 10_000);
+      expect((await contactRow(id))?.firstname).toBe("After the outage");
+      expect(await drained()).toBe(true);
+    } finally {
+      await deps.close();
+    }
+  });
+});
