@@ -44,7 +44,8 @@ export type StatusRow = z.infer<typeof StatusRow>;
 
 const HEADERS = ["OBJECT", "ENABLED", "WRITE-BACK", "PHASE", "ROWS", "LAST PULL (UTC)", "LAG", "PENDING", "REJECTED", "LAST ERROR"];
 const RIGHT_ALIGNED = new Set(["ROWS", "LAG", "PENDING", "REJECTED"]);
-const MAX_ERROR = 60;
+// long enough for the pause sentences ("HubSpot daily API limit reached; waiting until …") to say what to do
+const MAX_ERROR = 100;
 
 export function formatDuration(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
