@@ -1,5 +1,7 @@
 import { z } from "zod";
-import { startSimulator } from "../simulator/index.ts";
+import type { FaultConfig } from "../simulator/config.ts";
+import { startSimulator, type SimulatorControl } from "../simulator/index.ts";
+import type { Store } from "../simulator/store.ts";
 
 /**
  * The simulator as the bench and the demo use it: started in this process at a real tier's rate
@@ -33,6 +35,9 @@ export interface BenchSim {
   url: string;
   token: string;
   tier: Tier;
+  /** The control API (user edits, faults, counters) and the in-process portal, for the soak's changes and comparisons. */
+  control: SimulatorControl;
+  store: Store;
   traffic(): Promise<SimTraffic>;
   /** Zeroes the request counters and the rate-limit windows. */
   resetTraffic(): Promise<void>;
@@ -49,6 +54,10 @@ export interface BenchSimOptions {
   latencyMs: { min: number; max: number };
   seedSize: number;
   seed: number;
+  /** Fault injection from the start (the soak); off by default. */
+  faults?: Partial<FaultConfig>;
+  /** How late search sees changes (HubSpot's index lag); 0 by default. */
+  indexLagMs?: number;
 }
 
 const LoggedShape = z.object({ method: z.string(), path: z.string(), status: z.number(), at: z.number() });
@@ -60,6 +69,8 @@ export async function startBenchSimulator(opts: BenchSimOptions): Promise<BenchS
     latencyMs: opts.latencyMs.min,
     latencyJitterMs: opts.latencyMs.max - opts.latencyMs.min,
     seed: { size: opts.seedSize, seed: opts.seed },
+    ...(opts.faults ? { faults: opts.faults } : {}),
+    ...(opts.indexLagMs !== undefined ? { indexLagMs: opts.indexLagMs } : {}),
   });
   const { control, store } = sim;
   const typeOf = (type: string) => {
@@ -77,6 +88,8 @@ export async function startBenchSimulator(opts: BenchSimOptions): Promise<BenchS
     url: sim.url,
     token: sim.token,
     tier: opts.tier,
+    control,
+    store,
     async traffic() {
       const c = await control.counters();
       return { requests: c.total, rateLimited: c.rateLimited };

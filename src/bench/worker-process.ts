@@ -15,6 +15,10 @@ export interface WorkerProcess {
   peakRss(): number | null;
   /** Graceful stop (SIGTERM), as a supervisor would; resolves with the exit code. */
   stop(): Promise<number | null>;
+  /** Resolves when the process ends, however it ends (the soak restarts a worker that died). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Sends a signal without waiting (the soak's SIGKILL of a busy worker). */
+  kill(signal: NodeJS.Signals): void;
 }
 
 export function readPeakRss(pid: number): number | null {
@@ -27,9 +31,22 @@ export function readPeakRss(pid: number): number | null {
   }
 }
 
-export function startWorkerProcess(opts: { databaseUrl: string; hubspotUrl: string; token: string; logFile: string; concurrency?: number }): WorkerProcess {
-  const log = createWriteStream(opts.logFile);
-  const child: ChildProcess = spawn(process.execPath, [CLI, "worker", ...(opts.concurrency ? ["--concurrency", String(opts.concurrency)] : [])], {
+export interface WorkerProcessOptions {
+  databaseUrl: string;
+  hubspotUrl: string;
+  token: string;
+  logFile: string;
+  concurrency?: number;
+  /** More `hubsync worker` options (e.g. --webhooks-port). */
+  args?: string[];
+  /** Append to logFile instead of starting it afresh (a restarted worker keeps its predecessor's log). */
+  appendLog?: boolean;
+}
+
+export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
+  const log = createWriteStream(opts.logFile, { flags: opts.appendLog ? "a" : "w" });
+  const args = [CLI, "worker", ...(opts.concurrency ? ["--concurrency", String(opts.concurrency)] : []), ...(opts.args ?? [])];
+  const child: ChildProcess = spawn(process.execPath, args, {
     env: {
       ...process.env,
       DATABASE_URL: opts.databaseUrl,
@@ -52,9 +69,19 @@ export function startWorkerProcess(opts: { databaseUrl: string; hubspotUrl: stri
   };
   const timer = setInterval(sample, 500);
   timer.unref();
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => {
+      clearInterval(timer);
+      resolve({ code, signal });
+    }),
+  );
+  const exited = ended.then((e) => e.code);
   return {
     pid,
+    exited: ended,
+    kill(signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
     peakRss() {
       if (child.exitCode === null) sample();
       return peak;

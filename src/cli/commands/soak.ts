@@ -1,0 +1,22 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import type { Command } from "../main.ts";
+import { parseSoakArgs } from "../../soak/options.ts";
+import { renderMarkdown, renderText } from "../../soak/report.ts";
+import { runSoak } from "../../soak/run-soak.ts";
+
+export const command: Command = {
+  summary: "two-way changes with faults for a while, then a record-by-record comparison",
+  async run(argv) {
+    const opts = parseSoakArgs(argv);
+    const results = await runSoak(opts, (m) => process.stderr.write(`${m}\n`));
+    process.stdout.write(`\n${renderText(results)}\n`);
+    if (opts.out) {
+      const file = resolve(opts.out);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, renderMarkdown(results));
+      process.stdout.write(`\nwritten: ${file}\n`);
+    }
+    return results.ok ? 0 : 1;
+  },
+};

@@ -1,0 +1,59 @@
+import { describe, expect, inject, it } from "vitest";
+import { SoakOptions, SOAK_DEFAULTS } from "../src/soak/options.ts";
+import { renderMarkdown, renderText } from "../src/soak/report.ts";
+import { runSoak, totalMade } from "../src/soak/run-soak.ts";
+
+/**
+ * The soak's CI cut: a small portal, ~36 s of two-way changes at 5 per second with 5% of HubSpot
+ * requests failing (5xx, hangs, dropped connections, answers lost after the write), the worker in
+ * its own process — then faults off, quiescence, and the record-by-record comparison.
+ */
+describe("hubsync soak (short)", () => {
+  it("converges after two-way changes under faults, with nothing lost, duplicated or different", async () => {
+    const opts = SoakOptions.parse({
+      ...SOAK_DEFAULTS,
+      minutes: 0.6,
+      tier: "pro",
+      faults: 0.05,
+      size: 600,
+      rate: 5,
+      latencyMs: { min: 1, max: 5 },
+      indexLagMs: 1_000,
+      faultTimeoutMs: 1_000,
+      settleTimeoutMs: 30_000,
+      progressEverySeconds: 10,
+    });
+    const notes: string[] = [];
+    const r = await runSoak(opts, (m) => notes.push(m), { adminUrl: inject("adminUrl") });
+    const text = renderText(r);
+
+    expect(r.problems, text).toEqual([]);
+    expect(r.ok).toBe(true);
+    expect(r.convergence.converged).toBe(true);
+    expect(r.comparison?.clean).toBe(true);
+    expect(r.comparison?.records).toBeGreaterThan(250);
+
+    // Both sides really changed things, and both at once.
+    const by = r.changes.byKind;
+    const made = (prefix: string) => Object.entries(by).filter(([k]) => k.startsWith(prefix)).reduce((n, [, v]) => n + v.made, 0);
+    expect(totalMade(r.changes)).toBeGreaterThan(120);
+    expect(made("hubspot:")).toBeGreaterThan(40);
+    expect(made("sql:")).toBeGreaterThan(40);
+    expect(by["both:same-record"].made).toBeGreaterThan(0);
+    expect(by["sql:insert"].made).toBeGreaterThan(0);
+    expect(r.changes.errors).toBe(0);
+
+    // Faults were met and survived; the rate budget kept HubSpot from saying 429.
+    expect(r.trafficWithFaults.faults).toBeGreaterThan(0);
+    expect(r.traffic.rateLimited).toBe(0);
+    expect(r.traffic.internalErrors).toBe(0);
+    expect(r.outbox.sent).toBeGreaterThan(30);
+    expect(r.worker.restarts).toBe(0);
+
+    // The report says so, with progress lines on the way.
+    expect(notes.some((n) => /^\s+\d+ s: \d+ changes · API calls/.test(n))).toBe(true);
+    expect(text).toContain("PASS");
+    expect(text).toMatch(/faults injected\s+[1-9]/);
+    expect(renderMarkdown(r)).toContain("| sql:update |");
+  }, 120_000);
+});
