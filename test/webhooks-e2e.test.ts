@@ -1,0 +1,152 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { percentile, waitFor } from "../src/bench/wait.ts";
+import { startWorkerProcess, type WorkerProcess } from "../src/bench/worker-process.ts";
+import { compareWithSimulator } from "../src/verify/compare.ts";
+import { WEBHOOK_PATH } from "../src/webhooks/receiver.ts";
+import { enableSync, installedDatabase } from "./pull-helpers.ts";
+import type { TestDatabase } from "./support/database.ts";
+import { testSimulator, type TestSimulator } from "./support/simulator.ts";
+import { SECRET } from "./webhooks-helpers.ts";
+
+// End to end, as deployed: `hubsync worker --webhooks-port N` in its own process, the simulator (Pro
+// tier, real rate limits) sending signed webhook batches of every change to it. The worker has no
+// crontab, so nothing but the webhooks brings changes in. Each change's latency is measured from
+// just before the change is made in "HubSpot" to the moment its effect is visible in Postgres.
+
+let db: TestDatabase;
+let sim: TestSimulator;
+let worker: WorkerProcess | null = null;
+let port = 0;
+const dir = mkdtempSync(join(tmpdir(), "hubsync-webhooks-e2e-"));
+const logFile = join(dir, "worker.log");
+
+const until = <T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 30_000) =>
+  waitFor(what, async () => (await fn()) || undefined, { timeoutMs, intervalMs: 100, describe: () => tail() });
+
+const tail = () => {
+  try {
+    return readFileSync(logFile, "utf8").split("\n").slice(-30).join("\n");
+  } catch {
+    return "";
+  }
+};
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port: p } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return p;
+}
+
+beforeAll(async () => {
+  db = await installedDatabase("webhooks_e2e");
+  sim = await testSimulator({ tier: "pro", rateLimits: {} });
+  for (let i = 0; i < 80; i++) await sim.control.createRecord("contacts", { email: `e${i}@example.com`, firstname: `E${i}` });
+  for (let i = 0; i < 5; i++) await sim.control.createRecord("companies", { name: `Co ${i}` });
+  await enableSync(db.pool, "contacts");
+  await enableSync(db.pool, "companies");
+
+  const crontab = join(dir, "crontab");
+  writeFileSync(crontab, "# webhooks only\n");
+  port = await freePort();
+  Object.assign(process.env, { HUBSPOT_WEBHOOK_SECRET: SECRET, HUBSYNC_CRONTAB: crontab, HUBSYNC_LOG_LEVEL: "info" });
+  worker = startWorkerProcess({
+    databaseUrl: db.url,
+    hubspotUrl: sim.url,
+    token: sim.token,
+    logFile,
+    concurrency: 3,
+    args: ["--webhooks-port", String(port), "--webhooks-host", "127.0.0.1"],
+  });
+  await until("contacts and companies to be live", async () => {
+    const { rows } = await db.pool.query(`select count(*)::int as n from hubsync.objects where phase = 'live'`);
+    return rows[0].n === 2;
+  });
+  await until("the receiver to answer", async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.status === 200);
+  await sim.control.configureWebhooks({ targetUrl: `http://127.0.0.1:${port}${WEBHOOK_PATH}`, secret: SECRET, retryDelayMs: 200 });
+}, 60_000);
+
+afterAll(async () => {
+  const code = await worker?.stop();
+  await sim?.close();
+  await db?.drop();
+  expect(code).toBe(0);
+});
+
+type Expectation = { label: string; id: string; firstname: string | null; at: number; seen?: number };
+
+describe("real time through webhooks", () => {
+  it("changes made in HubSpot reach Postgres within 2 s (p95), measured over 60 changes spread in time", async () => {
+    const live = (await sim.control.listRecords("contacts")).map((r) => r.id);
+    const pending: Expectation[] = [];
+    const done: Expectation[] = [];
+    let stop = false;
+    let deadline = Infinity;
+    // One query every 20 ms over everything still outstanding: when did each change become visible?
+    const poller = (async () => {
+      while (!stop || pending.length > 0) {
+        if (pending.length > 0) {
+          const { rows } = await db.pool.query<{ id: string; firstname: string | null }>(`select id, firstname from hubspot.contacts where id = any($1)`, [pending.map((p) => p.id)]);
+          const now = Date.now();
+          const byId = new Map(rows.map((r) => [r.id, r.firstname]));
+          for (const p of [...pending]) {
+            const ok = p.firstname === null ? !byId.has(p.id) : byId.get(p.id) === p.firstname;
+            if (ok) {
+              p.seen = now;
+              done.push(p);
+              pending.splice(pending.indexOf(p), 1);
+            }
+          }
+        }
+        if (stop && Date.now() > deadline) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+
+    const CHANGES = 60;
+    for (let i = 0; i < CHANGES; i++) {
+      const at = Date.now();
+      if (i % 10 === 0) {
+        const r = await sim.control.createRecord("contacts", { email: `new${i}@example.com`, firstname: `Created ${i}` });
+        pending.push({ label: "create", id: r.id, firstname: `Created ${i}`, at });
+      } else if (i % 10 === 5) {
+        const id = live.pop()!;
+        await sim.control.archiveRecord("contacts", id);
+        pending.push({ label: "archive", id, firstname: null, at });
+      } else {
+        const id = live.pop()!;
+        await sim.control.updateRecord("contacts", id, { firstname: `Updated ${i}` });
+        pending.push({ label: "update", id, firstname: `Updated ${i}`, at });
+      }
+      // spread over ~9 s, not in one burst: each change is its own webhook batch or shares one with a neighbour
+      await new Promise((r) => setTimeout(r, 100 + (i % 3) * 50));
+    }
+    stop = true;
+    deadline = Date.now() + 15_000;
+    await poller;
+    expect(pending.map((p) => `${p.label} ${p.id}`), tail()).toEqual([]);
+
+    const latencies = done.map((d) => d.seen! - d.at);
+    const byKind = (kind: string) => done.filter((d) => d.label === kind).map((d) => d.seen! - d.at);
+    const fmt = (xs: number[]) => `p50 ${percentile(xs, 50)} ms, p95 ${percentile(xs, 95)} ms, max ${Math.max(...xs)} ms (n=${xs.length})`;
+    const stats = await sim.control.webhookStats();
+    const inbox = await db.pool.query(`select pending, failed, done, ignored, lag_p50_ms, lag_p95_ms from hubsync.webhook_status`);
+    process.stdout.write(
+      `webhooks end to end, change in the simulator → row in Postgres: ${fmt(latencies)}\n` +
+        `  creates ${fmt(byKind("create"))}; updates ${fmt(byKind("update"))}; archives ${fmt(byKind("archive"))}\n` +
+        `  simulator sender: ${stats.sent} requests, ${stats.delivered} batches delivered, ${stats.failed} failed, ${stats.eventsDelivered} events\n` +
+        `  hubsync.webhook_status: ${JSON.stringify(inbox.rows[0])}\n`,
+    );
+    expect(done).toHaveLength(CHANGES);
+    expect(percentile(latencies, 95)!).toBeLessThan(2000);
+    expect(stats.failed).toBe(0);
+
+    const comparison = await compareWithSimulator(db.pool, sim.control, ["contacts", "companies"]);
+    expect(comparison.ok, comparison.summary).toBe(true);
+  }, 60_000);
+});
