@@ -4,7 +4,9 @@
 
 -- Wakes hubsync_webhook_apply: now (one job key, coalesced across requests), or at run_at under a
 -- separate key (failed rows waiting for their retry time; a wake-up now must not push that job back).
--- Ahead of pulls and sweeps for the next free worker slot, like a push: someone waits for it.
+-- Ahead of pulls and sweeps for the next free worker slot, like a push: someone waits for it. One
+-- run at a time (queue hubsync:webhooks): two runs reading the same record at different moments
+-- could otherwise write an older read after a newer delete.
 create or replace function hubsync._wake_webhook_apply(run_at timestamptz default null) returns void
 language plpgsql security definer
 set search_path = pg_catalog, pg_temp
@@ -13,6 +15,7 @@ begin
   perform hubsync_worker.add_job('hubsync_webhook_apply', '{}'::json,
                                  job_key := case when _wake_webhook_apply.run_at is null then 'hubsync_webhook_apply'
                                                  else 'hubsync_webhook_apply:retry' end,
+                                 queue_name := 'hubsync:webhooks',
                                  run_at := coalesce(_wake_webhook_apply.run_at, now()),
                                  priority := -10,
                                  job_key_mode := 'replace');

@@ -121,6 +121,34 @@ describe("webhook events applied by the worker", () => {
     const merges = await db.pool.query(`select merged_id, winner_id from hubsync.merges where object_type = 'contacts'`);
     expect(merges.rows).toEqual([{ merged_id: loser, winner_id: winner }]);
     expect(await contactRow(winner)).not.toBeNull();
+
+    // where HubSpot answers a merged-away id with the winner, and with the events in reverse order
+    await sim.control.configure({ mergedIdLookup: "winner" });
+    try {
+      const other = contacts[11]!;
+      await sim.control.mergeRecords("contacts", winner, other);
+      await post([
+        event("contact.propertyChange", { objectId: Number(other), propertyName: "firstname", propertyValue: "x" }),
+        event("contact.merge", { objectId: Number(winner), primaryObjectId: Number(winner), mergedObjectIds: [Number(other)], newObjectId: Number(winner) }),
+      ]);
+      await until("the second merged-away contact to leave the table", async () => (await contactRow(other)) === null);
+    } finally {
+      await sim.control.configure({ mergedIdLookup: "404" });
+    }
+    await until("the inbox to drain", drained);
+  });
+
+  it("a GDPR deletion removes the row", async () => {
+    const id = contacts[9]!;
+    expect(await contactRow(id)).not.toBeNull();
+    const purge = await fetch(`${sim.url}/crm/v3/objects/contacts/gdpr-delete`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${sim.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ objectId: id }),
+    });
+    expect(purge.status).toBe(204);
+    await post([event("contact.privacyDeletion", { objectId: Number(id) }), event("contact.deletion", { objectId: Number(id) })]);
+    await until("the purged contact to leave the table", async () => (await contactRow(id)) === null);
   });
 
   it("association changes re-read both ends' associations", async () => {

@@ -1,11 +1,11 @@
 import { refreshAssociationsFor } from "../associations/refresh.ts";
 import { inApplyingTransaction } from "../db/transaction.ts";
-import type { CrmRecord } from "../hubspot/schemas.ts";
 import { PausedError } from "../hubspot/rate-budget.ts";
 import { applyArchives } from "../pull/archived.ts";
 import type { SyncDeps } from "../pull/deps.ts";
 import { loadTarget } from "../pull/target.ts";
 import { addCounts, applyRecords, emptyCounts, type ApplyCounts } from "../pull/upsert.ts";
+import { MERGED_IDS_PROPERTY } from "../schema/object-catalog.ts";
 import { listEnabledObjects } from "../schema/objects.ts";
 import { WebhookEvent } from "./events.ts";
 import { claimEvents, finishEvents, pruneEvents, releaseEvents, scheduleRetry, type ClaimedRow, type Outcome } from "./inbox.ts";
@@ -109,16 +109,19 @@ async function applyType(deps: SyncDeps, objectType: string, w: TypeWork, totals
     if (live.results.length > 0) {
       await inApplyingTransaction(deps.pool, async (client) => addCounts(totals, await applyRecords(client, target, live.results)));
     }
-    // Not among the live results: archived, purged, or merged away (a read of a merged-away id may
-    // answer with the winner, under the winner's id).
+    // Not among the live results: archived, purged, or merged away. A merged-away id is either
+    // unknown (404) or answered with the winner, which lists it in hs_merged_object_ids (applyRecords
+    // then removes its row); an id missing for any other reason is left alone.
     const found = new Set(live.results.map((r) => r.id));
-    const absent = chunk.filter((id) => !found.has(id));
-    if (absent.length === 0) continue;
-    const archived: CrmRecord[] = (await deps.hubspot.batchRead(target.apiName, absent, ["hs_object_id"], { archived: true })).results;
+    const merged = new Set(live.results.flatMap((r) => (r.properties[MERGED_IDS_PROPERTY] ?? "").split(";").map((id) => id.trim())));
+    const unexplained = chunk.filter((id) => !found.has(id) && !merged.has(id) && !live.missing.includes(id));
+    if (unexplained.length > 0) deps.log.warn({ component: "webhooks", objectType, ids: unexplained }, "batch read answered neither the record nor not-found; left as is");
+    if (live.missing.length === 0) continue;
+    const bin = await deps.hubspot.batchRead(target.apiName, live.missing, ["hs_object_id"], { archived: true });
     const now = new Date().toISOString();
-    totals.archived += await applyArchives(deps, target, archived.map((r) => ({ id: r.id, archived_at: r.archivedAt ?? now })));
-    const inBin = new Set(archived.map((r) => r.id));
-    totals.gone += await applyArchives(deps, target, absent.filter((id) => !inBin.has(id)).map((id) => ({ id, archived_at: now })));
+    totals.archived += await applyArchives(deps, target, bin.results.map((r) => ({ id: r.id, archived_at: r.archivedAt ?? now })));
+    // Not in the recycle bin either: purged (GDPR) or merged away; removed like the reconciliation does.
+    totals.gone += await applyArchives(deps, target, bin.missing.map((id) => ({ id, archived_at: now })));
   }
   if (w.associations.size > 0) {
     const r = await refreshAssociationsFor(deps, objectType, [...w.associations]);
