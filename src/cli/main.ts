@@ -1,4 +1,5 @@
 import { log } from "../log.ts";
+import { describeError } from "./errors.ts";
 
 /** Each command lives in its own module under commands/ and is loaded only when asked for. */
 export interface Command {
@@ -51,9 +52,10 @@ export async function main(argv: string[]): Promise<number> {
     const { command } = await load();
     return (await command.run(rest)) ?? 0;
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    // one line naming what to fix; the stack only at HUBSYNC_LOG_LEVEL=debug
     log.debug({ err }, "command failed");
-    process.stderr.write(`${message}\n`);
+    await new Promise<void>((resolve) => log.flush(() => resolve()));
+    process.stderr.write(`${describeError(err)}\n`);
     return 1;
   }
 }

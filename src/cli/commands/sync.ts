@@ -3,6 +3,7 @@ import { httpOptions, readEnv, requireAccessToken, requireDatabaseUrl } from "..
 import { createPool } from "../../db/pool.ts";
 import { createHubSpotApi } from "../../hubspot/client.ts";
 import { log } from "../../log.ts";
+import { checkAccessToken } from "../preflight.ts";
 import { sweepAssociations } from "../../associations/sweep.ts";
 import { cycleAll, type ObjectCycle } from "../../pull/cycle.ts";
 import type { Command } from "../main.ts";
@@ -34,6 +35,7 @@ export const command: Command = {
     const interval = Number(values.interval);
     if (!Number.isFinite(interval) || interval <= 0) throw new Error(`hubsync sync: --interval must be a positive number of seconds\n${USAGE}`);
     const env = readEnv();
+    await checkAccessToken({ ...env, HUBSPOT_ACCESS_TOKEN: requireAccessToken(env) }, requireDatabaseUrl(env), log);
     const pool = createPool(requireDatabaseUrl(env), { applicationName: "hubsync sync" });
     const hubspot = createHubSpotApi({ accessToken: requireAccessToken(env), basePath: env.HUBSPOT_BASE_URL, pool, log, ...httpOptions(env) });
     let stopping = false;

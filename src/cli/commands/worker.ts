@@ -2,10 +2,11 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import type { Command } from "../main.ts";
 import { readEnv, requireAccessToken, requireDatabaseUrl } from "../../config.ts";
-import { startWorker } from "../../worker/runner.ts";
+import { superviseWorker } from "../../worker/supervise.ts";
 import { readWebhookConfig } from "../../webhooks/config.ts";
 import { serveWebhooks } from "../../webhooks/serve.ts";
 import { log } from "../../log.ts";
+import { checkAccessToken } from "../preflight.ts";
 
 const Options = z.object({
   concurrency: z.coerce.number().int().min(1).max(100).optional(),
@@ -40,21 +41,25 @@ export const command: Command = {
     // Checked before the worker starts: a missing webhook secret stops everything with one line.
     const webhooks =
       options["webhooks-port"] !== undefined ? readWebhookConfig(process.env, { port: options["webhooks-port"], host: options["webhooks-host"] }) : null;
-    const worker = await startWorker({
+    // a token HubSpot refuses stops the command here, in one line, instead of pausing every job
+    await checkAccessToken({ ...env, HUBSPOT_ACCESS_TOKEN: requireAccessToken(env) }, requireDatabaseUrl(env), log);
+    // Started again in this process after a PostgreSQL restart (src/worker/supervise.ts).
+    const worker = superviseWorker({
       databaseUrl: requireDatabaseUrl(env),
       concurrency: options.concurrency,
       crontabFile: options.crontab,
       handleSignals: true,
     });
+    await worker.started;
     const receiver = webhooks
       ? await serveWebhooks({ databaseUrl: requireDatabaseUrl(env), config: webhooks }).catch(async (err: unknown) => {
           await worker.stop();
           throw err;
         })
       : null;
-    await worker.done;
+    const { forced } = await worker.done;
     await receiver?.close();
-    if (worker.forced) {
+    if (forced) {
       // Jobs failed by the forced stop may still hold timers or sockets; they must not keep the
       // process alive. Flush the log first: pino writes asynchronously.
       await new Promise<void>((resolve) => log.flush(() => resolve()));

@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inject } from "vitest";
+import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
+import { withDatabase } from "../src/db/local-postgres.ts";
+import { installedDatabase } from "./pull-helpers.ts";
+import { runCli, type CliResult } from "./support/cli.ts";
+import type { TestDatabase } from "./support/database.ts";
+
+/**
+ * A mistyped DATABASE_URL or token, as an operator makes it, for each command that needs them:
+ * one line on stderr that names what to fix, a non-zero exit, no stack trace.
+ */
+
+let db: TestDatabase;
+let sim: RunningSimulator;
+const results: Array<{ name: string; result: CliResult }> = [];
+
+beforeAll(async () => {
+  db = await installedDatabase("bad_config");
+  sim = await startSimulator({ rateLimits: false });
+  await db.pool.query(`select hubsync.enable_sync('contacts')`);
+});
+
+afterAll(async () => {
+  for (const r of results) process.stdout.write(`BAD-CONFIG ${r.name}: exit ${r.result.code}: ${r.result.stderr.trim()}\n`);
+  await sim?.close();
+  await db?.drop();
+});
+
+function expectOneClearLine(name: string, r: CliResult, mustMention: RegExp): void {
+  results.push({ name, result: r });
+  const err = r.stderr.trim();
+  expect(r.code, `${name}: ${err}`).not.toBe(0);
+  expect(err.split("\n"), `${name}: ${err}`).toHaveLength(1);
+  expect(err, name).toMatch(mustMention);
+  expect(r.stderr + r.stdout, name).not.toMatch(/\n\s+at .*\(|node:internal|\.ts:\d+:\d+/);
+}
+
+const COMMANDS: string[][] = [["worker"], ["sync", "--once"], ["status"], ["install"]];
+
+describe("a misconfigured DATABASE_URL", () => {
+  const cases: Array<[string, () => string, RegExp]> = [
+    ["malformed", () => "postgres//nobody@@:what", /DATABASE_URL/],
+    ["unreachable", () => "postgres://hubsync@127.0.0.1:1/nothing", /cannot reach PostgreSQL at hubsync@127\.0\.0\.1:1\/nothing.*DATABASE_URL/],
+    ["unknown host", () => "postgres://hubsync@no-such-host.invalid:5432/db", /host .*not found.*DATABASE_URL/],
+    ["database missing", () => withDatabase(inject("adminUrl"), "hubsync_no_such_database"), /database "hubsync_no_such_database" does not exist.*DATABASE_URL/],
+    ["not installed", () => withDatabase(inject("adminUrl"), "postgres"), /not installed|hubsync install|permission|DATABASE_URL/],
+  ];
+  for (const [label, url, mention] of cases) {
+    for (const args of COMMANDS) {
+      if (label === "not installed" && args[0] === "install") continue; // installing is the fix
+      it(`${label}: hubsync ${args.join(" ")}`, async () => {
+        const r = await runCli(args, { DATABASE_URL: url(), HUBSPOT_ACCESS_TOKEN: sim.token, HUBSPOT_BASE_URL: sim.url });
+        expectOneClearLine(`${label}: ${args.join(" ")}`, r, mention);
+      });
+    }
+  }
+
+  it("unset: every command says so", async () => {
+    for (const args of COMMANDS) {
+      const r = await runCli(args, { HUBSPOT_ACCESS_TOKEN: sim.token, HUBSPOT_BASE_URL: sim.url });
+      expectOneClearLine(`unset: ${args.join(" ")}`, r, /DATABASE_URL is not set/);
+    }
+  });
+});
+
+describe("a misconfigured token", () => {
+  it("missing: worker and sync say HUBSPOT_ACCESS_TOKEN is not set", async () => {
+    for (const args of [["worker"], ["sync", "--once"]]) {
+      const r = await runCli(args, { DATABASE_URL: db.url, HUBSPOT_BASE_URL: sim.url });
+      expectOneClearLine(`token unset: ${args.join(" ")}`, r, /HUBSPOT_ACCESS_TOKEN is not set/);
+    }
+  });
+
+  it("refused by HubSpot: worker and sync stop at once with the 401 sentence", async () => {
+    for (const args of [["worker"], ["sync", "--once"]]) {
+      const r = await runCli(args, { DATABASE_URL: db.url, HUBSPOT_ACCESS_TOKEN: "pat-na1-wrong", HUBSPOT_BASE_URL: sim.url }, 30_000);
+      expectOneClearLine(`token refused: ${args.join(" ")}`, r, /HubSpot rejected the access token \(401\) — check HUBSPOT_ACCESS_TOKEN/);
+    }
+    // status reads only the database: it shows the pause instead of failing
+    const s = await runCli(["status"], { DATABASE_URL: db.url });
+    expect(s.code).toBe(0);
+    expect(s.stdout).toContain("HubSpot rejected the access token (401)");
+  });
+
+  it("HUBSPOT_BASE_URL that is not a URL", async () => {
+    const r = await runCli(["sync", "--once"], { DATABASE_URL: db.url, HUBSPOT_ACCESS_TOKEN: sim.token, HUBSPOT_BASE_URL: "api.hubapi.com" });
+    expectOneClearLine("bad base url: sync", r, /HUBSPOT_BASE_URL/);
+  });
+});
