@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import type { Command } from "../main.ts";
 import { readEnv, requireAccessToken, requireDatabaseUrl } from "../../config.ts";
-import { superviseWorker } from "../../worker/supervise.ts";
+import { startWorker } from "../../worker/runner.ts";
 import { readWebhookConfig } from "../../webhooks/config.ts";
 import { serveWebhooks } from "../../webhooks/serve.ts";
 import { log } from "../../log.ts";
@@ -43,23 +43,21 @@ export const command: Command = {
       options["webhooks-port"] !== undefined ? readWebhookConfig(process.env, { port: options["webhooks-port"], host: options["webhooks-host"] }) : null;
     // a token HubSpot refuses stops the command here, in one line, instead of pausing every job
     await checkAccessToken({ ...env, HUBSPOT_ACCESS_TOKEN: requireAccessToken(env) }, requireDatabaseUrl(env), log);
-    // Started again in this process after a PostgreSQL restart (src/worker/supervise.ts).
-    const worker = superviseWorker({
+    const worker = await startWorker({
       databaseUrl: requireDatabaseUrl(env),
       concurrency: options.concurrency,
       crontabFile: options.crontab,
       handleSignals: true,
     });
-    await worker.started;
     const receiver = webhooks
       ? await serveWebhooks({ databaseUrl: requireDatabaseUrl(env), config: webhooks }).catch(async (err: unknown) => {
           await worker.stop();
           throw err;
         })
       : null;
-    const { forced } = await worker.done;
+    await worker.done;
     await receiver?.close();
-    if (forced) {
+    if (worker.forced) {
       // Jobs failed by the forced stop may still hold timers or sockets; they must not keep the
       // process alive. Flush the log first: pino writes asynchronously.
       await new Promise<void>((resolve) => log.flush(() => resolve()));
