@@ -239,6 +239,15 @@ describe("when HubSpot fails", () => {
       await until("the retry to be due", async () => (await applyWebhookEvents(deps)).events > 0, 10_000);
       expect((await contactRow(id))?.firstname).toBe("After the outage");
       expect(await drained()).toBe(true);
+
+      // rows a crashed run held come back once its claim expires
+      await sim.control.updateRecord("contacts", id, { firstname: "Claimed by a dead worker" });
+      await post([event("contact.propertyChange", { objectId: Number(id), propertyName: "firstname", propertyValue: "x" })]);
+      await db.pool.query(`update hubsync.webhook_events set status = 'processing', claimed_until = now() + interval '1 hour' where status = 'pending'`);
+      expect((await applyWebhookEvents(deps)).events).toBe(0);
+      await db.pool.query(`update hubsync.webhook_events set claimed_until = now() - interval '1 second' where status = 'processing'`);
+      expect((await applyWebhookEvents(deps)).events).toBe(1);
+      expect((await contactRow(id))?.firstname).toBe("Claimed by a dead worker");
     } finally {
       await deps.close();
     }

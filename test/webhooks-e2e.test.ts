@@ -149,4 +149,22 @@ describe("real time through webhooks", () => {
     const comparison = await compareWithSimulator(db.pool, sim.control, ["contacts", "companies"]);
     expect(comparison.ok, comparison.summary).toBe(true);
   }, 60_000);
+
+  it("a burst of 500 changes (an import, a workflow) is applied in a few seconds", async () => {
+    const ids = (await sim.control.listRecords("contacts")).map((r) => r.id);
+    const started = Date.now();
+    for (let i = 0; i < 500; i++) await sim.control.updateRecord("contacts", ids[i % ids.length]!, { firstname: `Burst ${i}` });
+    const made = Date.now() - started;
+    const expected = new Map<string, string>();
+    for (let i = 0; i < 500; i++) expected.set(ids[i % ids.length]!, `Burst ${i}`);
+    await until("the burst to be applied", async () => {
+      const { rows } = await db.pool.query<{ id: string; firstname: string }>(`select id, firstname from hubspot.contacts where id = any($1)`, [[...expected.keys()]]);
+      return rows.length === expected.size && rows.every((r) => expected.get(r.id) === r.firstname);
+    });
+    const applied = Date.now() - started;
+    const stats = await sim.control.webhookStats();
+    process.stdout.write(`webhooks burst: 500 changes made in ${made} ms, all in Postgres ${applied} ms after the first (${stats.sent} requests in all, ${stats.failed} failed)\n`);
+    expect(applied - made).toBeLessThan(5_000);
+    expect(stats.failed).toBe(0);
+  }, 60_000);
 });
