@@ -1,6 +1,7 @@
 import { Client } from "@hubspot/api-client";
 import type pg from "pg";
 import type { Logger } from "pino";
+import type { z } from "zod";
 import { log as rootLog } from "../log.ts";
 import { classify, HubSpotError } from "./errors.ts";
 import { createTimeoutAgent } from "./http-agent.ts";
@@ -98,6 +99,29 @@ export interface HubSpotApi {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/**
+ * HubSpot answered 2xx with something that is not what the API documents (cut-off JSON, a record
+ * without an id, a list that is not a list). Not retried: the run fails with this sentence and
+ * writes nothing, and the next run asks again.
+ */
+export class MalformedResponseError extends Error {
+  readonly endpoint: string;
+  constructor(endpoint: string, detail: string) {
+    super(`HubSpot sent a malformed answer to ${endpoint}: ${detail}`);
+    this.name = "MalformedResponseError";
+    this.endpoint = endpoint;
+  }
+}
+
+/** zod's first issue, in one line: where in the body, and what was wrong. */
+export function parseResponse<T>(schema: z.ZodType<T>, raw: unknown, endpoint: string): T {
+  const r = schema.safeParse(raw);
+  if (r.success) return r.data;
+  const [first, ...rest] = r.error.issues;
+  const where = first?.path.length ? first.path.join(".") : "(the body)";
+  throw new MalformedResponseError(endpoint, `${where}: ${first?.message ?? "unexpected shape"}${rest.length ? ` (and ${rest.length} more problem${rest.length > 1 ? "s" : ""})` : ""}`);
+}
+
 /** At most `n` holders at once; release() is idempotent so every path may call it. */
 function createSemaphore(n: number) {
   let free = n;
@@ -194,6 +218,8 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
       } catch (err) {
         release();
         if (err instanceof PausedError) throw err;
+        // the SDK parses the body before we see it: cut-off or non-JSON answers arrive as a SyntaxError
+        if (err instanceof SyntaxError) throw new MalformedResponseError(callOptions.label ?? "a HubSpot request", `the body is not valid JSON (${err.message})`);
         const failure = classify(err);
         if (failure.kind === "fatal") {
           const e = failure.error;
@@ -266,9 +292,9 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
       const raw = await call(
         "general",
         (s) => s.crm.objects.basicApi.getPage(objectType, opts.limit ?? 100, opts.after ?? undefined, opts.properties, undefined, undefined, opts.archived ?? false),
-        { label: `list ${objectType}` },
+        { label: `list ${objectType} (GET /crm/v3/objects/${objectType})` },
       );
-      const page = ListPageSchema.parse(raw);
+      const page = parseResponse(ListPageSchema, raw, `list ${objectType} (GET /crm/v3/objects/${objectType})`);
       return { results: page.results, nextAfter: page.paging };
     },
     async batchRead(objectType, ids, properties, opts = {}) {
@@ -276,35 +302,35 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
       const raw = await call(
         "general",
         (s) => s.crm.objects.batchApi.read(objectType, { inputs: ids.map((id) => ({ id })), properties, propertiesWithHistory: [] }, opts.archived ?? false),
-        { label: `batch read ${objectType}` },
+        { label: `batch read ${objectType} (POST /crm/v3/objects/${objectType}/batch/read)` },
       );
-      const res = BatchReadResponse.parse(raw);
+      const res = parseResponse(BatchReadResponse, raw, `batch read ${objectType} (POST /crm/v3/objects/${objectType}/batch/read)`);
       const missing = (res.errors ?? []).flatMap((e) => (e.category === "OBJECT_NOT_FOUND" ? (e.context?.ids ?? []) : []));
       return { results: res.results, missing };
     },
     async search(objectType, request) {
-      const raw = await call("search", (s) => s.crm.objects.searchApi.doSearch(objectType, request as never), { label: `search ${objectType}` });
-      const page = SearchPageSchema.parse(raw);
+      const raw = await call("search", (s) => s.crm.objects.searchApi.doSearch(objectType, request as never), { label: `search ${objectType} (POST /crm/v3/objects/${objectType}/search)` });
+      const page = parseResponse(SearchPageSchema, raw, `search ${objectType} (POST /crm/v3/objects/${objectType}/search)`);
       return { total: page.total, results: page.results, nextAfter: page.paging };
     },
     async properties(objectType) {
-      const raw = await call("general", (s) => s.crm.properties.coreApi.getAll(objectType, false), { label: `properties ${objectType}` });
-      return PropertiesResponse.parse(raw).results;
+      const raw = await call("general", (s) => s.crm.properties.coreApi.getAll(objectType, false), { label: `properties ${objectType} (GET /crm/v3/properties/${objectType})` });
+      return parseResponse(PropertiesResponse, raw, `properties ${objectType} (GET /crm/v3/properties/${objectType})`).results;
     },
     async schemas() {
-      const raw = await call("general", (s) => s.crm.schemas.coreApi.getAll(false), { label: "schemas" });
-      return SchemasResponse.parse(raw).results;
+      const raw = await call("general", (s) => s.crm.schemas.coreApi.getAll(false), { label: "schemas (GET /crm/v3/schemas)" });
+      return parseResponse(SchemasResponse, raw, "schemas (GET /crm/v3/schemas)").results;
     },
     async ownersPage(opts) {
       const raw = await call("general", (s) => s.crm.owners.ownersApi.getPage(undefined, opts.after ?? undefined, 100, opts.archived ?? false), {
-        label: "owners",
+        label: "owners (GET /crm/v3/owners)",
       });
-      const page = OwnersPage.parse(raw);
+      const page = parseResponse(OwnersPage, raw, "owners (GET /crm/v3/owners)");
       return { results: page.results, nextAfter: page.paging };
     },
     async pipelines(objectType) {
-      const raw = await call("general", (s) => s.crm.pipelines.pipelinesApi.getAll(objectType), { label: `pipelines ${objectType}` });
-      return PipelinesResponse.parse(raw).results;
+      const raw = await call("general", (s) => s.crm.pipelines.pipelinesApi.getAll(objectType), { label: `pipelines ${objectType} (GET /crm/v3/pipelines/${objectType})` });
+      return parseResponse(PipelinesResponse, raw, `pipelines ${objectType} (GET /crm/v3/pipelines/${objectType})`).results;
     },
     close() {
       agent.destroy();

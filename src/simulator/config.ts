@@ -46,6 +46,15 @@ export const FaultsSchema = z.object({
   seed: z.number().int().optional(),
   /** Which 5xx statuses the server errors use. */
   statuses: z.array(z.number().int().min(500).max(599)).min(1).default([502, 503, 504]),
+  /**
+   * Fraction of successful answers sent malformed: a 200 whose JSON is cut short ("truncated") or
+   * has the wrong shape ("shape": a record without its id, properties that are not an object, a
+   * list that is not a list). What a broken proxy or an API change looks like to a client.
+   */
+  malformedRate: z.number().min(0).max(1).default(0),
+  /** Only paths containing this text are affected (e.g. "/search", "/crm/v3/objects/contacts"). */
+  malformedPath: z.string().optional(),
+  malformedKind: z.enum(["truncated", "shape", "mixed"]).default("mixed"),
 });
 export type FaultConfig = z.infer<typeof FaultsSchema>;
 
@@ -77,6 +86,9 @@ export const ConfigPatchSchema = z
       lostResponseRate: z.number().min(0).max(1),
       seed: z.number().int(),
       statuses: z.array(z.number().int().min(500).max(599)).min(1),
+      malformedRate: z.number().min(0).max(1),
+      malformedPath: z.string(),
+      malformedKind: z.enum(["truncated", "shape", "mixed"]),
     }).partial(),
     maxUrlLength: z.number().int().positive(),
     /** limit > 100 on lists / > 200 on search / > 100 batch inputs: clamp instead of 400. */

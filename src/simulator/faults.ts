@@ -25,3 +25,39 @@ const REASONS: Record<number, string> = {
 export function serverErrorBody(status: number, correlationId: string) {
   return { status: "error", message: REASONS[status] ?? "Internal error", correlationId, category: "INTERNAL_ERROR" };
 }
+
+/**
+ * A successful answer made malformed (faults.malformedRate): the JSON text cut in half, or the same
+ * JSON with the wrong shape where a client is most likely to trip (the first item of a list
+ * loses its id / name / objectTypeId and gets properties that are not an object; a body without a
+ * list gets one field turned into a string).
+ */
+export function malformedBody(body: unknown, kind: "truncated" | "shape", random: () => number): { text: string } {
+  const text = JSON.stringify(body);
+  if (kind === "truncated") return { text: text.slice(0, Math.max(1, Math.floor(text.length / 2))) };
+  const copy = JSON.parse(text) as unknown;
+  if (copy && typeof copy === "object" && !Array.isArray(copy)) {
+    const o = copy as Record<string, unknown>;
+    if (Array.isArray(o.results) && o.results.length > 0 && o.results[0] && typeof o.results[0] === "object") {
+      const first = o.results[0] as Record<string, unknown>;
+      for (const key of ["id", "name", "objectTypeId"]) delete first[key];
+      first.properties = "not an object";
+    } else if (Array.isArray(o.results)) {
+      o.results = "not a list";
+    } else {
+      const key = Object.keys(o)[Math.floor(random() * Object.keys(o).length)];
+      if (key) o[key] = "unexpected";
+    }
+    return { text: JSON.stringify(o) };
+  }
+  return { text: JSON.stringify({ unexpected: copy }) };
+}
+
+/** Whether this answer is to be malformed, and how. */
+export function pickMalformed(f: FaultConfig, path: string, random: () => number): "truncated" | "shape" | null {
+  if (f.malformedRate <= 0) return null;
+  if (f.malformedPath && !path.includes(f.malformedPath)) return null;
+  if (random() >= f.malformedRate) return null;
+  if (f.malformedKind !== "mixed") return f.malformedKind;
+  return random() < 0.5 ? "truncated" : "shape";
+}

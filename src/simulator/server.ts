@@ -2,7 +2,7 @@ import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { log } from "../log.ts";
 import { effectiveLimits, type SimulatorConfig } from "./config.ts";
-import { pickFault, serverErrorBody } from "./faults.ts";
+import { malformedBody, pickFault, pickMalformed, serverErrorBody } from "./faults.ts";
 import { HubSpotError, newCorrelationId } from "./http-errors.ts";
 import { Prng } from "./prng.ts";
 import { RateLimiter, rateLimitBody } from "./rate-limiter.ts";
@@ -217,6 +217,20 @@ async function handle(
     // The work is done (a write is stored) but the client never hears back: what a retry must survive.
     parts.requestLog.record({ method, path: stripCredentials(url), endpoint, status: 0, ms: Date.now() - started, at: started });
     req.socket.destroy();
+    return;
+  }
+  const malformed = out.status >= 200 && out.status < 300 && out.body !== undefined ? pickMalformed(config.faults, url.pathname, dice(config)) : null;
+  if (malformed) {
+    const { text } = malformedBody(out.body, malformed, dice(config));
+    res.writeHead(out.status, {
+      "X-HubSpot-Correlation-Id": correlationId,
+      ...decision.headers,
+      ...out.headers,
+      "content-type": "application/json;charset=utf-8",
+      "content-length": String(Buffer.byteLength(text)),
+    });
+    res.end(text);
+    parts.requestLog.record({ method, path: stripCredentials(url), endpoint, status: out.status, ms: Date.now() - started, at: started }, policy);
     return;
   }
   // Error bodies carry the response's correlation id.

@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
+import { cycleObject } from "../src/pull/cycle.ts";
+import { pullIncremental } from "../src/pull/incremental.ts";
+import { connectWorker, enableSync, installedDatabase } from "./pull-helpers.ts";
+import type { TestDatabase } from "./support/database.ts";
+
+/**
+ * HubSpot answers 200 with something that is not its documented JSON (the simulator's
+ * "malformed" fault: cut-off JSON, or a record without an id and properties that are not an
+ * object). The run fails with a sentence naming the endpoint and what was wrong, the table and the
+ * cursor stay exactly as they were, and the next run after the fault picks everything up.
+ */
+
+let db: TestDatabase;
+let sim: RunningSimulator;
+let w: ReturnType<typeof connectWorker>;
+
+beforeAll(async () => {
+  db = await installedDatabase("bad_malformed");
+  sim = await startSimulator({ rateLimits: false });
+  for (let i = 0; i < 60; i++) await sim.control.createRecord("contacts", { email: `m${i}@example.com`, firstname: `M${i}` });
+  w = connectWorker(db.url, sim);
+  await enableSync(db.pool, "contacts");
+  const first = await cycleObject(w, "contacts", { archived: false });
+  expect(first.error).toBeUndefined();
+  expect(first.phase).toBe("live");
+});
+
+afterAll(async () => {
+  await w?.close();
+  await sim?.close();
+  await db?.drop();
+});
+
+async function snapshot() {
+  const rows = await db.pool.query(`select id, email, firstname, properties, _sync_hash, updated_at, _sync_updated_at from hubspot.contacts order by id`);
+  const cursors = await db.pool.query(`select object_type, stream, state, updated_at from hubsync.cursors order by 1, 2`);
+  const object = await db.pool.query(`select phase, last_pull_at from hubsync.objects where object_type = 'contacts'`);
+  return { rows: rows.rows, cursors: cursors.rows, object: object.rows };
+}
+
+async function failingPull(): Promise<string> {
+  try {
+    await pullIncremental(w, "contacts");
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error("expected the pull to fail");
+}
+
+describe("malformed answers from HubSpot", () => {
+  for (const kind of ["shape", "truncated"] as const) {
+    it(`${kind}: an incremental pull fails naming the endpoint and the problem; table and cursor untouched`, async () => {
+      const ids = (await sim.control.listRecords("contacts")).slice(0, 5).map((r) => r.id);
+      for (const id of ids) await sim.control.updateRecord("contacts", id, { firstname: `Changed ${kind}` });
+      const before = await snapshot();
+      await sim.control.configure({ faults: { malformedRate: 1, malformedPath: "/search", malformedKind: kind } });
+      let message: string;
+      try {
+        message = await failingPull();
+      } finally {
+        await sim.control.configure({ faults: { malformedRate: 0 } });
+      }
+      process.stdout.write(`MALFORMED ${kind}: ${message}\n`);
+      expect(message).toContain("HubSpot sent a malformed answer to search contacts (POST /crm/v3/objects/contacts/search)");
+      expect(message).toMatch(kind === "shape" ? /results\.0\.id: .*expected string/i : /not valid JSON/);
+      expect(await snapshot()).toEqual(before);
+      const run = await db.pool.query(`select status, error from hubsync.runs where object_type = 'contacts' order by id desc limit 1`);
+      expect(run.rows[0]).toEqual({ status: "error", error: message });
+
+      // the fault gone, the next pull brings the changes
+      await pullIncremental(w, "contacts");
+      const changed = await db.pool.query(`select count(*)::int as n from hubspot.contacts where firstname = $1`, [`Changed ${kind}`]);
+      expect(changed.rows[0].n).toBe(5);
+    });
+  }
+
+  it("a malformed property list stops discovery of a new type with the endpoint named; no table is created", async () => {
+    await sim.control.createRecord("companies", { name: "Acme" });
+    await enableSync(db.pool, "companies");
+    await sim.control.configure({ faults: { malformedRate: 1, malformedPath: "/crm/v3/properties/companies", malformedKind: "shape" } });
+    let cycle;
+    try {
+      cycle = await cycleObject(w, "companies", { archived: false });
+    } finally {
+      await sim.control.configure({ faults: { malformedRate: 0 } });
+    }
+    process.stdout.write(`MALFORMED properties: ${cycle.error}\n`);
+    expect(cycle.error).toContain("HubSpot sent a malformed answer to properties companies (GET /crm/v3/properties/companies): results.0.name");
+    const t = await db.pool.query(`select to_regclass('hubspot.companies') as t`);
+    expect(t.rows[0].t).toBeNull();
+    const status = await db.pool.query(`select phase, last_error from hubsync.status where object_type = 'companies'`);
+    expect(status.rows[0].phase).toBe("error");
+    expect(status.rows[0].last_error).toContain("properties companies");
+
+    const again = await cycleObject(w, "companies", { archived: false });
+    expect(again.error).toBeUndefined();
+    expect((await db.pool.query(`select count(*)::int as n from hubspot.companies`)).rows[0].n).toBe(1);
+  });
+
+  it("a cut-off backfill page fails the run with nothing written; the next run completes the copy", async () => {
+    for (let i = 0; i < 250; i++) await sim.control.createRecord("deals", { dealname: `D${i}` });
+    await enableSync(db.pool, "deals");
+    let cycle;
+    const listPath = "/crm/v3/objects/deals";
+    await sim.control.configure({ faults: { malformedRate: 1, malformedPath: listPath, malformedKind: "truncated" } });
+    try {
+      cycle = await cycleObject(w, "deals", { archived: false });
+    } finally {
+      await sim.control.configure({ faults: { malformedRate: 0 } });
+    }
+    expect(cycle.error).toContain("HubSpot sent a malformed answer to list deals");
+    expect(cycle.error).toContain("not valid JSON");
+    expect((await db.pool.query(`select count(*)::int as n from hubspot.deals`)).rows[0].n).toBe(0);
+    const done = await cycleObject(w, "deals", { archived: false });
+    expect(done.error).toBeUndefined();
+    expect((await db.pool.query(`select count(*)::int as n from hubspot.deals`)).rows[0].n).toBe(250);
+  });
+});
