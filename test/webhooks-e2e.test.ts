@@ -108,6 +108,7 @@ describe("real time through webhooks", () => {
       }
     })();
 
+    const before = (await sim.control.counters()).total;
     const CHANGES = 60;
     for (let i = 0; i < CHANGES; i++) {
       const at = Date.now();
@@ -134,12 +135,14 @@ describe("real time through webhooks", () => {
     const latencies = done.map((d) => d.seen! - d.at);
     const byKind = (kind: string) => done.filter((d) => d.label === kind).map((d) => d.seen! - d.at);
     const fmt = (xs: number[]) => `p50 ${percentile(xs, 50)} ms, p95 ${percentile(xs, 95)} ms, max ${Math.max(...xs)} ms (n=${xs.length})`;
+    const calls = (await sim.control.counters()).total - before;
     const stats = await sim.control.webhookStats();
     const inbox = await db.pool.query(`select pending, failed, done, ignored, lag_p50_ms, lag_p95_ms from hubsync.webhook_status`);
     process.stdout.write(
       `webhooks end to end, change in the simulator → row in Postgres: ${fmt(latencies)}\n` +
         `  creates ${fmt(byKind("create"))}; updates ${fmt(byKind("update"))}; archives ${fmt(byKind("archive"))}\n` +
         `  simulator sender: ${stats.sent} requests, ${stats.delivered} batches delivered, ${stats.failed} failed, ${stats.eventsDelivered} events\n` +
+        `  HubSpot API calls made by hubsync: ${calls} (${(calls / CHANGES).toFixed(2)} per change)\n` +
         `  hubsync.webhook_status: ${JSON.stringify(inbox.rows[0])}\n`,
     );
     expect(done).toHaveLength(CHANGES);
@@ -152,6 +155,7 @@ describe("real time through webhooks", () => {
 
   it("a burst of 500 changes (an import, a workflow) is applied in a few seconds", async () => {
     const ids = (await sim.control.listRecords("contacts")).map((r) => r.id);
+    const before = (await sim.control.counters()).total;
     const started = Date.now();
     for (let i = 0; i < 500; i++) await sim.control.updateRecord("contacts", ids[i % ids.length]!, { firstname: `Burst ${i}` });
     const made = Date.now() - started;
@@ -162,8 +166,12 @@ describe("real time through webhooks", () => {
       return rows.length === expected.size && rows.every((r) => expected.get(r.id) === r.firstname);
     });
     const applied = Date.now() - started;
+    const calls = (await sim.control.counters()).total - before;
     const stats = await sim.control.webhookStats();
-    process.stdout.write(`webhooks burst: 500 changes made in ${made} ms, all in Postgres ${applied} ms after the first (${stats.sent} requests in all, ${stats.failed} failed)\n`);
+    process.stdout.write(
+      `webhooks burst: 500 changes made in ${made} ms, all in Postgres ${applied} ms after the first; ` +
+        `${calls} HubSpot API calls by hubsync (${stats.sent} webhook requests in all, ${stats.failed} failed)\n`,
+    );
     expect(applied - made).toBeLessThan(5_000);
     expect(stats.failed).toBe(0);
   }, 60_000);

@@ -23,6 +23,7 @@ export interface ApplyOptions {
   batchSize?: number;
   /** Applied and ignored rows are kept this long (default 24 h), for inspection. */
   retentionMs?: number;
+  minIntervalMs?: number;
 }
 
 export interface ApplyTotals extends ApplyCounts {
@@ -36,10 +37,20 @@ export interface ApplyTotals extends ApplyCounts {
 
 const BATCH_READ = 100;
 export const DEFAULT_RETENTION_MS = 24 * 60 * 60 * 1000;
+/**
+ * Runs of this process start at least this far apart. A quiet portal's event is applied at once;
+ * under a steady stream each run takes what gathered meanwhile, so the batch reads (which share the
+ * portal's rate limit with pulls and pushes) stay at a few per second instead of one per request.
+ */
+export const MIN_RUN_INTERVAL_MS = 200;
+let lastRunAt = 0;
 
 export async function applyWebhookEvents(deps: SyncDeps, opts: ApplyOptions = {}): Promise<ApplyTotals> {
   const totals: ApplyTotals = { ...emptyCounts(), events: 0, ignored: 0, failed: 0, archived: 0, gone: 0, associations: 0 };
   const batchSize = opts.batchSize ?? 500;
+  const wait = lastRunAt + (opts.minIntervalMs ?? MIN_RUN_INTERVAL_MS) - Date.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  lastRunAt = Date.now();
   for (;;) {
     const rows = await claimEvents(deps.pool, batchSize);
     if (rows.length === 0) break;

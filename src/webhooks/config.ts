@@ -55,3 +55,19 @@ export function readWebhookConfig(source: NodeJS.ProcessEnv = process.env, overr
     rate: { perSecond: e.HUBSYNC_WEBHOOK_RATE, burst: e.HUBSYNC_WEBHOOK_BURST },
   };
 }
+
+const ApplyEnv = z.object({
+  HUBSYNC_WEBHOOK_APPLY_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).optional(),
+  HUBSYNC_WEBHOOK_RETENTION_HOURS: z.coerce.number().min(0).optional(),
+});
+
+/** The apply task's settings (worker side): minimum time between runs, how long applied rows are kept. */
+export function readApplySettings(source: NodeJS.ProcessEnv = process.env): { minIntervalMs?: number; retentionMs?: number } {
+  const parsed = ApplyEnv.safeParse(Object.fromEntries(Object.entries(source).filter(([k, v]) => k.startsWith("HUBSYNC_WEBHOOK_") && v !== "")));
+  if (!parsed.success) throw new Error(`hubsync: bad webhook settings: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  const e = parsed.data;
+  return {
+    ...(e.HUBSYNC_WEBHOOK_APPLY_INTERVAL_MS !== undefined ? { minIntervalMs: e.HUBSYNC_WEBHOOK_APPLY_INTERVAL_MS } : {}),
+    ...(e.HUBSYNC_WEBHOOK_RETENTION_HOURS !== undefined ? { retentionMs: e.HUBSYNC_WEBHOOK_RETENTION_HOURS * 3_600_000 } : {}),
+  };
+}
