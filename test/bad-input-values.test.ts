@@ -1,0 +1,129 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
+import { cycleObject } from "../src/pull/cycle.ts";
+import { pullIncremental } from "../src/pull/incremental.ts";
+import { runPush, type PushContext } from "../src/push/run.ts";
+import { connectWorker, installedDatabase, quietLog } from "./pull-helpers.ts";
+import type { TestDatabase } from "./support/database.ts";
+
+/**
+ * Values HubSpot refuses, written in SQL on a write-back table in one statement with good rows:
+ * each bad row gets HubSpot's reason in hubsync.outbox and _sync_error, the good rows of the same
+ * batch arrive, nothing is lost, and fixing the value is enough to send it. Plus oversized values
+ * both ways: a 1 MB value pulled, and one pushed (refused like HubSpot refuses > 65,536 characters).
+ */
+
+let db: TestDatabase;
+let sim: RunningSimulator;
+let w: ReturnType<typeof connectWorker>;
+let ctx: PushContext;
+const PROPS = ["email", "firstname", "lastname", "hs_lead_status", "annualrevenue", "date_of_birth", "hs_email_optout"];
+const outcomes: string[] = [];
+
+beforeAll(async () => {
+  db = await installedDatabase("bad_values");
+  sim = await startSimulator({ rateLimits: false });
+  await sim.control.createProperty("contacts", { name: "lucky_number", label: "Lucky number", type: "number", fieldType: "number", groupName: "contactinformation" });
+  for (let i = 0; i < 5; i++) await sim.control.createRecord("contacts", { email: `v${i}@example.com`, firstname: `V${i}` });
+  w = connectWorker(db.url, sim);
+  ctx = { pool: w.pool, hubspot: w.hubspot, log: quietLog };
+  await db.pool.query(`select hubsync.enable_sync('contacts', $1::text[], true)`, [PROPS]);
+  const c = await cycleObject(w, "contacts", { archived: false });
+  expect(c.error).toBeUndefined();
+});
+
+afterAll(async () => {
+  for (const o of outcomes) process.stdout.write(`BAD-VALUE ${o}\n`);
+  await w?.close();
+  await sim?.close();
+  await db?.drop();
+});
+
+describe("values HubSpot refuses, written in SQL", () => {
+  it("each bad row is rejected with HubSpot's reason; the good rows of the same batch are sent; nothing is lost", async () => {
+    const long = "L".repeat(70_000);
+    await db.pool.query(
+      `insert into hubspot.contacts (email, firstname, hs_lead_status, properties) values
+         ('good-1@example.com', 'Good one', 'NEW', '{}'),
+         ('bad-enum@example.com', 'Enum', 'NOT_AN_OPTION', '{}'),
+         ('bad-number@example.com', 'Number', null, '{"lucky_number": "seven"}'),
+         ('bad-long@example.com', $1, null, '{}'),
+         ('not an email', 'Email', null, '{}'),
+         ('bad-unknown@example.com', 'Unknown', null, '{"no_such_property": "x"}'),
+         ('good-2@example.com', 'Good two', 'OPEN', '{"lucky_number": "7"}')`,
+      [long],
+    );
+    await db.pool.query(`update hubspot.contacts set lastname = 'Updated' where email = 'v0@example.com'`);
+
+    const result = await runPush(ctx, "contacts", { coalesceMs: 0 });
+    expect(result).toMatchObject({ sent: 3, rejected: 5 });
+
+    const rows = await db.pool.query(
+      `select c.email, c.id is not null as created, c._sync_error, o.status, o.error_category, o.error_message, o.attempts
+         from hubspot.contacts c join hubsync.outbox o on o.local_id = c._sync_local_id
+        where o.op in ('create', 'update') order by o.id`,
+    );
+    const by = new Map(rows.rows.map((r) => [r.email, r]));
+    for (const email of ["good-1@example.com", "good-2@example.com", "v0@example.com"]) {
+      expect(by.get(email)).toMatchObject({ status: "sent", created: true, _sync_error: null });
+    }
+    const expectations: Array<[string, RegExp]> = [
+      ["bad-enum@example.com", /NOT_AN_OPTION was not one of the allowed options/],
+      ["bad-number@example.com", /seven was not a valid number/],
+      ["bad-long@example.com", /longer than 65536 characters/],
+      ["not an email", /Email address not an email is invalid/],
+      ["bad-unknown@example.com", /no_such_property.*does not exist/],
+    ];
+    for (const [email, reason] of expectations) {
+      const r = by.get(email);
+      expect(r, email).toMatchObject({ status: "rejected", created: false, error_category: "VALIDATION_ERROR" });
+      expect(r.error_message, email).toMatch(reason);
+      expect(r._sync_error, email).toMatch(reason);
+      outcomes.push(`${email}: rejected — ${String(r.error_message).slice(0, 120)}`);
+    }
+    // nothing lost: every row is still in the table as written, and HubSpot has exactly the good ones
+    expect((await db.pool.query(`select length(firstname) as n from hubspot.contacts where email = 'bad-long@example.com'`)).rows[0].n).toBe(70_000);
+    const inHubSpot = (await sim.control.listRecords("contacts")).map((r) => r.properties.email);
+    expect(inHubSpot).toEqual(expect.arrayContaining(["good-1@example.com", "good-2@example.com"]));
+    for (const [email] of expectations) expect(inHubSpot).not.toContain(email);
+    const status = await db.pool.query(`select pending::int, rejected::int from hubsync.status where object_type = 'contacts'`);
+    expect(status.rows[0]).toEqual({ pending: 0, rejected: 5 });
+  });
+
+  it("fixing the value is enough: the next push sends it", async () => {
+    await db.pool.query(`update hubspot.contacts set hs_lead_status = 'OPEN' where email = 'bad-enum@example.com'`);
+    await db.pool.query(`update hubspot.contacts set firstname = 'Short now' where email = 'bad-long@example.com'`);
+    const result = await runPush(ctx, "contacts", { coalesceMs: 0 });
+    expect(result.sent).toBe(2);
+    const fixed = await db.pool.query(
+      `select email, id is not null as created, _sync_error from hubspot.contacts where email in ('bad-enum@example.com', 'bad-long@example.com') order by email`,
+    );
+    expect(fixed.rows).toEqual([
+      { email: "bad-enum@example.com", created: true, _sync_error: null },
+      { email: "bad-long@example.com", created: true, _sync_error: null },
+    ]);
+    outcomes.push("fixed enum and long value: sent on the next push");
+  });
+});
+
+describe("oversized values", () => {
+  it("a 1 MB property value is pulled whole into its column and properties", async () => {
+    const huge = "H".repeat(1_000_000);
+    const rec = await sim.control.createRecord("contacts", { email: "huge@example.com", firstname: huge });
+    await pullIncremental(w, "contacts");
+    const row = await db.pool.query(`select length(firstname) as col, length(properties ->> 'firstname') as prop from hubspot.contacts where id = $1`, [rec.id]);
+    expect(row.rows[0]).toEqual({ col: 1_000_000, prop: 1_000_000 });
+    outcomes.push("1 MB value pulled: column and properties hold all 1,000,000 characters");
+  });
+
+  it("a 1 MB value pushed is refused by HubSpot like any over-long value, and the rest of the batch goes", async () => {
+    const huge = "P".repeat(1_000_000);
+    await db.pool.query(`insert into hubspot.contacts (email, firstname) values ('huge-push@example.com', $1), ('beside-huge@example.com', 'Beside')`, [huge]);
+    const result = await runPush(ctx, "contacts", { coalesceMs: 0 });
+    expect(result).toMatchObject({ sent: 1, rejected: 1 });
+    const r = await db.pool.query(`select _sync_error, length(firstname) as n from hubspot.contacts where email = 'huge-push@example.com'`);
+    expect(r.rows[0].n).toBe(1_000_000);
+    expect(r.rows[0]._sync_error).toMatch(/longer than 65536/);
+    outcomes.push(`1 MB value pushed: rejected — ${r.rows[0]._sync_error}; its neighbour sent`);
+  });
+});
