@@ -156,11 +156,14 @@ describe("bad requests", () => {
   it("answers 429 with Retry-After when one address floods it", async () => {
     const limited = await startReceiver({ pool, config: testConfig({ rate: { perSecond: 2, burst: 5 } }), log: captured });
     try {
+      const started = Date.now();
       const answers = await Promise.all(Array.from({ length: 30 }, () => postBatch(limited.url, batch(1))));
+      const refilled = Math.ceil(((Date.now() - started) / 1000) * 2);
       const ok = answers.filter((a) => a.status === 204);
       const limitedAnswers = answers.filter((a) => a.status === 429);
       expect(ok.length).toBeGreaterThanOrEqual(5);
-      expect(ok.length).toBeLessThanOrEqual(7);
+      expect(ok.length).toBeLessThanOrEqual(5 + refilled);
+      expect(limitedAnswers.length).toBeGreaterThanOrEqual(20);
       expect(limitedAnswers.length).toBe(30 - ok.length);
       expect(Number(limitedAnswers[0]!.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
       expect(await inboxCount(db.pool)).toBe(ok.length);
