@@ -41,6 +41,8 @@ export interface WorkerProcessOptions {
   args?: string[];
   /** Append to logFile instead of starting it afresh (a restarted worker keeps its predecessor's log). */
   appendLog?: boolean;
+  /** More environment for the worker (e.g. HUBSPOT_WEBHOOK_SECRET); this process's is passed on too. */
+  env?: Record<string, string>;
 }
 
 export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
@@ -52,6 +54,7 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
       DATABASE_URL: opts.databaseUrl,
       HUBSPOT_ACCESS_TOKEN: opts.token,
       HUBSPOT_BASE_URL: opts.hubspotUrl,
+      ...opts.env,
       // e.g. --max-old-space-size=160: shows how much of the peak is live data rather than V8 taking its time to collect
       ...(process.env.HUBSYNC_BENCH_WORKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.HUBSYNC_BENCH_WORKER_NODE_OPTIONS } : {}),
     },

@@ -32,7 +32,7 @@ const USAGE = `usage: hubsync <command> [options]
                                 run the HubSpot simulator (--help for all options)
   demo                          the whole job in a minute, on an embedded PostgreSQL
   bench [--quick]               benchmarks against the simulator at real rate limits
-  soak [--minutes 60] [--tier free|pro] [--faults RATE] [--size N] [--rate N] [--kill-every S]
+  soak [--minutes 60] [--tier free|pro] [--faults RATE] [--size N] [--rate N] [--webhooks] [--kill-every S]
                                 two-way changes under faults, then a record-by-record comparison
 
 environment: DATABASE_URL, HUBSPOT_ACCESS_TOKEN, HUBSPOT_BASE_URL, HUBSPOT_WEBHOOK_SECRET`;

@@ -15,8 +15,8 @@ export interface CopyChecks {
   /** Changes HubSpot refused although their record still exists there: the soak's inputs are valid, so each is a problem. */
   rejected: Array<{ type: string; op: string; recordId: string | null; message: string | null }>;
   /**
-   * Changes refused because a HubSpot user archived or merged the record meanwhile (the other side
-   * deleted it first): expected in a two-way race, and the row leaves the table with the next pull.
+   * Changes refused because a HubSpot user archived or merged the record (or an association's end)
+   * meanwhile (the other side deleted it first): expected in a two-way race, and the row leaves the table with the next pull.
    */
   rejectedGone: number;
   problems: string[];
@@ -47,8 +47,8 @@ export async function copyChecks(pool: pg.Pool, sim: BenchSim): Promise<CopyChec
     const n = Number(rows[0]?.n ?? 0);
     if (n) unsent.push({ type, rows: n });
   }
-  const { rows: rejectedRows } = await pool.query<{ object_type: string; op: string; record_id: string | null; error_message: string | null }>(
-    `select object_type, op, record_id, error_message from hubsync.outbox where status = 'rejected' order by id`,
+  const { rows: rejectedRows } = await pool.query<{ object_type: string; op: string; record_id: string | null; changes: Record<string, unknown>; error_message: string | null }>(
+    `select object_type, op, record_id, changes, error_message from hubsync.outbox where status = 'rejected' order by id`,
   );
   const gone = (type: string, id: string | null) => {
     const def = sim.store.resolveType(type);
@@ -56,8 +56,15 @@ export async function copyChecks(pool: pg.Pool, sim: BenchSim): Promise<CopyChec
     const r = sim.store.getRecord(def, id);
     return !r || r.archived;
   };
+  /** An update of a record, or an association with an end, that a HubSpot user archived or merged away meanwhile. */
+  const raced = (r: (typeof rejectedRows)[number]) => {
+    if (r.op === "update") return gone(r.object_type, r.record_id);
+    if (r.op !== "associate" && r.op !== "unassociate") return false;
+    const c = r.changes as { fromType?: string; toType?: string; from?: string; to?: string };
+    return (!!c.fromType && gone(c.fromType, c.from ?? null)) || (!!c.toType && gone(c.toType, c.to ?? null));
+  };
   const rejected = rejectedRows
-    .filter((r) => !(r.op === "update" && gone(r.object_type, r.record_id)))
+    .filter((r) => !raced(r))
     .map((r) => ({ type: r.object_type, op: r.op, recordId: r.record_id, message: r.error_message }));
   const rejectedGone = rejectedRows.length - rejected.length;
   const problems: string[] = [];

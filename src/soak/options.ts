@@ -15,6 +15,8 @@ export const SoakOptions = z.object({
   size: z.number().int().min(50).max(500_000),
   /** Changes per second, both sides together. */
   rate: z.number().positive().max(200),
+  /** HubSpot → PostgreSQL through webhooks too: the simulator sends signed batches to the worker's receiver (`--webhooks-port`). */
+  webhooks: z.boolean(),
   /** SIGKILL the worker this often (0 = never): restarts must lose nothing. */
   killEverySeconds: z.number().min(0),
   latencyMs: z.object({ min: z.number().int().min(0), max: z.number().int().min(0) }).refine((l) => l.max >= l.min, "latency max < min"),
@@ -40,6 +42,7 @@ export const SOAK_DEFAULTS = {
   faults: 0.02,
   size: 5_000,
   rate: 2,
+  webhooks: false,
   killEverySeconds: 0,
   latencyMs: { min: 30, max: 80 },
   indexLagMs: 2_000,
@@ -61,6 +64,7 @@ export function parseSoakArgs(argv: string[]): SoakOptions {
       faults: { type: "string" },
       size: { type: "string" },
       rate: { type: "string" },
+      webhooks: { type: "boolean", default: false },
       "kill-every": { type: "string" },
       latency: { type: "string" },
       "index-lag": { type: "string" },
@@ -81,6 +85,7 @@ export function parseSoakArgs(argv: string[]): SoakOptions {
     faults: opt(values.faults, num.parse, SOAK_DEFAULTS.faults),
     size: opt(values.size, num.parse, SOAK_DEFAULTS.size),
     rate: opt(values.rate, num.parse, SOAK_DEFAULTS.rate),
+    webhooks: values.webhooks,
     killEverySeconds: opt(values["kill-every"], num.parse, SOAK_DEFAULTS.killEverySeconds),
     latencyMs: { min, max: max ?? min },
     indexLagMs: opt(values["index-lag"], num.parse, SOAK_DEFAULTS.indexLagMs),

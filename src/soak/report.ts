@@ -5,6 +5,7 @@ import { totalMade, type SoakResults } from "./run-soak.ts";
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
 const secs = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(0)} s` : `${(ms / 1000).toFixed(1)} s`);
+const ms = (n: number | null) => (n === null ? "—" : n >= 10_000 ? secs(n) : `${int(n)} ms`);
 const pct = (part: number, whole: number) => (whole ? `${((part / whole) * 100).toFixed(1)}%` : "—");
 
 interface Row {
@@ -35,7 +36,18 @@ function figures(r: SoakResults): Row[] {
     },
     { label: "other errors", value: `${int(t.internalErrors)} × 500, ${int(t.clientErrors)} × 4xx other than 429` },
     { label: "worker restarts", value: `${r.worker.restarts}${killed ? ` (${killed} killed by the soak)` : ""}` },
-    { label: "outbox", value: `${int(r.outbox.total)} changes: ${int(r.outbox.sent)} sent, ${int(r.outbox.superseded)} folded into later ones, ${int(r.outbox.rejected)} rejected${r.checks?.rejectedGone ? ` (${int(r.checks.rejectedGone)} of them updates of records a HubSpot user had just archived or merged)` : ""}; ${int(r.outbox.conflicts)} conflicts settled` },
+    { label: "outbox", value: `${int(r.outbox.total)} changes: ${int(r.outbox.sent)} sent, ${int(r.outbox.superseded)} folded into later ones, ${int(r.outbox.rejected)} rejected${r.checks?.rejectedGone ? ` (${int(r.checks.rejectedGone)} of them changes to records a HubSpot user had just archived or merged)` : ""}; ${int(r.outbox.conflicts)} conflicts settled` },
+    ...(r.webhooks
+      ? [
+          {
+            label: "webhooks",
+            value:
+              `${int(r.webhooks.events)} events in ${int(r.webhooks.requests)} requests (${int(r.webhooks.failed)} failed, ${int(r.webhooks.retried)} retried, ${int(r.webhooks.dropped)} batches dropped); ` +
+              `inbox: ${int(r.webhooks.applied)} applied, ${int(r.webhooks.ignored)} ignored, ${int(r.webhooks.failedApply)} failed, ${int(r.webhooks.waiting)} waiting; ` +
+              `change → row p50 ${ms(r.webhooks.lagP50Ms)}, p95 ${ms(r.webhooks.lagP95Ms)}`,
+          },
+        ]
+      : []),
     {
       label: "convergence",
       value: r.convergence.converged
@@ -78,7 +90,7 @@ export function renderMarkdown(r: SoakResults): string {
   const lines = [
     `# hubsync soak — ${r.startedAt.slice(0, 16).replace("T", " ")} UTC`,
     "",
-    `\`hubsync soak --minutes ${r.options.minutes} --tier ${r.options.tier} --faults ${r.options.faults} --size ${r.options.size} --rate ${r.options.rate}${r.options.killEverySeconds ? ` --kill-every ${r.options.killEverySeconds}` : ""}\`` +
+    `\`hubsync soak --minutes ${r.options.minutes} --tier ${r.options.tier} --faults ${r.options.faults} --size ${r.options.size} --rate ${r.options.rate}${r.options.webhooks ? " --webhooks" : ""}${r.options.killEverySeconds ? ` --kill-every ${r.options.killEverySeconds}` : ""}\`` +
       ` on Node ${r.machine.node}, PostgreSQL ${r.machine.postgres}, ${r.machine.cpus} CPUs; ${secs(r.elapsedMs)} in all.`,
     "",
     "| | |",

@@ -14,6 +14,7 @@ import type { SoakOptions } from "./options.ts";
 import { catchUpRound, outboxOpen } from "./settle.ts";
 import { superviseWorker, type SupervisedWorker, type WorkerDeath } from "./supervisor.ts";
 import { trafficOf, type Traffic } from "./traffic.ts";
+import { setUpWebhooks, type WebhookFigures } from "./webhooks.ts";
 
 /** Everything one soak run measured; the text and markdown reports are renderings of this. */
 export interface SoakResults {
@@ -31,6 +32,8 @@ export interface SoakResults {
   trafficWithFaults: Traffic;
   worker: { restarts: number; deaths: WorkerDeath[] };
   outbox: { sent: number; rejected: number; superseded: number; total: number; conflicts: number };
+  /** With --webhooks: deliveries and the worker's inbox. */
+  webhooks: WebhookFigures | null;
   convergence: { converged: boolean; ms: number; rounds: number; error?: string };
   comparison: CopyComparison | null;
   checks: CopyChecks | null;
@@ -97,6 +100,8 @@ export async function runSoak(opts: SoakOptions, note: (m: string) => void, serv
       faults: faultMix(opts.faults, opts.faultTimeoutMs),
     });
     sim = s;
+    const hooks = opts.webhooks ? await setUpWebhooks(s.control) : null;
+    if (hooks) note("webhooks: the simulator sends signed batches to the worker's receiver");
     const d = await createBenchDatabase(pg.adminUrl, "soak");
     db = d;
     const logFile = join(workDir, "worker.log");
@@ -107,6 +112,8 @@ export async function runSoak(opts: SoakOptions, note: (m: string) => void, serv
       token: s.token,
       logFile,
       concurrency: opts.concurrency,
+      args: hooks?.workerArgs,
+      env: hooks?.workerEnv,
       onDeath: (death) => note(`  worker died (${death.killed ? "killed by the soak" : `code ${death.code}, signal ${death.signal}`}); restarting it`),
     });
     worker = w;
@@ -181,6 +188,7 @@ export async function runSoak(opts: SoakOptions, note: (m: string) => void, serv
     while (Date.now() < settleDeadline) {
       convergence.rounds++;
       try {
+        await hooks?.flush();
         await catchUpRound(d.pool, {
           types: SOAK_TYPES,
           lastChangeAt: changes.lastChangeAt ?? changeStarted,
@@ -225,6 +233,7 @@ export async function runSoak(opts: SoakOptions, note: (m: string) => void, serv
       trafficWithFaults,
       worker: { restarts: w.restarts(), deaths: w.deaths() },
       outbox,
+      webhooks: hooks ? await hooks.figures(d.pool) : null,
       convergence,
       comparison,
       checks,
