@@ -23,6 +23,8 @@ let receiver: RunningReceiver;
 let pool: ReturnType<typeof createPool>;
 const contacts: string[] = [];
 const companies: string[] = [];
+let carTypeId = "";
+let car = "";
 
 const until = <T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 15_000) =>
   waitFor(what, async () => (await fn()) || undefined, { timeoutMs, intervalMs: 50 });
@@ -47,6 +49,14 @@ beforeAll(async () => {
   sim = await testSimulator();
   for (let i = 0; i < 12; i++) contacts.push((await sim.control.createRecord("contacts", { email: `a${i}@example.com`, firstname: `A${i}` })).id);
   for (let i = 0; i < 3; i++) companies.push((await sim.control.createRecord("companies", { name: `Co ${i}`, domain: `co${i}.example.com` })).id);
+  const schema = await sim.control.createCustomObject({
+    name: "cars",
+    labels: { singular: "Car", plural: "Cars" },
+    primaryDisplayProperty: "model",
+    properties: [{ name: "model", type: "string", label: "Model" }],
+  });
+  carTypeId = String(schema.objectTypeId);
+  car = (await sim.control.createRecord("cars", { model: "T" })).id;
   const crontab = join(mkdtempSync(join(tmpdir(), "hubsync-webhooks-")), "crontab");
   writeFileSync(crontab, "# nothing scheduled: webhooks only\n");
   process.env.DATABASE_URL = db.url;
@@ -55,14 +65,15 @@ beforeAll(async () => {
   worker = await startWorker({ databaseUrl: db.url, concurrency: 3, handleSignals: false, log: quietLog, crontabFile: crontab });
   await enableSync(db.pool, "contacts");
   await enableSync(db.pool, "companies");
+  await enableSync(db.pool, "cars");
   await until(
-    "contacts, companies and their association table to be live",
+    "contacts, companies, cars and the contact-company association table to be live",
     async () => {
       const { rows } = await db.pool.query(
         `select (select count(*) from hubsync.objects where phase = 'live') as live,
                 (select count(*) from hubsync.association_pairs where table_name = 'associations_company_contact' and backfilled_at is not null) as pairs`,
       );
-      return Number(rows[0].live) === 2 && Number(rows[0].pairs) === 1;
+      return Number(rows[0].live) === 3 && Number(rows[0].pairs) === 1;
     },
     40_000,
   );
@@ -104,9 +115,18 @@ describe("webhook events applied by the worker", () => {
       return rows[0]?.name === "Generic Co";
     });
 
+    // a custom object: object.* with its 2-… type id
+    await sim.control.updateRecord("cars", car, { model: "Model S" });
+    await post([event("object.propertyChange", { objectTypeId: carTypeId, objectId: Number(car), propertyName: "model", propertyValue: "Model S" })]);
+    await until("the custom object change", async () => {
+      const { rows } = await db.pool.query(`select model from hubspot.cars where id = $1`, [car]);
+      return rows[0]?.model === "Model S";
+    });
+
     await until("the inbox to drain", drained);
     const { rows } = await db.pool.query(`select status, object_type, count(*)::int as n from hubsync.webhook_events group by 1, 2 order by 2`);
     expect(rows).toEqual([
+      { status: "done", object_type: "cars", n: 1 },
       { status: "done", object_type: "companies", n: 1 },
       { status: "done", object_type: "contacts", n: 4 },
     ]);
