@@ -143,6 +143,20 @@ describe("bad requests", () => {
     expect((await postBatch(receiver.url, batch(1))).status).toBe(204);
   });
 
+  it("survives a client that goes away mid-body, and still closes promptly", async () => {
+    const own = await startReceiver({ pool, config: testConfig(), log: captured });
+    await new Promise<void>((resolve) => {
+      const req = http.request(`${own.url}${WEBHOOK_PATH}`, { method: "POST", headers: { "content-length": "1000" } });
+      req.on("error", () => resolve());
+      req.write("[{\"occurredAt\":1");
+      setTimeout(() => (req.destroy(), resolve()), 100);
+    });
+    expect((await postBatch(own.url, batch(1))).status).toBe(204);
+    const started = Date.now();
+    await own.close();
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
   it("answers 404 elsewhere, 405 to other methods, and 200 on /healthz", async () => {
     expect((await fetch(`${receiver.url}/other`, { method: "POST" })).status).toBe(404);
     const get = await fetch(`${receiver.url}${WEBHOOK_PATH}`);

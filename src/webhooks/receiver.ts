@@ -56,6 +56,8 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
     req.on("data", onData);
     req.once("end", () => resolve(Buffer.concat(chunks)));
     req.once("error", reject);
+    // a client gone mid-body may only close: nothing must wait for an 'end' that never comes
+    req.once("close", () => reject(new Error("the client closed the connection before the body was complete")));
   });
 }
 
