@@ -211,6 +211,16 @@ describe("configuration and CLI", () => {
     expect(worker.code).not.toBe(0);
     expect(worker.stderr).toMatch(/HUBSPOT_WEBHOOK_SECRET is not set/);
 
+    // a port already taken: the worker it started stops again and the command fails with the reason
+    const busy = await runCli(["worker", "--webhooks-port", String(new URL(receiver.url).port), "--webhooks-host", "127.0.0.1"], {
+      ...env,
+      HUBSPOT_WEBHOOK_SECRET: SECRET,
+      HUBSPOT_ACCESS_TOKEN: "x",
+    });
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toMatch(/EADDRINUSE/);
+    expect((await db.pool.query(`select 1 from hubsync_worker.jobs where locked_at is not null`)).rowCount).toBe(0);
+
     const child = spawn(process.execPath, [CLI, "webhooks", "--port", "0", "--host", "127.0.0.1"], {
       env: { ...env, HUBSPOT_WEBHOOK_SECRET: SECRET, HUBSYNC_LOG_LEVEL: "info" },
     });
