@@ -101,6 +101,11 @@ export const ConfigPatchSchema = z
     associationsPageSize: z.number().int().positive(),
     /** Association writes bump both records' last-modified (HubSpot: generally not, reference §5.5). */
     associationsBumpLastModified: z.boolean(),
+    /**
+     * Scopes the app lacks: requests to paths starting with `pathPrefix` get HubSpot's 403
+     * MISSING_SCOPES naming `scope` (reference §2.5). [] = every scope granted.
+     */
+    missingScopes: z.array(z.object({ pathPrefix: z.string().min(1), scope: z.string().min(1) })),
   })
   .partial();
 export type ConfigPatch = z.input<typeof ConfigPatchSchema>;
@@ -120,6 +125,7 @@ export interface SimulatorConfig {
   emptyProperties: "null" | "omit";
   associationsPageSize: number;
   associationsBumpLastModified: boolean;
+  missingScopes: Array<{ pathPrefix: string; scope: string }>;
 }
 
 export function defaultConfig(): SimulatorConfig {
@@ -138,6 +144,7 @@ export function defaultConfig(): SimulatorConfig {
     emptyProperties: "null",
     associationsPageSize: 500,
     associationsBumpLastModified: false,
+    missingScopes: [],
   };
 }
 
@@ -163,6 +170,7 @@ export function applyConfig(config: SimulatorConfig, patch: ConfigPatch): Simula
   if (p.emptyProperties !== undefined) next.emptyProperties = p.emptyProperties;
   if (p.associationsPageSize !== undefined) next.associationsPageSize = p.associationsPageSize;
   if (p.associationsBumpLastModified !== undefined) next.associationsBumpLastModified = p.associationsBumpLastModified;
+  if (p.missingScopes !== undefined) next.missingScopes = p.missingScopes;
   return next;
 }
 

@@ -153,6 +153,22 @@ async function handle(
     }
   }
 
+  const missing = match.options.auth ? config.missingScopes.find((m) => url.pathname.startsWith(m.pathPrefix)) : undefined;
+  if (missing) {
+    finish({
+      status: 403,
+      body: {
+        status: "error",
+        message: "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes.",
+        correlationId,
+        errors: [{ message: "One or more of the following scopes are required.", context: { requiredGranularScopes: [missing.scope] } }],
+        links: { scopes: "https://developers.hubspot.com/scopes" },
+        category: "MISSING_SCOPES",
+      },
+    });
+    return;
+  }
+
   const fault = control ? null : pickFault(config.faults, dice(config));
   if (fault) {
     if (fault?.kind === "drop") {
