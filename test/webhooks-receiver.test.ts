@@ -6,6 +6,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createPool } from "../src/db/pool.ts";
 import { REDACTED_PATHS } from "../src/log.ts";
+import { startSimulator } from "../src/simulator/index.ts";
 import { readWebhookConfig } from "../src/webhooks/config.ts";
 import { startReceiver, WEBHOOK_PATH, type RunningReceiver } from "../src/webhooks/receiver.ts";
 import { installedDatabase } from "./pull-helpers.ts";
@@ -212,11 +213,13 @@ describe("configuration and CLI", () => {
     expect(worker.stderr).toMatch(/HUBSPOT_WEBHOOK_SECRET is not set/);
 
     // a port already taken: the worker it started stops again and the command fails with the reason
+    const sim = await startSimulator({ rateLimits: false });
     const busy = await runCli(["worker", "--webhooks-port", String(new URL(receiver.url).port), "--webhooks-host", "127.0.0.1"], {
       ...env,
       HUBSPOT_WEBHOOK_SECRET: SECRET,
-      HUBSPOT_ACCESS_TOKEN: "x",
-    });
+      HUBSPOT_ACCESS_TOKEN: sim.token,
+      HUBSPOT_BASE_URL: sim.url,
+    }).finally(() => sim.close());
     expect(busy.code).toBe(1);
     expect(busy.stderr).toMatch(/EADDRINUSE/);
     expect((await db.pool.query(`select 1 from hubsync_worker.jobs where locked_at is not null`)).rowCount).toBe(0);

@@ -90,8 +90,9 @@ async function applyClaimed(deps: SyncDeps, rows: ClaimedRow[], totals: ApplyTot
     try {
       await applyType(deps, objectType, w, totals);
     } catch (err) {
-      if (err instanceof PausedError) {
+      if (err instanceof PausedError && err.reason !== "scopes") {
         // The portal is paused (daily quota, refused token): nothing was wrong with these events.
+        // (A missing scope concerns one object type: its events fail and are retried like any error.)
         await finishEvents(deps.pool, outcomes);
         await releaseEvents(deps.pool, [...waiting.keys()], err.until);
         throw err;
