@@ -6,7 +6,8 @@ import { runSoak, totalMade } from "../src/soak/run-soak.ts";
 /**
  * The soak's CI cut: a small portal, ~36 s of two-way changes at 5 per second with 5% of HubSpot
  * requests failing (5xx, hangs, dropped connections, answers lost after the write), the worker in
- * its own process — then faults off, quiescence, and the record-by-record comparison.
+ * its own process receiving the simulator's webhooks and SIGKILLed once — then faults off,
+ * quiescence, and the record-by-record comparison.
  */
 describe("hubsync soak (short)", () => {
   it("converges after two-way changes under faults, with nothing lost, duplicated or different", async () => {
@@ -22,6 +23,8 @@ describe("hubsync soak (short)", () => {
       faultTimeoutMs: 1_000,
       settleTimeoutMs: 30_000,
       progressEverySeconds: 10,
+      webhooks: true,
+      killEverySeconds: 20,
     });
     const notes: string[] = [];
     const r = await runSoak(opts, (m) => notes.push(m), { adminUrl: inject("adminUrl") });
@@ -48,7 +51,13 @@ describe("hubsync soak (short)", () => {
     expect(r.traffic.rateLimited).toBe(0);
     expect(r.traffic.internalErrors).toBe(0);
     expect(r.outbox.sent).toBeGreaterThan(30);
-    expect(r.worker.restarts).toBe(0);
+    // One SIGKILL mid-run: restarted by the supervisor, counted, and nothing lost (the comparison above).
+    expect(r.worker.restarts).toBeGreaterThanOrEqual(1);
+    expect(r.worker.deaths.every((d) => d.killed)).toBe(true);
+    // HubSpot's changes also came as webhooks, all applied.
+    expect(r.webhooks?.events).toBeGreaterThan(50);
+    expect(r.webhooks?.waiting).toBe(0);
+    expect(r.webhooks?.failedApply).toBe(0);
 
     // The report says so, with progress lines on the way.
     expect(notes.some((n) => /^\s+\d+ s: \d+ changes · API calls/.test(n))).toBe(true);
