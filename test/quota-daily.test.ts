@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { waitFor } from "../src/bench/wait.ts";
 import { nextDailyReset } from "../src/hubspot/rate-budget.ts";
-import type { RunningWorker } from "../src/worker/runner.ts";
-import { enableSync, installedDatabase, startTestWorker } from "./pull-helpers.ts";
+import { enableSync, installedDatabase } from "./pull-helpers.ts";
 import type { TestDatabase } from "./support/database.ts";
+import { objectStatus, startWorkerWithEnv } from "./support/status.ts";
 
 /**
  * HubSpot's daily quota runs out mid-backfill: the worker stops calling, says why and until when
@@ -14,28 +14,23 @@ import type { TestDatabase } from "./support/database.ts";
 
 let db: TestDatabase;
 let sim: RunningSimulator;
-let worker: RunningWorker | null = null;
+let worker: Awaited<ReturnType<typeof startWorkerWithEnv>> | null = null;
 const RECHECK_MS = 1_500;
 
 beforeAll(async () => {
   db = await installedDatabase("quota_daily");
   sim = await startSimulator({ tier: "pro", rateLimits: { daily: 3 } });
   for (let i = 0; i < 450; i++) await sim.control.createRecord("contacts", { email: `q${i}@example.com`, firstname: `Q${i}` });
-  process.env.HUBSYNC_DAILY_RECHECK_MS = String(RECHECK_MS);
-  worker = await startTestWorker(db.url, sim);
+  worker = await startWorkerWithEnv(db.url, sim, { HUBSYNC_DAILY_RECHECK_MS: String(RECHECK_MS) });
 });
 
 afterAll(async () => {
   await worker?.stop();
-  delete process.env.HUBSYNC_DAILY_RECHECK_MS;
   await sim?.close();
   await db?.drop();
 });
 
-const status = async () =>
-  (await db.pool.query(`select phase, last_error, last_error_at from hubsync.status where object_type = 'contacts'`)).rows[0] as
-    | { phase: string; last_error: string | null; last_error_at: Date | null }
-    | undefined;
+const status = () => objectStatus(db.pool, "contacts");
 
 describe("daily quota used up", () => {
   it("waits for the reset without failing jobs or busy-looping, says so in hubsync.status, and resumes by itself", async () => {

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { waitFor } from "../src/bench/wait.ts";
-import type { RunningWorker } from "../src/worker/runner.ts";
-import { enableSync, installedDatabase, startTestWorker } from "./pull-helpers.ts";
+import { enableSync, installedDatabase } from "./pull-helpers.ts";
 import type { TestDatabase } from "./support/database.ts";
+import { objectStatus, startWorkerWithEnv } from "./support/status.ts";
 
 /**
  * The private app lacks one scope (HubSpot's 403 MISSING_SCOPES for deals): deals say which scope
@@ -13,7 +13,7 @@ import type { TestDatabase } from "./support/database.ts";
 
 let db: TestDatabase;
 let sim: RunningSimulator;
-let worker: RunningWorker | null = null;
+let worker: Awaited<ReturnType<typeof startWorkerWithEnv>> | null = null;
 const PAUSE_MS = 2_000;
 const DEALS_SCOPE = [
   { pathPrefix: "/crm/v3/objects/deals", scope: "crm.objects.deals.read" },
@@ -26,19 +26,16 @@ beforeAll(async () => {
   for (let i = 0; i < 30; i++) await sim.control.createRecord("contacts", { email: `c${i}@example.com` });
   for (let i = 0; i < 30; i++) await sim.control.createRecord("deals", { dealname: `D${i}` });
   await sim.control.configure({ missingScopes: DEALS_SCOPE });
-  process.env.HUBSYNC_SCOPES_PAUSE_MS = String(PAUSE_MS);
-  worker = await startTestWorker(db.url, sim);
+  worker = await startWorkerWithEnv(db.url, sim, { HUBSYNC_SCOPES_PAUSE_MS: String(PAUSE_MS) });
 });
 
 afterAll(async () => {
   await worker?.stop();
-  delete process.env.HUBSYNC_SCOPES_PAUSE_MS;
   await sim?.close();
   await db?.drop();
 });
 
-const statusOf = async (t: string) =>
-  (await db.pool.query(`select phase, last_error from hubsync.status where object_type = $1`, [t])).rows[0] as { phase: string; last_error: string | null } | undefined;
+const statusOf = (t: string) => objectStatus(db.pool, t);
 
 describe("a missing scope (403)", () => {
   it("names the scope for the type that needs it, does not retry in a loop, leaves other types alone, and recovers when granted", async () => {

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { waitFor } from "../src/bench/wait.ts";
-import type { RunningWorker } from "../src/worker/runner.ts";
-import { installedDatabase, startTestWorker } from "./pull-helpers.ts";
+import { installedDatabase } from "./pull-helpers.ts";
 import type { TestDatabase } from "./support/database.ts";
+import { objectStatus, startWorkerWithEnv } from "./support/status.ts";
 
 /**
  * The access token stops working (expired, revoked, rotated) while the worker runs with local
@@ -14,28 +14,23 @@ import type { TestDatabase } from "./support/database.ts";
 
 let db: TestDatabase;
 let sim: RunningSimulator;
-let worker: RunningWorker | null = null;
+let worker: Awaited<ReturnType<typeof startWorkerWithEnv>> | null = null;
 const PAUSE_MS = 2_000;
 
 beforeAll(async () => {
   db = await installedDatabase("quota_token");
   sim = await startSimulator({ rateLimits: false });
   for (let i = 0; i < 20; i++) await sim.control.createRecord("contacts", { email: `t${i}@example.com`, firstname: `T${i}` });
-  process.env.HUBSYNC_AUTH_PAUSE_MS = String(PAUSE_MS);
-  worker = await startTestWorker(db.url, sim);
+  worker = await startWorkerWithEnv(db.url, sim, { HUBSYNC_AUTH_PAUSE_MS: String(PAUSE_MS) });
 });
 
 afterAll(async () => {
   await worker?.stop();
-  delete process.env.HUBSYNC_AUTH_PAUSE_MS;
   await sim?.close();
   await db?.drop();
 });
 
-const status = async () =>
-  (await db.pool.query(`select phase, last_error, pending::int, rejected::int from hubsync.status where object_type = 'contacts'`)).rows[0] as
-    | { phase: string; last_error: string | null; pending: number; rejected: number }
-    | undefined;
+const status = () => objectStatus(db.pool, "contacts");
 
 describe("a refused access token (401)", () => {
   it("pauses everything with a clear message, keeps changes pending, probes rarely, and recovers when the token works again", async () => {

@@ -11,6 +11,7 @@ import { REDACTED_PATHS } from "../src/log.ts";
 import { installedDatabase } from "./pull-helpers.ts";
 import { runCli, type CliResult } from "./support/cli.ts";
 import type { TestDatabase } from "./support/database.ts";
+import { objectStatus } from "./support/status.ts";
 
 /**
  * The access token and the webhook secret never leave the process's memory: not in a log line
@@ -51,10 +52,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const status = async () =>
-  (await db.pool.query(`select phase, last_error, pending::int, rejected::int from hubsync.status where object_type = 'contacts'`)).rows[0] as
-    | { phase: string; last_error: string | null; pending: number; rejected: number }
-    | undefined;
+const status = () => objectStatus(db.pool, "contacts");
 
 function leaks(text: string): string[] {
   const found: string[] = [];
