@@ -265,6 +265,9 @@ describe("when HubSpot fails", () => {
       await post([event("contact.propertyChange", { objectId: Number(id), propertyName: "firstname", propertyValue: "x" })]);
       await db.pool.query(`update hubsync.webhook_events set status = 'processing', claimed_until = now() + interval '1 hour' where status = 'pending'`);
       expect((await applyWebhookEvents(deps)).events).toBe(0);
+      // …and a run is queued for when the claim runs out
+      const queued = await db.pool.query(`select run_at > now() + interval '59 minutes' as later from hubsync_worker.jobs where key = 'hubsync_webhook_apply:retry'`);
+      expect(queued.rows).toEqual([{ later: true }]);
       await db.pool.query(`update hubsync.webhook_events set claimed_until = now() - interval '1 second' where status = 'processing'`);
       expect((await applyWebhookEvents(deps)).events).toBe(1);
       expect((await contactRow(id))?.firstname).toBe("Claimed by a dead worker");

@@ -9,8 +9,11 @@ import type { Queryable } from "../db/transaction.ts";
  * done, ignored (with the reason) or failed (kept, retried with a backoff, with the error).
  */
 
-/** How long an apply run holds the rows it claimed. */
-const CLAIM_MS = 5 * 60 * 1000;
+/**
+ * How long an apply run holds the rows it claimed. Runs take turns (one queue), so a claim only
+ * ever expires under a run that died (SIGKILL, lost host): its rows are applied again a minute later.
+ */
+const CLAIM_MS = 60 * 1000;
 /** Failed rows are retried after 2^attempts seconds, at most this long. */
 const MAX_BACKOFF_S = 3600;
 
@@ -93,10 +96,12 @@ export async function pruneEvents(db: Queryable, retentionMs: number, limit = 10
   return res.rowCount ?? 0;
 }
 
-/** Queues the apply job for the earliest failed or released row still waiting; returns when. */
+/** Queues the apply job for the earliest row still waiting: failed, released, or held by a run that died. */
 export async function scheduleRetry(pool: pg.Pool): Promise<Date | null> {
   const { rows } = await pool.query<{ at: Date | null }>(
-    `select min(next_attempt_at) as at from hubsync.webhook_events where status in ('failed', 'pending') and next_attempt_at > now()`,
+    `select min(case when status = 'processing' then greatest(claimed_until, next_attempt_at) else next_attempt_at end) as at
+       from hubsync.webhook_events
+      where status in ('failed', 'pending', 'processing') and next_attempt_at > now() or (status = 'processing' and claimed_until > now())`,
   );
   const at = rows[0]?.at ?? null;
   if (at) await pool.query(`select hubsync._wake_webhook_apply($1)`, [at]);
