@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { cycleObject } from "../src/pull/cycle.ts";
 import { pullIncremental } from "../src/pull/incremental.ts";
-import { connectWorker, enableSync, installedDatabase } from "./pull-helpers.ts";
+import { runPush } from "../src/push/run.ts";
+import { connectWorker, enableSync, installedDatabase, quietLog } from "./pull-helpers.ts";
 import type { TestDatabase } from "./support/database.ts";
 
 /**
@@ -116,5 +117,31 @@ describe("malformed answers from HubSpot", () => {
     const done = await cycleObject(w, "deals", { archived: false });
     expect(done.error).toBeUndefined();
     expect((await db.pool.query(`select count(*)::int as n from hubspot.deals`)).rows[0].n).toBe(250);
+  });
+
+  it("a malformed answer to a push keeps the changes pending with the reason; the retry creates nothing twice", async () => {
+    await db.pool.query(`select hubsync.enable_write_back('contacts')`);
+    const ctx = { pool: w.pool, hubspot: w.hubspot, log: quietLog };
+    await runPush(ctx, "contacts", { coalesceMs: 0 }); // write-back's own set-up, fault-free
+    await db.pool.query(`insert into hubspot.contacts (email, firstname) values ('pushed-malformed@example.com', 'Once')`);
+    await db.pool.query(`update hubspot.contacts set firstname = 'Updated once' where email = 'm1@example.com'`);
+    await sim.control.configure({ faults: { malformedRate: 1, malformedPath: "/batch/", malformedKind: "shape" } });
+    try {
+      const r = await runPush(ctx, "contacts", { coalesceMs: 0 });
+      expect(r.sent).toBe(0);
+    } finally {
+      await sim.control.configure({ faults: { malformedRate: 0 } });
+    }
+    const waiting = await db.pool.query(`select op, status, error_message from hubsync.outbox where status <> 'sent' order by id`);
+    expect(waiting.rows.map((r) => r.status)).toEqual(["pending", "pending"]);
+    process.stdout.write(`MALFORMED push: ${waiting.rows[0].error_message}\n`);
+    expect(waiting.rows[0].error_message).toMatch(/HubSpot sent a malformed answer to batch (upsert|update) contacts \(POST \/crm\/v3\/objects\/contacts\/batch\/(upsert|update)\): results\.0/);
+
+    await db.pool.query(`update hubsync.outbox set next_attempt_at = now() where status = 'pending'`); // the backoff, elapsed
+    const again = await runPush(ctx, "contacts", { coalesceMs: 0 });
+    expect(again.sent).toBe(2);
+    const records = await sim.control.listRecords("contacts");
+    expect(records.filter((r) => r.properties.email === "pushed-malformed@example.com")).toHaveLength(1);
+    expect(records.find((r) => r.properties.email === "m1@example.com")?.properties.firstname).toBe("Updated once");
   });
 });

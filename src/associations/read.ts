@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { HubSpotApi } from "../hubspot/client.ts";
-import { HubSpotError } from "../hubspot/errors.ts";
+import { HubSpotError, parseResponse } from "../hubspot/errors.ts";
 import { ASSOCIATION_BATCH_BUCKET } from "./bucket.ts";
 
 /** HubSpot's limit on inputs per v4 association batch read. */
@@ -68,7 +68,7 @@ export async function readAssociations(api: HubSpotApi, fromTypeId: string, toTy
         (sdk) => sdk.crm.associations.v4.batchApi.getPage(fromTypeId, toTypeId, { inputs: inputs.map((x) => (x.after ? { id: x.id, after: x.after } : { id: x.id })) }),
         { label: `associations ${fromTypeId}→${toTypeId}` },
       );
-      const res = BatchReadResponse.parse(raw);
+      const res = parseResponse(BatchReadResponse, raw, `associations ${fromTypeId}→${toTypeId} (POST /crm/v4/associations/${fromTypeId}/${toTypeId}/batch/read)`);
       for (const e of res.errors ?? []) {
         if (e.category === "OBJECT_NOT_FOUND" || String(e.subCategory ?? "").includes("NO_ASSOCIATIONS_FOUND")) continue;
         throw new HubSpotError(207, { category: e.category ?? "UNKNOWN", message: e.message ?? "association batch read error" }, `association batch read ${fromTypeId}→${toTypeId}: ${e.category}: ${e.message}`);

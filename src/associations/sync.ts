@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { z } from "zod";
 import type { HubSpotApi } from "../hubspot/client.ts";
+import { parseResponse } from "../hubspot/errors.ts";
 import { inApplyingTransaction } from "../db/transaction.ts";
 import type { SyncDeps } from "../pull/deps.ts";
 import { quoteIdent } from "../schema/naming.ts";
@@ -67,7 +68,8 @@ export async function labelsOf(api: HubSpotApi, pair: AssociationPair): Promise<
   const raw = await api.call(ASSOCIATION_LABELS_BUCKET, (sdk) => sdk.crm.associations.v4.schema.definitionsApi.getAll(pair.a.objectTypeId, pair.b.objectTypeId), {
     label: `association labels ${pair.a.objectTypeId}→${pair.b.objectTypeId}`,
   });
-  return new Map(Definitions.parse(raw).results.map((d) => [d.typeId, d.label ?? null]));
+  const defs = parseResponse(Definitions, raw, `association labels (GET /crm/v4/associations/${pair.a.objectTypeId}/${pair.b.objectTypeId}/labels)`);
+  return new Map(defs.results.map((d) => [d.typeId, d.label ?? null]));
 }
 
 /** The end a pass reads ids from, the type it reads toward, and the column its ids are in. */

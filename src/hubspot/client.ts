@@ -1,9 +1,8 @@
 import { Client } from "@hubspot/api-client";
 import type pg from "pg";
 import type { Logger } from "pino";
-import type { z } from "zod";
 import { log as rootLog } from "../log.ts";
-import { classify, HubSpotError } from "./errors.ts";
+import { classify, HubSpotError, MalformedResponseError, parseResponse } from "./errors.ts";
 import { createTimeoutAgent } from "./http-agent.ts";
 import {
   AuthPausedError,
@@ -35,7 +34,7 @@ import {
 } from "./schemas.ts";
 import { recordUsage } from "./usage.ts";
 
-export { AuthPausedError, DailyLimitError, HubSpotError, MissingScopesError, PausedError, type Bucket };
+export { AuthPausedError, DailyLimitError, HubSpotError, MalformedResponseError, MissingScopesError, parseResponse, PausedError, type Bucket };
 
 export interface HubSpotApiOptions {
   accessToken: string;
@@ -99,28 +98,6 @@ export interface HubSpotApi {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/**
- * HubSpot answered 2xx with something that is not what the API documents (cut-off JSON, a record
- * without an id, a list that is not a list). Not retried: the run fails with this sentence and
- * writes nothing, and the next run asks again.
- */
-export class MalformedResponseError extends Error {
-  readonly endpoint: string;
-  constructor(endpoint: string, detail: string) {
-    super(`HubSpot sent a malformed answer to ${endpoint}: ${detail}`);
-    this.name = "MalformedResponseError";
-    this.endpoint = endpoint;
-  }
-}
-
-/** zod's first issue, in one line: where in the body, and what was wrong. */
-export function parseResponse<T>(schema: z.ZodType<T>, raw: unknown, endpoint: string): T {
-  const r = schema.safeParse(raw);
-  if (r.success) return r.data;
-  const [first, ...rest] = r.error.issues;
-  const where = first?.path.length ? first.path.join(".") : "(the body)";
-  throw new MalformedResponseError(endpoint, `${where}: ${first?.message ?? "unexpected shape"}${rest.length ? ` (and ${rest.length} more problem${rest.length > 1 ? "s" : ""})` : ""}`);
-}
 
 /** At most `n` holders at once; release() is idempotent so every path may call it. */
 function createSemaphore(n: number) {

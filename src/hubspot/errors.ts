@@ -102,3 +102,26 @@ export function classify(err: unknown): Failure {
   }
   return { kind: "fatal", error: e };
 }
+
+/**
+ * HubSpot answered 2xx with something that is not what the API documents (cut-off JSON, a record
+ * without an id, a list that is not a list). Not retried: the run fails with this sentence and
+ * writes nothing, and the next run asks again.
+ */
+export class MalformedResponseError extends Error {
+  readonly endpoint: string;
+  constructor(endpoint: string, detail: string) {
+    super(`HubSpot sent a malformed answer to ${endpoint}: ${detail}`);
+    this.name = "MalformedResponseError";
+    this.endpoint = endpoint;
+  }
+}
+
+/** zod's first issue, in one line: where in the body, and what was wrong. */
+export function parseResponse<T>(schema: z.ZodType<T>, raw: unknown, endpoint: string): T {
+  const r = schema.safeParse(raw);
+  if (r.success) return r.data;
+  const [first, ...rest] = r.error.issues;
+  const where = first?.path.length ? first.path.join(".") : "(the body)";
+  throw new MalformedResponseError(endpoint, `${where}: ${first?.message ?? "unexpected shape"}${rest.length ? ` (and ${rest.length} more problem${rest.length > 1 ? "s" : ""})` : ""}`);
+}

@@ -5,7 +5,7 @@ import { chunk, type OutboxRow } from "./plan.ts";
 import { isRejection, type Rejection } from "./send.ts";
 import { inTransaction, type Queryable } from "../db/transaction.ts";
 import { markDeferred, markRejected, markRetry, markSent, markSuperseded, quoteIdent } from "./outbox.ts";
-import { HubSpotError } from "../hubspot/errors.ts";
+import { HubSpotError, parseResponse } from "../hubspot/errors.ts";
 
 const Change = z.object({
   table: z.string(),
@@ -113,7 +113,7 @@ export async function pushAssociations(db: Queryable, api: HubSpotApi, rows: Out
         const raw = await api.call("general", (sdk) => sdk.crm.associations.v4.schema.definitionsApi.getAll(fromType, toType), {
           label: `association labels ${fromType}/${toType}`,
         });
-        defs = Definitions.parse(raw).results;
+        defs = parseResponse(Definitions, raw, `association labels (GET /crm/v4/associations/${fromType}/${toType}/labels)`).results;
       }
       return defs;
     };

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { HubSpotApi } from "../hubspot/client.ts";
-import { HubSpotError } from "../hubspot/errors.ts";
+import { HubSpotError, parseResponse } from "../hubspot/errors.ts";
 import { LOCAL_ID_PROPERTY } from "./plan.ts";
 
 /** HubSpot's reason for refusing one record. */
@@ -113,7 +113,7 @@ export async function sendBatch(
     for (const item of items) outcomes.set(item.key, { ok: true, written: null });
     return outcomes;
   }
-  const res = BatchResponse.parse(raw ?? {});
+  const res = parseResponse(BatchResponse, raw ?? {}, `batch ${kind} ${objectType} (POST /crm/v3/objects/${objectType}/batch/${kind})`);
   const byKey = new Map(items.map((i) => [i.key, i]));
   const byRecordId = new Map(items.filter((i) => i.recordId).map((i) => [i.recordId!, i.key]));
   for (const r of res.results) {
