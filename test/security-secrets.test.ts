@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
+import { createServer } from "node:net";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,6 +8,7 @@ import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts
 import { startWorkerProcess, type WorkerProcess } from "../src/bench/worker-process.ts";
 import { waitFor } from "../src/bench/wait.ts";
 import { pino } from "pino";
+import { sign } from "../src/webhooks/signature.ts";
 import { REDACTED_PATHS } from "../src/log.ts";
 import { installedDatabase } from "./pull-helpers.ts";
 import { runCli, type CliResult } from "./support/cli.ts";
@@ -27,6 +29,32 @@ let worker: WorkerProcess | null = null;
 const logFile = join(mkdtempSync(join(tmpdir(), "hubsync-secrets-")), "worker.log");
 const saved = { secret: process.env.HUBSPOT_WEBHOOK_SECRET, level: process.env.HUBSYNC_LOG_LEVEL, pause: process.env.HUBSYNC_AUTH_PAUSE_MS };
 const outputs: CliResult[] = [];
+let webhookUrl = "";
+
+/** A port nobody listens on right now (for the worker's webhook receiver). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Posts a webhook batch the way HubSpot does (v3 signature), signed with `secret`. */
+async function postWebhook(secret: string, events: unknown[], timestamp = Date.now()): Promise<number> {
+  const body = JSON.stringify(events);
+  const signature = sign("v3", secret, { method: "POST", url: webhookUrl, body, timestamp });
+  const res = await fetch(webhookUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json", "X-HubSpot-Signature-v3": signature, "X-HubSpot-Request-Timestamp": String(timestamp) },
+    body,
+  });
+  await res.text();
+  return res.status;
+}
 
 beforeAll(async () => {
   db = await installedDatabase("security_secrets");
@@ -35,7 +63,16 @@ beforeAll(async () => {
   // startWorkerProcess passes this process's environment on
   Object.assign(process.env, { HUBSPOT_WEBHOOK_SECRET: SECRET, HUBSYNC_LOG_LEVEL: "debug", HUBSYNC_AUTH_PAUSE_MS: "1000" });
   await db.pool.query(`select hubsync.enable_sync('contacts', null, true)`);
-  worker = startWorkerProcess({ databaseUrl: db.url, hubspotUrl: sim.url, token: TOKEN, logFile, concurrency: 3 });
+  const port = await freePort();
+  webhookUrl = `http://127.0.0.1:${port}/hubspot/webhooks`;
+  worker = startWorkerProcess({
+    databaseUrl: db.url,
+    hubspotUrl: sim.url,
+    token: TOKEN,
+    logFile,
+    concurrency: 3,
+    args: ["--webhooks-port", String(port), "--webhooks-host", "127.0.0.1"],
+  });
 });
 
 afterAll(async () => {
@@ -78,6 +115,19 @@ describe("secrets", () => {
       const s = await status();
       return s && s.pending === 0 && s.rejected === 1 ? s : undefined;
     }, { timeoutMs: 30_000, describe: async () => JSON.stringify(await status()) });
+
+    // webhooks: a good batch, a forged one, a stale one and one that is not HubSpot's shape
+    const someone = (await sim.control.listRecords("contacts"))[2]!;
+    const event = { eventId: 1, portalId: 1, appId: 1, occurredAt: Date.now(), subscriptionType: "contact.propertyChange", attemptNumber: 0, objectId: Number(someone.id), propertyName: "firstname", propertyValue: "x" };
+    const statuses = [
+      await postWebhook(SECRET, [event]),
+      await postWebhook(`${SECRET}-forged`, [event]),
+      await postWebhook(SECRET, [event], Date.now() - 10 * 60_000),
+      await postWebhook(SECRET, [{ not: "an event" }]),
+    ];
+    expect(statuses[0]).toBeLessThan(300);
+    expect(statuses.slice(1, 3)).toEqual([401, 401]);
+    expect(statuses[3]).toBe(400);
 
     // the token stops working for a while, then works again
     await sim.control.configure({ token: "someone-rotated-it" });
