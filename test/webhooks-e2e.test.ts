@@ -54,6 +54,7 @@ beforeAll(async () => {
   const crontab = join(dir, "crontab");
   writeFileSync(crontab, "# webhooks only\n");
   port = await freePort();
+  // startWorkerProcess hands this process's environment to the worker
   Object.assign(process.env, { HUBSPOT_WEBHOOK_SECRET: SECRET, HUBSYNC_CRONTAB: crontab, HUBSYNC_LOG_LEVEL: "info" });
   worker = startWorkerProcess({
     databaseUrl: db.url,
@@ -71,7 +72,10 @@ beforeAll(async () => {
   await sim.control.configureWebhooks({ targetUrl: `http://127.0.0.1:${port}${WEBHOOK_PATH}`, secret: SECRET, retryDelayMs: 200 });
 }, 60_000);
 
+const savedEnv = { HUBSPOT_WEBHOOK_SECRET: process.env.HUBSPOT_WEBHOOK_SECRET, HUBSYNC_CRONTAB: process.env.HUBSYNC_CRONTAB, HUBSYNC_LOG_LEVEL: process.env.HUBSYNC_LOG_LEVEL };
+
 afterAll(async () => {
+  for (const [k, v] of Object.entries(savedEnv)) v === undefined ? delete process.env[k] : (process.env[k] = v);
   const code = await worker?.stop();
   await sim?.close();
   await db?.drop();
