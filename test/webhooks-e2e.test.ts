@@ -157,6 +157,38 @@ describe("real time through webhooks", () => {
     expect(comparison.ok, comparison.summary).toBe(true);
   }, 60_000);
 
+  it("association changes and merges made in the simulator arrive too, and the copy matches record by record", async () => {
+    await until("the contact-company association table to be filled", async () => {
+      const { rows } = await db.pool.query(`select 1 from hubsync.association_pairs where table_name = 'associations_company_contact' and backfilled_at is not null`);
+      return rows.length === 1;
+    });
+    const [a, b, c] = (await sim.control.listRecords("contacts")).map((r) => r.id);
+    const company = (await sim.control.listRecords("companies"))[0]!.id;
+    const at = Date.now();
+    await sim.control.associate("contacts", a!, "companies", company);
+    await until("the association row", async () =>
+      (await db.pool.query(`select 1 from hubspot.associations_company_contact where contact_id = $1 and company_id = $2`, [a, company])).rowCount === 1,
+    );
+    const associated = Date.now() - at;
+    await sim.control.associate("contacts", b!, "companies", company);
+    const merging = Date.now();
+    await sim.control.mergeRecords("contacts", c!, b!);
+    await until("the merge", async () => (await db.pool.query(`select 1 from hubsync.merges where merged_id = $1 and winner_id = $2`, [b, c])).rowCount === 1);
+    const merged = Date.now() - merging;
+    await sim.control.unassociate("contacts", a!, "companies", company);
+    const result = await waitFor(
+      "the copy to match, associations included",
+      async () => {
+        const r = await compareWithSimulator(db.pool, sim.control, ["contacts", "companies"], { associations: true });
+        return r.ok ? r : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 200, describe: async () => (await compareWithSimulator(db.pool, sim.control, ["contacts", "companies"], { associations: true })).summary },
+    );
+    process.stdout.write(`webhooks: association → row ${associated} ms, merge → hubsync.merges ${merged} ms; ${result.summary}\n`);
+    expect(associated).toBeLessThan(2_000);
+    expect(merged).toBeLessThan(2_000);
+  }, 60_000);
+
   it("a burst of 500 changes (an import, a workflow) is applied in a few seconds", async () => {
     const ids = (await sim.control.listRecords("contacts")).map((r) => r.id);
     const before = (await sim.control.counters()).total;
