@@ -3,6 +3,7 @@ import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts
 import { cycleObject } from "../src/pull/cycle.ts";
 import { pullIncremental } from "../src/pull/incremental.ts";
 import { runPush } from "../src/push/run.ts";
+import { compareWithSimulator } from "../src/verify/compare.ts";
 import { connectWorker, enableSync, installedDatabase, quietLog } from "./pull-helpers.ts";
 import type { TestDatabase } from "./support/database.ts";
 
@@ -143,5 +144,29 @@ describe("malformed answers from HubSpot", () => {
     const records = await sim.control.listRecords("contacts");
     expect(records.filter((r) => r.properties.email === "pushed-malformed@example.com")).toHaveLength(1);
     expect(records.find((r) => r.properties.email === "m1@example.com")?.properties.firstname).toBe("Updated once");
+  });
+
+  it("with a fifth of all answers malformed, repeated sync cycles still end in an exact copy", async () => {
+    for (let i = 0; i < 40; i++) await sim.control.createRecord("tickets", { subject: `T${i}` });
+    await enableSync(db.pool, "tickets");
+    const changed = (await sim.control.listRecords("contacts")).slice(10, 30);
+    for (const r of changed) await sim.control.updateRecord("contacts", r.id, { lastname: "Under malformed answers" });
+    await sim.control.configure({ faults: { malformedRate: 0.2, malformedPath: "", malformedKind: "mixed", seed: 5 } });
+    const errors: string[] = [];
+    let cycles = 0;
+    try {
+      for (; cycles < 30; cycles++) {
+        const results = await Promise.all(["contacts", "deals", "companies", "tickets"].map((t) => cycleObject(w, t, { archived: false })));
+        const failed = results.filter((r) => r.error);
+        errors.push(...failed.map((r) => r.error!));
+        if (failed.length === 0) break;
+      }
+    } finally {
+      await sim.control.configure({ faults: { malformedRate: 0 } });
+    }
+    expect(errors.every((e) => e.includes("HubSpot sent a malformed answer to"))).toBe(true);
+    const cmp = await compareWithSimulator(db.pool, sim.control, ["contacts", "deals", "companies", "tickets"], { createKey: null });
+    process.stdout.write(`MALFORMED 20%: ${errors.length} failed runs over ${cycles + 1} cycles, then ${cmp.summary}\n`);
+    expect(cmp.ok, cmp.summary).toBe(true);
   });
 });

@@ -52,7 +52,7 @@ export const FaultsSchema = z.object({
    * list that is not a list). What a broken proxy or an API change looks like to a client.
    */
   malformedRate: z.number().min(0).max(1).default(0),
-  /** Only paths containing this text are affected (e.g. "/search", "/crm/v3/objects/contacts"). */
+  /** Only paths containing this text are affected (e.g. "/search", "/crm/v3/objects/contacts"); "" = every path. */
   malformedPath: z.string().optional(),
   malformedKind: z.enum(["truncated", "shape", "mixed"]).default("mixed"),
 });
