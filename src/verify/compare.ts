@@ -136,8 +136,9 @@ async function objectConfig(pool: pg.Pool, objectType: string): Promise<{ table:
 
 async function compareType(pool: pg.Pool, sim: Reader, objectType: string, opts: CompareOptions): Promise<TypeDiff> {
   const max = opts.maxExamples ?? 10;
-  const config = await objectConfig(pool, objectType);
-  const table = opts.tableOf ? await opts.tableOf(objectType) : config.table;
+  // a table given by the caller may live in a database without hubsync (the bench's naive copy)
+  const config = opts.tableOf ? { table: await opts.tableOf(objectType), onArchive: "delete" as const } : await objectConfig(pool, objectType);
+  const table = config.table;
   if (!table) throw new Error(`compare: ${objectType} has no table in hubsync.objects (not enabled, or not discovered yet)`);
   const columns =
     opts.values === false
@@ -154,7 +155,7 @@ async function compareType(pool: pg.Pool, sim: Reader, objectType: string, opts:
   const liveIds = new Set(live.map((r) => r.id));
   const archivedIds = new Set(archived.map((r) => r.id));
 
-  const marking = config.onArchive === "mark" && !opts.tableOf;
+  const marking = config.onArchive === "mark";
   const { rows: present } = await pool.query<{ id: string | null; n: number; marked: boolean }>(
     marking
       ? `select id, count(*)::int as n, bool_or(archived_at is not null) as marked from ${table} group by id`
