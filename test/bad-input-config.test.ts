@@ -14,16 +14,21 @@ import type { TestDatabase } from "./support/database.ts";
 let db: TestDatabase;
 let sim: RunningSimulator;
 const results: Array<{ name: string; result: CliResult }> = [];
+// The test server trusts local logins (no password check), so a refused login is a role without LOGIN.
+const noLogin = `hubsync_nologin_${process.pid}`;
 
 beforeAll(async () => {
   db = await installedDatabase("bad_config");
   sim = await startSimulator({ rateLimits: false });
   await db.pool.query(`select hubsync.enable_sync('contacts')`);
+  await db.pool.query(`drop role if exists ${noLogin}`);
+  await db.pool.query(`create role ${noLogin} nologin`);
 });
 
 afterAll(async () => {
   for (const r of results) process.stdout.write(`BAD-CONFIG ${r.name}: exit ${r.result.code}: ${r.result.stderr.trim()}\n`);
   await sim?.close();
+  await db?.pool.query(`drop role if exists ${noLogin}`);
   await db?.drop();
 });
 
@@ -45,6 +50,16 @@ describe("a misconfigured DATABASE_URL", () => {
     ["unknown host", () => "postgres://hubsync@no-such-host.invalid:5432/db", /host .*not found.*DATABASE_URL/],
     ["database missing", () => withDatabase(inject("adminUrl"), "hubsync_no_such_database"), /database "hubsync_no_such_database" does not exist.*DATABASE_URL/],
     ["not installed", () => withDatabase(inject("adminUrl"), "postgres"), /not installed|hubsync install|permission|DATABASE_URL/],
+    [
+      "login refused",
+      () => {
+        const u = new URL(db.url);
+        u.username = noLogin;
+        u.password = "wrong";
+        return u.toString();
+      },
+      /PostgreSQL refused the login for hubsync_nologin_\d+@.*not permitted to log in.*check the user and password in DATABASE_URL/,
+    ],
   ];
   for (const [label, url, mention] of cases) {
     for (const args of COMMANDS) {
@@ -55,6 +70,15 @@ describe("a misconfigured DATABASE_URL", () => {
       });
     }
   }
+
+  it("wrong password (where the server checks passwords: CI's embedded PostgreSQL)", async (t) => {
+    const u = new URL(inject("adminUrl"));
+    u.password = "certainly-not-the-password";
+    u.pathname = `/${db.name}`;
+    const r = await runCli(["status"], { DATABASE_URL: u.toString() });
+    if (r.code === 0) t.skip(); // the server trusts local logins: no password to get wrong
+    expectOneClearLine("wrong password: status", r, /PostgreSQL refused the login for .*password authentication failed.*check the user and password in DATABASE_URL/);
+  });
 
   it("unset: every command says so", async () => {
     for (const args of COMMANDS) {
