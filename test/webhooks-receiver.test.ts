@@ -133,6 +133,21 @@ describe("bad requests", () => {
     expect(await inboxCount(db.pool)).toBe(0);
   });
 
+  it("keeps the good events of a signed batch with one odd event, and the odd one as ignored with the reason", async () => {
+    const before = await inboxCount(db.pool);
+    const odd = { subscriptionType: "contact.propertyChange", objectId: 7 }; // no occurredAt
+    const res = await postBatch(receiver.url, null, { raw: JSON.stringify([...batch(2), odd]) });
+    expect(res.status).toBe(204);
+    const { rows } = await db.pool.query<{ status: string; note: string | null }>(
+      `select status, note from hubsync.webhook_events order by id desc limit 3`,
+    );
+    expect(await inboxCount(db.pool)).toBe(before + 3);
+    const ignored = rows.filter((r) => r.status === "ignored");
+    expect(ignored).toHaveLength(1);
+    expect(ignored[0]!.note).toMatch(/not a HubSpot event: occurredAt/);
+    expect(rows.filter((r) => r.status !== "ignored")).toHaveLength(2);
+  });
+
   it("answers 413 to a 2 MB body without reading it (declared or chunked)", async () => {
     const big = "x".repeat(2 * 1024 * 1024);
     const declared = await rawPost(receiver.url, big, { "content-length": String(big.length) });

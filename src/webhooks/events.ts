@@ -48,3 +48,5 @@ export type WebhookEvent = z.infer<typeof WebhookEvent>;
 /** HubSpot sends at most 100 events per request; a bigger batch is not HubSpot. */
 export const MAX_EVENTS_PER_BATCH = 100;
 export const WebhookBatch = z.array(WebhookEvent).min(1).max(MAX_EVENTS_PER_BATCH);
+/** What a request body must be before its events are looked at one by one. */
+export const WebhookRequestBody = z.array(z.unknown()).min(1).max(MAX_EVENTS_PER_BATCH);

@@ -17,17 +17,30 @@ const CLAIM_MS = 60 * 1000;
 /** Failed rows are retried after 2^attempts seconds, at most this long. */
 const MAX_BACKOFF_S = 3600;
 
-/** Writes the events (raw JSON, as received) and queues the apply job; both commit or neither. */
-export async function insertBatch(db: Queryable, events: unknown[]): Promise<number> {
+/**
+ * Writes the events (raw JSON, as received) and queues the apply job; both commit or neither.
+ * Events that are not HubSpot's shape are kept too, as 'ignored' with the reason: a signed batch
+ * comes from HubSpot, and one odd event must not make HubSpot retry (and finally drop) the rest.
+ */
+export async function insertBatch(db: Queryable, events: unknown[], refused: Array<{ event: unknown; reason: string }> = []): Promise<number> {
   const { rows } = await db.query<{ n: number }>(
     `with ins as (
        insert into hubsync.webhook_events (occurred_at, subscription_type, object_type_id, object_id, event_id, attempt_number, event)
        select to_timestamp((e ->> 'occurredAt')::numeric / 1000), e ->> 'subscriptionType', e ->> 'objectTypeId', e ->> 'objectId',
               (e ->> 'eventId')::bigint, (e ->> 'attemptNumber')::integer, e
          from jsonb_array_elements($1::jsonb) as e
+       returning 1),
+     odd as (
+       insert into hubsync.webhook_events (subscription_type, event, status, note, processed_at)
+       select coalesce(left(r ->> 'type', 200), '(unknown)'), r -> 'event', 'ignored', r ->> 'reason', now()
+         from jsonb_array_elements($2::jsonb) as r
        returning 1)
-     select (select count(*) from ins)::integer as n, hubsync._wake_webhook_apply()`,
-    [JSON.stringify(events)],
+     select (select count(*) from ins)::integer as n, (select count(*) from odd) as odd,
+            case when (select count(*) from ins) > 0 then hubsync._wake_webhook_apply() end`,
+    [
+      JSON.stringify(events),
+      JSON.stringify(refused.map((r) => ({ event: r.event, reason: r.reason, type: typeof (r.event as { subscriptionType?: unknown } | null)?.subscriptionType === "string" ? (r.event as { subscriptionType: string }).subscriptionType : null }))),
+    ],
   );
   return rows[0]?.n ?? 0;
 }

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import type pg from "pg";
 import { log as rootLog, type Logger } from "../log.ts";
 import type { WebhookConfig } from "./config.ts";
-import { WebhookBatch } from "./events.ts";
+import { WebhookEvent, WebhookRequestBody } from "./events.ts";
 import { insertBatch } from "./inbox.ts";
 import { createRateLimiter } from "./rate-limit.ts";
 import { verifySignature } from "./signature.ts";
@@ -79,6 +79,10 @@ function send(res: http.ServerResponse, answer: Answer): void {
   res.writeHead(answer.status, { "content-type": "application/json", ...headers }).end(JSON.stringify(answer.body));
 }
 
+function describeIssue(issue: { path: PropertyKey[]; message: string } | undefined): string {
+  return issue ? `${issue.path.map(String).join(".") || "body"}: ${issue.message}` : "body: not an event batch";
+}
+
 const error = (status: number, message: string, extra: Partial<Answer> = {}): Answer => ({ status, body: { status: "error", message }, ...extra });
 
 export async function startReceiver(options: ReceiverOptions): Promise<RunningReceiver> {
@@ -86,6 +90,11 @@ export async function startReceiver(options: ReceiverOptions): Promise<RunningRe
   const log = (options.log ?? rootLog).child({ component: "webhooks" });
   const limiter = createRateLimiter(config.rate);
   const inFlight = new Set<Promise<void>>();
+
+  function notABatch(remote: string, reason: string): Answer {
+    log.warn({ remote, reason }, "webhook request refused: not a HubSpot event batch (400)");
+    return error(400, `not a HubSpot webhook batch: ${reason}`);
+  }
 
   async function handleWebhook(req: http.IncomingMessage): Promise<Answer> {
     const remote = req.socket.remoteAddress ?? "unknown";
@@ -123,15 +132,20 @@ export async function startReceiver(options: ReceiverOptions): Promise<RunningRe
     } catch {
       return error(400, "body is not JSON");
     }
-    const batch = WebhookBatch.safeParse(json);
-    if (!batch.success) {
-      const issue = batch.error.issues[0];
-      log.warn({ remote, issue: issue?.message, path: issue?.path.join(".") }, "webhook request refused: not a HubSpot event batch (400)");
-      return error(400, `not a HubSpot webhook batch: ${issue?.path.join(".") || "body"}: ${issue?.message}`);
+    const items = WebhookRequestBody.safeParse(json);
+    if (!items.success) return notABatch(remote, describeIssue(items.error.issues[0]));
+    const accepted: unknown[] = [];
+    const refused: Array<{ event: unknown; reason: string }> = [];
+    for (const item of items.data) {
+      const event = WebhookEvent.safeParse(item);
+      if (event.success) accepted.push(item);
+      else refused.push({ event: item, reason: `not a HubSpot event: ${describeIssue(event.error.issues[0])}` });
     }
+    if (accepted.length === 0) return notABatch(remote, refused[0]?.reason ?? "no events");
+    if (refused.length > 0) log.warn({ remote, refused: refused.length, reason: refused[0]?.reason }, "webhook events kept as ignored: not HubSpot's event shape");
     const started = Date.now();
     try {
-      const n = await insertBatch(pool, json as unknown[]);
+      const n = await insertBatch(pool, accepted, refused);
       log.debug({ events: n, version: verdict.version, ms: Date.now() - started }, "webhook batch queued");
       return { status: 204 };
     } catch (err) {
