@@ -67,18 +67,19 @@ describe("values HubSpot refuses, written in SQL", () => {
     for (const email of ["good-1@example.com", "good-2@example.com", "v0@example.com"]) {
       expect(by.get(email)).toMatchObject({ status: "sent", created: true, _sync_error: null });
     }
+    // HubSpot's per-property reasons, not its JSON-in-a-string message
     const expectations: Array<[string, RegExp]> = [
-      ["bad-enum@example.com", /NOT_AN_OPTION was not one of the allowed options/],
-      ["bad-number@example.com", /seven was not a valid number/],
-      ["bad-long@example.com", /longer than 65536 characters/],
-      ["not an email", /Email address not an email is invalid/],
-      ["bad-unknown@example.com", /no_such_property.*does not exist/],
+      ["bad-enum@example.com", /^hs_lead_status: NOT_AN_OPTION was not one of the allowed options: \[NEW, /],
+      ["bad-number@example.com", /^lucky_number: seven was not a valid number/],
+      ["bad-long@example.com", /^Property firstname is longer than 65536 characters/],
+      ["not an email", /^Email address not an email is invalid/],
+      ["bad-unknown@example.com", /^Property "no_such_property" does not exist/],
     ];
     for (const [email, reason] of expectations) {
       const r = by.get(email);
       expect(r, email).toMatchObject({ status: "rejected", created: false, error_category: "VALIDATION_ERROR" });
       expect(r.error_message, email).toMatch(reason);
-      expect(r._sync_error, email).toMatch(reason);
+      expect(r._sync_error, email).toContain(`VALIDATION_ERROR: ${r.error_message}`);
       outcomes.push(`${email}: rejected — ${String(r.error_message).slice(0, 120)}`);
     }
     // nothing lost: every row is still in the table as written, and HubSpot has exactly the good ones
@@ -114,6 +115,21 @@ describe("oversized values", () => {
     const row = await db.pool.query(`select length(firstname) as col, length(properties ->> 'firstname') as prop from hubspot.contacts where id = $1`, [rec.id]);
     expect(row.rows[0]).toEqual({ col: 1_000_000, prop: 1_000_000 });
     outcomes.push("1 MB value pulled: column and properties hold all 1,000,000 characters");
+  });
+
+  it("a refused 100,000-character option value is quoted back by HubSpot; the stored reason is cut to 1,000 characters", async () => {
+    const huge = "Q".repeat(100_000);
+    await db.pool.query(`insert into hubspot.contacts (email, hs_lead_status) values ('huge-enum@example.com', $1)`, [huge]);
+    const result = await runPush(ctx, "contacts", { coalesceMs: 0 });
+    expect(result.rejected).toBe(1);
+    const r = await db.pool.query(
+      `select length(o.error_message) as reason, length(c._sync_error) as row_reason, length(c.hs_lead_status) as kept
+         from hubsync.outbox o join hubspot.contacts c on c._sync_local_id = o.local_id where c.email = 'huge-enum@example.com'`,
+    );
+    expect(r.rows[0].kept).toBe(100_000);
+    expect(r.rows[0].reason).toBeLessThanOrEqual(1_000);
+    expect(r.rows[0].row_reason).toBeLessThanOrEqual(1_100);
+    outcomes.push(`100,000-character bad option: rejected, reason stored in ${r.rows[0].reason} characters, value kept in the row`);
   });
 
   it("a 1 MB value pushed is refused by HubSpot like any over-long value, and the rest of the batch goes", async () => {

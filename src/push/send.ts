@@ -63,12 +63,52 @@ export function isRejection(err: unknown): err is HubSpotError {
   return err instanceof HubSpotError && err.status >= 400 && err.status < 500 && ![401, 403, 408, 429].includes(err.status);
 }
 
+/** Longest reason kept: HubSpot echoes the refused value, which may be megabytes. */
+const MAX_REASON = 1_000;
+
+function clip(text: string): string {
+  return text.length > MAX_REASON ? `${text.slice(0, MAX_REASON - 1)}…` : text;
+}
+
+/**
+ * HubSpot's reasons per property ("hs_lead_status: X was not one of the allowed options: […]")
+ * from its errors[], clearer than the top-level message, which wraps the same in a JSON string.
+ */
+function reasonsOf(body: HubSpotError["body"]): string | null {
+  const parts: string[] = [];
+  for (const e of body?.errors ?? []) {
+    const item = e as { message?: unknown; context?: { propertyName?: unknown } } | null;
+    if (typeof item?.message !== "string") continue;
+    const names = Array.isArray(item.context?.propertyName) ? item.context.propertyName.filter((n): n is string => typeof n === "string") : [];
+    parts.push(names.length && !item.message.includes(names[0]!) ? `${names.join(", ")}: ${clip(item.message)}` : clip(item.message));
+  }
+  return parts.length ? parts.join("; ") : null;
+}
+
+/**
+ * HubSpot's "Property values were not valid: [{…,"message":"…","name":"hs_lead_status"}]" (a
+ * JSON list inside the message, as batch errors carry it) as "hs_lead_status: <message>; …".
+ */
+export function readableReason(message: string): string {
+  const m = /^Property values were not valid: (\[[\s\S]*\])$/.exec(message);
+  if (!m) return clip(message);
+  try {
+    const list = JSON.parse(m[1]!) as Array<{ message?: unknown; name?: unknown }>;
+    const parts = list.flatMap((p) =>
+      typeof p?.message !== "string" ? [] : [typeof p.name === "string" && !p.message.includes(p.name) ? `${p.name}: ${p.message}` : p.message],
+    );
+    return parts.length ? clip(parts.join("; ")) : clip(message);
+  } catch {
+    return clip(message);
+  }
+}
+
 function rejectionOf(err: HubSpotError): Rejection {
   const body = err.body;
   return {
     status: err.status,
     category: body?.category ?? `HTTP_${err.status}`,
-    message: body?.message ?? err.message,
+    message: reasonsOf(body) ?? readableReason(body?.message ?? err.message),
     correlationId: body?.correlationId ?? null,
   };
 }
@@ -139,7 +179,7 @@ export async function sendBatch(
         rejection: {
           status: 400,
           category: e.category ?? "VALIDATION_ERROR",
-          message: e.message ?? "rejected by HubSpot",
+          message: readableReason(e.message ?? "rejected by HubSpot"),
           correlationId: typeof (e as { correlationId?: unknown }).correlationId === "string" ? String((e as { correlationId?: unknown }).correlationId) : null,
         },
       });
