@@ -8,6 +8,7 @@ import { startWorkerProcess, type WorkerProcess } from "../src/bench/worker-proc
 import { compareWithSimulator } from "../src/verify/compare.ts";
 import { WEBHOOK_PATH } from "../src/webhooks/receiver.ts";
 import { enableSync, installedDatabase } from "./pull-helpers.ts";
+import { runCli } from "./support/cli.ts";
 import type { TestDatabase } from "./support/database.ts";
 import { testSimulator, type TestSimulator } from "./support/simulator.ts";
 import { SECRET } from "./webhooks-helpers.ts";
@@ -155,6 +156,11 @@ describe("real time through webhooks", () => {
 
     const comparison = await compareWithSimulator(db.pool, sim.control, ["contacts", "companies"]);
     expect(comparison.ok, comparison.summary).toBe(true);
+
+    // the operator's view: `hubsync status` says webhooks are arriving and nothing is stuck
+    const status = await runCli(["status"], { DATABASE_URL: db.url });
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/^webhooks: last event \d+s ago; 0 waiting; 0 failed; change → row p95 \d+ ms \(last hour\)$/m);
   }, 60_000);
 
   it("association changes and merges made in the simulator arrive too, and the copy matches record by record", async () => {

@@ -12,6 +12,7 @@ import { startReceiver, WEBHOOK_PATH, type RunningReceiver } from "../src/webhoo
 import { installedDatabase } from "./pull-helpers.ts";
 import type { TestDatabase } from "./support/database.ts";
 import { percentile } from "../src/bench/wait.ts";
+import { runCli } from "./support/cli.ts";
 import { event, inboxCount, postBatch, SECRET, signedHeaders, testConfig } from "./webhooks-helpers.ts";
 
 // The receiver over real HTTP against a real database: what HubSpot (or an attacker) would see.
@@ -274,16 +275,5 @@ function rawPost(base: string, body: string, headers: Record<string, string>): P
     // the receiver closes the connection mid-upload: that is the point
     req.on("error", (err: NodeJS.ErrnoException) => (err.code === "EPIPE" || err.code === "ECONNRESET" ? undefined : reject(err)));
     req.end(body);
-  });
-}
-
-function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c));
-    child.stderr.on("data", (c: Buffer) => (stderr += c));
-    child.once("exit", (code) => resolve({ code, stdout, stderr }));
   });
 }

@@ -18,7 +18,15 @@ export const command: Command = {
            from hubsync.status order by object_type`,
       );
       const parsed = rows.map((r) => StatusRow.parse(r));
-      process.stdout.write(values.json ? JSON.stringify(parsed, null, 2) + "\n" : formatStatus(parsed, new Date()));
+      if (values.json) {
+        process.stdout.write(JSON.stringify(parsed, null, 2) + "\n");
+        return 0;
+      }
+      const inbox = await pool.query(
+        `select pending::int, failed::int, last_received_at, lag_p95_ms::int, last_error from hubsync.webhook_status where last_received_at is not null`,
+      );
+      const webhooks = inbox.rows[0] ? WebhookInboxRow.parse(inbox.rows[0]) : null;
+      process.stdout.write(formatStatus(parsed, new Date()) + (webhooks ? formatWebhookInbox(webhooks, new Date()) : ""));
       return 0;
     } finally {
       await pool.end();
@@ -41,6 +49,27 @@ export const StatusRow = z.object({
   last_error_at: z.date().nullable(),
 });
 export type StatusRow = z.infer<typeof StatusRow>;
+
+/** The webhook inbox (hubsync.webhook_status), shown once any webhook has arrived. */
+export const WebhookInboxRow = z.object({
+  pending: z.number().int(),
+  failed: z.number().int(),
+  last_received_at: z.date(),
+  lag_p95_ms: z.number().int().nullable(),
+  last_error: z.string().nullable(),
+});
+export type WebhookInboxRow = z.infer<typeof WebhookInboxRow>;
+
+export function formatWebhookInbox(w: WebhookInboxRow, now: Date): string {
+  const parts = [
+    `last event ${formatDuration((now.getTime() - w.last_received_at.getTime()) / 1000)} ago`,
+    `${w.pending} waiting`,
+    `${w.failed} failed`,
+    ...(w.lag_p95_ms === null ? [] : [`change → row p95 ${w.lag_p95_ms} ms (last hour)`]),
+    ...(w.failed > 0 && w.last_error ? [`last error: ${w.last_error.replace(/\s+/g, " ").slice(0, MAX_ERROR)}`] : []),
+  ];
+  return `\nwebhooks: ${parts.join("; ")}\n`;
+}
 
 const HEADERS = ["OBJECT", "ENABLED", "WRITE-BACK", "PHASE", "ROWS", "LAST PULL (UTC)", "LAG", "PENDING", "REJECTED", "LAST ERROR"];
 const RIGHT_ALIGNED = new Set(["ROWS", "LAG", "PENDING", "REJECTED"]);
