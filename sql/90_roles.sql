@@ -2,7 +2,8 @@
 -- files before it.
 --
 --   hubspot_reader  the data: select on hubspot.* (default privileges, migration 000001), plus the
---                   two health views hubsync.status and hubsync.association_status. Nothing else of
+--                   health views hubsync.status, association_status and webhook_status (counts,
+--                   times and the last error; what `hubsync status` prints). Nothing else of
 --                   hubsync: the outbox, conflicts and runs carry local changes not yet in HubSpot
 --                   and operational detail an analyst does not need.
 --   hubspot_writer  a reader that may insert, update and delete in write-back tables (granted per
@@ -15,11 +16,16 @@
 
 grant usage on schema hubsync to hubspot_reader;
 grant select on hubsync.status to hubspot_reader;
+-- the other health views, where their areas are installed (`hubsync status` reads webhook_status too)
 do $$
+declare
+  v text;
 begin
-  if to_regclass('hubsync.association_status') is not null then
-    grant select on hubsync.association_status to hubspot_reader;
-  end if;
+  foreach v in array array['hubsync.association_status', 'hubsync.webhook_status'] loop
+    if to_regclass(v) is not null then
+      execute format('grant select on %s to hubspot_reader', v);
+    end if;
+  end loop;
 end
 $$;
 -- The views count rows with this (SECURITY DEFINER, reads only hubspot.* tables, which readers

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { randomBytes } from "node:crypto";
 import { installedDatabase } from "./pull-helpers.ts";
+import { runCli } from "./support/cli.ts";
 import { COMPANY_COLUMNS, CONTACT_COLUMNS, makeObjectTable } from "./push-helpers.ts";
 import type { TestDatabase } from "./support/database.ts";
 
@@ -74,6 +75,12 @@ describe("hubspot_reader", () => {
       { object_type: "contacts", rows: 1 },
     ]);
     await r.query(`select * from hubsync.association_status`);
+    await r.query(`select * from hubsync.webhook_status`);
+    // and `hubsync status`, run as an analyst's login
+    const cli = await runCli(["status"], { DATABASE_URL: urlAs(logins.reader) });
+    expect(cli.stderr).toBe("");
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toMatch(/contacts\s+yes/);
   });
 
   it("cannot write hubspot.*, read the outbox, conflicts, runs or rate budget, or change configuration", async () => {
