@@ -107,6 +107,16 @@ describe("a misconfigured token", () => {
     expect(s.stdout).toContain("HubSpot rejected the access token (401)");
   });
 
+  it("a pause setting that makes no sense (HUBSYNC_DAILY_RESET_TZ, HUBSYNC_AUTH_PAUSE_MS)", async () => {
+    const env = { DATABASE_URL: db.url, HUBSPOT_ACCESS_TOKEN: sim.token, HUBSPOT_BASE_URL: sim.url };
+    for (const args of [["worker"], ["sync", "--once"]]) {
+      const tz = await runCli(args, { ...env, HUBSYNC_DAILY_RESET_TZ: "Mars/Olympus_Mons" });
+      expectOneClearLine(`bad time zone: ${args.join(" ")}`, tz, /HUBSYNC_DAILY_RESET_TZ must be an IANA time zone .*got "Mars\/Olympus_Mons"/);
+      const ms = await runCli(args, { ...env, HUBSYNC_AUTH_PAUSE_MS: "a minute" });
+      expectOneClearLine(`bad pause: ${args.join(" ")}`, ms, /HUBSYNC_AUTH_PAUSE_MS must be a positive number of milliseconds/);
+    }
+  });
+
   it("HUBSPOT_BASE_URL that is not a URL", async () => {
     const r = await runCli(["sync", "--once"], { DATABASE_URL: db.url, HUBSPOT_ACCESS_TOKEN: sim.token, HUBSPOT_BASE_URL: "api.hubapi.com" });
     expectOneClearLine("bad base url: sync", r, /HUBSPOT_BASE_URL/);

@@ -57,9 +57,13 @@ export const DEFAULT_LIMITS: BudgetLimits = {
 
 const Headroom = z.coerce.number().gt(0).max(1);
 
-/** DEFAULT_LIMITS with HUBSYNC_RATE_HEADROOM (a fraction, e.g. 0.8 to leave room for other integrations) applied. */
 const Milliseconds = z.coerce.number().int().min(1);
 
+/**
+ * DEFAULT_LIMITS with the environment applied: HUBSYNC_RATE_HEADROOM (a fraction, e.g. 0.8 to
+ * leave room for other integrations), HUBSYNC_DAILY_RESET_TZ, HUBSYNC_DAILY_RECHECK_MS,
+ * HUBSYNC_AUTH_PAUSE_MS and HUBSYNC_SCOPES_PAUSE_MS.
+ */
 export function defaultLimits(env: NodeJS.ProcessEnv = process.env): BudgetLimits {
   const limits = { ...DEFAULT_LIMITS };
   const raw = env.HUBSYNC_RATE_HEADROOM;
