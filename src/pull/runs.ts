@@ -55,7 +55,9 @@ export async function recordRun(
     // object's last_error it would outlive it.
     const portalPause = err instanceof PausedError && err.reason !== "scopes";
     if (objectType && !portalPause) await recordError(deps.pool, objectType, message).catch(() => {});
-    log.error({ err, requests: usage.requests, ms }, "run failed");
+    // waiting for HubSpot is expected, not a failure of ours: one line, no stack
+    if (err instanceof PausedError) log.warn({ reason: err.reason, until: err.until.toISOString(), requests: usage.requests, ms, error: message }, "run paused");
+    else log.error({ err, requests: usage.requests, ms }, "run failed");
     throw err;
   }
 }
