@@ -61,7 +61,7 @@ export const command: Command = {
       // graphile cannot record what its jobs did and would hang on them: exit for the supervisor
       // to start a new worker, which releases and re-runs those jobs.
       log.error({ err: lost.message, exitCode: EXIT_DATABASE_LOST }, "the worker lost its database connection mid-job; exiting so it can be started again");
-      await new Promise<void>((resolve) => log.flush(() => resolve()));
+      await Promise.race([new Promise<void>((resolve) => log.flush(() => resolve())), new Promise((r) => setTimeout(r, 500))]);
       process.exit(EXIT_DATABASE_LOST);
     }
     await receiver?.close();
