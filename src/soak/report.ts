@@ -36,7 +36,7 @@ function figures(r: SoakResults): Row[] {
     },
     { label: "other errors", value: `${int(t.internalErrors)} × 500, ${int(t.clientErrors)} × 4xx other than 429` },
     { label: "worker restarts", value: `${r.worker.restarts}${killed ? ` (${killed} killed by the soak)` : ""}` },
-    { label: "outbox", value: `${int(r.outbox.total)} changes: ${int(r.outbox.sent)} sent, ${int(r.outbox.superseded)} folded into later ones, ${int(r.outbox.rejected)} rejected${r.checks?.rejectedGone ? ` (${int(r.checks.rejectedGone)} of them changes to records a HubSpot user had just archived or merged)` : ""}; ${int(r.outbox.conflicts)} conflicts settled` },
+    { label: "outbox", value: `${int(r.outbox.total)} changes: ${int(r.outbox.sent)} sent, ${int(r.outbox.superseded)} folded into later ones, ${int(r.outbox.rejected)} rejected${r.checks?.rejectedGone ? ` (${int(r.checks.rejectedGone)} of them changes to records a HubSpot user had just archived or merged)` : ""}; ${int(r.outbox.conflicts)} conflicts settled; commit → sent p50 ${ms(r.outbox.sendP50Ms)}, p95 ${ms(r.outbox.sendP95Ms)}` },
     ...(r.webhooks
       ? [
           {
@@ -72,6 +72,7 @@ function examples(r: SoakResults): string[] {
   for (const d of r.checks?.duplicateCreates.slice(0, 5) ?? []) out.push(`${d.type}: ${d.marker} created ${d.count} times`);
   for (const x of r.checks?.rejected.slice(0, 5) ?? []) out.push(`${x.type} ${x.op} rejected: ${x.message}`);
   out.push(...r.changes.errorExamples.slice(0, 5));
+  out.push(...r.convergence.earlierRounds.map((x) => `before convergence, ${x}`));
   return out;
 }
 

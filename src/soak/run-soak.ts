@@ -7,6 +7,7 @@ import { waitFor } from "../bench/wait.ts";
 import { startLocalPostgres } from "../db/local-postgres.ts";
 import { failedObjects, initialCopyDone, readSnapshot, type SyncSnapshot } from "../demo/snapshot.ts";
 import { log } from "../log.ts";
+import { Prng } from "../simulator/prng.ts";
 import { createChangeMaker, SOAK_TYPES, WRITE_BACK_TYPES, type ChangeStats } from "./changes.ts";
 import { compareCopy, type CopyComparison } from "./compare.ts";
 import { copyChecks, type CopyChecks } from "./checks.ts";
@@ -31,10 +32,12 @@ export interface SoakResults {
   /** Traffic while faults were on (the change phase): what the faults figures are out of. */
   trafficWithFaults: Traffic;
   worker: { restarts: number; deaths: WorkerDeath[] };
-  outbox: { sent: number; rejected: number; superseded: number; total: number; conflicts: number };
+  /** Local changes: what became of them, and commit → HubSpot's answer for the sent ones. */
+  outbox: { sent: number; rejected: number; superseded: number; total: number; conflicts: number; sendP50Ms: number | null; sendP95Ms: number | null };
   /** With --webhooks: deliveries and the worker's inbox. */
   webhooks: WebhookFigures | null;
-  convergence: { converged: boolean; ms: number; rounds: number; error?: string };
+  /** earlierRounds: what the comparison found after each catch-up round that was not yet clean. */
+  convergence: { converged: boolean; ms: number; rounds: number; earlierRounds: string[]; error?: string };
   comparison: CopyComparison | null;
   checks: CopyChecks | null;
   problems: string[];
@@ -62,7 +65,14 @@ async function outboxFigures(db: BenchDatabase): Promise<SoakResults["outbox"]> 
   const { rows } = await db.pool.query<{ status: string; n: string }>(`select status, count(*) as n from hubsync.outbox group by status`);
   const by = Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
   const conflicts = Number((await db.pool.query<{ n: string }>(`select count(*) as n from hubsync.conflicts`)).rows[0]?.n ?? 0);
+  const { rows: lat } = await db.pool.query<{ p50: number | null; p95: number | null }>(
+    `select percentile_cont(0.5) within group (order by extract(epoch from sent_at - created_at) * 1000) as p50,
+            percentile_cont(0.95) within group (order by extract(epoch from sent_at - created_at) * 1000) as p95
+       from hubsync.outbox where status = 'sent' and sent_at is not null`,
+  );
   return {
+    sendP50Ms: lat[0]?.p50 ?? null,
+    sendP95Ms: lat[0]?.p95 ?? null,
     sent: by.sent ?? 0,
     rejected: by.rejected ?? 0,
     superseded: by.superseded ?? 0,
@@ -78,7 +88,13 @@ async function outboxFigures(db: BenchDatabase): Promise<SoakResults["outbox"]> 
  * for `minutes`; then faults off, quiescence, and a record-by-record comparison.
  * `server`: an already running PostgreSQL to use (tests).
  */
-export async function runSoak(opts: SoakOptions, note: (m: string) => void, server?: { adminUrl: string }): Promise<SoakResults> {
+export async function runSoak(
+  opts: SoakOptions,
+  note: (m: string) => void,
+  server?: { adminUrl: string },
+  /** Aborting ends the change phase early (Ctrl-C); quiescence and the comparison still run. */
+  stopChanges?: AbortSignal,
+): Promise<SoakResults> {
   const started = Date.now();
   const workDir = resolve(".hubsync/soak");
   mkdirSync(workDir, { recursive: true });
@@ -152,14 +168,11 @@ export async function runSoak(opts: SoakOptions, note: (m: string) => void, serv
     note(`changes: ${opts.rate}/s on both sides for ${opts.minutes} min`);
     let nextProgress = changeStarted + opts.progressEverySeconds * 1000;
     let nextKill = opts.killEverySeconds > 0 ? changeStarted + opts.killEverySeconds * 1000 : Infinity;
-    // A seeded exponential gap between changes: a Poisson stream at `rate` per second.
-    let gapSeed = opts.seed;
-    const gap = () => {
-      gapSeed = (gapSeed * 1103515245 + 12345) % 2 ** 31;
-      return (-Math.log(1 - gapSeed / 2 ** 31) / opts.rate) * 1000;
-    };
+    // Seeded exponential gaps between changes: a Poisson stream at `rate` per second.
+    const dice = new Prng(opts.seed + 1);
+    const gap = () => (-Math.log(1 - dice.next()) / opts.rate) * 1000;
     let due = changeStarted;
-    while (Date.now() < changeEnd) {
+    while (Date.now() < changeEnd && !stopChanges?.aborted) {
       due += gap();
       const wait = due - Date.now();
       if (wait > 0) await sleep(Math.min(wait, changeEnd - Date.now()));
@@ -183,7 +196,8 @@ export async function runSoak(opts: SoakOptions, note: (m: string) => void, serv
     // Quiescence and comparison, in rounds until clean or out of time.
     const settleStarted = Date.now();
     const settleDeadline = settleStarted + opts.settleTimeoutMs;
-    const convergence: SoakResults["convergence"] = { converged: false, ms: 0, rounds: 0 };
+    const convergence: SoakResults["convergence"] = { converged: false, ms: 0, rounds: 0, earlierRounds: [] };
+    const roundNotes = convergence.earlierRounds;
     let comparison: CopyComparison | null = null;
     while (Date.now() < settleDeadline) {
       convergence.rounds++;
@@ -205,7 +219,9 @@ export async function runSoak(opts: SoakOptions, note: (m: string) => void, serv
         convergence.converged = true;
         break;
       }
-      note(`  round ${convergence.rounds}: ${comparison.summary}; another round`);
+      const ex = comparison.tables.flatMap((t) => t.examples.map((e) => `${t.table}: ${e}`)).slice(0, 5);
+      note(`  round ${convergence.rounds}: ${comparison.summary}; another round${ex.length ? ` (e.g. ${ex.join("; ")})` : ""}`);
+      roundNotes.push(`round ${convergence.rounds}: ${comparison.summary}${ex.length ? ` (e.g. ${ex.join("; ")})` : ""}`);
     }
     if (!convergence.converged) {
       convergence.ms = Date.now() - settleStarted;

@@ -9,7 +9,20 @@ export const command: Command = {
   summary: "two-way changes with faults for a while, then a record-by-record comparison",
   async run(argv) {
     const opts = parseSoakArgs(argv);
-    const results = await runSoak(opts, (m) => process.stderr.write(`${m}\n`));
+    // The first Ctrl-C ends the changes early and still settles, compares and reports; a second one quits.
+    const stop = new AbortController();
+    const onSignal = () => {
+      if (stop.signal.aborted) process.exit(130);
+      process.stderr.write("stopping the changes; settling and comparing (Ctrl-C again to quit now)\n");
+      stop.abort();
+    };
+    process.on("SIGINT", onSignal);
+    let results;
+    try {
+      results = await runSoak(opts, (m) => process.stderr.write(`${m}\n`), undefined, stop.signal);
+    } finally {
+      process.off("SIGINT", onSignal);
+    }
     process.stdout.write(`\n${renderText(results)}\n`);
     if (opts.out) {
       const file = resolve(opts.out);
