@@ -117,9 +117,34 @@ export class MalformedResponseError extends Error {
   }
 }
 
-/** zod's first issue, in one line: where in the body, and what was wrong. */
+/**
+ * PostgreSQL text and jsonb cannot hold U+0000, which HubSpot values can (imports, form posts): one
+ * such value would fail the write of its whole page, on every run. Every string of an answer loses
+ * it before anything else sees the answer (in place; objects without one are not copied).
+ */
+export function stripNul<T>(value: T): T {
+  if (typeof value === "string") return (value.includes("\u0000") ? value.replaceAll("\u0000", "") : value) as T;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = stripNul(value[i]);
+    return value;
+  }
+  if (value && typeof value === "object" && !(value instanceof Date)) {
+    const o = value as Record<string, unknown>;
+    for (const key of Object.keys(o)) {
+      const clean = stripNul(key);
+      const v = stripNul(o[key]);
+      if (clean !== key) {
+        delete o[key];
+        o[clean] = v;
+      } else if (v !== o[key]) o[key] = v;
+    }
+  }
+  return value;
+}
+
+/** zod's first issue, in one line: where in the body, and what was wrong. Strings lose U+0000 first (stripNul). */
 export function parseResponse<T>(schema: z.ZodType<T>, raw: unknown, endpoint: string): T {
-  const r = schema.safeParse(raw);
+  const r = schema.safeParse(stripNul(raw));
   if (r.success) return r.data;
   const [first, ...rest] = r.error.issues;
   const where = first?.path.length ? first.path.join(".") : "(the body)";
