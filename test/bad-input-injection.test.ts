@@ -137,18 +137,18 @@ describe("SQL injection through HubSpot names and values", () => {
     expect(await tablesIntact()).toMatchObject({ contacts: true, objects: true, objects_rows: 1 });
   });
 
-  it("a HubSpot value holding U+0000 (which PostgreSQL text cannot store) arrives without it; the rest of its page too", async () => {
-    const nul = await sim.control.createRecord("contacts", { email: "nul@example.com", firstname: "before\u0000after", [HOSTILE_JSONB]: "\u0000" });
+  it("a HubSpot value holding U+0000 or a lone surrogate (which PostgreSQL cannot store) arrives without it; the rest of its page too", async () => {
+    const nul = await sim.control.createRecord("contacts", { email: "nul@example.com", firstname: "before\u0000after", lastname: "lone \ud800 half", [HOSTILE_JSONB]: "\u0000" });
     const beside = await sim.control.createRecord("contacts", { email: "beside-nul@example.com", firstname: "Beside" });
     const run = await pullIncremental(w, "contacts");
     expect(run.records).toBeGreaterThanOrEqual(2);
-    const { rows } = await db.pool.query(`select id, firstname, properties ->> $1 as loose from hubspot.contacts where id = any ($2) order by email desc`, [
+    const { rows } = await db.pool.query(`select id, firstname, properties ->> 'lastname' as lastname, properties ->> $1 as loose from hubspot.contacts where id = any ($2) order by email desc`, [
       HOSTILE_JSONB,
       [nul.id, beside.id],
     ]);
     expect(rows).toEqual([
-      { id: nul.id, firstname: "beforeafter", loose: "" },
-      { id: beside.id, firstname: "Beside", loose: null },
+      { id: nul.id, firstname: "beforeafter", lastname: "lone \ufffd half", loose: "" },
+      { id: beside.id, firstname: "Beside", lastname: null, loose: null },
     ]);
     // and the next pull does not see a change in it (the stored copy is stable)
     const again = await pullIncremental(w, "contacts");

@@ -52,11 +52,12 @@ const event = (eventId: number, propertyValue: string) => ({
 });
 
 describe("awkward values in webhook events", () => {
-  it("a value with U+0000 and values crafted as SQL are accepted and stored (U+0000 dropped)", async () => {
+  it("a value with U+0000 or a lone surrogate and values crafted as SQL are accepted and stored (U+0000 dropped, U+FFFD for the surrogate)", async () => {
     const status = await post([
       event(1, "before\u0000after"),
       event(2, `'); drop table hubsync.webhook_events; --`),
       event(3, `$1 %s \\ "quoted"`),
+      event(4, "lone \ud800 half"),
     ]);
     expect(status).toBeLessThan(300);
     const { rows } = await db.pool.query(`select event_id::int, event ->> 'propertyValue' as value from hubsync.webhook_events order by event_id`);
@@ -64,6 +65,7 @@ describe("awkward values in webhook events", () => {
       { event_id: 1, value: "beforeafter" },
       { event_id: 2, value: `'); drop table hubsync.webhook_events; --` },
       { event_id: 3, value: `$1 %s \\ "quoted"` },
+      { event_id: 4, value: "lone \ufffd half" },
     ]);
   });
 });

@@ -117,22 +117,31 @@ export class MalformedResponseError extends Error {
   }
 }
 
+/** A lone half of a UTF-16 surrogate pair (JSON may carry one as an escape; it is no character). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
 /**
- * PostgreSQL text and jsonb cannot hold U+0000, which HubSpot values can (imports, form posts): one
- * such value would fail the write of its whole page, on every run. Every string of an answer loses
- * it before anything else sees the answer (in place; objects without one are not copied).
+ * PostgreSQL text and jsonb cannot hold U+0000 or a lone surrogate, which HubSpot values can carry
+ * (imports, form posts): one such value would fail the write of its whole page, on every run. Every
+ * string of an answer loses U+0000 and gets U+FFFD for a lone surrogate before anything else sees
+ * the answer (in place; objects without one are not copied).
  */
-export function stripNul<T>(value: T): T {
-  if (typeof value === "string") return (value.includes("\u0000") ? value.replaceAll("\u0000", "") : value) as T;
+export function storable<T>(value: T): T {
+  if (typeof value === "string") {
+    let v: string = value;
+    if (v.includes("\u0000")) v = v.replaceAll("\u0000", "");
+    if (/[\ud800-\udfff]/.test(v)) v = v.replace(LONE_SURROGATE, "\ufffd");
+    return v as T;
+  }
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = stripNul(value[i]);
+    for (let i = 0; i < value.length; i++) value[i] = storable(value[i]);
     return value;
   }
   if (value && typeof value === "object" && !(value instanceof Date)) {
     const o = value as Record<string, unknown>;
     for (const key of Object.keys(o)) {
-      const clean = stripNul(key);
-      const v = stripNul(o[key]);
+      const clean = storable(key);
+      const v = storable(o[key]);
       if (clean !== key) {
         delete o[key];
         o[clean] = v;
@@ -142,9 +151,9 @@ export function stripNul<T>(value: T): T {
   return value;
 }
 
-/** zod's first issue, in one line: where in the body, and what was wrong. Strings lose U+0000 first (stripNul). */
+/** zod's first issue, in one line: where in the body, and what was wrong. Strings are made storable first. */
 export function parseResponse<T>(schema: z.ZodType<T>, raw: unknown, endpoint: string): T {
-  const r = schema.safeParse(stripNul(raw));
+  const r = schema.safeParse(storable(raw));
   if (r.success) return r.data;
   const [first, ...rest] = r.error.issues;
   const where = first?.path.length ? first.path.join(".") : "(the body)";

@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { z } from "zod";
 import type { Queryable } from "../db/transaction.ts";
-import { stripNul } from "../hubspot/errors.ts";
+import { storable } from "../hubspot/errors.ts";
 
 /**
  * hubsync.webhook_events, the durable inbox between the receiver and the apply task. The receiver
@@ -39,9 +39,9 @@ export async function insertBatch(db: Queryable, events: unknown[], refused: Arr
      select (select count(*) from ins)::integer as n, (select count(*) from odd) as odd,
             case when (select count(*) from ins) > 0 then hubsync._wake_webhook_apply() end`,
     [
-      // jsonb cannot hold U+0000, which a property value may carry: it is dropped (stripNul)
-      JSON.stringify(stripNul(events)),
-      JSON.stringify(stripNul(refused).map((r) => ({ event: r.event, reason: r.reason, type: typeof (r.event as { subscriptionType?: unknown } | null)?.subscriptionType === "string" ? (r.event as { subscriptionType: string }).subscriptionType : null }))),
+      // jsonb cannot hold U+0000 or a lone surrogate, which a property value may carry (storable)
+      JSON.stringify(storable(events)),
+      JSON.stringify(storable(refused).map((r) => ({ event: r.event, reason: r.reason, type: typeof (r.event as { subscriptionType?: unknown } | null)?.subscriptionType === "string" ? (r.event as { subscriptionType: string }).subscriptionType : null }))),
     ],
   );
   return rows[0]?.n ?? 0;
