@@ -107,6 +107,40 @@ describe("values HubSpot refuses, written in SQL", () => {
   });
 });
 
+describe("values HubSpot holds that PostgreSQL's types cannot", () => {
+  it("a number past numeric's range or a date that does not exist is null in its column, kept in properties, and the pull goes on", async () => {
+    const cases: Array<[string, string]> = [
+      ["annualrevenue", "1e1000000"],
+      ["annualrevenue", "-1e-5000"],
+      ["date_of_birth", "2026-13-45"],
+      ["date_of_birth", "0000-00-00"],
+      ["date_of_birth", "8640000000000000"],
+    ];
+    const ids: string[] = [];
+    for (const [property, value] of cases) {
+      const r = await sim.control.createRecord("contacts", { email: `typed-${ids.length}@example.com` });
+      await sim.control.updateRecord("contacts", r.id, { [property]: value });
+      ids.push(r.id);
+    }
+    const fine = await sim.control.createRecord("contacts", { email: "typed-fine@example.com", annualrevenue: "12.5", date_of_birth: "2024-02-29" });
+    await pullIncremental(w, "contacts");
+    const { rows } = await db.pool.query(
+      `select id, annualrevenue::text, date_of_birth::text, properties ->> 'annualrevenue' as raw_number, properties ->> 'date_of_birth' as raw_date
+         from hubspot.contacts where id = any ($1)`,
+      [[...ids, fine.id]],
+    );
+    const by = new Map(rows.map((r) => [r.id, r]));
+    cases.forEach(([property, value], i) => {
+      const row = by.get(ids[i]!);
+      expect(row, `${property}=${value}`).toBeDefined();
+      expect(row[property], `${property}=${value}`).toBeNull();
+      expect(row[property === "annualrevenue" ? "raw_number" : "raw_date"], `${property}=${value}`).toBe(value);
+      outcomes.push(`${property} = ${value} pulled: column null, kept in properties`);
+    });
+    expect(by.get(fine.id)).toMatchObject({ annualrevenue: "12.5", date_of_birth: "2024-02-29" });
+  });
+});
+
 describe("oversized values", () => {
   it("a 1 MB property value is pulled whole into its column and properties", async () => {
     const huge = "H".repeat(1_000_000);
