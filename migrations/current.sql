@@ -37,3 +37,7 @@ create index if not exists webhook_events_due on hubsync.webhook_events (next_at
   where status in ('pending', 'processing', 'failed');
 create index if not exists webhook_events_processed on hubsync.webhook_events (processed_at)
   where status in ('done', 'ignored');
+
+-- == FAULTS ==
+-- pulls look up local deletes on their way to HubSpot (src/pull/upsert.ts) for every record they write
+create index if not exists outbox_archive_idx on hubsync.outbox (object_type, record_id) where op = 'archive';

@@ -36,7 +36,8 @@ export function recordHash(record: CrmRecord): string {
 /**
  * Upserts records into the object's table inside the caller's (applying) transaction.
  * A row is only rewritten when HubSpot's copy is at least as new (updated_at) and differs
- * (_sync_hash), or when it comes back from being marked archived. Records that say they absorbed
+ * (_sync_hash), or when it comes back from being marked archived; never while a local delete of
+ * it is on its way to HubSpot (or got there after this copy was read). Records that say they absorbed
  * others (hs_merged_object_ids) remove the merged-away rows and record them in hubsync.merges.
  */
 export async function applyRecords(client: pg.PoolClient, target: PullTarget, records: CrmRecord[]): Promise<ApplyCounts> {
@@ -67,6 +68,9 @@ export async function applyRecords(client: pg.PoolClient, target: PullTarget, re
     insert into ${target.table} as t (id, properties, created_at, updated_at, archived_at, _sync_hash, _sync_inserted_at, _sync_updated_at${cols.map((c) => `, ${c}`).join("")})
     select x.id, x.properties, x.created_at, x.updated_at, null, x._sync_hash, now(), now()${target.columns.map((_, i) => `, x.c${i}`).join("")}
       from jsonb_to_recordset($1::jsonb) as x(id text, properties jsonb, created_at timestamptz, updated_at timestamptz, _sync_hash text${defs.map((d) => `, ${d}`).join("")})
+     -- a record read before a local DELETE reached HubSpot must not bring the deleted row back
+     where not exists (select from hubsync.outbox ob where ob.object_type = $2 and ob.record_id = x.id and ob.op = 'archive'
+                          and (ob.status in ('pending', 'in_flight') or (ob.status = 'sent' and ob.sent_at >= x.updated_at)))
     on conflict (id) do update set
       properties = excluded.properties, created_at = excluded.created_at, updated_at = excluded.updated_at, archived_at = null,
       _sync_hash = excluded._sync_hash, _sync_updated_at = now()${cols.map((c) => `, ${c} = excluded.${c}`).join("")}
@@ -74,7 +78,7 @@ export async function applyRecords(client: pg.PoolClient, target: PullTarget, re
        or excluded.updated_at > t.updated_at
        or (excluded.updated_at = t.updated_at and (t._sync_hash is distinct from excluded._sync_hash or t.archived_at is not null))
     returning (xmax = 0) as inserted`;
-  const { rows } = await client.query<{ inserted: boolean }>(sql, [JSON.stringify(docs)]);
+  const { rows } = await client.query<{ inserted: boolean }>(sql, [JSON.stringify(docs), target.objectType]);
   for (const r of rows) r.inserted ? counts.inserted++ : counts.updated++;
   counts.unchanged = docs.length - rows.length;
   counts.merged = await applyMerges(client, target, [...newest.values()]);
