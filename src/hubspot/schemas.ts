@@ -5,11 +5,20 @@ import { z } from "zod";
  * deserialised them (its models turn date-times into Date objects; raw JSON has strings; both pass).
  * Only what we read is required; everything else passes through untouched.
  */
-const isoDate = z.union([z.date(), z.string()]).transform((v) => (v instanceof Date ? v.toISOString() : new Date(v).toISOString()));
+/** A date-time as ISO text; one that is no date (the SDK then hands an Invalid Date) is a zod issue, not a RangeError. */
+function toIso(v: Date | string, ctx: z.RefinementCtx): string {
+  const d = v instanceof Date ? v : new Date(v);
+  if (Number.isNaN(d.getTime())) {
+    ctx.addIssue({ code: "custom", message: `not a date-time: ${JSON.stringify(v instanceof Date ? "Invalid Date" : v.slice(0, 40))}` });
+    return z.NEVER;
+  }
+  return d.toISOString();
+}
+const isoDate = z.union([z.date({ error: "expected a date-time" }), z.string()]).transform((v, ctx) => toIso(v, ctx));
 const optionalIsoDate = z
   .union([z.date(), z.string(), z.null()])
   .optional()
-  .transform((v) => (v === null || v === undefined ? undefined : v instanceof Date ? v.toISOString() : new Date(v).toISOString()));
+  .transform((v, ctx) => (v === null || v === undefined ? undefined : toIso(v, ctx)));
 
 export const CrmRecord = z.object({
   id: z.string(),
