@@ -107,6 +107,25 @@ describe("values HubSpot refuses, written in SQL", () => {
   });
 });
 
+describe("values only PostgreSQL has", () => {
+  it("NaN and Infinity numbers and an infinity date are refused by HubSpot with a reason per row", async () => {
+    await db.pool.query(`update hubspot.contacts set annualrevenue = 'NaN' where email = 'v2@example.com'`);
+    await db.pool.query(`update hubspot.contacts set annualrevenue = '-Infinity' where email = 'v3@example.com'`);
+    await db.pool.query(`update hubspot.contacts set date_of_birth = 'infinity' where email = 'v4@example.com'`);
+    const result = await runPush(ctx, "contacts", { coalesceMs: 0 });
+    expect(result).toMatchObject({ rejected: 3, sent: 0 });
+    const { rows } = await db.pool.query(
+      `select c.email, c._sync_error from hubspot.contacts c where c.email in ('v2@example.com', 'v3@example.com', 'v4@example.com') order by c.email`,
+    );
+    expect(rows.map((r) => r._sync_error)).toEqual([
+      "VALIDATION_ERROR: annualrevenue: NaN was not a valid number.",
+      "VALIDATION_ERROR: annualrevenue: -Infinity was not a valid number.",
+      expect.stringMatching(/^VALIDATION_ERROR: date_of_birth: infinity was not a valid date/),
+    ]);
+    for (const r of rows) outcomes.push(`${r.email}: ${r._sync_error}`);
+  });
+});
+
 describe("values HubSpot holds that PostgreSQL's types cannot", () => {
   it("a number past numeric's range or a date that does not exist is null in its column, kept in properties, and the pull goes on", async () => {
     const cases: Array<[string, string]> = [
