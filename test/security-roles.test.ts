@@ -125,6 +125,11 @@ describe("hubspot_writer", () => {
     await denied(w.query(`select hubsync._push_write_back('contacts', '[]'::jsonb)`));
     await denied(w.query(`select hubsync._refresh_write_back('companies')`));
     await denied(w.query(`select hubsync._wake_push('contacts', null)`));
+    // nor get around the triggers that make a change reach HubSpot (and the outbox)
+    await denied(w.query(`truncate hubspot.contacts`));
+    await denied(w.query(`alter table hubspot.contacts disable trigger all`));
+    await denied(w.query(`drop table hubspot.contacts`));
+    await denied(w.query(`select set_config('hubsync.applying', 'on', false); update hubspot.companies set name = 'x'`));
   });
 });
 
