@@ -82,14 +82,25 @@ export async function converge(
   pool: pg.Pool,
   source: SimulatorSource,
   objectTypes: string[],
-  opts: CompareOptions & { timeoutMs?: number; workers?: Workers; also?: () => Promise<boolean> } = {},
+  opts: CompareOptions & {
+    timeoutMs?: number;
+    workers?: Workers;
+    also?: () => Promise<boolean>;
+    /** Called every 5 s while not converged (e.g. queue a pull, as the minute crontab would later). */
+    nudge?: () => Promise<unknown>;
+  } = {},
 ): Promise<Converged> {
   const started = Date.now();
   let last: Comparison | null = null;
+  let nudged = Date.now();
   const comparison = await waitFor(
     "the copy to converge",
     async () => {
       last = await compareWithSimulator(pool, source, objectTypes, opts).catch(() => null);
+      if (opts.nudge && !last?.ok && Date.now() - nudged >= 5_000) {
+        nudged = Date.now();
+        await opts.nudge().catch(() => {});
+      }
       if (!last?.ok) return undefined;
       return !opts.also || (await opts.also()) ? last : undefined;
     },
