@@ -131,6 +131,30 @@ it("SIGKILL during a write-back burst: every insert is created exactly once and 
   await idle();
 });
 
+it("two workers, one SIGKILLed mid-pull: the other carries its job on without any restart", async () => {
+  const [first] = await workersAlive();
+  const def = sim.store.resolveType("contacts")!;
+  const ids = (await sim.control.listRecords("contacts")).map((r) => r.id);
+  ids.forEach((id, i) => sim.store.updateRecord(def, id, { firstname: `Two ${i}` }));
+  await traffic(sim.control);
+  await db.pool.query(`select hubsync_worker.add_job('hubsync_pull', json_build_object('objectType', 'contacts'), queue_name := $1, job_key := 'hubsync_pull:contacts')`, [objectQueue("contacts")]);
+  await waitFor("the pull to be under way", async () => ((await count(`select count(*) as n from hubspot.contacts where firstname like 'Two %'`)) >= 100 ? true : undefined), {
+    timeoutMs: 30_000,
+    intervalMs: 25,
+    describe: () => w.logTail(),
+  });
+  const second = w.start(); // joins while the first holds the pull
+  await w.kill(first!);
+  const pulledBeforeKill = await count(`select count(*) as n from hubspot.contacts where firstname like 'Two %'`);
+  expect(pulledBeforeKill).toBeLessThan(ids.length);
+  const done = await converge(db.pool, sim.control, TYPES, { workers: w });
+  const t = await traffic(sim.control);
+  report("kill one of two workers mid-pull", { changes: ids.length, pulled_before_kill: pulledBeforeKill, converge_ms: done.ms, requests: t.requests, "429s": t.rateLimited, records_compared: done.comparison.records });
+  expect(done.comparison.ok).toBe(true);
+  expect(w.alive()).toEqual([second]);
+  await idle();
+});
+
 /** The worker processes alive right now (the tests restart them). */
 async function workersAlive() {
   const alive = w.alive();
