@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_BIN := $(shell ./scripts/ensure-node.sh)
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: demo test test-system test-embedded typecheck install-deps simulator bench clean
+.PHONY: demo test test-system test-embedded typecheck install-deps simulator bench soak clean
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -34,6 +34,10 @@ simulator: install-deps
 
 bench: install-deps
 	node src/cli/hubsync.ts bench
+
+# An hour of two-way changes under faults, then a record-by-record comparison (README "Soak test").
+soak: install-deps
+	node src/cli/hubsync.ts soak --out bench/soak-results.md
 
 clean:
 	rm -rf node_modules .hubsync

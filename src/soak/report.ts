@@ -29,6 +29,7 @@ function figures(r: SoakResults): Row[] {
     },
     { label: "changes", value: `${int(made)} in ${secs(r.changeMs)} (${perMinute.toFixed(0)}/min), ${int(skippedTotal(r))} skipped (target gone), ${r.changes.errors} failed` },
     { label: "API calls", value: `${int(t.requests)} (${int(f.requests)} while changes ran, ${made ? (f.requests / made).toFixed(2) : "—"} per change)` },
+    { label: "calls went to", value: t.topEndpoints.map((e) => `${e.endpoint} ${int(e.calls)}`).join(", ") || "—" },
     { label: "429s", value: int(t.rateLimited) },
     {
       label: "faults injected",
@@ -54,9 +55,22 @@ function figures(r: SoakResults): Row[] {
         ? `${secs(r.convergence.ms)} after the last change (${r.convergence.rounds} catch-up round${r.convergence.rounds === 1 ? "" : "s"})`
         : `not converged after ${secs(r.convergence.ms)}${r.convergence.error ? ` (${r.convergence.error})` : ""}`,
     },
-    { label: "comparison", value: r.comparison ? r.comparison.summary : "not run" },
+    { label: "comparison", value: comparisonLine(r) },
   ];
 }
+
+/** compareWithSimulator's summary without the tables that matched (the markdown lists every table). */
+function comparisonLine(r: SoakResults): string {
+  const c = r.comparison;
+  if (!c) return "not run";
+  if (c.clean) return `every record and association pair matches (${int(c.records)} records, ${c.tables.length} tables)`;
+  return c.summary
+    .split("; ")
+    .filter((part) => !/ ok$/.test(part))
+    .join("; ");
+}
+
+const tableName = (t: string) => t.replace(/"/g, "").replace(/^hubspot\./, "");
 
 function skippedTotal(r: SoakResults): number {
   return Object.values(r.changes.byKind).reduce((n, k) => n + k.skipped, 0);
@@ -68,7 +82,7 @@ function changeRows(r: SoakResults): Array<[string, number, number]> {
 
 function examples(r: SoakResults): string[] {
   const out: string[] = [];
-  for (const t of r.comparison?.tables ?? []) for (const e of t.examples) out.push(`${t.table}: ${e}`);
+  for (const t of r.comparison?.tables ?? []) for (const e of t.examples) out.push(`${tableName(t.table)}: ${e}`);
   for (const d of r.checks?.duplicateCreates.slice(0, 5) ?? []) out.push(`${d.type}: ${d.marker} created ${d.count} times`);
   for (const x of r.checks?.rejected.slice(0, 5) ?? []) out.push(`${x.type} ${x.op} rejected: ${x.message}`);
   out.push(...r.changes.errorExamples.slice(0, 5));
@@ -105,7 +119,7 @@ export function renderMarkdown(r: SoakResults): string {
   if (r.comparison) {
     lines.push("", "| table | in HubSpot | missing | extra | duplicated | archived, still present | mismatched values |", "|---|---:|---:|---:|---:|---:|---:|");
     for (const t of r.comparison.tables) {
-      lines.push(`| ${t.table} | ${int(t.expected)} | ${t.missing} | ${t.extra} | ${t.duplicated} | ${t.archivedPresent} | ${t.mismatched} |`);
+      lines.push(`| ${tableName(t.table)} | ${int(t.expected)} | ${t.missing} | ${t.extra} | ${t.duplicated} | ${t.archivedPresent} | ${t.mismatched} |`);
     }
   }
   const ex = examples(r);

@@ -14,6 +14,8 @@ export interface Traffic {
   internalErrors: number;
   /** Other 4xx than 429 (a request hubsync should not have made, or a 404 after a race). */
   clientErrors: number;
+  /** The endpoints most called, most first (where the calls went). */
+  topEndpoints: Array<{ endpoint: string; calls: number }>;
 }
 
 const INJECTED = new Set(["502", "503", "504"]);
@@ -34,5 +36,9 @@ export function trafficOf(c: ControlCounters): Traffic {
     faults: serverErrors + noAnswer,
     internalErrors: c.byStatus["500"] ?? 0,
     clientErrors,
+    topEndpoints: Object.entries(c.byEndpoint)
+      .map(([endpoint, calls]) => ({ endpoint, calls }))
+      .sort((a, b) => b.calls - a.calls)
+      .slice(0, 6),
   };
 }

@@ -28,7 +28,10 @@ export const command: Command = {
       const file = resolve(opts.out);
       mkdirSync(dirname(file), { recursive: true });
       writeFileSync(file, renderMarkdown(results));
-      process.stdout.write(`\nwritten: ${file}\n`);
+      // The figures as data too, like the bench's results.json.
+      const json = file.replace(/(\.md)?$/, ".json");
+      writeFileSync(json, JSON.stringify(results, null, 2) + "\n");
+      process.stdout.write(`\nwritten: ${file}, ${json}\n`);
     }
     return results.ok ? 0 : 1;
   },
