@@ -46,6 +46,8 @@ export const FaultsSchema = z.object({
   seed: z.number().int().optional(),
   /** Which 5xx statuses the server errors use. */
   statuses: z.array(z.number().int().min(500).max(599)).min(1).default([502, 503, 504]),
+  /** Only paths containing this text meet the drops, timeouts, 5xx and lost answers above (e.g. "/batch/upsert"); "" = every path. */
+  faultPath: z.string().optional(),
   /**
    * Fraction of successful answers sent malformed: a 200 whose JSON is cut short ("truncated") or
    * has the wrong shape ("shape": a record without its id, properties that are not an object, a
@@ -88,6 +90,7 @@ export const ConfigPatchSchema = z
       statuses: z.array(z.number().int().min(500).max(599)).min(1),
       malformedRate: z.number().min(0).max(1),
       malformedPath: z.string(),
+      faultPath: z.string(),
       malformedKind: z.enum(["truncated", "shape", "mixed"]),
     }).partial(),
     maxUrlLength: z.number().int().positive(),

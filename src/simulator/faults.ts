@@ -4,8 +4,9 @@ import type { FaultConfig } from "./config.ts";
 
 export type Fault = { kind: "drop" } | { kind: "timeout"; ms: number } | { kind: "server-error"; status: number } | { kind: "lost-response" } | null;
 
-export function pickFault(f: FaultConfig, random: () => number = Math.random): Fault {
+export function pickFault(f: FaultConfig, random: () => number = Math.random, path = ""): Fault {
   if (f.dropRate === 0 && f.timeoutRate === 0 && f.serverErrorRate === 0 && f.lostResponseRate === 0) return null;
+  if (f.faultPath && !path.includes(f.faultPath)) return null;
   const r = random();
   if (r < f.dropRate) return { kind: "drop" };
   if (r < f.dropRate + f.timeoutRate) return { kind: "timeout", ms: f.timeoutMs };

@@ -169,7 +169,7 @@ async function handle(
     return;
   }
 
-  const fault = control ? null : pickFault(config.faults, dice(config));
+  const fault = control ? null : pickFault(config.faults, dice(config), url.pathname);
   if (fault) {
     if (fault?.kind === "drop") {
       parts.requestLog.record({ method, path: stripCredentials(url), endpoint, status: 0, ms: Date.now() - started, at: started });
