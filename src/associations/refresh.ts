@@ -21,14 +21,22 @@ const OVERLAP_MS = 30 * 1000;
  * Re-reads the associations of the given records (of objectType) for every backfilled pair they
  * are an end of, and brings the tables in line for them: the hook for records an incremental pull
  * just brought in (a new contact with its company, a deal moved to other line items). A pair whose
- * type ids cannot be translated from this end is left to the next sweep.
+ * type ids cannot be translated from this end is left to the next sweep. `withType` limits it to
+ * the one pair with that type (an association change names it).
  */
-export async function refreshAssociationsFor(deps: SyncDeps, objectType: string, ids: string[]): Promise<{ inserted: number; updated: number; deleted: number; pairs: number }> {
+export async function refreshAssociationsFor(
+  deps: SyncDeps,
+  objectType: string,
+  ids: string[],
+  opts: { withType?: string } = {},
+): Promise<{ inserted: number; updated: number; deleted: number; pairs: number }> {
   const out = { ...noChanges(), pairs: 0 };
   if (ids.length === 0) return out;
   const backfilled = await deps.pool.query<{ table_name: string }>(`select table_name from hubsync.association_pairs where backfilled_at is not null`);
   const done = new Set(backfilled.rows.map((r) => r.table_name));
-  for (const pair of (await loadPairs(deps.pool, objectType)).filter((p) => done.has(p.table))) {
+  const wanted = (p: AssociationPair) =>
+    done.has(p.table) && (opts.withType === undefined || (p.a.objectType === objectType ? p.b.objectType : p.a.objectType) === opts.withType);
+  for (const pair of (await loadPairs(deps.pool, objectType)).filter(wanted)) {
     const ctx: PassContext = { side: pair.a.objectType === objectType ? "a" : "b" };
     const apply = async (list: string[]) => {
       for (let i = 0; i < list.length; i += BATCH_READ_LIMIT) {

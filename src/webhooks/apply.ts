@@ -77,9 +77,14 @@ async function applyClaimed(deps: SyncDeps, rows: ClaimedRow[], totals: ApplyTot
       continue;
     }
     for (const [type, w] of plan.work) {
-      const into = work.get(type) ?? { records: new Set<string>(), associations: new Set<string>() };
+      const into = work.get(type) ?? { records: new Set<string>(), associations: new Set<string>(), pairs: new Map<string, Set<string>>() };
       for (const id of w.records) into.records.add(id);
       for (const id of w.associations) into.associations.add(id);
+      for (const [otherType, ids] of w.pairs) {
+        const pairIds = into.pairs.get(otherType) ?? new Set<string>();
+        for (const id of ids) pairIds.add(id);
+        into.pairs.set(otherType, pairIds);
+      }
       work.set(type, into);
     }
     waiting.set(row.id, [...plan.work.keys()]);
@@ -137,6 +142,12 @@ async function applyType(deps: SyncDeps, objectType: string, w: TypeWork, totals
   }
   if (w.associations.size > 0) {
     const r = await refreshAssociationsFor(deps, objectType, [...w.associations]);
+    totals.associations += r.inserted + r.updated + r.deleted;
+  }
+  for (const [otherType, ids] of w.pairs) {
+    const left = [...ids].filter((id) => !w.associations.has(id));
+    if (left.length === 0) continue;
+    const r = await refreshAssociationsFor(deps, objectType, left, { withType: otherType });
     totals.associations += r.inserted + r.updated + r.deleted;
   }
 }

@@ -13,8 +13,10 @@ import { WEBHOOK_ACTIONS, type WebhookAction, type WebhookEvent } from "./events
 export interface TypeWork {
   /** Records whose current state is re-read and applied (any action but associationChange). */
   records: Set<string>;
-  /** Records whose associations are re-read: both ends of association changes, new and restored records. */
+  /** Records whose associations with every other type are re-read: new and restored records. */
   associations: Set<string>;
+  /** Other type → records whose associations with that type alone are re-read: association changes. */
+  pairs: Map<string, Set<string>>;
 }
 
 export type EventPlan = { ok: true; work: Map<string, TypeWork> } | { ok: false; note: string };
@@ -71,8 +73,14 @@ function resolveOtherEnd(event: WebhookEvent, index: TypeIndex): ObjectRow | und
 
 function workFor(plan: Map<string, TypeWork>, objectType: string): TypeWork {
   let w = plan.get(objectType);
-  if (!w) plan.set(objectType, (w = { records: new Set(), associations: new Set() }));
+  if (!w) plan.set(objectType, (w = { records: new Set(), associations: new Set(), pairs: new Map() }));
   return w;
+}
+
+function pairWork(w: TypeWork, otherType: string): Set<string> {
+  let ids = w.pairs.get(otherType);
+  if (!ids) w.pairs.set(otherType, (ids = new Set()));
+  return ids;
 }
 
 export function planEvent(event: WebhookEvent, index: TypeIndex): EventPlan {
@@ -82,11 +90,15 @@ export function planEvent(event: WebhookEvent, index: TypeIndex): EventPlan {
   const work = new Map<string, TypeWork>();
 
   if (action === "associationChange") {
-    if ("row" in subject && event.fromObjectId) workFor(work, subject.row.object_type).associations.add(event.fromObjectId);
+    if ("note" in subject) return { ok: false, note: subject.note };
+    // Only the one pair changed: its table is re-read for both ends, not every pair of either type.
+    // When the other end's type cannot be told, every pair of the subject's record is re-read.
     const other = resolveOtherEnd(event, index);
-    if (other && event.toObjectId) workFor(work, other.object_type).associations.add(event.toObjectId);
+    const from = workFor(work, subject.row.object_type);
+    if (event.fromObjectId) (other ? pairWork(from, other.object_type) : from.associations).add(event.fromObjectId);
+    if (other && event.toObjectId) pairWork(workFor(work, other.object_type), subject.row.object_type).add(event.toObjectId);
     if (work.size > 0) return { ok: true, work };
-    return { ok: false, note: "note" in subject ? subject.note : "association change without fromObjectId/toObjectId" };
+    return { ok: false, note: "association change without fromObjectId/toObjectId" };
   }
   if ("note" in subject) return { ok: false, note: subject.note };
 
