@@ -176,10 +176,18 @@ describe("webhook events applied by the worker", () => {
     const pair = async () =>
       (await db.pool.query(`select 1 from hubspot.associations_company_contact where contact_id = $1 and company_id = $2`, [contact, company])).rowCount === 1;
     expect(await pair()).toBe(false);
+    await until("all five association tables of contacts, companies and cars to be filled", async () => {
+      const { rows } = await db.pool.query(`select count(*)::int as n from hubsync.association_pairs where backfilled_at is not null`);
+      return rows[0].n === 5;
+    });
     await sim.control.associate("contacts", contact, "companies", company);
+    const since = Date.now();
     const change = { associationType: "CONTACT_TO_COMPANY", fromObjectId: Number(contact), toObjectId: Number(company), associationTypeId: 1 };
     await post([event("contact.associationChange", { ...change, associationRemoved: false })]);
     await until("the association row", pair);
+    // only the pair the event names is read again, not the four other pairs the two records are ends of
+    const reads = (await sim.control.requests({ since })).filter((r) => r.path.startsWith("/crm/v4/associations/") && r.path.endsWith("/batch/read"));
+    expect(new Set(reads.map((r) => r.path))).toEqual(new Set(["/crm/v4/associations/0-1/0-2/batch/read", "/crm/v4/associations/0-2/0-1/batch/read"]));
 
     await sim.control.unassociate("contacts", contact, "companies", company);
     // only the company's side is subscribed: the other end is found from associationType
