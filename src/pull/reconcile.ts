@@ -48,7 +48,8 @@ export async function reconcile(deps: SyncDeps, objectType: string): Promise<Run
     const counts = emptyCounts();
     for (let i = 0; i < absent.length; i += 100) {
       const read = await deps.hubspot.batchRead(target.apiName, absent.slice(i, i + 100), target.allProperties);
-      await inApplyingTransaction(deps.pool, async (client) => addCounts(counts, await applyRecords(client, target, read.results)));
+      // Read after startedAt: an id live in the listing that a local delete archived before it was restored since.
+      await inApplyingTransaction(deps.pool, async (client) => addCounts(counts, await applyRecords(client, target, read.results, startedAt)));
     }
     await writeCursor(deps.pool, objectType, "reconcile", { lastRunAt: new Date().toISOString(), live: live.size, removed, added: counts.inserted });
     return { records: removed + counts.inserted + counts.updated, details: { live: live.size, stored: stored.size, removed, ...counts } };

@@ -40,7 +40,17 @@ export function recordHash(record: CrmRecord): string {
  * it is on its way to HubSpot (or got there after this copy was read). Records that say they absorbed
  * others (hs_merged_object_ids) remove the merged-away rows and record them in hubsync.merges.
  */
-export async function applyRecords(client: pg.PoolClient, target: PullTarget, records: CrmRecord[]): Promise<ApplyCounts> {
+export async function applyRecords(
+  client: pg.PoolClient,
+  target: PullTarget,
+  records: CrmRecord[],
+  /**
+   * When the records were read from HubSpot (database clock), if the caller knows. A local delete
+   * sent before that is not undone by this copy: the record is live after it, so it was restored
+   * (restores do not move updatedAt, so updatedAt alone would keep such a record out for good).
+   */
+  readAt?: Date,
+): Promise<ApplyCounts> {
   const counts = emptyCounts();
   if (records.length === 0) return counts;
   // The same id twice in one batch (search pages overlap): keep the newest.
@@ -70,7 +80,7 @@ export async function applyRecords(client: pg.PoolClient, target: PullTarget, re
       from jsonb_to_recordset($1::jsonb) as x(id text, properties jsonb, created_at timestamptz, updated_at timestamptz, _sync_hash text${defs.map((d) => `, ${d}`).join("")})
      -- a record read before a local DELETE reached HubSpot must not bring the deleted row back
      where not exists (select from hubsync.outbox ob where ob.object_type = $2 and ob.record_id = x.id and ob.op = 'archive'
-                          and (ob.status in ('pending', 'in_flight') or (ob.status = 'sent' and ob.sent_at >= x.updated_at)))
+                          and (ob.status in ('pending', 'in_flight') or (ob.status = 'sent' and ob.sent_at >= coalesce($3::timestamptz, x.updated_at))))
     on conflict (id) do update set
       properties = excluded.properties, created_at = excluded.created_at, updated_at = excluded.updated_at, archived_at = null,
       _sync_hash = excluded._sync_hash, _sync_updated_at = now()${cols.map((c) => `, ${c} = excluded.${c}`).join("")}
@@ -78,7 +88,7 @@ export async function applyRecords(client: pg.PoolClient, target: PullTarget, re
        or excluded.updated_at > t.updated_at
        or (excluded.updated_at = t.updated_at and (t._sync_hash is distinct from excluded._sync_hash or t.archived_at is not null))
     returning (xmax = 0) as inserted`;
-  const { rows } = await client.query<{ inserted: boolean }>(sql, [JSON.stringify(docs), target.objectType]);
+  const { rows } = await client.query<{ inserted: boolean }>(sql, [JSON.stringify(docs), target.objectType, readAt ?? null]);
   for (const r of rows) r.inserted ? counts.inserted++ : counts.updated++;
   counts.unchanged = docs.length - rows.length;
   counts.merged = await applyMerges(client, target, [...newest.values()]);
