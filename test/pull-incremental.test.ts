@@ -229,3 +229,38 @@ describe("incremental pull", () => {
     expect(runs.rows.map((r) => r.kind)).toEqual(expect.arrayContaining(["backfill", "incremental", "archived", "reconcile"]));
   });
 });
+
+describe("incremental pull while records change under it", () => {
+  it("skips nothing when records already read are modified between its pages (keyset, not offsets)", async () => {
+    const contacts = ids.contacts!.slice(10, 40); // live ones the other tests leave alone
+    const base = Date.now();
+    for (const [i, id] of contacts.entries()) await sim.control.updateRecord("contacts", id, { firstname: `First ${i}` }, { at: base + i });
+    // Between the first page and the second, a user edits the records that page returned: they
+    // move to the end of the last-modified order. With offset paging the second page would then
+    // start 10 records late and those 10 would wait for the next run.
+    let searches = 0;
+    const deps = {
+      ...worker,
+      hubspot: {
+        ...worker.hubspot,
+        search: async (...args: Parameters<typeof worker.hubspot.search>) => {
+          const page = await worker.hubspot.search(...args);
+          if (++searches === 1) {
+            for (const id of contacts.slice(0, 10)) await sim.control.updateRecord("contacts", id, { lastname: "Edited meanwhile" });
+          }
+          return page;
+        },
+      },
+    };
+    await pullIncremental(deps, "contacts", { lagWindowMs: 1_000, pageSize: 10 });
+    const { rows } = await db.pool.query<{ id: string; firstname: string; lastname: string | null }>(
+      `select id, firstname, lastname from hubspot.contacts where id = any($1::text[])`,
+      [contacts],
+    );
+    const got = new Map(rows.map((r) => [r.id, r]));
+    const stale = contacts.filter((id, i) => got.get(id)?.firstname !== `First ${i}`);
+    expect(stale).toEqual([]);
+    const edited = contacts.slice(0, 10).filter((id) => got.get(id)?.lastname === "Edited meanwhile");
+    expect(edited).toHaveLength(10);
+  });
+});

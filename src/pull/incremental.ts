@@ -33,8 +33,6 @@ export interface IncrementalOptions {
   deepEveryMs?: number;
   /** Search page size (HubSpot's maximum, 200). */
   pageSize?: number;
-  /** HubSpot's cap on results per search query (10,000). */
-  maxResults?: number;
   rediscoverAfterMs?: number;
 }
 
@@ -73,9 +71,10 @@ function searchProperties(target: PullTarget): { properties: string[]; full: boo
 /**
  * One incremental pass over an object: search ascending on last-modified from the watermark minus
  * the lag window; records whose copy is older than what search reports are taken from the search
- * page itself when the property list fits in a search body, else read by batch read. Past 10,000 results it starts a fresh query from the newest millisecond it has
- * seen (held back, so a millisecond cut off by the cap is read whole); a single millisecond holding
- * more than a whole query is drained with EQ + hs_object_id keyset.
+ * page itself when the property list fits in a search body, else read by batch read. Every page is
+ * a fresh query from the newest millisecond seen (so search's 10,000-result cap is never reached and
+ * records modified mid-run cannot shift a page); a millisecond holding more than a page is drained
+ * with EQ + hs_object_id keyset.
  */
 export async function pullIncremental(deps: SyncDeps, objectType: string, opts: IncrementalOptions = {}): Promise<RunSummary> {
   const row = await loadObject(deps.pool, objectType);
@@ -89,7 +88,6 @@ export async function pullIncremental(deps: SyncDeps, objectType: string, opts: 
   return recordRun(deps, objectType, "incremental", async () => {
     const target = await loadTarget(deps, objectType, { rediscoverAfterMs: opts.rediscoverAfterMs });
     const pageSize = Math.min(opts.pageSize ?? 200, 200);
-    const maxResults = opts.maxResults ?? 10_000;
     const lagWindow = opts.lagWindowMs ?? (await lagWindowFor(deps, objectType));
     const saved = IncrementalState.safeParse(await readCursor(deps.pool, objectType, "incremental"));
     const startWatermark = saved.success ? saved.data.watermark : Date.now() - lagWindow;
@@ -112,38 +110,26 @@ export async function pullIncremental(deps: SyncDeps, objectType: string, opts: 
       return hits;
     };
 
+    // Keyset paging: each page is a new query from the newest millisecond seen so far, never an
+    // `after` offset. Records modified while a run pages (our own pushes, users, workflows) move
+    // to the end of the order; with offsets that shifted later pages and skipped records.
     for (;;) {
-      let after: string | undefined;
-      let offset = 0;
-      let queryMax = -Infinity;
-      let capped = false;
-      for (;;) {
-        const page = await deps.hubspot.search(target.apiName, {
-          filterGroups: [{ filters: [{ propertyName: lm, operator: "GTE", value: String(lower) }] }],
-          sorts: [{ propertyName: lm, direction: "ASCENDING" }],
-          properties: wanted.properties,
-          limit: pageSize,
-          ...(after ? { after } : {}),
-        });
-        stats.searches++;
-        for (const h of await take(page.results)) if (h.ms > queryMax) queryMax = h.ms;
-        offset += page.results.length;
-        if (page.results.length === 0) break;
-        if (offset + pageSize > maxResults) {
-          // the next page would cross the cap (HubSpot answers 400 there, or stops offering one)
-          capped = Boolean(page.nextAfter) || page.total > offset;
-          break;
-        }
-        if (!page.nextAfter) break;
-        after = page.nextAfter;
-      }
-      if (!capped) break;
+      const page = await deps.hubspot.search(target.apiName, {
+        filterGroups: [{ filters: [{ propertyName: lm, operator: "GTE", value: String(lower) }] }],
+        sorts: [{ propertyName: lm, direction: "ASCENDING" }],
+        properties: wanted.properties,
+        limit: pageSize,
+      });
+      stats.searches++;
+      let pageMax = -Infinity;
+      for (const h of await take(page.results)) if (h.ms > pageMax) pageMax = h.ms;
+      if (page.results.length < pageSize) break;
       stats.restarts++;
-      if (queryMax > lower) {
-        lower = queryMax; // GTE: the newest millisecond is read again in full
+      if (pageMax > lower) {
+        lower = pageMax; // GTE: the newest millisecond is read again in full
         continue;
       }
-      // A whole query's worth of records share one millisecond.
+      // A whole page of records share one millisecond.
       stats.drains++;
       await drainMillisecond(deps, target, lower, pageSize, wanted.properties, take, stats);
       lower = lower + 1;
