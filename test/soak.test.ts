@@ -1,7 +1,13 @@
-import { describe, expect, inject, it } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, inject, it } from "vitest";
 import { SoakOptions, SOAK_DEFAULTS } from "../src/soak/options.ts";
 import { renderMarkdown, renderText } from "../src/soak/report.ts";
 import { runSoak, totalMade } from "../src/soak/run-soak.ts";
+
+const workDir = mkdtempSync(join(tmpdir(), "hubsync-soak-"));
+afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
 /**
  * The soak's CI cut: a small portal, ~36 s of two-way changes at 5 per second with 5% of HubSpot
@@ -27,7 +33,7 @@ describe("hubsync soak (short)", () => {
       killEverySeconds: 20,
     });
     const notes: string[] = [];
-    const r = await runSoak(opts, (m) => notes.push(m), { adminUrl: inject("adminUrl") });
+    const r = await runSoak(opts, (m) => notes.push(m), { adminUrl: inject("adminUrl"), workDir });
     const text = renderText(r);
 
     expect(r.problems, text).toEqual([]);

@@ -86,20 +86,20 @@ async function outboxFigures(db: BenchDatabase): Promise<SoakResults["outbox"]> 
  * the simulator at a real tier's limits with faults on, `hubsync worker` as a supervised child
  * process, write-back on contacts and companies; then changes on both sides at `rate` per second
  * for `minutes`; then faults off, quiescence, and a record-by-record comparison.
- * `server`: an already running PostgreSQL to use (tests).
  */
 export async function runSoak(
   opts: SoakOptions,
   note: (m: string) => void,
-  server?: { adminUrl: string },
+  /** adminUrl: an already running PostgreSQL to use (tests); workDir: where the worker's log goes (default .hubsync/soak). */
+  where: { adminUrl?: string; workDir?: string } = {},
   /** Aborting ends the change phase early (Ctrl-C); quiescence and the comparison still run. */
   stopChanges?: AbortSignal,
 ): Promise<SoakResults> {
   const started = Date.now();
-  const workDir = resolve(".hubsync/soak");
+  const workDir = resolve(where.workDir ?? ".hubsync/soak");
   mkdirSync(workDir, { recursive: true });
   const problems: string[] = [];
-  const adminUrl = server?.adminUrl ?? process.env.DATABASE_URL;
+  const adminUrl = where.adminUrl ?? process.env.DATABASE_URL;
   note(adminUrl ? "PostgreSQL: a new database on the given server" : "PostgreSQL: starting an embedded server");
   const pg = adminUrl ? { adminUrl, version: "given server", stop: async () => {} } : await startLocalPostgres("auto");
   let sim: BenchSim | null = null;

@@ -19,7 +19,7 @@ export const command: Command = {
     process.on("SIGINT", onSignal);
     let results;
     try {
-      results = await runSoak(opts, (m) => process.stderr.write(`${m}\n`), undefined, stop.signal);
+      results = await runSoak(opts, (m) => process.stderr.write(`${m}\n`), {}, stop.signal);
     } finally {
       process.off("SIGINT", onSignal);
     }
