@@ -221,6 +221,26 @@ $$;
 -- relabel = associate with the new set (the old set is kept to remove labels no longer wanted).
 -- An end may hold a row's _sync_local_id instead of a HubSpot id for a record created in the same
 -- transaction; the push waits until that record has its id and then writes it into the row.
+-- A pull that read a record just before a local DELETE of it committed must not insert the row
+-- again. The pull's upsert checks the outbox too, but with its statement's snapshot: a DELETE that
+-- commits while the upsert waits on the row lock lets ON CONFLICT fall back to a plain insert (and
+-- BEFORE triggers have fired by then). This AFTER trigger's query takes a fresh snapshot (READ
+-- COMMITTED), sees that DELETE's outbox row (still pending: the DELETE committed a moment ago)
+-- and takes the row out again.
+create or replace function hubsync._tg_pull_insert_deleted() returns trigger
+language plpgsql security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if new.id is not null and exists (
+       select from hubsync.outbox ob
+        where ob.object_type = tg_argv[0] and ob.record_id = new.id and ob.op = 'archive' and ob.status in ('pending', 'in_flight')) then
+    execute format('delete from %s where id = $1', tg_relid::regclass) using new.id;
+  end if;
+  return null;
+end
+$$;
+
 create or replace function hubsync._tg_outbox_association() returns trigger
 language plpgsql security definer
 set search_path = pg_catalog, pg_temp
@@ -346,12 +366,18 @@ begin
                      'when (current_setting(''hubsync.applying'', true) = ''on'' and current_setting(''hubsync.pushing'', true) is distinct from ''on'') '
                      'execute function hubsync._tg_pull_conflict(%L)', rel, o.object_type);
     end if;
+    if not exists (select from pg_catalog.pg_trigger where tgrelid = rel and tgname = 'hubsync_pull_insert_deleted') then
+      execute format('create or replace trigger hubsync_pull_insert_deleted after insert on %s for each row '
+                     'when (current_setting(''hubsync.applying'', true) = ''on'') '
+                     'execute function hubsync._tg_pull_insert_deleted(%L)', rel, o.object_type);
+    end if;
     if not has_table_privilege('hubspot_writer', rel, 'insert, update, delete') then
       execute format('grant insert, update, delete on %s to hubspot_writer', rel);
     end if;
-  elsif exists (select from pg_catalog.pg_trigger where tgrelid = rel and tgname in ('hubsync_outbox', 'hubsync_conflicts')) then
+  elsif exists (select from pg_catalog.pg_trigger where tgrelid = rel and tgname in ('hubsync_outbox', 'hubsync_conflicts', 'hubsync_pull_insert_deleted')) then
     execute format('drop trigger if exists hubsync_outbox on %s', rel);
     execute format('drop trigger if exists hubsync_conflicts on %s', rel);
+    execute format('drop trigger if exists hubsync_pull_insert_deleted on %s', rel);
   end if;
 
   for a in select * from hubsync._association_tables(o.object_type) loop
@@ -398,4 +424,5 @@ create trigger hubsync_push_write_back after insert or update of table_name, pha
   execute function hubsync._tg_objects_write_back();
 
 revoke all on function hubsync._tg_outbox_wake(), hubsync._tg_objects_write_back(), hubsync._tg_outbox(), hubsync._tg_pull_conflict(), hubsync._tg_outbox_association(),
+  hubsync._tg_pull_insert_deleted(),
   hubsync._apply_write_back(text), hubsync._association_tables(text) from public;

@@ -53,3 +53,28 @@ it("a row deleted in SQL does not come back from a pull that read it before the 
   expect(await present(x!.id)).toBe(true);
   expect((await compareWithSimulator(db.pool, sim.control, ["contacts"])).ok).toBe(true);
 });
+
+it("nor from a pull whose upsert waited on the row while the DELETE committed (the upsert's snapshot cannot see that DELETE)", async () => {
+  const [, y] = await sim.control.listRecords("contacts");
+  await sim.control.updateRecord("contacts", y!.id, { firstname: "Edited in HubSpot before the delete" });
+  const deleting = await db.pool.connect();
+  try {
+    await deleting.query("begin");
+    await deleting.query(`delete from hubspot.contacts where id = $1`, [y!.id]);
+    // the pull reads y and its upsert queues behind the DELETE's row lock
+    const pulling = cycleAll(deps, ["contacts"], { archived: false });
+    const blocked = async () =>
+      (await db.pool.query(`select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)).rowCount! > 0;
+    for (let i = 0; i < 100 && !(await blocked()); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await blocked()).toBe(true);
+    await deleting.query("commit");
+    const [run] = await pulling;
+    expect(run!.error ?? null).toBeNull();
+  } finally {
+    deleting.release();
+  }
+  expect(await present(y!.id)).toBe(false);
+  await runPush(deps, "contacts", { coalesceMs: 0 });
+  expect((await sim.control.getRecord("contacts", y!.id))?.archived).toBe(true);
+  expect((await compareWithSimulator(db.pool, sim.control, ["contacts"])).ok).toBe(true);
+});
