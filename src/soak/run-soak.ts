@@ -198,16 +198,17 @@ export async function runSoak(
     const settleDeadline = settleStarted + opts.settleTimeoutMs;
     const convergence: SoakResults["convergence"] = { converged: false, ms: 0, rounds: 0, earlierRounds: [] };
     const roundNotes = convergence.earlierRounds;
+    let lastSummary = "";
     let comparison: CopyComparison | null = null;
     while (Date.now() < settleDeadline) {
       convergence.rounds++;
       try {
-        await hooks?.flush();
         await catchUpRound(d.pool, {
           types: SOAK_TYPES,
           lastChangeAt: changes.lastChangeAt ?? changeStarted,
           indexLagMs: opts.indexLagMs,
           timeoutMs: settleDeadline - Date.now(),
+          webhooks: hooks ?? undefined,
         });
       } catch (err) {
         convergence.error = errorText(err);
@@ -219,9 +220,14 @@ export async function runSoak(
         convergence.converged = true;
         break;
       }
-      const ex = comparison.tables.flatMap((t) => t.examples.map((e) => `${t.table}: ${e}`)).slice(0, 5);
-      note(`  round ${convergence.rounds}: ${comparison.summary}; another round${ex.length ? ` (e.g. ${ex.join("; ")})` : ""}`);
-      roundNotes.push(`round ${convergence.rounds}: ${comparison.summary}${ex.length ? ` (e.g. ${ex.join("; ")})` : ""}`);
+      // Said (and kept) when it differs from the round before: a copy that stays wrong says so once.
+      if (comparison.summary !== lastSummary && roundNotes.length < 5) {
+        const ex = comparison.tables.flatMap((t) => t.examples.map((e) => `${t.table}: ${e}`)).slice(0, 5);
+        const line = `round ${convergence.rounds}: ${comparison.summary}${ex.length ? ` (e.g. ${ex.join("; ")})` : ""}`;
+        note(`  ${line}; more rounds until ${secs(opts.settleTimeoutMs)} after the last change`);
+        roundNotes.push(line);
+      }
+      lastSummary = comparison.summary;
     }
     if (!convergence.converged) {
       convergence.ms = Date.now() - settleStarted;

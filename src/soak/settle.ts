@@ -56,7 +56,18 @@ export interface SettleRound {
  */
 export async function catchUpRound(
   pool: pg.Pool,
-  opts: { types: readonly string[]; lastChangeAt: number; indexLagMs: number; timeoutMs: number; note?: (m: string) => void },
+  opts: {
+    types: readonly string[];
+    lastChangeAt: number;
+    indexLagMs: number;
+    timeoutMs: number;
+    /**
+     * With webhooks: send what the simulator holds once the outbox drained (pushes make events too).
+     * The inbox need not be empty: events a killed worker had claimed wait out their claim (60 s),
+     * and the pulls below bring the same changes anyway.
+     */
+    webhooks?: { flush(): Promise<void> };
+  },
 ): Promise<SettleRound> {
   const started = Date.now();
   const deadline = started + opts.timeoutMs;
@@ -66,6 +77,7 @@ export async function catchUpRound(
     async () => ((await outboxOpen(pool)).open === 0 ? true : undefined),
     { timeoutMs: left(), intervalMs: 250, describe: async () => JSON.stringify(await outboxOpen(pool)) },
   );
+  await opts.webhooks?.flush();
   const lagLeft = opts.lastChangeAt + opts.indexLagMs - Date.now();
   if (lagLeft > 0) await new Promise((r) => setTimeout(r, lagLeft));
 
