@@ -58,7 +58,8 @@ describe("a misconfigured DATABASE_URL", () => {
         u.password = "wrong";
         return u.toString();
       },
-      /PostgreSQL refused the login for hubsync_nologin_\d+@.*not permitted to log in.*check the user and password in DATABASE_URL/,
+      // trust auth reaches the role check; password auth (embedded PostgreSQL) stops at the password
+      /PostgreSQL refused the login for hubsync_nologin_\d+@.*(not permitted to log in|password authentication failed).*check the user and password in DATABASE_URL/,
     ],
   ];
   for (const [label, url, mention] of cases) {
