@@ -18,6 +18,8 @@ export interface CopyComparison {
   clean: boolean;
   /** compareWithSimulator's one line ("converged: …" or "DIVERGED: …"). */
   summary: string;
+  /** The same without the tables that matched. */
+  short: string;
   records: number;
   tables: TableComparison[];
 }
@@ -59,5 +61,11 @@ function reduce(c: Comparison): CopyComparison {
       examples: [...a.missing.map(([x, y]) => `missing pair ${x}–${y}`), ...a.extra.map(([x, y]) => `extra pair ${x}–${y}`)].slice(0, EXAMPLES),
     });
   }
-  return { clean: c.ok, summary: c.summary, records: c.records, tables };
+  const short = c.ok
+    ? `every record and association pair matches (${c.records.toLocaleString("en-US")} records, ${tables.length} tables)`
+    : c.summary
+        .split("; ")
+        .filter((part) => !/ ok$/.test(part))
+        .join("; ");
+  return { clean: c.ok, summary: c.summary, short, records: c.records, tables };
 }

@@ -223,7 +223,7 @@ export async function runSoak(
       // Said (and kept) when it differs from the round before: a copy that stays wrong says so once.
       if (comparison.summary !== lastSummary && roundNotes.length < 5) {
         const ex = comparison.tables.flatMap((t) => t.examples.map((e) => `${t.table}: ${e}`)).slice(0, 5);
-        const line = `round ${convergence.rounds}: ${comparison.summary}${ex.length ? ` (e.g. ${ex.join("; ")})` : ""}`;
+        const line = `round ${convergence.rounds}: ${comparison.short}${ex.length ? ` (e.g. ${ex.join("; ")})` : ""}`;
         note(`  ${line}; more rounds until ${secs(opts.settleTimeoutMs)} after the last change`);
         roundNotes.push(line);
       }
@@ -236,7 +236,7 @@ export async function runSoak(
     note(`quiescence: ${convergence.converged ? `converged in ${secs(convergence.ms)}` : "NOT converged"} (${convergence.rounds} round${convergence.rounds === 1 ? "" : "s"})`);
     comparison ??= await compareCopy(d.pool, s, SOAK_TYPES).catch(() => null);
     const checks = await copyChecks(d.pool, s);
-    if (comparison && !comparison.clean) problems.push(`the copy differs from HubSpot: ${comparison.summary}`);
+    if (comparison && !comparison.clean) problems.push(`the copy differs from HubSpot: ${comparison.short}`);
     problems.push(...checks.problems);
     if (changes.errors) problems.push(`${changes.errors} change(s) failed unexpectedly (first: ${changes.errorExamples[0]})`);
     const outbox = await outboxFigures(d);
