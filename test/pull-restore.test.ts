@@ -3,6 +3,8 @@ import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts
 import { cycleAll } from "../src/pull/cycle.ts";
 import { reconcile } from "../src/pull/reconcile.ts";
 import { runPush } from "../src/push/run.ts";
+import { applyWebhookEvents } from "../src/webhooks/apply.ts";
+import { insertBatch } from "../src/webhooks/inbox.ts";
 import { connectWorker, installedDatabase } from "./pull-helpers.ts";
 import type { TestDatabase } from "./support/database.ts";
 
@@ -44,6 +46,20 @@ describe("a record deleted in SQL and restored in HubSpot", () => {
     // A pull of the archived list changes nothing: the row is already gone.
     expect(await sim.control.restoreRecord("companies", id)).toBe(true);
     await reconcile(worker, "companies");
+    expect(await present(id)).toBe(true);
+  });
+
+  it("comes back at once with HubSpot's restore webhook", async () => {
+    const { rows } = await db.pool.query<{ id: string }>(`select id from hubspot.companies where name = 'Initech'`);
+    const id = rows[0]!.id;
+    await db.pool.query(`delete from hubspot.companies where id = $1`, [id]);
+    await runPush(worker, "companies", { coalesceMs: 0 });
+    expect((await sim.control.getRecord("companies", id))?.archived).toBe(true);
+
+    expect(await sim.control.restoreRecord("companies", id)).toBe(true);
+    await insertBatch(db.pool, [{ eventId: 1, subscriptionType: "company.restore", objectId: Number(id), occurredAt: Date.now(), attemptNumber: 0 }]);
+    const applied = await applyWebhookEvents(worker, { minIntervalMs: 0 });
+    expect(applied.events).toBe(1);
     expect(await present(id)).toBe(true);
   });
 });

@@ -122,9 +122,12 @@ async function applyType(deps: SyncDeps, objectType: string, w: TypeWork, totals
   const ids = [...w.records];
   for (let i = 0; i < ids.length; i += BATCH_READ) {
     const chunk = ids.slice(i, i + BATCH_READ);
+    // Database time before the read: a record live in it whose local delete was sent earlier has
+    // been restored in HubSpot since (a restore event), so it comes back.
+    const readAt = (await deps.pool.query<{ at: Date }>(`select clock_timestamp() as at`)).rows[0]!.at;
     const live = await deps.hubspot.batchRead(target.apiName, chunk, target.allProperties);
     if (live.results.length > 0) {
-      await inApplyingTransaction(deps.pool, async (client) => addCounts(totals, await applyRecords(client, target, live.results)));
+      await inApplyingTransaction(deps.pool, async (client) => addCounts(totals, await applyRecords(client, target, live.results, readAt)));
     }
     // Not among the live results: archived, purged, or merged away. A merged-away id is either
     // unknown (404) or answered with the winner, which lists it in hs_merged_object_ids (applyRecords
