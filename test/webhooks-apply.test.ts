@@ -190,9 +190,13 @@ describe("webhook events applied by the worker", () => {
     expect(new Set(reads.map((r) => r.path))).toEqual(new Set(["/crm/v4/associations/0-1/0-2/batch/read", "/crm/v4/associations/0-2/0-1/batch/read"]));
 
     await sim.control.unassociate("contacts", contact, "companies", company);
+    const again = Date.now();
     // only the company's side is subscribed: the other end is found from associationType
     await post([event("company.associationChange", { associationType: "COMPANY_TO_CONTACT", fromObjectId: Number(company), toObjectId: Number(contact), associationRemoved: true })]);
     await until("the association row to go", async () => !(await pair()));
+    // the pair's label definitions were read moments ago: not asked for again
+    const labelReads = (await sim.control.requests({ since: again })).filter((r) => r.path.endsWith("/labels"));
+    expect(labelReads).toEqual([]);
   });
 
   it("duplicates and reversed order converge on HubSpot's current state", async () => {

@@ -63,13 +63,29 @@ export interface PassContext {
   labelsReread?: boolean;
 }
 
+/**
+ * Label definitions rarely change, and every refresh and webhook apply reading from the b end needs
+ * them: each client keeps them per pair this long. A type id not among them makes the caller read
+ * them again at once (`fresh`), so a label created meanwhile is never missed; a renamed one shows
+ * within this time.
+ */
+const LABELS_TTL_MS = 5 * 60 * 1000;
+const labelCache = new WeakMap<HubSpotApi, Map<string, { at: number; labels: Map<number, string | null> }>>();
+
 /** Current a→b labels of the pair (the labels API), for rows read from the b end. */
-export async function labelsOf(api: HubSpotApi, pair: AssociationPair): Promise<Map<number, string | null>> {
+export async function labelsOf(api: HubSpotApi, pair: AssociationPair, opts: { fresh?: boolean } = {}): Promise<Map<number, string | null>> {
+  let cache = labelCache.get(api);
+  if (!cache) labelCache.set(api, (cache = new Map()));
+  const hit = cache.get(pair.table);
+  if (hit && !opts.fresh && Date.now() - hit.at < LABELS_TTL_MS) return hit.labels;
+  const at = Date.now();
   const raw = await api.call(ASSOCIATION_LABELS_BUCKET, (sdk) => sdk.crm.associations.v4.schema.definitionsApi.getAll(pair.a.objectTypeId, pair.b.objectTypeId), {
     label: `association labels ${pair.a.objectTypeId}→${pair.b.objectTypeId}`,
   });
   const defs = parseResponse(Definitions, raw, `association labels (GET /crm/v4/associations/${pair.a.objectTypeId}/${pair.b.objectTypeId}/labels)`);
-  return new Map(defs.results.map((d) => [d.typeId, d.label ?? null]));
+  const labels = new Map(defs.results.map((d) => [d.typeId, d.label ?? null]));
+  cache.set(pair.table, { at, labels });
+  return labels;
 }
 
 /** The end a pass reads ids from, the type it reads toward, and the column its ids are in. */
@@ -119,7 +135,7 @@ async function rowsFromB(deps: SyncDeps, pair: AssociationPair, edges: Edges, ct
       const ids = [...new Set(sortedTypeIds(types).map((t) => map[String(t)]!))].sort((x, y) => x - y);
       if (!ctx.labelsReread && ids.some((id) => !labels.has(id))) {
         // a label created since the pass began
-        labels = ctx.labels = await labelsOf(deps.hubspot, pair);
+        labels = ctx.labels = await labelsOf(deps.hubspot, pair, { fresh: true });
         ctx.labelsReread = true;
       }
       rows.push({ a, b, type_ids: ids, labels: labelsFor(ids, labels) });
