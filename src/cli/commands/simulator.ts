@@ -1,9 +1,9 @@
-import { parseArgs } from "node:util";
 import { z } from "zod";
 import { TIERS } from "../../simulator/config.ts";
 import { SIGNATURE_VERSIONS } from "../../webhooks/signature.ts";
 import { startSimulator } from "../../simulator/index.ts";
 import type { Command } from "../main.ts";
+import { commandOptions, untilStopSignal } from "../options.ts";
 
 /** `hubsync simulator`: the HubSpot simulator as a long-running server, until SIGINT/SIGTERM. */
 
@@ -35,9 +35,10 @@ const USAGE = `usage: hubsync simulator [--port N] [--seed N] [--tier free|start
 export const command: Command = {
   summary: "run the HubSpot simulator",
   async run(argv) {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
+    const parsed = commandOptions(
+      "simulator",
+      argv,
+      {
         port: { type: "string" },
         host: { type: "string" },
         seed: { type: "string" },
@@ -50,20 +51,12 @@ export const command: Command = {
         "webhook-url": { type: "string" },
         "webhook-secret": { type: "string" },
         "webhook-signature": { type: "string" },
-        help: { type: "boolean", short: "h" },
       },
-      strict: true,
-    });
-    if (values.help) {
-      process.stdout.write(`${USAGE}\n`);
-      return 0;
-    }
-    const parsed = Options.safeParse(values);
-    if (!parsed.success) {
-      process.stderr.write(`hubsync simulator: ${parsed.error.issues.map((i) => `--${i.path.join(".")}: ${i.message}`).join("; ")}\n${USAGE}\n`);
-      return 2;
-    }
-    const o = parsed.data;
+      Options,
+      USAGE,
+    );
+    if ("exit" in parsed) return parsed.exit;
+    const o = parsed.options;
     const sim = await startSimulator({
       port: o.port,
       host: o.host,
@@ -80,10 +73,7 @@ export const command: Command = {
         `  HUBSPOT_BASE_URL=${sim.url}\n  HUBSPOT_ACCESS_TOKEN=${sim.token}\n  control API: ${sim.url}/_sim/...\n` +
         (o["webhook-url"] ? `  webhooks: every change POSTed to ${o["webhook-url"]} (signature ${o["webhook-signature"]})\n` : ""),
     );
-    await new Promise<void>((resolve) => {
-      process.once("SIGINT", resolve);
-      process.once("SIGTERM", resolve);
-    });
+    await untilStopSignal();
     await sim.close();
     return 0;
   },

@@ -1,6 +1,6 @@
-import { parseArgs } from "node:util";
 import { z } from "zod";
 import type { Command } from "../main.ts";
+import { commandOptions, untilStopSignal } from "../options.ts";
 import { readEnv, requireDatabaseUrl } from "../../config.ts";
 import { readWebhookConfig } from "../../webhooks/config.ts";
 import { WEBHOOK_PATH } from "../../webhooks/receiver.ts";
@@ -23,32 +23,12 @@ const USAGE = `usage: hubsync webhooks [--port N] [--host H]
 export const command: Command = {
   summary: "receive HubSpot webhooks into the inbox the worker applies",
   async run(argv) {
-    const { values } = parseArgs({
-      args: argv,
-      options: { port: { type: "string" }, host: { type: "string" }, help: { type: "boolean", short: "h" } },
-      strict: true,
-    });
-    if (values.help) {
-      process.stdout.write(`${USAGE}\n`);
-      return 0;
-    }
-    const parsed = Options.safeParse(values);
-    if (!parsed.success) {
-      process.stderr.write(`hubsync webhooks: ${parsed.error.issues.map((i) => `--${i.path.join(".")}: ${i.message}`).join("; ")}\n${USAGE}\n`);
-      return 2;
-    }
-    const config = readWebhookConfig(process.env, parsed.data);
+    const parsed = commandOptions("webhooks", argv, { port: { type: "string" }, host: { type: "string" } }, Options, USAGE);
+    if ("exit" in parsed) return parsed.exit;
+    const config = readWebhookConfig(process.env, parsed.options);
     const receiver = await serveWebhooks({ databaseUrl: requireDatabaseUrl(readEnv()), config });
     process.stdout.write(`hubsync webhooks: listening on ${receiver.url}${WEBHOOK_PATH} (signatures ${config.accept.join(", ")})\n`);
-    await new Promise<void>((resolve) => {
-      const stop = () => {
-        process.off("SIGINT", stop);
-        process.off("SIGTERM", stop);
-        resolve();
-      };
-      process.on("SIGINT", stop);
-      process.on("SIGTERM", stop);
-    });
+    await untilStopSignal();
     await receiver.close();
     return 0;
   },
