@@ -4,7 +4,7 @@
 //   node scripts/commit-migration.ts --message "pull and push tables"   [--admin-url postgres://…]
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import { commitCurrentMigration } from "../src/db/commit-migration.ts";
+import { commitCurrentMigration } from "../src/tools/commit-migration.ts";
 
 const { values } = parseArgs({ options: { message: { type: "string", short: "m" }, "admin-url": { type: "string" } }, strict: true });
 if (!values.message) {

@@ -1,9 +1,9 @@
 import type { Task } from "graphile-worker";
 import { z } from "zod";
-import { runDiscovery } from "../src/schema/discover.ts";
-import { objectQueue } from "../src/pull/jobs.ts";
-import { loadObject } from "../src/schema/objects.ts";
-import { getWorkerContext } from "../src/worker/context.ts";
+import { runDiscovery } from "../src/core/schema/discover.ts";
+import { objectQueue } from "../src/core/pull/jobs.ts";
+import { loadObject } from "../src/core/schema/objects.ts";
+import { getWorkerContext } from "../src/core/worker/context.ts";
 
 const Payload = z.object({ objectType: z.string().min(1) });
 

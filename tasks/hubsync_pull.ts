@@ -1,8 +1,8 @@
 import type { Task } from "graphile-worker";
 import { z } from "zod";
-import { pullIncremental } from "../src/pull/incremental.ts";
-import { loadObject } from "../src/schema/objects.ts";
-import { getWorkerContext } from "../src/worker/context.ts";
+import { pullIncremental } from "../src/core/pull/incremental.ts";
+import { loadObject } from "../src/core/schema/objects.ts";
+import { getWorkerContext } from "../src/core/worker/context.ts";
 
 const Payload = z.object({ objectType: z.string().min(1) });
 

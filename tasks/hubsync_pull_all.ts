@@ -1,6 +1,6 @@
 import type { Task } from "graphile-worker";
-import { enqueueForPhases } from "../src/pull/jobs.ts";
-import { getWorkerContext } from "../src/worker/context.ts";
+import { enqueueForPhases } from "../src/core/pull/jobs.ts";
+import { getWorkerContext } from "../src/core/worker/context.ts";
 
 /**
  * Cron entry: an incremental pull for every live object, and a nudge for objects whose discovery

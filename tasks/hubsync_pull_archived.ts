@@ -1,8 +1,8 @@
 import type { Task } from "graphile-worker";
 import { z } from "zod";
-import { pullArchived } from "../src/pull/archived.ts";
-import { forEachLiveCrmObject } from "../src/pull/jobs.ts";
-import { getWorkerContext } from "../src/worker/context.ts";
+import { pullArchived } from "../src/core/pull/archived.ts";
+import { forEachLiveCrmObject } from "../src/core/pull/jobs.ts";
+import { getWorkerContext } from "../src/core/worker/context.ts";
 
 const Payload = z.object({ objectType: z.string().min(1).optional() }).default({});
 

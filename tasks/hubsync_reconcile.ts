@@ -1,8 +1,8 @@
 import type { Task } from "graphile-worker";
 import { z } from "zod";
-import { forEachLiveCrmObject } from "../src/pull/jobs.ts";
-import { reconcile } from "../src/pull/reconcile.ts";
-import { getWorkerContext } from "../src/worker/context.ts";
+import { forEachLiveCrmObject } from "../src/core/pull/jobs.ts";
+import { reconcile } from "../src/core/pull/reconcile.ts";
+import { getWorkerContext } from "../src/core/worker/context.ts";
 
 const Payload = z.object({ objectType: z.string().min(1).optional() }).default({});
 

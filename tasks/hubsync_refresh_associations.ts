@@ -1,8 +1,8 @@
 import type { Task } from "graphile-worker";
 import { z } from "zod";
-import { refreshChangedAssociations } from "../src/associations/refresh.ts";
-import { loadObject } from "../src/schema/objects.ts";
-import { getWorkerContext } from "../src/worker/context.ts";
+import { refreshChangedAssociations } from "../src/core/associations/refresh.ts";
+import { loadObject } from "../src/core/schema/objects.ts";
+import { getWorkerContext } from "../src/core/worker/context.ts";
 
 const Payload = z.object({ objectType: z.string().min(1) });
 

@@ -1,7 +1,7 @@
 import type { Task } from "graphile-worker";
 import { z } from "zod";
-import { sweepAssociations } from "../src/associations/sweep.ts";
-import { getWorkerContext } from "../src/worker/context.ts";
+import { sweepAssociations } from "../src/core/associations/sweep.ts";
+import { getWorkerContext } from "../src/core/worker/context.ts";
 
 // The crontab passes graphile's own `_cron` payload; an objectType narrows the sweep to its pairs.
 const Payload = z.object({ objectType: z.string().min(1).optional() }).passthrough();

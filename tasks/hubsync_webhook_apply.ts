@@ -1,7 +1,7 @@
 import type { Task } from "graphile-worker";
-import { applyWebhookEvents } from "../src/webhooks/apply.ts";
-import { readApplySettings } from "../src/webhooks/config.ts";
-import { getWorkerContext } from "../src/worker/context.ts";
+import { applyWebhookEvents } from "../src/core/webhooks/apply.ts";
+import { readApplySettings } from "../src/core/webhooks/config.ts";
+import { getWorkerContext } from "../src/core/worker/context.ts";
 
 /** Woken by the webhook receiver (sql/60_webhooks.sql): applies what the inbox holds. */
 const task: Task = async () => {

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
-import { cycleAll, cycleObject } from "../src/pull/cycle.ts";
-import { loadPairs, type AssociationPair } from "../src/associations/pairs.ts";
-import { refreshAssociationsFor, refreshChangedAssociations } from "../src/associations/refresh.ts";
-import { sweepAssociations } from "../src/associations/sweep.ts";
-import { syncPair } from "../src/associations/sync.ts";
+import { cycleAll, cycleObject } from "../src/core/pull/cycle.ts";
+import { loadPairs, type AssociationPair } from "../src/core/associations/pairs.ts";
+import { refreshAssociationsFor, refreshChangedAssociations } from "../src/core/associations/refresh.ts";
+import { sweepAssociations } from "../src/core/associations/sweep.ts";
+import { syncPair } from "../src/core/associations/sync.ts";
 import { connectWorker, enableSync, installedDatabase } from "./pull-helpers.ts";
 import type { TestDatabase } from "./support/database.ts";
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
-import { withDatabase } from "../src/db/local-postgres.ts";
+import { withDatabase } from "../src/tools/shared/local-postgres.ts";
 import { installedDatabase } from "./pull-helpers.ts";
 import { runCli, type CliResult } from "./support/cli.ts";
 import type { TestDatabase } from "./support/database.ts";

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
-import { cycleObject } from "../src/pull/cycle.ts";
-import { pullIncremental } from "../src/pull/incremental.ts";
-import { runPush, type PushContext } from "../src/push/run.ts";
+import { cycleObject } from "../src/core/pull/cycle.ts";
+import { pullIncremental } from "../src/core/pull/incremental.ts";
+import { runPush, type PushContext } from "../src/core/push/run.ts";
 import { connectWorker, installedDatabase, quietLog } from "./pull-helpers.ts";
 import type { TestDatabase } from "./support/database.ts";
 

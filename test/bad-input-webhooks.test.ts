@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readWebhookConfig } from "../src/webhooks/config.ts";
-import { startReceiver, type RunningReceiver } from "../src/webhooks/receiver.ts";
-import { sign } from "../src/webhooks/signature.ts";
+import { readWebhookConfig } from "../src/core/webhooks/config.ts";
+import { startReceiver, type RunningReceiver } from "../src/core/webhooks/receiver.ts";
+import { sign } from "../src/core/webhooks/signature.ts";
 import { installedDatabase, quietLog } from "./pull-helpers.ts";
 import type { TestDatabase } from "./support/database.ts";
 

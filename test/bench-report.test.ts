@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { evaluateGoals, renderMarkdown, type BenchResults } from "../src/bench/report.ts";
+import { evaluateGoals, renderMarkdown, type BenchResults } from "../src/tools/bench/report.ts";
 
 function results(over: { ratio: number; rateLimited: number; callsPerRow: number; p95: number; overhead: number; missing?: number }): BenchResults {
   const backfill = {

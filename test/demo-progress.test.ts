@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createProgressDisplay, renderLines, type ProgressModel } from "../src/demo/progress.ts";
+import { createProgressDisplay, renderLines, type ProgressModel } from "../src/tools/demo/progress.ts";
 
 const model = (rows: number, phase = "backfilling"): ProgressModel => ({
   objects: [

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
-import { cycleAll } from "../src/pull/cycle.ts";
-import { sweepAssociations } from "../src/associations/sweep.ts";
-import { compareWithSimulator } from "../src/verify/compare.ts";
+import { cycleAll } from "../src/core/pull/cycle.ts";
+import { sweepAssociations } from "../src/core/associations/sweep.ts";
+import { compareWithSimulator } from "../src/tools/verify/compare.ts";
 import { connectWorker, enableSync, installedDatabase } from "./pull-helpers.ts";
 import type { TestDatabase } from "./support/database.ts";
 

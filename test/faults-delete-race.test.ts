@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
-import { cycleAll } from "../src/pull/cycle.ts";
-import { runPush } from "../src/push/run.ts";
-import { compareWithSimulator } from "../src/verify/compare.ts";
+import { cycleAll } from "../src/core/pull/cycle.ts";
+import { runPush } from "../src/core/push/run.ts";
+import { compareWithSimulator } from "../src/tools/verify/compare.ts";
 import { connectWorker, installedDatabase } from "./pull-helpers.ts";
 import type { TestDatabase } from "./support/database.ts";
 

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import pg from "pg";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
-import { startLocalPostgres, withDatabase, type LocalPostgres, type LocalPostgresKind } from "../src/db/local-postgres.ts";
-import { install } from "../src/db/install.ts";
-import { createPool } from "../src/db/pool.ts";
-import { waitFor } from "../src/bench/wait.ts";
-import { objectQueue } from "../src/pull/jobs.ts";
+import { startLocalPostgres, withDatabase, type LocalPostgres, type LocalPostgresKind } from "../src/tools/shared/local-postgres.ts";
+import { install } from "../src/core/db/install.ts";
+import { createPool } from "../src/core/db/pool.ts";
+import { waitFor } from "../src/tools/shared/wait.ts";
+import { objectQueue } from "../src/core/pull/jobs.ts";
 import { quietLog } from "./pull-helpers.ts";
 import { converge, report, traffic, workers, type Workers } from "./support/worker-process.ts";
 

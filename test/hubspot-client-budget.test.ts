@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPgRateBudget } from "../src/hubspot/rate-budget.ts";
+import { createPgRateBudget } from "../src/core/hubspot/rate-budget.ts";
 import { installedDatabase } from "./pull-helpers.ts";
 import type { TestDatabase } from "./support/database.ts";
 

@@ -3,7 +3,7 @@ import pg from "pg";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { freshDatabase, type TestDatabase } from "./support/database.ts";
-import { install } from "../src/db/install.ts";
+import { install } from "../src/core/db/install.ts";
 
 // The SQL API as a DBA uses it, against a real PostgreSQL with hubsync installed.
 let d: TestDatabase;

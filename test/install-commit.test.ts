@@ -3,10 +3,10 @@ import { cp, mkdtemp, readFile, readdir, rm, symlink, writeFile } from "node:fs/
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freshDatabase, type TestDatabase } from "./support/database.ts";
-import { commitCurrentMigration, CURRENT_SQL_HEADER } from "../src/db/commit-migration.ts";
-import { install } from "../src/db/install.ts";
-import { calculateHash, readCommittedMigrations } from "../src/db/committed-migrations.ts";
-import { DEFAULT_MIGRATIONS_DIR } from "../src/db/install.ts";
+import { commitCurrentMigration, CURRENT_SQL_HEADER } from "../src/tools/commit-migration.ts";
+import { install } from "../src/core/db/install.ts";
+import { calculateHash, readCommittedMigrations } from "../src/core/db/committed-migrations.ts";
+import { DEFAULT_MIGRATIONS_DIR } from "../src/core/db/install.ts";
 
 // The lead's end-of-session fold (scripts/commit-migration.ts), on a copy of the repository.
 const ROOT = new URL("../", import.meta.url).pathname;

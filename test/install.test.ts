@@ -8,8 +8,8 @@ import pg from "pg";
 import { runMigrations, Logger as WorkerLogger } from "graphile-worker";
 import { migrate as graphileMigrate, Logger as MigrateLogger } from "graphile-migrate";
 import { freshDatabase, type TestDatabase } from "./support/database.ts";
-import { install, readCurrentMigration, DEFAULT_MIGRATIONS_DIR } from "../src/db/install.ts";
-import { calculateHash, parseMigrationText, readCommittedMigrations } from "../src/db/committed-migrations.ts";
+import { install, readCurrentMigration, DEFAULT_MIGRATIONS_DIR } from "../src/core/db/install.ts";
+import { calculateHash, parseMigrationText, readCommittedMigrations } from "../src/core/db/committed-migrations.ts";
 
 const exec = promisify(execFile);
 const ROOT = new URL("../", import.meta.url).pathname;

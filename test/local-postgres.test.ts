@@ -2,7 +2,7 @@ import { describe, it, expect } from "vitest";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const localPostgres = fileURLToPath(new URL("../src/db/local-postgres.ts", import.meta.url));
+const localPostgres = fileURLToPath(new URL("../src/tools/shared/local-postgres.ts", import.meta.url));
 
 describe("local PostgreSQL", () => {
   it("an embedded server leaves the process's exit code alone (a failed test run must not exit 0)", () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
-import { cycleAll } from "../src/pull/cycle.ts";
-import { pullIncremental } from "../src/pull/incremental.ts";
+import { cycleAll } from "../src/core/pull/cycle.ts";
+import { pullIncremental } from "../src/core/pull/incremental.ts";
 import { connectWorker, enableSync, installedDatabase } from "./pull-helpers.ts";
 import type { TestDatabase } from "./support/database.ts";
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
-import { backfill } from "../src/pull/backfill.ts";
-import { cycleAll } from "../src/pull/cycle.ts";
-import { discover } from "../src/schema/discover.ts";
+import { backfill } from "../src/core/pull/backfill.ts";
+import { cycleAll } from "../src/core/pull/cycle.ts";
+import { discover } from "../src/core/schema/discover.ts";
 import { connectWorker, countRequests, enableSync, installedDatabase } from "./pull-helpers.ts";
 import type { TestDatabase } from "./support/database.ts";
 
@@ -146,7 +146,7 @@ describe("backfill", () => {
     const companies = (await sim.control.listRecords("companies")) as Array<{ id: string }>;
     for (const c of companies.slice(0, 100)) await sim.control.updateRecord("companies", c.id, { domain: `changed-${c.id}.example.com` });
     await createMany("companies", 50, (i) => ({ name: `Later ${i}` }));
-    const { pullIncremental } = await import("../src/pull/incremental.ts");
+    const { pullIncremental } = await import("../src/core/pull/incremental.ts");
     const run = await pullIncremental(worker, "companies");
     expect(run.records).toBe(150);
     console.log(

@@ -1,10 +1,10 @@
 import type pg from "pg";
-import { install } from "../src/db/install.ts";
-import { createPool } from "../src/db/pool.ts";
-import { createHubSpotApi, type HubSpotApi, type HubSpotApiOptions } from "../src/hubspot/client.ts";
-import { createLogger } from "../src/log.ts";
-import { startWorker, type RunningWorker } from "../src/worker/runner.ts";
-import type { SyncDeps } from "../src/pull/deps.ts";
+import { install } from "../src/core/db/install.ts";
+import { createPool } from "../src/core/db/pool.ts";
+import { createHubSpotApi, type HubSpotApi, type HubSpotApiOptions } from "../src/core/hubspot/client.ts";
+import { createLogger } from "../src/core/log.ts";
+import { startWorker, type RunningWorker } from "../src/core/worker/runner.ts";
+import type { SyncDeps } from "../src/core/pull/deps.ts";
 import { freshDatabase, type TestDatabase } from "./support/database.ts";
 
 /** A new database with hubsync installed by `hubsync install`'s code. */

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
-import { pullArchived } from "../src/pull/archived.ts";
-import { cycleAll } from "../src/pull/cycle.ts";
-import { pullIncremental } from "../src/pull/incremental.ts";
-import { reconcile } from "../src/pull/reconcile.ts";
+import { pullArchived } from "../src/core/pull/archived.ts";
+import { cycleAll } from "../src/core/pull/cycle.ts";
+import { pullIncremental } from "../src/core/pull/incremental.ts";
+import { reconcile } from "../src/core/pull/reconcile.ts";
 import { connectWorker, enableSync, installedDatabase } from "./pull-helpers.ts";
 import type { TestDatabase } from "./support/database.ts";
 
@@ -94,9 +94,9 @@ describe("incremental pull", () => {
     await sim.control.updateRecord("contacts", id, { firstname: "Newest" });
     await pullIncremental(worker, "contacts");
     const current = await row("contacts", id);
-    const { applyRecords } = await import("../src/pull/upsert.ts");
-    const { loadTarget } = await import("../src/pull/target.ts");
-    const { inApplyingTransaction } = await import("../src/db/transaction.ts");
+    const { applyRecords } = await import("../src/core/pull/upsert.ts");
+    const { loadTarget } = await import("../src/core/pull/target.ts");
+    const { inApplyingTransaction } = await import("../src/core/db/transaction.ts");
     const target = await loadTarget(worker, "contacts");
     const counts = await inApplyingTransaction(worker.pool, (c) =>
       applyRecords(c, target, [

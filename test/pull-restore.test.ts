@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
-import { cycleAll } from "../src/pull/cycle.ts";
-import { reconcile } from "../src/pull/reconcile.ts";
-import { runPush } from "../src/push/run.ts";
-import { applyWebhookEvents } from "../src/webhooks/apply.ts";
-import { insertBatch } from "../src/webhooks/inbox.ts";
+import { cycleAll } from "../src/core/pull/cycle.ts";
+import { reconcile } from "../src/core/pull/reconcile.ts";
+import { runPush } from "../src/core/push/run.ts";
+import { applyWebhookEvents } from "../src/core/webhooks/apply.ts";
+import { insertBatch } from "../src/core/webhooks/inbox.ts";
 import { connectWorker, installedDatabase } from "./pull-helpers.ts";
 import type { TestDatabase } from "./support/database.ts";
 

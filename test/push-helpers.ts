@@ -1,9 +1,9 @@
 import type pg from "pg";
 import { Logger, run, type Runner } from "graphile-worker";
-import { install } from "../src/db/install.ts";
-import { createLogger } from "../src/log.ts";
-import type { PushContext, PushOptions } from "../src/push/run.ts";
-import { createPushTask } from "../src/push/task.ts";
+import { install } from "../src/core/db/install.ts";
+import { createLogger } from "../src/core/log.ts";
+import type { PushContext, PushOptions } from "../src/core/push/run.ts";
+import { createPushTask } from "../src/core/push/task.ts";
 
 /** `hubsync install`: worker schema, committed migrations, current.sql, the SQL API. */
 export async function installSchema(url: string, _pool?: pg.Pool): Promise<void> {

@@ -4,11 +4,11 @@ import { join } from "node:path";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
-import { createHubSpotApi, type HubSpotApi } from "../src/hubspot/client.ts";
-import { createLogger } from "../src/log.ts";
-import { discover } from "../src/schema/discover.ts";
+import { createHubSpotApi, type HubSpotApi } from "../src/core/hubspot/client.ts";
+import { createLogger } from "../src/core/log.ts";
+import { discover } from "../src/core/schema/discover.ts";
 import { freshDatabase, type TestDatabase } from "./support/database.ts";
-import { startWorker, type RunningWorker } from "../src/worker/runner.ts";
+import { startWorker, type RunningWorker } from "../src/core/worker/runner.ts";
 import { drained, installSchema } from "./push-helpers.ts";
 
 let db: TestDatabase;
@@ -39,7 +39,7 @@ it("a worker killed (SIGKILL) between HubSpot's answer and the commit leaves no 
   // 150 creates and an update of an existing record, all in flight when the worker dies.
   await db.pool.query(`insert into hubspot.contacts (email, firstname) select 'k' || g || '@kill.test', 'K' from generate_series(1, 150) g`);
 
-  const child = spawn(process.execPath, [join(import.meta.dirname, "fixtures/push-kill-child.ts")], {
+  const child = spawn(process.execPath, [join(import.meta.dirname, "./fixtures/push-kill-child.ts")], {
     env: { ...process.env, DATABASE_URL: db.url, HUBSPOT_ACCESS_TOKEN: sim.token, HUBSPOT_BASE_URL: sim.url },
     stdio: ["ignore", "pipe", "inherit"],
   });

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Runner } from "graphile-worker";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
-import { createHubSpotApi, type HubSpotApi } from "../src/hubspot/client.ts";
-import { createLogger } from "../src/log.ts";
-import { createPool } from "../src/db/pool.ts";
+import { createHubSpotApi, type HubSpotApi } from "../src/core/hubspot/client.ts";
+import { createLogger } from "../src/core/log.ts";
+import { createPool } from "../src/core/db/pool.ts";
 import type pg from "pg";
-import { discover } from "../src/schema/discover.ts";
-import { cycleObject } from "../src/pull/cycle.ts";
+import { discover } from "../src/core/schema/discover.ts";
+import { cycleObject } from "../src/core/pull/cycle.ts";
 import { freshDatabase, type TestDatabase } from "./support/database.ts";
 import { drained, installSchema, startPushWorker } from "./push-helpers.ts";
 

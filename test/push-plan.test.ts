@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { coalesce, type OutboxRow } from "../src/push/plan.ts";
-import { checkValue } from "../src/push/validate.ts";
+import { coalesce, type OutboxRow } from "../src/core/push/plan.ts";
+import { checkValue } from "../src/core/push/validate.ts";
 
 let seq = 0;
 function row(op: OutboxRow["op"], changes: Record<string, string> = {}, extra: Partial<OutboxRow> = {}): OutboxRow {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
-import { waitFor } from "../src/bench/wait.ts";
-import { nextDailyReset } from "../src/hubspot/rate-budget.ts";
+import { waitFor } from "../src/tools/shared/wait.ts";
+import { nextDailyReset } from "../src/core/hubspot/rate-budget.ts";
 import { enableSync, installedDatabase } from "./pull-helpers.ts";
 import type { TestDatabase } from "./support/database.ts";
 import { objectStatus, startWorkerWithEnv } from "./support/status.ts";

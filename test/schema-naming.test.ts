@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { convertValue, pgTypeFor } from "../src/schema/mapping.ts";
-import { columnNameFor, SYSTEM_COLUMNS, tableNameFor } from "../src/schema/naming.ts";
+import { convertValue, pgTypeFor } from "../src/core/schema/mapping.ts";
+import { columnNameFor, SYSTEM_COLUMNS, tableNameFor } from "../src/core/schema/naming.ts";
 
 describe("column names", () => {
   it("keep HubSpot's name when it is a fine identifier", () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
-import { cycleAll } from "../src/pull/cycle.ts";
-import { pullIncremental } from "../src/pull/incremental.ts";
-import { MAX_TYPED_COLUMNS } from "../src/schema/discover.ts";
+import { cycleAll } from "../src/core/pull/cycle.ts";
+import { pullIncremental } from "../src/core/pull/incremental.ts";
+import { MAX_TYPED_COLUMNS } from "../src/core/schema/discover.ts";
 import { connectWorker, enableSync, installedDatabase } from "./pull-helpers.ts";
 import type { TestDatabase } from "./support/database.ts";
 

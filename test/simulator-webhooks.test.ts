@@ -3,7 +3,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Signature, type Client } from "@hubspot/api-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WebhookBatch, type WebhookEvent } from "../src/webhooks/events.ts";
+import { WebhookBatch, type WebhookEvent } from "../src/core/webhooks/events.ts";
 import { simulatorControl } from "../src/simulator/control-client.ts";
 import { testSimulator, type TestSimulator } from "./support/simulator.ts";
 

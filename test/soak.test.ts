@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { SoakOptions, SOAK_DEFAULTS } from "../src/soak/options.ts";
-import { renderMarkdown, renderText } from "../src/soak/report.ts";
-import { runSoak, totalMade } from "../src/soak/run-soak.ts";
+import { SoakOptions, SOAK_DEFAULTS } from "../src/tools/soak/options.ts";
+import { renderMarkdown, renderText } from "../src/tools/soak/report.ts";
+import { runSoak, totalMade } from "../src/tools/soak/run-soak.ts";
 
 const workDir = mkdtempSync(join(tmpdir(), "hubsync-soak-"));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));

@@ -3,8 +3,8 @@ import { spawn, execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { freshDatabase, type TestDatabase } from "./support/database.ts";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
-import { install } from "../src/db/install.ts";
-import { waitFor as waitUntil } from "../src/bench/wait.ts";
+import { install } from "../src/core/db/install.ts";
+import { waitFor as waitUntil } from "../src/tools/shared/wait.ts";
 
 // What a DBA does: install, enable with SQL, run `hubsync worker` — and the tables fill up.
 /** Polls until fn gives something truthy (the bench's waitFor, with this file's timeout). */

@@ -4,9 +4,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freshDatabase, type TestDatabase } from "./support/database.ts";
-import { install } from "../src/db/install.ts";
-import { waitFor as waitUntil } from "../src/bench/wait.ts";
-import { DEFAULT_CRONTAB, loadCrontab } from "../src/worker/runner.ts";
+import { install } from "../src/core/db/install.ts";
+import { waitFor as waitUntil } from "../src/tools/shared/wait.ts";
+import { DEFAULT_CRONTAB, loadCrontab } from "../src/core/worker/runner.ts";
 
 /** Polls until fn gives something truthy (the bench's waitFor, with this file's timeout). */
 const waitFor = <T>(what: string, fn: () => Promise<T | null | undefined | false | 0>) =>

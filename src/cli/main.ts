@@ -1,4 +1,4 @@
-import { log } from "../log.ts";
+import { log } from "../core/log.ts";
 import { describeError } from "./errors.ts";
 
 /** Each command lives in its own module under commands/ and is loaded only when asked for. */

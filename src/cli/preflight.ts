@@ -1,7 +1,7 @@
-import type { Env } from "../config.ts";
-import { createPool } from "../db/pool.ts";
-import { AuthPausedError, createHubSpotApi } from "../hubspot/client.ts";
-import type { Logger } from "../log.ts";
+import type { Env } from "../core/config.ts";
+import { createPool } from "../core/db/pool.ts";
+import { AuthPausedError, createHubSpotApi } from "../core/hubspot/client.ts";
+import type { Logger } from "../core/log.ts";
 
 /**
  * Before a long-running command starts: does HubSpot take the token at all? One request (the

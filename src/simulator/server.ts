@@ -1,6 +1,6 @@
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { log } from "../log.ts";
+import { log } from "../core/log.ts";
 import { effectiveLimits, type SimulatorConfig } from "./config.ts";
 import { malformedBody, pickFault, pickMalformed, serverErrorBody } from "./faults.ts";
 import { HubSpotError, newCorrelationId } from "./http-errors.ts";

@@ -1,4 +1,4 @@
-import type { WebhookAction } from "../webhooks/events.ts";
+import type { WebhookAction } from "../core/webhooks/events.ts";
 import { associationsOf, type AssociationChange } from "./associations.ts";
 import type { ObjectTypeDef } from "./object-types.ts";
 import type { Store } from "./store.ts";

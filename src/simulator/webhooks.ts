@@ -1,9 +1,9 @@
 import http from "node:http";
 import https from "node:https";
 import { z } from "zod";
-import { log } from "../log.ts";
-import { MAX_EVENTS_PER_BATCH } from "../webhooks/events.ts";
-import { sign, SIGNATURE_VERSIONS, type SignatureVersion } from "../webhooks/signature.ts";
+import { log } from "../core/log.ts";
+import { MAX_EVENTS_PER_BATCH } from "../core/webhooks/events.ts";
+import { sign, SIGNATURE_VERSIONS, type SignatureVersion } from "../core/webhooks/signature.ts";
 import { validationError } from "./http-errors.ts";
 import type { Handler } from "./router.ts";
 import type { Store } from "./store.ts";

@@ -1,7 +1,7 @@
 import { inject } from "vitest";
 import pg from "pg";
 import { randomBytes } from "node:crypto";
-import { withDatabase } from "../../src/db/local-postgres.ts";
+import { withDatabase } from "../../src/tools/shared/local-postgres.ts";
 
 export interface TestDatabase {
   url: string;

@@ -1,5 +1,5 @@
 import type { TestProject } from "vitest/node";
-import { startLocalPostgres, type LocalPostgres } from "../../src/db/local-postgres.ts";
+import { startLocalPostgres, type LocalPostgres } from "../../src/tools/shared/local-postgres.ts";
 
 /**
  * One PostgreSQL server for the whole run: DATABASE_URL when given (a server the caller owns),

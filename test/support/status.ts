@@ -1,6 +1,6 @@
 import type pg from "pg";
 import { startTestWorker } from "../pull-helpers.ts";
-import type { RunningWorker } from "../../src/worker/runner.ts";
+import type { RunningWorker } from "../../src/core/worker/runner.ts";
 
 export interface ObjectStatus {
   phase: string;

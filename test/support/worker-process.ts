@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type pg from "pg";
-import { startWorkerProcess, type WorkerProcess } from "../../src/bench/worker-process.ts";
-import { waitFor } from "../../src/bench/wait.ts";
+import { startWorkerProcess, type WorkerProcess } from "../../src/tools/shared/worker-process.ts";
+import { waitFor } from "../../src/tools/shared/wait.ts";
 import type { SimulatorControl } from "../../src/simulator/control-client.ts";
-import { compareWithSimulator, type Comparison, type CompareOptions, type SimulatorSource } from "../../src/verify/compare.ts";
+import { compareWithSimulator, type Comparison, type CompareOptions, type SimulatorSource } from "../../src/tools/verify/compare.ts";
 
 /**
  * `hubsync worker` as child processes, started, SIGKILLed and restarted the way an operator (or a

@@ -1,6 +1,6 @@
 import type { Task } from "graphile-worker";
 import { z } from "zod";
-import { getWorkerContext } from "../../src/worker/context.ts";
+import { getWorkerContext } from "../../src/core/worker/context.ts";
 
 // Fixture task for test/worker.test.ts: takes `ms` milliseconds, then records that it finished
 // through the worker context's pool.

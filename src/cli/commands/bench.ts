@@ -1,7 +1,7 @@
 import type { Command } from "../main.ts";
-import { parseBenchArgs } from "../../bench/options.ts";
-import { renderMarkdown, renderText } from "../../bench/report.ts";
-import { runBench, writeResults } from "../../bench/run-bench.ts";
+import { parseBenchArgs } from "../../tools/bench/options.ts";
+import { renderMarkdown, renderText } from "../../tools/bench/report.ts";
+import { runBench, writeResults } from "../../tools/bench/run-bench.ts";
 
 export const command: Command = {
   summary: "benchmarks against the simulator at real rate limits",

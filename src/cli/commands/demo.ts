@@ -1,8 +1,8 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import type { Command } from "../main.ts";
-import { readEnv } from "../../config.ts";
-import { runDemo } from "../../demo/run-demo.ts";
+import { readEnv } from "../../core/config.ts";
+import { runDemo } from "../../tools/demo/run-demo.ts";
 
 const truthy = (v: string | undefined) => v !== undefined && v !== "" && v !== "0" && v.toLowerCase() !== "false";
 

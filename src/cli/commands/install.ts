@@ -1,8 +1,8 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import type { Command } from "../main.ts";
-import { readEnv, requireDatabaseUrl } from "../../config.ts";
-import { install, WORKER_SCHEMA, type InstallReport } from "../../db/install.ts";
+import { readEnv, requireDatabaseUrl } from "../../core/config.ts";
+import { install, WORKER_SCHEMA, type InstallReport } from "../../core/db/install.ts";
 
 const Options = z.object({
   "after-migrations": z.boolean().default(false),

@@ -1,10 +1,10 @@
 import { parseArgs } from "node:util";
-import { httpOptions, readEnv, requireAccessToken, requireDatabaseUrl } from "../../config.ts";
-import { createPool } from "../../db/pool.ts";
-import { createHubSpotApi } from "../../hubspot/client.ts";
-import { log } from "../../log.ts";
-import { planPush, renderDryRun } from "../../push/dry-run.ts";
-import { runPush } from "../../push/run.ts";
+import { httpOptions, readEnv, requireAccessToken, requireDatabaseUrl } from "../../core/config.ts";
+import { createPool } from "../../core/db/pool.ts";
+import { createHubSpotApi } from "../../core/hubspot/client.ts";
+import { log } from "../../core/log.ts";
+import { planPush, renderDryRun } from "../../core/push/dry-run.ts";
+import { runPush } from "../../core/push/run.ts";
 import type { Command } from "../main.ts";
 
 const USAGE = `usage: hubsync push [--dry-run] [object]

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { TIERS } from "../../simulator/config.ts";
-import { SIGNATURE_VERSIONS } from "../../webhooks/signature.ts";
+import { SIGNATURE_VERSIONS } from "../../core/webhooks/signature.ts";
 import { startSimulator } from "../../simulator/index.ts";
 import type { Command } from "../main.ts";
 import { commandOptions, untilStopSignal } from "../options.ts";

@@ -1,9 +1,9 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Command } from "../main.ts";
-import { parseSoakArgs } from "../../soak/options.ts";
-import { renderMarkdown, renderText } from "../../soak/report.ts";
-import { runSoak } from "../../soak/run-soak.ts";
+import { parseSoakArgs } from "../../tools/soak/options.ts";
+import { renderMarkdown, renderText } from "../../tools/soak/report.ts";
+import { runSoak } from "../../tools/soak/run-soak.ts";
 
 export const command: Command = {
   summary: "two-way changes with faults for a while, then a record-by-record comparison",

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import type { Command } from "../main.ts";
-import { readEnv, requireDatabaseUrl } from "../../config.ts";
-import { createPool } from "../../db/pool.ts";
+import { readEnv, requireDatabaseUrl } from "../../core/config.ts";
+import { createPool } from "../../core/db/pool.ts";
 import { z } from "zod";
 
 export const command: Command = {

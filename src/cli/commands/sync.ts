@@ -1,11 +1,11 @@
 import { parseArgs } from "node:util";
-import { httpOptions, readEnv, requireAccessToken, requireDatabaseUrl } from "../../config.ts";
-import { createPool } from "../../db/pool.ts";
-import { createHubSpotApi } from "../../hubspot/client.ts";
-import { log } from "../../log.ts";
+import { httpOptions, readEnv, requireAccessToken, requireDatabaseUrl } from "../../core/config.ts";
+import { createPool } from "../../core/db/pool.ts";
+import { createHubSpotApi } from "../../core/hubspot/client.ts";
+import { log } from "../../core/log.ts";
 import { checkAccessToken } from "../preflight.ts";
-import { sweepAssociations } from "../../associations/sweep.ts";
-import { cycleAll, type ObjectCycle } from "../../pull/cycle.ts";
+import { sweepAssociations } from "../../core/associations/sweep.ts";
+import { cycleAll, type ObjectCycle } from "../../core/pull/cycle.ts";
 import type { Command } from "../main.ts";
 
 const USAGE = `usage: hubsync sync [--once] [--interval SECONDS] [object...]

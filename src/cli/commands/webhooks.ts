@@ -1,10 +1,10 @@
 import { z } from "zod";
 import type { Command } from "../main.ts";
 import { commandOptions, untilStopSignal } from "../options.ts";
-import { readEnv, requireDatabaseUrl } from "../../config.ts";
-import { readWebhookConfig } from "../../webhooks/config.ts";
-import { WEBHOOK_PATH } from "../../webhooks/receiver.ts";
-import { serveWebhooks } from "../../webhooks/serve.ts";
+import { readEnv, requireDatabaseUrl } from "../../core/config.ts";
+import { readWebhookConfig } from "../../core/webhooks/config.ts";
+import { WEBHOOK_PATH } from "../../core/webhooks/receiver.ts";
+import { serveWebhooks } from "../../core/webhooks/serve.ts";
 
 /** `hubsync webhooks`: the webhook receiver alone (the worker applies what it stores), until SIGINT/SIGTERM. */
 

@@ -1,11 +1,11 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import type { Command } from "../main.ts";
-import { readEnv, requireAccessToken, requireDatabaseUrl } from "../../config.ts";
-import { EXIT_DATABASE_LOST, startWorkerWhenDatabaseAnswers } from "../../worker/supervise.ts";
-import { readWebhookConfig } from "../../webhooks/config.ts";
-import { serveWebhooks } from "../../webhooks/serve.ts";
-import { log } from "../../log.ts";
+import { readEnv, requireAccessToken, requireDatabaseUrl } from "../../core/config.ts";
+import { EXIT_DATABASE_LOST, startWorkerWhenDatabaseAnswers } from "../../core/worker/supervise.ts";
+import { readWebhookConfig } from "../../core/webhooks/config.ts";
+import { serveWebhooks } from "../../core/webhooks/serve.ts";
+import { log } from "../../core/log.ts";
 import { checkAccessToken } from "../preflight.ts";
 
 const Options = z.object({

@@ -1,0 +1,105 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const CLI = fileURLToPath(new URL("../../cli/hubsync.ts", import.meta.url));
+
+/**
+ * `hubsync worker` in its own process, exactly as an operator runs it, so its peak memory is the
+ * worker's alone (the bench process also holds the simulator and its portal). Peak = the kernel's
+ * high-water mark of resident memory (VmHWM in /proc/<pid>/status).
+ */
+export interface WorkerProcess {
+  pid: number;
+  /** Peak resident memory so far, in bytes (null where /proc is not available). */
+  peakRss(): number | null;
+  /** Graceful stop (SIGTERM), as a supervisor would; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** Resolves when the process ends, however it ends (the soak restarts a worker that died). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Sends a signal without waiting (the soak's SIGKILL of a busy worker). */
+  kill(signal: NodeJS.Signals): void;
+}
+
+export function readPeakRss(pid: number): number | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(status);
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+export interface WorkerProcessOptions {
+  databaseUrl: string;
+  hubspotUrl: string;
+  token: string;
+  logFile: string;
+  concurrency?: number;
+  /** More `hubsync worker` options (e.g. --webhooks-port). */
+  args?: string[];
+  /** Append to logFile instead of starting it afresh (a restarted worker keeps its predecessor's log). */
+  appendLog?: boolean;
+  /** More environment for the worker (e.g. HUBSPOT_WEBHOOK_SECRET); this process's is passed on too. */
+  env?: Record<string, string>;
+}
+
+export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
+  const log = createWriteStream(opts.logFile, { flags: opts.appendLog ? "a" : "w" });
+  const args = [CLI, "worker", ...(opts.concurrency ? ["--concurrency", String(opts.concurrency)] : []), ...(opts.args ?? [])];
+  const child: ChildProcess = spawn(process.execPath, args, {
+    env: {
+      ...process.env,
+      DATABASE_URL: opts.databaseUrl,
+      HUBSPOT_ACCESS_TOKEN: opts.token,
+      HUBSPOT_BASE_URL: opts.hubspotUrl,
+      ...opts.env,
+      // e.g. --max-old-space-size=160: shows how much of the peak is live data rather than V8 taking its time to collect
+      ...(process.env.HUBSYNC_BENCH_WORKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.HUBSYNC_BENCH_WORKER_NODE_OPTIONS } : {}),
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error("bench: could not start `hubsync worker`");
+  // VmHWM is gone once the process exits; keep the last reading.
+  let peak: number | null = null;
+  const sample = () => {
+    const v = readPeakRss(pid);
+    if (v !== null) peak = Math.max(peak ?? 0, v);
+  };
+  const timer = setInterval(sample, 500);
+  timer.unref();
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => {
+      clearInterval(timer);
+      resolve({ code, signal });
+    }),
+  );
+  const exited = ended.then((e) => e.code);
+  return {
+    pid,
+    exited: ended,
+    kill(signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
+    peakRss() {
+      if (child.exitCode === null) sample();
+      return peak;
+    },
+    async stop() {
+      sample();
+      clearInterval(timer);
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      const code = await Promise.race([exited, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 30_000))]);
+      if (code === "timeout") {
+        child.kill("SIGKILL");
+        await exited;
+      }
+      log.end();
+      return code === "timeout" ? null : code;
+    },
+  };
+}
