@@ -1,8 +1,8 @@
 -- hubsync's SQL API: how a DBA turns sync on and off. Re-applied by every `hubsync install`, so
--- everything here is `create or replace` (or create-if-missing for hooks other areas replace).
+-- everything here is `create or replace` (or create-if-missing for hooks later files replace).
 --
 -- Functions that change configuration are SECURITY DEFINER with a fixed search_path: they run as
--- the installing role, which owns hubsync_worker (enqueueing a job needs that, graphile-notes §0.6),
+-- the installing role, which owns hubsync_worker (graphile-worker's add_job needs its owner's rights),
 -- and a caller cannot hijack them with objects in its own schemas. Every name inside is
 -- schema-qualified. Execute is granted to hubsync_admin only.
 --
@@ -69,8 +69,8 @@ begin
 end
 $$;
 
--- Grants hubspot_writer on the object's table to match its write_back flag, then lets PUSH
--- install or remove its triggers. Called when the flag changes, and by discovery after it has
+-- Grants hubspot_writer on the object's table to match its write_back flag, then has
+-- hubsync._apply_write_back (sql/41_push_triggers.sql) install or remove the write-back triggers. Called when the flag changes, and by discovery after it has
 -- created or altered the table (the table does not exist yet when write-back is enabled up front).
 create or replace function hubsync._refresh_write_back(object_type text) returns void
 language plpgsql security definer
@@ -94,9 +94,9 @@ begin
 end
 $$;
 
--- Hooks that PUSH replaces with the real thing (its sql/ file does `create or replace` with the
--- same signature). Created here only when missing, so re-running this file never undoes PUSH's
--- version whatever the file order.
+-- Hooks that sql/40_push_outbox.sql and sql/41_push_triggers.sql replace with the real thing
+-- (`create or replace` with the same signature). Created here only when missing, so re-running
+-- this file never undoes theirs whatever the file order.
 do $$
 begin
   if to_regprocedure('hubsync._apply_write_back(text)') is null then

@@ -1,4 +1,4 @@
--- == PULL: portal-wide HubSpot rate budget ==
+-- Portal-wide HubSpot rate budget, spent by every HubSpot call (src/core/hubspot/rate-budget.ts).
 -- One sliding-window log per bucket, shared by every worker process. A reservation is one call of
 -- hubsync.rate_reserve(bucket): it takes the bucket row's lock for the length of one statement, so
 -- concurrent processes are serialised and never over-spend the window between them.

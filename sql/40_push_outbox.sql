@@ -1,9 +1,9 @@
--- Write-back (PUSH): value encoding, waking the push task, and the functions the push task calls to
+-- Write-back: value encoding, waking the push task, and the functions the push task calls to
 -- write HubSpot's answers back into hubspot.<table>. The triggers are in 41_push_triggers.sql.
 --
 -- HubSpot takes every property value as a string: numbers as written, booleans 'true'/'false',
 -- dates 'YYYY-MM-DD', datetimes ISO 8601 UTC with milliseconds, multi-selects ';'-joined, and ''
--- to clear a value (reference/hubspot-api.md §4).
+-- to clear a value.
 
 -- A column value (as to_jsonb(row)->column gives it) in HubSpot's string encoding.
 create or replace function hubsync._encode_value(v jsonb, pg_type text) returns text

@@ -1,6 +1,6 @@
--- Write-back triggers (PUSH). hubsync._apply_write_back(object_type) installs them on
+-- Write-back triggers. hubsync._apply_write_back(object_type) installs them on
 -- hubspot.<table> and on the association tables that have the type at one end (or removes them when
--- write-back is off); CTRL's hubsync._refresh_write_back calls it when the flag changes and after
+-- write-back is off); hubsync._refresh_write_back (sql/10_api.sql) calls it when the flag changes and after
 -- discovery created or altered the table.
 --
 --   hubsync_outbox (AFTER, each row, local writes only): records the change in hubsync.outbox in the
@@ -11,7 +11,8 @@
 --     logged in hubsync.conflicts, so the pull code needs to know nothing about write-back.
 --
 -- Every trigger function is SECURITY DEFINER with a fixed search_path: a hubspot_writer that owns
--- nothing and has no rights on hubsync.* or hubsync_worker can still write (graphile-notes §0.6).
+-- nothing and has no rights on hubsync.* or hubsync_worker can still write (graphile-worker's add_job,
+-- which the push wake-up calls, needs the rights of hubsync_worker's owner).
 -- Echo suppression: the worker sets hubsync.applying = 'on' for its own writes (pulls and the push's
 -- write-back); the push's write-back also sets hubsync.pushing = 'on' so it is not taken for a pull.
 
@@ -296,8 +297,8 @@ create constraint trigger hubsync_wake_push after insert on hubsync.outbox
   deferrable initially deferred for each row when (new.status = 'pending')
   execute function hubsync._tg_outbox_wake();
 
--- The association tables with the object type at one end: table, both end columns and types. ASSOC
--- records its tables in hubsync.association_pairs; tables made another way are read from their
+-- The association tables with the object type at one end: table, both end columns and types.
+-- src/core/associations/pairs.ts records its tables in hubsync.association_pairs; tables made another way are read from their
 -- column names (<a>_id, <b>_id; from_<a>_id, to_<a>_id for a pair of one type).
 create or replace function hubsync._association_tables(object_type text)
 returns table (table_name text, from_column text, to_column text, from_type text, to_type text)
@@ -407,7 +408,7 @@ begin
 end
 $$;
 
--- Discovery (PULL) creates or alters hubspot.<table> and then records it in hubsync.objects: that
+-- Discovery (src/core/schema/discover.ts) creates or alters hubspot.<table> and then records it in hubsync.objects: that
 -- is when write-back can be put on a table whose write_back was set before the table existed.
 create or replace function hubsync._tg_objects_write_back() returns trigger
 language plpgsql security definer

@@ -1,6 +1,6 @@
--- Associations (ASSOC): keeping hubspot.associations_<a>_<b> in step with the object tables, and
+-- Associations: keeping hubspot.associations_<a>_<b> in step with the object tables, and
 -- showing each pair in hubsync.status. The tables themselves and their rows come from the worker
--- (src/associations/); hubsync.association_pairs (migrations) lists them.
+-- (src/core/associations/); hubsync.association_pairs (migrations) lists them.
 
 -- Removes the association rows that have one of `ids` (records of object_type) at either end.
 -- HubSpot drops the associations of a record that is archived, deleted or merged away by itself,
@@ -207,7 +207,7 @@ grant select on hubsync.association_status to hubsync_admin;
 -- hubsync.status (sql/20_status.sql) gets one row per association table: object_type is the table
 -- name, phase 'backfilling' until the first fill, last_pull_at = last sweep, pending/rejected =
 -- association changes waiting in the outbox. The view is extended as defined at this point (20_*
--- re-creates it on every install), so it stays CTRL's definition plus these rows; a column this
+-- re-creates it on every install), so it stays 20_status.sql's definition plus these rows; a column this
 -- file does not know is null in them, so a new column there never breaks the install.
 do $$
 declare

@@ -1,4 +1,4 @@
--- Real time through HubSpot webhooks: the receiver (src/webhooks/receiver.ts) writes each posted
+-- Real time through HubSpot webhooks: the receiver (src/core/webhooks/receiver.ts) writes each posted
 -- batch into hubsync.webhook_events and wakes the apply task in the same statement; the task
 -- (tasks/hubsync_webhook_apply.ts) re-reads the records and applies them.
 
