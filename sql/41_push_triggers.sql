@@ -102,6 +102,7 @@ begin
   return null;
 end
 $$;
+revoke all on function hubsync._tg_outbox() from public;
 
 -- Pulled change meets pending local change: see the header. Per property, with base = the value
 -- before the local change (outbox.previous), local = the pending value, hubspot = the pulled value:
@@ -217,11 +218,8 @@ begin
   return new;
 end
 $$;
+revoke all on function hubsync._tg_pull_conflict() from public;
 
--- Association rows: insert = associate (with the row's type ids / labels), delete = unassociate,
--- relabel = associate with the new set (the old set is kept to remove labels no longer wanted).
--- An end may hold a row's _sync_local_id instead of a HubSpot id for a record created in the same
--- transaction; the push waits until that record has its id and then writes it into the row.
 -- A pull that read a record just before a local DELETE of it committed must not insert the row
 -- again. The pull's upsert checks the outbox too, but with its statement's snapshot: a DELETE that
 -- commits while the upsert waits on the row lock lets ON CONFLICT fall back to a plain insert (and
@@ -241,7 +239,12 @@ begin
   return null;
 end
 $$;
+revoke all on function hubsync._tg_pull_insert_deleted() from public;
 
+-- Association rows: insert = associate (with the row's type ids / labels), delete = unassociate,
+-- relabel = associate with the new set (the old set is kept to remove labels no longer wanted).
+-- An end may hold a row's _sync_local_id instead of a HubSpot id for a record created in the same
+-- transaction; the push waits until that record has its id and then writes it into the row.
 create or replace function hubsync._tg_outbox_association() returns trigger
 language plpgsql security definer
 set search_path = pg_catalog, pg_temp
@@ -279,6 +282,7 @@ begin
   return null;
 end
 $$;
+revoke all on function hubsync._tg_outbox_association() from public;
 
 -- Wakes the push when the transaction that queued changes commits (a deferred constraint trigger
 -- on hubsync.outbox), not at its first change: the job row add_job touches stays locked only for
@@ -292,6 +296,7 @@ begin
   return null;
 end
 $$;
+revoke all on function hubsync._tg_outbox_wake() from public;
 drop trigger if exists hubsync_wake_push on hubsync.outbox;
 create constraint trigger hubsync_wake_push after insert on hubsync.outbox
   deferrable initially deferred for each row when (new.status = 'pending')
@@ -306,14 +311,11 @@ language plpgsql stable
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-  if to_regclass('hubsync.association_pairs') is not null then
-    return query execute
-      'select p.table_name::text, p.a_column::text, p.b_column::text, p.a_type::text, p.b_type::text
-         from hubsync.association_pairs p
-        where $1 in (p.a_type, p.b_type) and to_regclass(format(''hubspot.%I'', p.table_name)) is not null'
-      using _association_tables.object_type;
-    if found then return; end if;
-  end if;
+  return query
+    select p.table_name, p.a_column, p.b_column, p.a_type, p.b_type
+      from hubsync.association_pairs p
+     where _association_tables.object_type in (p.a_type, p.b_type) and to_regclass(format('hubspot.%I', p.table_name)) is not null;
+  if found then return; end if;
   return query
   with ends as (
     select c.relname::text as tbl, a.attname::text as col, a.attnum,
@@ -329,6 +331,7 @@ begin
    where _association_tables.object_type in (f.end_type, t.end_type);
 end
 $$;
+revoke all on function hubsync._association_tables(text) from public;
 
 create or replace function hubsync._apply_write_back(object_type text) returns void
 language plpgsql security definer
@@ -407,9 +410,11 @@ begin
   if on_ then perform hubsync._wake_push(o.object_type); end if;
 end
 $$;
+revoke all on function hubsync._apply_write_back(text) from public;
 
--- Discovery (src/core/schema/discover.ts) creates or alters hubspot.<table> and then records it in hubsync.objects: that
--- is when write-back can be put on a table whose write_back was set before the table existed.
+-- Discovery (src/core/schema/discover.ts) creates or alters hubspot.<table> and then records it in
+-- hubsync.objects: that is when write-back can be put on a table whose write_back was set before
+-- the table existed.
 create or replace function hubsync._tg_objects_write_back() returns trigger
 language plpgsql security definer
 set search_path = pg_catalog, pg_temp
@@ -419,11 +424,8 @@ begin
   return null;
 end
 $$;
+revoke all on function hubsync._tg_objects_write_back() from public;
 drop trigger if exists hubsync_push_write_back on hubsync.objects;
 create trigger hubsync_push_write_back after insert or update of table_name, phase, write_back, enabled on hubsync.objects
   for each row when (new.table_name is not null and new.write_back)
   execute function hubsync._tg_objects_write_back();
-
-revoke all on function hubsync._tg_outbox_wake(), hubsync._tg_objects_write_back(), hubsync._tg_outbox(), hubsync._tg_pull_conflict(), hubsync._tg_outbox_association(),
-  hubsync._tg_pull_insert_deleted(),
-  hubsync._apply_write_back(text), hubsync._association_tables(text) from public;
