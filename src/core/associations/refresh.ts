@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { SyncDeps } from "../pull/deps.ts";
+import type { SyncContext } from "../context.ts";
 import { recordRun } from "../pull/runs.ts";
 import { readCursor, writeCursor } from "../schema/cursors.ts";
 import { quoteIdent } from "../schema/naming.ts";
@@ -25,7 +25,7 @@ const OVERLAP_MS = 30 * 1000;
  * the one pair with that type (an association change names it).
  */
 export async function refreshAssociationsFor(
-  deps: SyncDeps,
+  deps: SyncContext,
   objectType: string,
   ids: string[],
   opts: { withType?: string } = {},
@@ -66,7 +66,7 @@ export async function refreshAssociationsFor(
   return out;
 }
 
-async function otherEnds(deps: SyncDeps, pair: AssociationPair, ids: string[]): Promise<string[]> {
+async function otherEnds(deps: SyncContext, pair: AssociationPair, ids: string[]): Promise<string[]> {
   const { rows } = await deps.pool.query<{ id: string }>(
     `select distinct ${quoteIdent(pair.bColumn)} as id from hubspot.${quoteIdent(pair.table)} where ${quoteIdent(pair.aColumn)} = any($1::text[])`,
     [ids],
@@ -79,7 +79,7 @@ async function otherEnds(deps: SyncDeps, pair: AssociationPair, ids: string[]): 
  * (hubspot.<table>._sync_updated_at past this stream's cursor). The first call only sets the cursor:
  * everything before it was read by the association backfill. Call it after an incremental pull.
  */
-export async function refreshChangedAssociations(deps: SyncDeps, objectType: string): Promise<number> {
+export async function refreshChangedAssociations(deps: SyncContext, objectType: string): Promise<number> {
   const { rows: o } = await deps.pool.query<{ table_name: string | null; now: Date }>(`select table_name, now() from hubsync.objects where object_type = $1`, [objectType]);
   const table = o[0]?.table_name;
   if (!table) return 0;
@@ -105,7 +105,7 @@ export async function refreshChangedAssociations(deps: SyncDeps, objectType: str
 }
 
 /** Moves the refresh cursor forward to `at` (never back). */
-export async function markRefreshed(deps: SyncDeps, objectType: string, at: string): Promise<void> {
+export async function markRefreshed(deps: SyncContext, objectType: string, at: string): Promise<void> {
   const saved = Cursor.safeParse(await readCursor(deps.pool, objectType, STREAM));
   if (saved.success && Date.parse(saved.data.since) >= Date.parse(at)) return;
   await writeCursor(deps.pool, objectType, STREAM, { since: at });

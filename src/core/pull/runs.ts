@@ -1,7 +1,7 @@
 import { PausedError } from "../hubspot/rate-budget.ts";
 import { newUsage, trackUsage } from "../hubspot/usage.ts";
 import { recordError } from "../schema/objects.ts";
-import type { SyncDeps } from "./deps.ts";
+import type { SyncContext } from "../context.ts";
 
 export interface RunOutcome {
   records: number;
@@ -20,7 +20,7 @@ export interface RunSummary extends RunOutcome {
  * caused (counted wherever in the call tree they happen), duration, and the error if it failed.
  */
 export async function recordRun(
-  deps: SyncDeps,
+  deps: SyncContext,
   objectType: string | null,
   kind: string,
   work: () => Promise<RunOutcome>,

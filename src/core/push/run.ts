@@ -1,5 +1,5 @@
 import type pg from "pg";
-import type { Logger } from "pino";
+import type { SyncContext } from "../context.ts";
 import type { HubSpotApi } from "../hubspot/client.ts";
 import { pushAssociations, type AssociationResult } from "./associations.ts";
 import { ensureLocalIdProperty } from "./local-id-property.ts";
@@ -25,12 +25,6 @@ import {
 import { chunk, coalesce, type RecordChange } from "./plan.ts";
 import { sendBatch, type Outcome, type SendItem, type SendStats } from "./send.ts";
 import { PausedError } from "../hubspot/rate-budget.ts";
-
-export interface PushContext {
-  pool: pg.Pool;
-  hubspot: HubSpotApi;
-  log: Logger;
-}
 
 export interface PushOptions {
   /** Wait until the newest queued change is this old before sending, so a burst goes in one batch. */
@@ -69,7 +63,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * round; a push that dies in between leaves its rows in flight, and the next push sends them again
  * (creates are upserts keyed by hubsync_local_id, so nothing is created twice).
  */
-export async function runPush(ctx: PushContext, objectType: string, options: PushOptions = {}): Promise<PushResult> {
+export async function runPush(ctx: SyncContext, objectType: string, options: PushOptions = {}): Promise<PushResult> {
   // One connection for the whole push (lock, claims, commits, and the pushes of parent types), so
   // concurrent pushes can never hold a pool's connections while waiting for more.
   const conn = options.conn ?? (await ctx.pool.connect());
@@ -80,7 +74,7 @@ export async function runPush(ctx: PushContext, objectType: string, options: Pus
   }
 }
 
-async function runPushOn(conn: pg.PoolClient, ctx: PushContext, objectType: string, options: PushOptions): Promise<PushResult> {
+async function runPushOn(conn: pg.PoolClient, ctx: SyncContext, objectType: string, options: PushOptions): Promise<PushResult> {
   const result: PushResult = { objectType, sent: 0, rejected: 0, superseded: 0, retrying: 0, requests: 0, associations: null };
   let locked = false;
   try {
@@ -119,7 +113,7 @@ interface ObjectConfig {
   on_reject: "keep_local" | "revert";
 }
 
-async function pushLocked(pool: pg.PoolClient, ctx: PushContext, objectType: string, options: PushOptions, result: PushResult): Promise<PushResult> {
+async function pushLocked(pool: pg.PoolClient, ctx: SyncContext, objectType: string, options: PushOptions, result: PushResult): Promise<PushResult> {
   const api = ctx.hubspot;
   const log = ctx.log.child({ push: objectType });
   const cfg = (
@@ -224,7 +218,7 @@ const PARENTS: Record<string, string[]> = {
   quotes: ["deals"],
 };
 
-async function pushParentsFirst(conn: pg.PoolClient, ctx: PushContext, objectType: string, options: PushOptions): Promise<void> {
+async function pushParentsFirst(conn: pg.PoolClient, ctx: SyncContext, objectType: string, options: PushOptions): Promise<void> {
   const parents = PARENTS[objectType] ?? [];
   if (parents.length === 0 || options.parentsDone?.includes(objectType)) return;
   const due = await conn.query<{ object_type: string }>(
