@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { SyncContext } from "../context.ts";
-import { recordRun } from "../pull/runs.ts";
+import { recordRun } from "../runs.ts";
 import { readCursor, writeCursor } from "../schema/cursors.ts";
 import { quoteIdent } from "../schema/naming.ts";
 import { loadPairs, type AssociationPair } from "./pairs.ts";

@@ -1,6 +1,6 @@
 import { HubSpotError, MissingScopesError, PausedError } from "../hubspot/client.ts";
 import type { SyncContext } from "../context.ts";
-import { recordRun, type RunSummary } from "../pull/runs.ts";
+import { recordRun, type RunSummary } from "../runs.ts";
 import { quoteIdent } from "../schema/naming.ts";
 import { ensureAssociationTables, type AssociationPair } from "./pairs.ts";
 import { SweepStopped, syncPair } from "./sync.ts";

@@ -3,7 +3,7 @@ import { readCursor, writeCursor } from "../schema/cursors.ts";
 import { loadObject } from "../schema/objects.ts";
 import { inApplyingTransaction } from "../db/transaction.ts";
 import type { SyncContext } from "../context.ts";
-import { recordRun, type RunSummary } from "./runs.ts";
+import { recordRun, type RunSummary } from "../runs.ts";
 import { loadTarget, type PullTarget } from "./target.ts";
 
 const ArchivedState = z.object({ since: z.string() });

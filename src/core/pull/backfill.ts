@@ -5,7 +5,7 @@ import { inApplyingTransaction } from "../db/transaction.ts";
 import type { SyncContext } from "../context.ts";
 import { refreshOwners } from "./owners.ts";
 import { refreshPipelines } from "./pipelines.ts";
-import { recordRun, type RunSummary } from "./runs.ts";
+import { recordRun, type RunSummary } from "../runs.ts";
 import { loadTarget } from "./target.ts";
 import { addCounts, applyRecords, emptyCounts } from "./upsert.ts";
 

@@ -4,7 +4,7 @@ import { pullArchived } from "./archived.ts";
 import { backfill, type BackfillOptions } from "./backfill.ts";
 import type { SyncContext } from "../context.ts";
 import { pullIncremental, type IncrementalOptions } from "./incremental.ts";
-import type { RunSummary } from "./runs.ts";
+import type { RunSummary } from "../runs.ts";
 
 export interface CycleOptions {
   backfill?: BackfillOptions;

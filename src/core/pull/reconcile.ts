@@ -1,6 +1,6 @@
 import { inApplyingTransaction } from "../db/transaction.ts";
 import type { SyncContext } from "../context.ts";
-import { recordRun, type RunSummary } from "./runs.ts";
+import { recordRun, type RunSummary } from "../runs.ts";
 import { loadTarget } from "./target.ts";
 import { addCounts, applyRecords, emptyCounts } from "./upsert.ts";
 import { writeCursor } from "../schema/cursors.ts";

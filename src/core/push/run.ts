@@ -25,6 +25,7 @@ import {
 import { chunk, coalesce, type RecordChange } from "./plan.ts";
 import { sendBatch, type Outcome, type SendItem, type SendStats } from "./send.ts";
 import { PausedError } from "../hubspot/rate-budget.ts";
+import { finishRun, startRun } from "../runs.ts";
 
 export interface PushOptions {
   /** Wait until the newest queued change is this old before sending, so a burst goes in one batch. */
@@ -123,8 +124,7 @@ async function pushLocked(pool: pg.PoolClient, ctx: SyncContext, objectType: str
   await requeueOrphans(pool, objectType);
   if (!cfg.write_back || !cfg.enabled) return { ...result, skipped: "write_back_off" };
 
-  const run = await pool.query<{ id: string }>(`insert into hubsync.runs (object_type, kind) values ($1, 'push') returning id`, [objectType]);
-  const runId = run.rows[0]!.id;
+  const runId = await startRun(pool, objectType, "push");
   const stats: SendStats = { requests: 0 };
   let error: string | null = null;
   let paused: PausedError | null = null;
@@ -193,10 +193,7 @@ async function pushLocked(pool: pg.PoolClient, ctx: SyncContext, objectType: str
     result.requests = stats.requests;
     const due = await nextDue(pool, objectType);
     if (due) await wake(pool, objectType, due);
-    await pool.query(
-      `update hubsync.runs set status = $2, finished_at = now(), records = $3, requests = $4, error = $5, details = $6 where id = $1`,
-      [runId, error ? "error" : "ok", result.sent + result.rejected, result.requests, error, JSON.stringify(result)],
-    );
+    await finishRun(pool, runId, { error, records: result.sent + result.rejected, requests: result.requests, details: result });
     if (result.sent + result.rejected > 0 || error) {
       log.info({ sent: result.sent, rejected: result.rejected, retrying: result.retrying, requests: result.requests }, "push done");
     }

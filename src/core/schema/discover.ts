@@ -3,7 +3,7 @@ import { PausedError } from "../hubspot/rate-budget.ts";
 import type { PropertyDef, ObjectSchemaDef } from "../hubspot/schemas.ts";
 import { inApplyingTransaction } from "../db/transaction.ts";
 import type { SyncContext } from "../context.ts";
-import { recordRun, type RunSummary } from "../pull/runs.ts";
+import { recordRun, type RunSummary } from "../runs.ts";
 import { writeCursor } from "./cursors.ts";
 import { convertValue, pgTypeFor, type PgType } from "./mapping.ts";
 import { columnNameFor, quoteIdent, SYSTEM_COLUMNS, tableNameFor, withSuffix } from "./naming.ts";
