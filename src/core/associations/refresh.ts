@@ -3,6 +3,7 @@ import type { SyncContext } from "../context.ts";
 import { recordRun } from "../runs.ts";
 import { readCursor, writeCursor } from "../schema/cursors.ts";
 import { quoteIdent } from "../schema/naming.ts";
+import { findObject } from "../schema/objects.ts";
 import { loadPairs, type AssociationPair } from "./pairs.ts";
 import { BATCH_READ_LIMIT } from "./read.ts";
 import { noChanges, syncIds, TypeMapUnresolved, type PassContext } from "./sync.ts";
@@ -80,10 +81,10 @@ async function otherEnds(deps: SyncContext, pair: AssociationPair, ids: string[]
  * everything before it was read by the association backfill. Call it after an incremental pull.
  */
 export async function refreshChangedAssociations(deps: SyncContext, objectType: string): Promise<number> {
-  const { rows: o } = await deps.pool.query<{ table_name: string | null; now: Date }>(`select table_name, now() from hubsync.objects where object_type = $1`, [objectType]);
-  const table = o[0]?.table_name;
+  const table = (await findObject(deps.pool, objectType))?.table_name;
   if (!table) return 0;
-  const now = o[0]!.now.toISOString();
+  // the database's clock, which stamps _sync_updated_at
+  const now = (await deps.pool.query<{ now: Date }>(`select now()`)).rows[0]!.now.toISOString();
   const saved = Cursor.safeParse(await readCursor(deps.pool, objectType, STREAM));
   if (!saved.success) {
     await writeCursor(deps.pool, objectType, STREAM, { since: now });

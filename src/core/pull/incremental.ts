@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { CrmRecord } from "../hubspot/schemas.ts";
 import { readCursor, writeCursor } from "../schema/cursors.ts";
-import { loadObject } from "../schema/objects.ts";
+import { findObject, loadObject } from "../schema/objects.ts";
 import { inApplyingTransaction } from "../db/transaction.ts";
 import type { SyncContext } from "../context.ts";
 import { refreshOwners } from "./owners.ts";
@@ -145,8 +145,7 @@ export async function pullIncremental(deps: SyncContext, objectType: string, opt
 }
 
 async function lagWindowFor(deps: SyncContext, objectType: string): Promise<number> {
-  const { rows } = await deps.pool.query<{ lag_window_ms: number | null }>(`select lag_window_ms from hubsync.objects where object_type = $1`, [objectType]);
-  return rows[0]?.lag_window_ms ?? DEFAULT_LAG_WINDOW_MS;
+  return (await findObject(deps.pool, objectType))?.lag_window_ms ?? DEFAULT_LAG_WINDOW_MS;
 }
 
 function lastModifiedMs(record: CrmRecord, property: string): number {

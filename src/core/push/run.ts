@@ -26,6 +26,7 @@ import { chunk, coalesce, type RecordChange } from "./plan.ts";
 import { sendBatch, type Outcome, type SendItem, type SendStats } from "./send.ts";
 import { PausedError } from "../hubspot/rate-budget.ts";
 import { finishRun, startRun } from "../runs.ts";
+import { findObject, type ObjectRow } from "../schema/objects.ts";
 
 export interface PushOptions {
   /** Wait until the newest queued change is this old before sending, so a burst goes in one batch. */
@@ -107,19 +108,10 @@ async function runPushOn(conn: pg.PoolClient, ctx: SyncContext, objectType: stri
   }
 }
 
-interface ObjectConfig {
-  table_name: string | null;
-  write_back: boolean;
-  enabled: boolean;
-  on_reject: "keep_local" | "revert";
-}
-
 async function pushLocked(pool: pg.PoolClient, ctx: SyncContext, objectType: string, options: PushOptions, result: PushResult): Promise<PushResult> {
   const api = ctx.hubspot;
   const log = ctx.log.child({ push: objectType });
-  const cfg = (
-    await pool.query<ObjectConfig>(`select table_name, write_back, enabled, on_reject from hubsync.objects where object_type = $1`, [objectType])
-  ).rows[0];
+  const cfg = await findObject(pool, objectType);
   if (!cfg?.table_name) return { ...result, skipped: "not_ready" };
   await requeueOrphans(pool, objectType);
   if (!cfg.write_back || !cfg.enabled) return { ...result, skipped: "write_back_off" };
@@ -258,7 +250,7 @@ async function sendAll(api: HubSpotApi, objectType: string, changes: RecordChang
 async function commitRound(
   pool: pg.PoolClient,
   objectType: string,
-  cfg: ObjectConfig,
+  cfg: Pick<ObjectRow, "on_reject">,
   changes: RecordChange[],
   outcomes: Map<string, Outcome>,
   error: string | null,
