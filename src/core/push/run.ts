@@ -211,12 +211,13 @@ async function pushParentsFirst(conn: pg.PoolClient, ctx: SyncContext, objectTyp
   const parents = PARENTS[objectType] ?? [];
   if (parents.length === 0 || options.parentsDone?.includes(objectType)) return;
   const due = await conn.query<{ object_type: string }>(
-    `select distinct ob.object_type from hubsync.outbox ob join hubsync.objects o using (object_type)
-      where ob.object_type = any ($1) and ob.status = 'pending' and ob.next_attempt_at <= now() and ob.op = 'create' and o.write_back`,
+    `select distinct object_type from hubsync.outbox
+      where object_type = any ($1) and status = 'pending' and next_attempt_at <= now() and op = 'create'`,
     [parents],
   );
   const done = [...(options.parentsDone ?? []), objectType];
   for (const parent of parents.filter((p) => due.rows.some((r) => r.object_type === p))) {
+    if (!(await findObject(conn, parent))?.write_back) continue;
     await runPush(ctx, parent, { ...options, coalesceMs: 0, parentsDone: done, conn });
   }
 }
