@@ -18,12 +18,14 @@ const Options = z.object({
 const USAGE = `usage: hubsync demo [--records N] [--tier free|pro] [--latency MS|MIN-MAX] [--write-back] [--exit]
 
 Starts an embedded PostgreSQL (under .hubsync/demo/) and a seeded HubSpot simulator, installs hubsync,
-enables contacts, companies, deals and tickets, and shows the copy filling up and staying in step.
+enables contacts, companies, deals and tickets (write-back on contacts), runs the worker with live
+progress and a write-back round trip, and keeps it all running until Ctrl-C. With DATABASE_URL and
+HUBSPOT_ACCESS_TOKEN set, runs against your database and portal instead.
   --records N      records in the simulated portal (default: HUBSYNC_DEMO_RECORDS, else 20000)
   --tier T         the simulated HubSpot tier whose rate limits apply (default free)
   --latency MS     simulated HubSpot latency per request, MS or MIN-MAX (default 30-80)
-  --write-back     also show an UPDATE in PostgreSQL reaching HubSpot
-  --exit           exit once caught up instead of staying open (or HUBSYNC_DEMO_EXIT=1)`;
+  --write-back     against your own portal: write-back on contacts too (it is read-only otherwise)
+  --exit           exit after the summary instead of staying open (or HUBSYNC_DEMO_EXIT=1)`;
 
 export const command: Command = {
   async run(argv) {

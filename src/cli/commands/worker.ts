@@ -19,10 +19,10 @@ const USAGE = `usage: hubsync worker [--concurrency N] [--crontab FILE] [--webho
 
 Runs graphile-worker with hubsync's tasks until SIGTERM/SIGINT: the pull crontab, the pushes the
 outbox triggers wake, association sweeps and webhook applies.
-  --concurrency N     jobs run at once (default: HUBSYNC_WORKER_CONCURRENCY, else graphile's default)
-  --crontab FILE      the crontab to run (default: the crontab file shipped with hubsync)
+  --concurrency N     jobs run at once (default: HUBSYNC_WORKER_CONCURRENCY, else 5)
+  --crontab FILE      the crontab to run (default: HUBSYNC_CRONTAB, else the crontab file shipped with hubsync)
   --webhooks-port N   also receive HubSpot webhooks on this port, in this process (as \`hubsync webhooks\`)
-  --webhooks-host H   the address the receiver listens on (default 0.0.0.0)
+  --webhooks-host H   the address the receiver listens on (default: HUBSYNC_WEBHOOK_HOST, else 0.0.0.0)
 env: DATABASE_URL, HUBSPOT_ACCESS_TOKEN, HUBSPOT_BASE_URL; HUBSPOT_WEBHOOK_SECRET with --webhooks-port`;
 
 export const command: Command = {
