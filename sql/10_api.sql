@@ -149,8 +149,7 @@ begin
          phase = 'discovering', last_error = null, last_error_at = null, updated_at = now(),
          enabled_at = case when o.enabled then o.enabled_at else now() end;
 
-  perform hubsync_worker.add_job('hubsync_discover', json_build_object('objectType', t),
-                                 job_key := 'hubsync_discover:' || t);
+  perform hubsync._enqueue('hubsync_discover', t);
 
   if previous is not null and previous.write_back is distinct from wb then
     if not wb then
@@ -210,7 +209,7 @@ begin
   update hubsync.objects set enabled = false, phase = 'disabled', updated_at = now()
    where objects.object_type = o.object_type;
   foreach stream in array array['hubsync_discover', 'hubsync_backfill', 'hubsync_pull'] loop
-    perform hubsync_worker.remove_job(stream || ':' || o.object_type);
+    perform hubsync_worker.remove_job(hubsync._job_key(stream, o.object_type));
   end loop;
   if o.write_back then
     perform hubsync._refresh_write_back(o.object_type);
@@ -242,14 +241,12 @@ begin
   if o.table_name is null then
     update hubsync.objects set phase = 'discovering', last_error = null, last_error_at = null, updated_at = now()
      where objects.object_type = o.object_type;
-    perform hubsync_worker.add_job('hubsync_discover', json_build_object('objectType', o.object_type),
-                                   job_key := 'hubsync_discover:' || o.object_type);
+    perform hubsync._enqueue('hubsync_discover', o.object_type);
     return format('%s: never discovered; discovery queued, the backfill follows', o.object_type);
   end if;
   update hubsync.objects set phase = 'backfilling', last_error = null, last_error_at = null, updated_at = now()
    where objects.object_type = o.object_type;
-  perform hubsync_worker.add_job('hubsync_backfill', json_build_object('objectType', o.object_type),
-                                 job_key := 'hubsync_backfill:' || o.object_type);
+  perform hubsync._enqueue('hubsync_backfill', o.object_type);
   return format('%s: cursors cleared; full backfill queued', o.object_type);
 end
 $$;

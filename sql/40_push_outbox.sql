@@ -72,20 +72,16 @@ begin
     -- transaction commits (graphile-worker takes jobs FOR UPDATE SKIP LOCKED), and the notify, sent
     -- at commit, makes the worker look again. (Reads graphile-worker 0.18's _private_jobs.)
     perform from hubsync_worker._private_jobs j
-     where j.key = 'hubsync_push:' || _wake_push.object_type and j.is_available and j.run_at <= now()
+     where j.key = hubsync._job_key('hubsync_push', _wake_push.object_type) and j.is_available and j.run_at <= now()
        for share of j;
     if found then
       perform pg_notify('jobs:insert', '{"r":0,"count":1}');
       return;
     end if;
   end if;
-  perform hubsync_worker.add_job('hubsync_push', json_build_object('objectType', _wake_push.object_type),
-                                 job_key := 'hubsync_push:' || _wake_push.object_type,
-                                 run_at := coalesce(_wake_push.run_at, now()),
-                                 -- ahead of pulls and sweeps for the next free worker slot: a
-                                 -- push is short and someone is waiting for it (lower runs first)
-                                 priority := -10,
-                                 job_key_mode := 'replace');
+  -- ahead of pulls and sweeps for the next free worker slot (priority -10; lower runs first): a
+  -- push is short and someone is waiting for it
+  perform hubsync._enqueue('hubsync_push', _wake_push.object_type, run_at := _wake_push.run_at, priority := -10);
 end
 $$;
 revoke all on function hubsync._wake_push(text, timestamptz) from public;

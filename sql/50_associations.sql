@@ -140,11 +140,9 @@ set search_path = pg_catalog, pg_temp
 as $$
 begin
   if new.enabled and new.phase in ('backfilling', 'live') then
-    perform hubsync_worker.add_job('hubsync_backfill_associations', json_build_object('objectType', new.object_type),
-                                   queue_name := 'hubsync:associations',
-                                   job_key := 'hubsync_backfill_associations:' || new.object_type);
+    perform hubsync._enqueue('hubsync_backfill_associations', new.object_type);
   else
-    perform hubsync_worker.remove_job('hubsync_backfill_associations:' || new.object_type);
+    perform hubsync_worker.remove_job(hubsync._job_key('hubsync_backfill_associations', new.object_type));
   end if;
   return null;
 end
@@ -168,9 +166,7 @@ as $$
 begin
   if exists (select 1 from hubsync.association_pairs p
               where new.object_type in (p.a_type, p.b_type) and p.backfilled_at is not null) then
-    perform hubsync_worker.add_job('hubsync_refresh_associations', json_build_object('objectType', new.object_type),
-                                   queue_name := 'hubsync:associations',
-                                   job_key := 'hubsync_refresh_associations:' || new.object_type);
+    perform hubsync._enqueue('hubsync_refresh_associations', new.object_type);
   end if;
   return null;
 end

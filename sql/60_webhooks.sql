@@ -17,13 +17,8 @@ language plpgsql security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-  perform hubsync_worker.add_job('hubsync_webhook_apply', '{}'::json,
-                                 job_key := case when _wake_webhook_apply.run_at is null then 'hubsync_webhook_apply'
-                                                 else 'hubsync_webhook_apply:retry' end,
-                                 queue_name := 'hubsync:webhooks',
-                                 run_at := coalesce(_wake_webhook_apply.run_at, now()),
-                                 priority := -10,
-                                 job_key_mode := 'replace');
+  perform hubsync._enqueue('hubsync_webhook_apply', run_at := _wake_webhook_apply.run_at, priority := -10,
+                           key_suffix := case when _wake_webhook_apply.run_at is not null then 'retry' end);
 end
 $$;
 revoke all on function hubsync._wake_webhook_apply(timestamptz) from public;

@@ -1,7 +1,7 @@
 import type { Task } from "graphile-worker";
 import { z } from "zod";
 import { backfill } from "../src/core/pull/backfill.ts";
-import { objectQueue } from "../src/core/pull/jobs.ts";
+import { enqueue } from "../src/core/jobs.ts";
 import { loadObject } from "../src/core/schema/objects.ts";
 import { getWorkerContext } from "../src/core/worker/context.ts";
 
@@ -14,6 +14,6 @@ const task: Task = async (payload, helpers) => {
   const row = await loadObject(ctx.pool, objectType);
   if (!row.enabled || row.phase !== "backfilling") return;
   await backfill(ctx, objectType);
-  await helpers.addJob("hubsync_pull", { objectType }, { jobKey: `hubsync_pull:${objectType}`, queueName: objectQueue(objectType) });
+  await enqueue(helpers.addJob, "hubsync_pull", objectType);
 };
 export default task;

@@ -1,7 +1,7 @@
 import type { Task } from "graphile-worker";
 import { z } from "zod";
 import { runDiscovery } from "../src/core/schema/discover.ts";
-import { objectQueue } from "../src/core/pull/jobs.ts";
+import { enqueue } from "../src/core/jobs.ts";
 import { loadObject } from "../src/core/schema/objects.ts";
 import { getWorkerContext } from "../src/core/worker/context.ts";
 
@@ -15,6 +15,6 @@ const task: Task = async (payload, helpers) => {
   // next step: the backfill, or (re-discovered after it finished) an incremental pull
   const { phase } = await loadObject(ctx.pool, objectType);
   const next = phase === "live" ? "hubsync_pull" : "hubsync_backfill";
-  await helpers.addJob(next, { objectType }, { jobKey: `${next}:${objectType}`, queueName: objectQueue(objectType) });
+  await enqueue(helpers.addJob, next, objectType);
 };
 export default task;

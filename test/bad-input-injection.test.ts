@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { SyncContext } from "../src/core/context.ts";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { cycleObject } from "../src/core/pull/cycle.ts";
 import { pullIncremental } from "../src/core/pull/incremental.ts";
-import { runPush, type PushContext } from "../src/core/push/run.ts";
+import { runPush } from "../src/core/push/run.ts";
 import { quoteIdent } from "../src/core/schema/naming.ts";
 import { connectWorker, installedDatabase, quietLog } from "./pull-helpers.ts";
 import type { TestDatabase } from "./support/database.ts";
@@ -16,7 +17,7 @@ import type { TestDatabase } from "./support/database.ts";
 let db: TestDatabase;
 let sim: RunningSimulator;
 let w: ReturnType<typeof connectWorker>;
-let ctx: PushContext;
+let ctx: SyncContext;
 
 const HOSTILE_NAMES = [`x"; drop table hubspot.contacts; --`, `y'); drop table hubsync.objects; --`, `z\\"$1%s%I%L`];
 /** Not selected as a column: lives only in properties jsonb, and is sent from there. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { waitFor } from "../src/tools/shared/wait.ts";
-import { objectQueue } from "../src/core/pull/jobs.ts";
+import { objectQueue } from "../src/core/jobs.ts";
 import { enableSync, installedDatabase } from "./pull-helpers.ts";
 import type { TestDatabase } from "./support/database.ts";
 import { converge, lockedJobs, report, traffic, workers, type Workers } from "./support/worker-process.ts";

@@ -5,7 +5,7 @@ import { startLocalPostgres, withDatabase, type LocalPostgres, type LocalPostgre
 import { install } from "../src/core/db/install.ts";
 import { createPool } from "../src/core/db/pool.ts";
 import { waitFor } from "../src/tools/shared/wait.ts";
-import { objectQueue } from "../src/core/pull/jobs.ts";
+import { objectQueue } from "../src/core/jobs.ts";
 import { quietLog } from "./pull-helpers.ts";
 import { converge, report, traffic, workers, type Workers } from "./support/worker-process.ts";
 

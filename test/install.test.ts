@@ -44,7 +44,7 @@ describe("hubsync install", () => {
     const first = await exec("node", ["src/cli/hubsync.ts", "install"], { cwd: ROOT, env: { ...process.env, DATABASE_URL: d.url } });
     expect(first.stdout).toContain(`migrations: applied ${FILES.length} (${FILES.join(", ")})`);
     expect(first.stdout).toMatch(/worker schema hubsync_worker: graphile-worker migration \d+/);
-    expect(first.stdout).toMatch(/SQL API: applied \d+ file\(s\) \(10_api\.sql, 20_status\.sql/);
+    expect(first.stdout).toMatch(/SQL API: applied \d+ file\(s\) \(05_jobs\.sql, 10_api\.sql, 20_status\.sql/);
 
     expect(await tablesIn(d.pool, "hubsync")).toEqual(expect.arrayContaining(CONTROL_TABLES));
     const { rows: schemas } = await d.pool.query("select nspname from pg_namespace where nspname in ('hubsync','hubspot','hubsync_worker','graphile_worker','graphile_migrate') order by 1");

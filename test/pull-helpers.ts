@@ -4,7 +4,7 @@ import { createPool } from "../src/core/db/pool.ts";
 import { createHubSpotApi, type HubSpotApi, type HubSpotApiOptions } from "../src/core/hubspot/client.ts";
 import { createLogger } from "../src/core/log.ts";
 import { startWorker, type RunningWorker } from "../src/core/worker/runner.ts";
-import type { SyncDeps } from "../src/core/pull/deps.ts";
+import type { SyncContext } from "../src/core/context.ts";
 import { freshDatabase, type TestDatabase } from "./support/database.ts";
 
 /** A new database with hubsync installed by `hubsync install`'s code. */
@@ -23,7 +23,7 @@ export const UNLIMITED = { generalLimit: 100_000, searchLimit: 10_000 };
  * A HubSpot client plus its own pool on the test database: one "worker process". Its budget is
  * UNLIMITED unless the test passes `limits` (e.g. `{}` for HubSpot's real ones).
  */
-export function connectWorker(dbUrl: string, sim: { url: string; token: string }, opts: Partial<HubSpotApiOptions> = {}): SyncDeps & { close(): Promise<void> } {
+export function connectWorker(dbUrl: string, sim: { url: string; token: string }, opts: Partial<HubSpotApiOptions> = {}): SyncContext & { close(): Promise<void> } {
   const pool = createPool(dbUrl, { max: 4, applicationName: "hubsync test" });
   const hubspot: HubSpotApi = createHubSpotApi({ accessToken: sim.token, basePath: sim.url, pool, log: quietLog, limits: UNLIMITED, ...opts });
   return {

@@ -2,7 +2,8 @@ import type pg from "pg";
 import { Logger, run, type Runner } from "graphile-worker";
 import { install } from "../src/core/db/install.ts";
 import { createLogger } from "../src/core/log.ts";
-import type { PushContext, PushOptions } from "../src/core/push/run.ts";
+import type { SyncContext } from "../src/core/context.ts";
+import type { PushOptions } from "../src/core/push/run.ts";
 import { createPushTask } from "../src/core/push/task.ts";
 
 /** `hubsync install`: worker schema, committed migrations, current.sql, the SQL API. */
@@ -83,7 +84,7 @@ export const DEAL_COLUMNS: ColumnSpec[] = [
 ];
 
 /** The real worker (graphile-worker run, LISTEN/NOTIFY) with the push task, as `hubsync worker` runs it. */
-export async function startPushWorker(ctx: PushContext, options: PushOptions = {}): Promise<Runner> {
+export async function startPushWorker(ctx: SyncContext, options: PushOptions = {}): Promise<Runner> {
   return run({
     pgPool: ctx.pool,
     schema: "hubsync_worker",

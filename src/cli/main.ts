@@ -1,41 +1,31 @@
 import { log } from "../core/log.ts";
+import type { CommandEntry } from "./command.ts";
 import { describeError } from "./errors.ts";
 
-/** Each command lives in its own module under commands/ and is loaded only when asked for. */
-export interface Command {
-  summary: string;
-  run(argv: string[]): Promise<number | void>;
-}
-
-const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
-  install: () => import("./commands/install.ts"),
-  worker: () => import("./commands/worker.ts"),
-  webhooks: () => import("./commands/webhooks.ts"),
-  sync: () => import("./commands/sync.ts"),
-  status: () => import("./commands/status.ts"),
-  push: () => import("./commands/push.ts"),
-  simulator: () => import("./commands/simulator.ts"),
-  demo: () => import("./commands/demo.ts"),
-  bench: () => import("./commands/bench.ts"),
-  soak: () => import("./commands/soak.ts"),
+/** Every command, in the order `hubsync --help` lists them; the top-level usage is built from these summaries. */
+export const COMMANDS: Record<string, CommandEntry> = {
+  install: { summary: "install or upgrade hubsync's SQL schema in DATABASE_URL", load: () => import("./commands/install.ts") },
+  worker: { summary: "run the worker (pull crontab, push tasks, optionally the webhook receiver) until SIGTERM", load: () => import("./commands/worker.ts") },
+  webhooks: { summary: "receive HubSpot webhooks into the inbox the worker applies", load: () => import("./commands/webhooks.ts") },
+  sync: { summary: "run pull cycles now (--once: exit when caught up)", load: () => import("./commands/sync.ts") },
+  status: { summary: "what hubsync.status says, as a table", load: () => import("./commands/status.ts") },
+  push: { summary: "send queued local changes to HubSpot, or show what would be sent", load: () => import("./commands/push.ts") },
+  simulator: { summary: "run the HubSpot simulator", load: () => import("./commands/simulator.ts") },
+  demo: { summary: "the whole job in a minute, on an embedded PostgreSQL", load: () => import("./commands/demo.ts") },
+  bench: { summary: "benchmarks against the simulator at real rate limits", load: () => import("./commands/bench.ts") },
+  soak: { summary: "two-way changes with faults for a while, then a record-by-record comparison", load: () => import("./commands/soak.ts") },
 };
 
-const USAGE = `usage: hubsync <command> [options]
+const NAME_WIDTH = Math.max(...Object.keys(COMMANDS).map((n) => n.length)) + 2;
 
-  install                       install or upgrade hubsync's SQL schema in DATABASE_URL
-  worker [--webhooks-port N]    run the worker (pull crontab, push tasks) until SIGTERM; with the webhook receiver
-  webhooks [--port N] [--host H] receive HubSpot webhooks (HUBSPOT_WEBHOOK_SECRET) for the worker to apply
-  sync [--once] [object...]     run pull cycles now; --once exits when caught up
-  status                        what hubsync.status says, as a table
-  push [--dry-run] [object]     send the outbox now, or print the batch calls it would make
-  simulator [--port N] [--seed N] [--tier free|starter|pro|enterprise] [--latency MS] [--index-lag MS]
-                                run the HubSpot simulator (--help for all options)
-  demo                          the whole job in a minute, on an embedded PostgreSQL
-  bench [--quick]               benchmarks against the simulator at real rate limits
-  soak [--minutes 60] [--tier free|pro] [--faults RATE] [--size N] [--rate N] [--webhooks] [--kill-every S]
-                                two-way changes under faults, then a record-by-record comparison
-
-environment: DATABASE_URL, HUBSPOT_ACCESS_TOKEN, HUBSPOT_BASE_URL, HUBSPOT_WEBHOOK_SECRET`;
+const USAGE = [
+  "usage: hubsync <command> [options]",
+  "",
+  ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(NAME_WIDTH)}${c.summary}`),
+  "",
+  "hubsync <command> --help prints a command's options.",
+  "environment: DATABASE_URL, HUBSPOT_ACCESS_TOKEN, HUBSPOT_BASE_URL, HUBSPOT_WEBHOOK_SECRET",
+].join("\n");
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -43,13 +33,13 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + "\n");
     return name ? 0 : 2;
   }
-  const load = COMMANDS[name];
-  if (!load) {
+  const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!entry) {
     process.stderr.write(`hubsync: unknown command "${name}"\n\n${USAGE}\n`);
     return 2;
   }
   try {
-    const { command } = await load();
+    const { command } = await entry.load();
     return (await command.run(rest)) ?? 0;
   } catch (err) {
     // one line naming what to fix; the stack only at HUBSYNC_LOG_LEVEL=debug

@@ -1,4 +1,4 @@
-import type { Pipeline, PipelineStage } from "./store.ts";
+import type { Pipeline, PipelineStage } from "./types.ts";
 
 /**
  * The pipelines a new portal has: deals' "default" pipeline and tickets' "0" pipeline, with the

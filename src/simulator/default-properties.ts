@@ -1,5 +1,5 @@
 import type { ObjectTypeDef } from "./object-types.ts";
-import type { PropertyDefinition, PropertyOption, PropertyType } from "./store.ts";
+import type { PropertyDefinition, PropertyOption, PropertyType } from "./types.ts";
 
 /**
  * The property definitions a fresh portal has for each standard type: HubSpot's default sets

@@ -12,92 +12,9 @@ import { lowerBound, sortedInsert, sortedRemove, upperBound } from "./sorted.ts"
  * Other modules (associations) follow record life cycles through `store.on(...)`.
  */
 
-export type PropertyType = "string" | "number" | "date" | "datetime" | "enumeration" | "bool" | "phone_number";
-
-export interface PropertyOption {
-  label: string;
-  value: string;
-  description: string;
-  displayOrder: number;
-  hidden: boolean;
-}
-
-export interface PropertyDefinition {
-  name: string;
-  label: string;
-  type: PropertyType;
-  fieldType: string;
-  groupName: string;
-  description: string;
-  options: PropertyOption[];
-  displayOrder: number;
-  hasUniqueValue: boolean;
-  hidden: boolean;
-  formField: boolean;
-  hubspotDefined: boolean;
-  calculated: boolean;
-  externalOptions: boolean;
-  createdAt: string;
-  updatedAt: string;
-  archived: boolean;
-  archivedAt?: string;
-  modificationMetadata: { archivable: boolean; readOnlyDefinition: boolean; readOnlyValue: boolean; readOnlyOptions?: boolean };
-  referencedObjectType?: string;
-}
-
-export interface Owner {
-  id: string;
-  email: string | null;
-  firstName: string | null;
-  lastName: string | null;
-  userId: number | null;
-  userIdIncludingInactive: number | null;
-  type: "PERSON" | "QUEUE";
-  teams: { id: string; name: string; primary: boolean }[];
-  createdAt: number;
-  updatedAt: number;
-  archived: boolean;
-}
-
-export interface PipelineStage {
-  id: string;
-  label: string;
-  displayOrder: number;
-  metadata: Record<string, string>;
-  createdAt: number;
-  updatedAt: number;
-  archived: boolean;
-}
-
-export interface Pipeline {
-  id: string;
-  label: string;
-  displayOrder: number;
-  stages: PipelineStage[];
-  createdAt: number;
-  updatedAt: number;
-  archived: boolean;
-}
-
-export interface StoredRecord {
-  readonly id: string;
-  readonly idNum: number;
-  /** Every value as HubSpot returns it (strings); a missing key means "no value". */
-  properties: Record<string, string>;
-  createdAt: number;
-  updatedAt: number;
-  archived: boolean;
-  archivedAt: number | null;
-}
-
-/** What search sees of a record: the live record, or a frozen older copy while the index lags. */
-export interface SearchView {
-  readonly id: string;
-  readonly idNum: number;
-  readonly properties: Readonly<Record<string, string>>;
-  readonly createdAt: number;
-  readonly updatedAt: number;
-}
+// The stored shapes live in types.ts; re-exported for the modules that take them from here.
+import type { Owner, Pipeline, PropertyDefinition, PropertyType, SearchView, StoredRecord } from "./types.ts";
+export type { Owner, Pipeline, PipelineStage, PropertyDefinition, PropertyOption, PropertyType, SearchView, StoredRecord } from "./types.ts";
 
 export interface StoreEvents {
   create: { type: ObjectTypeDef; record: StoredRecord };

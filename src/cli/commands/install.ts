@@ -1,6 +1,6 @@
-import { parseArgs } from "node:util";
 import { z } from "zod";
-import type { Command } from "../main.ts";
+import type { Command } from "../command.ts";
+import { commandOptions } from "../options.ts";
 import { readEnv, requireDatabaseUrl } from "../../core/config.ts";
 import { install, WORKER_SCHEMA, type InstallReport } from "../../core/db/install.ts";
 
@@ -9,15 +9,18 @@ const Options = z.object({
   "database-url": z.string().url({ message: "--database-url must be a postgres:// URL" }).optional(),
 });
 
+const USAGE = `usage: hubsync install [--database-url URL] [--after-migrations]
+
+Installs or upgrades hubsync in the database: its migrations, graphile-worker's schema, the SQL API
+(sql/*.sql) and the roles. Safe to run again; each run applies only what is missing.
+  --database-url URL   the database to install into (default: DATABASE_URL)
+  --after-migrations   skip the migrations (already applied by graphile-migrate) and apply the rest`;
+
 export const command: Command = {
-  summary: "install or upgrade hubsync's SQL schema in DATABASE_URL",
   async run(argv) {
-    const { values } = parseArgs({
-      args: argv,
-      options: { "after-migrations": { type: "boolean" }, "database-url": { type: "string" } },
-      strict: true,
-    });
-    const options = Options.parse(values);
+    const parsed = commandOptions("install", argv, { "after-migrations": { type: "boolean" }, "database-url": { type: "string" } }, Options, USAGE);
+    if ("exit" in parsed) return parsed.exit;
+    const options = parsed.options;
     const databaseUrl = options["database-url"] ?? requireDatabaseUrl(readEnv());
     const report = await install({ databaseUrl, afterMigrations: options["after-migrations"] });
     process.stdout.write(formatReport(report, options["after-migrations"]));

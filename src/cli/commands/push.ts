@@ -1,11 +1,12 @@
-import { parseArgs } from "node:util";
+import { z } from "zod";
 import { httpOptions, readEnv, requireAccessToken, requireDatabaseUrl } from "../../core/config.ts";
 import { createPool } from "../../core/db/pool.ts";
 import { createHubSpotApi } from "../../core/hubspot/client.ts";
 import { log } from "../../core/log.ts";
 import { planPush, renderDryRun } from "../../core/push/dry-run.ts";
 import { runPush } from "../../core/push/run.ts";
-import type { Command } from "../main.ts";
+import type { Command } from "../command.ts";
+import { commandOptions } from "../options.ts";
 
 const USAGE = `usage: hubsync push [--dry-run] [object]
 
@@ -14,20 +15,14 @@ Sends the changes waiting in hubsync.outbox to HubSpot now (the worker does this
               by its properties' rules (options, read-only, types); sends nothing
   object      one object type (default: every type with changes waiting)`;
 
+const Options = z.object({ "dry-run": z.boolean().default(false) });
+
 export const command: Command = {
-  summary: "send queued local changes to HubSpot, or show what would be sent",
   async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { "dry-run": { type: "boolean", default: false }, help: { type: "boolean", short: "h" } },
-    });
-    if (values.help) {
-      process.stdout.write(USAGE + "\n");
-      return 0;
-    }
-    if (positionals.length > 1) throw new Error(`hubsync push: at most one object type\n${USAGE}`);
-    const only = positionals[0];
+    const parsed = commandOptions("push", argv, { "dry-run": { type: "boolean" } }, Options, USAGE, { positionals: 1 });
+    if ("exit" in parsed) return parsed.exit;
+    const values = parsed.options;
+    const only = parsed.positionals[0];
     const env = readEnv();
     const pool = createPool(requireDatabaseUrl(env), { applicationName: "hubsync push" });
     const hubspot = createHubSpotApi({ accessToken: requireAccessToken(env), basePath: env.HUBSPOT_BASE_URL, pool, log, ...httpOptions(env) });

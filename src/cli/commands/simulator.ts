@@ -2,7 +2,7 @@ import { z } from "zod";
 import { TIERS } from "../../simulator/config.ts";
 import { SIGNATURE_VERSIONS } from "../../core/webhooks/signature.ts";
 import { startSimulator } from "../../simulator/index.ts";
-import type { Command } from "../main.ts";
+import type { Command } from "../command.ts";
 import { commandOptions, untilStopSignal } from "../options.ts";
 
 /** `hubsync simulator`: the HubSpot simulator as a long-running server, until SIGINT/SIGTERM. */
@@ -29,11 +29,22 @@ const USAGE = `usage: hubsync simulator [--port N] [--seed N] [--tier free|start
                           [--token T] [--host H] [--random-seed N] [--no-rate-limits]
                           [--webhook-url URL --webhook-secret S [--webhook-signature v1|v2|v3]]
 
-  --seed N         start with a generated portal of about N records (deterministic; see --random-seed)
-  --webhook-url    POST signed HubSpot webhook batches of every change to URL (default signature v3)`;
+Serves HubSpot's CRM API (objects, search, associations, properties, pipelines, owners) from memory,
+with its rate limits, until SIGINT/SIGTERM; a control API under /_sim/ seeds it and injects faults.
+  --port N               the port to listen on (default 8080; 0 picks a free one)
+  --host H               the address to listen on (default 127.0.0.1)
+  --seed N               start with a generated portal of about N records (deterministic; see --random-seed)
+  --random-seed N        the seed of that portal (default 1)
+  --tier T               the HubSpot tier whose rate limits apply (default pro)
+  --latency MS           added to every response (default 0)
+  --index-lag MS         how late search sees changes, as HubSpot's search index (default 0)
+  --token T              the access token it accepts (default sim-token)
+  --no-rate-limits       answer every request, never 429
+  --webhook-url URL      POST signed HubSpot webhook batches of every change to URL
+  --webhook-secret S     the app's client secret those batches are signed with
+  --webhook-signature V  the signature version, v1, v2 or v3 (default v3)`;
 
 export const command: Command = {
-  summary: "run the HubSpot simulator",
   async run(argv) {
     const parsed = commandOptions(
       "simulator",

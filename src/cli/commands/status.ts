@@ -1,13 +1,22 @@
-import { parseArgs } from "node:util";
-import type { Command } from "../main.ts";
+import type { Command } from "../command.ts";
+import { commandOptions } from "../options.ts";
 import { readEnv, requireDatabaseUrl } from "../../core/config.ts";
 import { createPool } from "../../core/db/pool.ts";
 import { z } from "zod";
 
+const Options = z.object({ json: z.boolean().default(false) });
+
+const USAGE = `usage: hubsync status [--json]
+
+Prints hubsync.status (one row per object type: phase, rows, last pull, lag, pending and rejected
+changes, last error) as a table, and a line about the webhook inbox once webhooks arrive.
+  --json   the rows as JSON instead`;
+
 export const command: Command = {
-  summary: "what hubsync.status says, as a table",
   async run(argv) {
-    const { values } = parseArgs({ args: argv, options: { json: { type: "boolean" } }, strict: true });
+    const parsed = commandOptions("status", argv, { json: { type: "boolean" } }, Options, USAGE);
+    if ("exit" in parsed) return parsed.exit;
+    const values = parsed.options;
     const pool = createPool(requireDatabaseUrl(readEnv()), { max: 1, applicationName: "hubsync status" });
     try {
       const installed = await pool.query<{ ok: boolean }>("select to_regclass('hubsync.status') is not null as ok");

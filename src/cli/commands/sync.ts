@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { z } from "zod";
 import { httpOptions, readEnv, requireAccessToken, requireDatabaseUrl } from "../../core/config.ts";
 import { createPool } from "../../core/db/pool.ts";
 import { createHubSpotApi } from "../../core/hubspot/client.ts";
@@ -6,7 +6,8 @@ import { log } from "../../core/log.ts";
 import { checkAccessToken } from "../preflight.ts";
 import { sweepAssociations } from "../../core/associations/sweep.ts";
 import { cycleAll, type ObjectCycle } from "../../core/pull/cycle.ts";
-import type { Command } from "../main.ts";
+import type { Command } from "../command.ts";
+import { commandOptions } from "../options.ts";
 
 const USAGE = `usage: hubsync sync [--once] [--interval SECONDS] [object...]
 
@@ -15,25 +16,23 @@ Runs discovery, backfill, incremental pulls and the association sweep in this pr
   --interval S   seconds between cycles when not --once (default 60)
   object...      object types to sync (default: every enabled one)`;
 
+const Options = z.object({
+  once: z.boolean().default(false),
+  interval: z.coerce.number().positive("must be a positive number of seconds").default(60),
+});
+
 function describe(c: ObjectCycle): string {
   const runs = c.runs.map((r) => `${r.kind} ${r.records} records/${r.requests} requests${r.rateLimited ? `/${r.rateLimited}×429` : ""} ${r.ms} ms`).join(", ");
   return `${c.objectType.padEnd(20)} ${c.error ? `ERROR ${c.error}` : `${c.phase}${runs ? ` — ${runs}` : ""}`}`;
 }
 
 export const command: Command = {
-  summary: "run pull cycles now",
   async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { once: { type: "boolean", default: false }, interval: { type: "string", default: "60" }, help: { type: "boolean", short: "h" } },
-    });
-    if (values.help) {
-      process.stdout.write(USAGE + "\n");
-      return 0;
-    }
-    const interval = Number(values.interval);
-    if (!Number.isFinite(interval) || interval <= 0) throw new Error(`hubsync sync: --interval must be a positive number of seconds\n${USAGE}`);
+    const parsed = commandOptions("sync", argv, { once: { type: "boolean" }, interval: { type: "string" } }, Options, USAGE, { positionals: Infinity });
+    if ("exit" in parsed) return parsed.exit;
+    const values = parsed.options;
+    const { positionals } = parsed;
+    const interval = values.interval;
     const env = readEnv();
     await checkAccessToken({ ...env, HUBSPOT_ACCESS_TOKEN: requireAccessToken(env) }, requireDatabaseUrl(env), log);
     const pool = createPool(requireDatabaseUrl(env), { applicationName: "hubsync sync" });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Command } from "../main.ts";
+import type { Command } from "../command.ts";
 import { commandOptions, untilStopSignal } from "../options.ts";
 import { readEnv, requireDatabaseUrl } from "../../core/config.ts";
 import { readWebhookConfig } from "../../core/webhooks/config.ts";
@@ -15,13 +15,14 @@ const Options = z.object({
 
 const USAGE = `usage: hubsync webhooks [--port N] [--host H]
 
-  Receives HubSpot's webhook batches on POST ${WEBHOOK_PATH} (GET /healthz for probes), checks their
-  signature and stores them for the worker, which applies them within a second or two.
-  env: DATABASE_URL, HUBSPOT_WEBHOOK_SECRET (required), HUBSYNC_WEBHOOK_PORT (8090), HUBSYNC_WEBHOOK_HOST (0.0.0.0),
+Receives HubSpot's webhook batches on POST ${WEBHOOK_PATH} (GET /healthz for probes), checks their
+signature and stores them for the worker, which applies them within a second or two.
+  --port N   the port to listen on (default: HUBSYNC_WEBHOOK_PORT, else 8090)
+  --host H   the address to listen on (default: HUBSYNC_WEBHOOK_HOST, else 0.0.0.0)
+env: DATABASE_URL, HUBSPOT_WEBHOOK_SECRET (required), HUBSYNC_WEBHOOK_PORT (8090), HUBSYNC_WEBHOOK_HOST (0.0.0.0),
        HUBSYNC_WEBHOOK_SIGNATURES (v3), HUBSYNC_WEBHOOK_PUBLIC_URL, HUBSYNC_WEBHOOK_RATE (100/s), HUBSYNC_WEBHOOK_BURST (200)`;
 
 export const command: Command = {
-  summary: "receive HubSpot webhooks into the inbox the worker applies",
   async run(argv) {
     const parsed = commandOptions("webhooks", argv, { port: { type: "string" }, host: { type: "string" } }, Options, USAGE);
     if ("exit" in parsed) return parsed.exit;

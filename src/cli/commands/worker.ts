@@ -1,6 +1,6 @@
-import { parseArgs } from "node:util";
 import { z } from "zod";
-import type { Command } from "../main.ts";
+import type { Command } from "../command.ts";
+import { commandOptions } from "../options.ts";
 import { readEnv, requireAccessToken, requireDatabaseUrl } from "../../core/config.ts";
 import { EXIT_DATABASE_LOST, startWorkerWhenDatabaseAnswers } from "../../core/worker/supervise.ts";
 import { readWebhookConfig } from "../../core/webhooks/config.ts";
@@ -15,26 +15,34 @@ const Options = z.object({
   "webhooks-host": z.string().min(1).optional(),
 });
 
+const USAGE = `usage: hubsync worker [--concurrency N] [--crontab FILE] [--webhooks-port N [--webhooks-host H]]
+
+Runs graphile-worker with hubsync's tasks until SIGTERM/SIGINT: the pull crontab, the pushes the
+outbox triggers wake, association sweeps and webhook applies.
+  --concurrency N     jobs run at once (default: HUBSYNC_WORKER_CONCURRENCY, else 5)
+  --crontab FILE      the crontab to run (default: HUBSYNC_CRONTAB, else the crontab file shipped with hubsync)
+  --webhooks-port N   also receive HubSpot webhooks on this port, in this process (as \`hubsync webhooks\`)
+  --webhooks-host H   the address the receiver listens on (default: HUBSYNC_WEBHOOK_HOST, else 0.0.0.0)
+env: DATABASE_URL, HUBSPOT_ACCESS_TOKEN, HUBSPOT_BASE_URL; HUBSPOT_WEBHOOK_SECRET with --webhooks-port`;
+
 export const command: Command = {
-  summary: "run the worker (pull crontab, push tasks) until SIGTERM",
   async run(argv) {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
+    const parsed = commandOptions(
+      "worker",
+      argv,
+      {
         concurrency: { type: "string" },
         crontab: { type: "string" },
         // the webhook receiver in this process (the same server as `hubsync webhooks`)
         "webhooks-port": { type: "string" },
         "webhooks-host": { type: "string" },
       },
-      strict: true,
-    });
-    const options = Options.parse({
-      concurrency: values.concurrency ?? process.env.HUBSYNC_WORKER_CONCURRENCY,
-      crontab: values.crontab,
-      "webhooks-port": values["webhooks-port"],
-      "webhooks-host": values["webhooks-host"],
-    });
+      Options,
+      USAGE,
+      { fallbacks: { concurrency: process.env.HUBSYNC_WORKER_CONCURRENCY } },
+    );
+    if ("exit" in parsed) return parsed.exit;
+    const options = parsed.options;
     const env = readEnv();
     // Every pull and push needs the token: without it, say so now rather than in each failing job.
     requireAccessToken(env);

@@ -2,6 +2,7 @@ import type pg from "pg";
 import { z } from "zod";
 import type { Logger } from "pino";
 import { inTransaction } from "../db/transaction.ts";
+import { listEnabledObjects } from "../schema/objects.ts";
 import { quoteIdent, tableNameFor, withSuffix } from "../schema/naming.ts";
 
 /**
@@ -31,26 +32,13 @@ export interface AssociationPair {
   typeMap: Record<string, number>;
 }
 
-const EndRow = z.object({
-  object_type: z.string(),
-  object_type_id: z.string(),
-  singular_name: z.string(),
-  table_name: z.string(),
-  phase: z.string(),
-});
-
 /** Enabled CRM types whose tables exist (discovery done), by object type. */
 export async function loadEnds(db: pg.Pool | pg.PoolClient): Promise<PairEnd[]> {
-  const { rows } = await db.query(
-    `select object_type, object_type_id, singular_name, table_name, phase from hubsync.objects
-      where enabled and kind = 'crm' and object_type not in ('owners', 'pipelines')
-        and object_type_id is not null and singular_name is not null and table_name is not null
-      order by object_type`,
+  return (await listEnabledObjects(db)).flatMap((o) =>
+    o.kind === "crm" && o.object_type_id !== null && o.singular_name !== null && o.table_name !== null
+      ? [{ objectType: o.object_type, objectTypeId: o.object_type_id, singular: o.singular_name, table: o.table_name, phase: o.phase }]
+      : [],
   );
-  return rows.map((r) => {
-    const e = EndRow.parse(r);
-    return { objectType: e.object_type, objectTypeId: e.object_type_id, singular: e.singular_name, table: e.table_name, phase: e.phase };
-  });
 }
 
 /**

@@ -1,8 +1,9 @@
 import { z } from "zod";
-import type { SyncDeps } from "../pull/deps.ts";
-import { recordRun } from "../pull/runs.ts";
+import type { SyncContext } from "../context.ts";
+import { recordRun } from "../runs.ts";
 import { readCursor, writeCursor } from "../schema/cursors.ts";
 import { quoteIdent } from "../schema/naming.ts";
+import { findObject } from "../schema/objects.ts";
 import { loadPairs, type AssociationPair } from "./pairs.ts";
 import { BATCH_READ_LIMIT } from "./read.ts";
 import { noChanges, syncIds, TypeMapUnresolved, type PassContext } from "./sync.ts";
@@ -25,7 +26,7 @@ const OVERLAP_MS = 30 * 1000;
  * the one pair with that type (an association change names it).
  */
 export async function refreshAssociationsFor(
-  deps: SyncDeps,
+  deps: SyncContext,
   objectType: string,
   ids: string[],
   opts: { withType?: string } = {},
@@ -66,7 +67,7 @@ export async function refreshAssociationsFor(
   return out;
 }
 
-async function otherEnds(deps: SyncDeps, pair: AssociationPair, ids: string[]): Promise<string[]> {
+async function otherEnds(deps: SyncContext, pair: AssociationPair, ids: string[]): Promise<string[]> {
   const { rows } = await deps.pool.query<{ id: string }>(
     `select distinct ${quoteIdent(pair.bColumn)} as id from hubspot.${quoteIdent(pair.table)} where ${quoteIdent(pair.aColumn)} = any($1::text[])`,
     [ids],
@@ -79,11 +80,11 @@ async function otherEnds(deps: SyncDeps, pair: AssociationPair, ids: string[]): 
  * (hubspot.<table>._sync_updated_at past this stream's cursor). The first call only sets the cursor:
  * everything before it was read by the association backfill. Call it after an incremental pull.
  */
-export async function refreshChangedAssociations(deps: SyncDeps, objectType: string): Promise<number> {
-  const { rows: o } = await deps.pool.query<{ table_name: string | null; now: Date }>(`select table_name, now() from hubsync.objects where object_type = $1`, [objectType]);
-  const table = o[0]?.table_name;
+export async function refreshChangedAssociations(deps: SyncContext, objectType: string): Promise<number> {
+  const table = (await findObject(deps.pool, objectType))?.table_name;
   if (!table) return 0;
-  const now = o[0]!.now.toISOString();
+  // the database's clock, which stamps _sync_updated_at
+  const now = (await deps.pool.query<{ now: Date }>(`select now()`)).rows[0]!.now.toISOString();
   const saved = Cursor.safeParse(await readCursor(deps.pool, objectType, STREAM));
   if (!saved.success) {
     await writeCursor(deps.pool, objectType, STREAM, { since: now });
@@ -105,7 +106,7 @@ export async function refreshChangedAssociations(deps: SyncDeps, objectType: str
 }
 
 /** Moves the refresh cursor forward to `at` (never back). */
-export async function markRefreshed(deps: SyncDeps, objectType: string, at: string): Promise<void> {
+export async function markRefreshed(deps: SyncContext, objectType: string, at: string): Promise<void> {
   const saved = Cursor.safeParse(await readCursor(deps.pool, objectType, STREAM));
   if (saved.success && Date.parse(saved.data.since) >= Date.parse(at)) return;
   await writeCursor(deps.pool, objectType, STREAM, { since: at });

@@ -1,6 +1,6 @@
 import { HubSpotError, MissingScopesError, PausedError } from "../hubspot/client.ts";
-import type { SyncDeps } from "../pull/deps.ts";
-import { recordRun, type RunSummary } from "../pull/runs.ts";
+import type { SyncContext } from "../context.ts";
+import { recordRun, type RunSummary } from "../runs.ts";
 import { quoteIdent } from "../schema/naming.ts";
 import { ensureAssociationTables, type AssociationPair } from "./pairs.ts";
 import { SweepStopped, syncPair } from "./sync.ts";
@@ -48,7 +48,7 @@ function ready(pair: AssociationPair): boolean {
  * the call throws at the end if any failed for a reason a retry may cure. When the worker stops
  * (signal), it ends between chunks.
  */
-export async function sweepAssociations(deps: SyncDeps, opts: SweepOptions = {}): Promise<PairOutcome[]> {
+export async function sweepAssociations(deps: SyncContext, opts: SweepOptions = {}): Promise<PairOutcome[]> {
   const kind = opts.kind ?? "sweep";
   const restMs = opts.restMs ?? REST_MS;
   const startedAt = await dbNow(deps);
@@ -112,12 +112,12 @@ export async function sweepAssociations(deps: SyncDeps, opts: SweepOptions = {})
 }
 
 /** Pairs a sweep leaves alone for now (empty at their last sweep, or refused by HubSpot). */
-async function restingPairs(deps: SyncDeps): Promise<Set<string>> {
+async function restingPairs(deps: SyncContext): Promise<Set<string>> {
   const { rows } = await deps.pool.query<{ table_name: string }>(`select table_name from hubsync.association_pairs where rest_until > now()`);
   return new Set(rows.map((r) => r.table_name));
 }
 
-async function dbNow(deps: SyncDeps): Promise<string> {
+async function dbNow(deps: SyncContext): Promise<string> {
   const { rows } = await deps.pool.query<{ now: Date }>(`select now() as now`);
   return rows[0]!.now.toISOString();
 }

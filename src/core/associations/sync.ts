@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { HubSpotApi } from "../hubspot/client.ts";
 import { parseResponse } from "../hubspot/errors.ts";
 import { inApplyingTransaction } from "../db/transaction.ts";
-import type { SyncDeps } from "../pull/deps.ts";
+import type { SyncContext } from "../context.ts";
 import { quoteIdent } from "../schema/naming.ts";
 import { ASSOCIATION_LABELS_BUCKET } from "./bucket.ts";
 import type { AssociationPair } from "./pairs.ts";
@@ -101,7 +101,7 @@ export function sideOf(pair: AssociationPair, side: Side) {
  * Pairs with a local change still waiting in the outbox, and rows whose end is a local record not
  * yet created in HubSpot, are left alone (the push settles them).
  */
-export async function syncIds(deps: SyncDeps, pair: AssociationPair, ctx: PassContext, ids: string[]): Promise<ChangeCounts & { associations: number }> {
+export async function syncIds(deps: SyncContext, pair: AssociationPair, ctx: PassContext, ids: string[]): Promise<ChangeCounts & { associations: number }> {
   const { from, to } = sideOf(pair, ctx.side);
   const edges = await readAssociations(deps.hubspot, from.objectTypeId, to.objectTypeId, ids);
   const rows = ctx.side === "a" ? rowsFromA(edges) : await rowsFromB(deps, pair, edges, ctx);
@@ -120,7 +120,7 @@ function rowsFromA(edges: Edges): Row[] {
   return rows;
 }
 
-async function rowsFromB(deps: SyncDeps, pair: AssociationPair, edges: Edges, ctx: PassContext): Promise<Row[]> {
+async function rowsFromB(deps: SyncContext, pair: AssociationPair, edges: Edges, ctx: PassContext): Promise<Row[]> {
   const map = (await learnTypeMap(deps.hubspot, pair, edges, pair.typeMap)) ?? (await learnFromWiderSample(deps, pair, edges));
   if (!map) throw new TypeMapUnresolved(pair.table);
   if (Object.keys(map).length !== Object.keys(pair.typeMap).length) {
@@ -149,7 +149,7 @@ async function rowsFromB(deps: SyncDeps, pair: AssociationPair, edges: Edges, ct
  * id is which one's inverse. Then up to 1,000 b records the table already has associations for are
  * read as well (one call, once: the map is kept) to learn from.
  */
-async function learnFromWiderSample(deps: SyncDeps, pair: AssociationPair, edges: Edges): Promise<Record<string, number> | null> {
+async function learnFromWiderSample(deps: SyncContext, pair: AssociationPair, edges: Edges): Promise<Record<string, number> | null> {
   const { rows } = await deps.pool.query<{ id: string }>(
     `select ${quoteIdent(pair.bColumn)} as id from hubspot.${quoteIdent(pair.table)} group by 1 order by count(distinct type_ids) desc, 1 limit $1`,
     [BATCH_READ_LIMIT],
@@ -234,7 +234,7 @@ export async function liveCount(pool: pg.Pool, table: string): Promise<number> {
  * them (triggers, sql/50_associations.sql).
  * Falls back to the a end when the b end's type ids cannot be translated.
  */
-export async function syncPair(deps: SyncDeps, pair: AssociationPair, opts: { side?: Side; signal?: AbortSignal } = {}): Promise<ChangeCounts & { side: Side; ids: number; associations: number }> {
+export async function syncPair(deps: SyncContext, pair: AssociationPair, opts: { side?: Side; signal?: AbortSignal } = {}): Promise<ChangeCounts & { side: Side; ids: number; associations: number }> {
   let side: Side = opts.side ?? (pair.sameType ? "a" : (await liveCount(deps.pool, pair.b.table)) < (await liveCount(deps.pool, pair.a.table)) ? "b" : "a");
   for (;;) {
     const counts = noChanges();

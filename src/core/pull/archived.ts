@@ -2,8 +2,8 @@ import { z } from "zod";
 import { readCursor, writeCursor } from "../schema/cursors.ts";
 import { loadObject } from "../schema/objects.ts";
 import { inApplyingTransaction } from "../db/transaction.ts";
-import type { SyncDeps } from "./deps.ts";
-import { recordRun, type RunSummary } from "./runs.ts";
+import type { SyncContext } from "../context.ts";
+import { recordRun, type RunSummary } from "../runs.ts";
 import { loadTarget, type PullTarget } from "./target.ts";
 
 const ArchivedState = z.object({ since: z.string() });
@@ -16,7 +16,7 @@ const OVERLAP_MS = 5 * 60 * 1000;
  * (archived=true, ids only) is read in full and filtered on archivedAt > cursor; those records
  * leave the table or get archived_at, per hubsync.objects.on_archive.
  */
-export async function pullArchived(deps: SyncDeps, objectType: string): Promise<RunSummary> {
+export async function pullArchived(deps: SyncContext, objectType: string): Promise<RunSummary> {
   return recordRun(deps, objectType, "archived", async () => {
     const target = await loadTarget(deps, objectType);
     const saved = ArchivedState.safeParse(await readCursor(deps.pool, objectType, "archived"));
@@ -43,7 +43,7 @@ export async function pullArchived(deps: SyncDeps, objectType: string): Promise<
 }
 
 /** Removes (or marks) rows HubSpot archived; returns how many rows changed. */
-export async function applyArchives(deps: SyncDeps, target: PullTarget, archived: Array<{ id: string; archived_at: string }>): Promise<number> {
+export async function applyArchives(deps: SyncContext, target: PullTarget, archived: Array<{ id: string; archived_at: string }>): Promise<number> {
   if (archived.length === 0) return 0;
   const row = await loadObject(deps.pool, target.objectType);
   return inApplyingTransaction(deps.pool, async (client) => {

@@ -2,10 +2,10 @@ import { z } from "zod";
 import { readCursor, writeCursor } from "../schema/cursors.ts";
 import { loadObject, setPhase } from "../schema/objects.ts";
 import { inApplyingTransaction } from "../db/transaction.ts";
-import type { SyncDeps } from "./deps.ts";
+import type { SyncContext } from "../context.ts";
 import { refreshOwners } from "./owners.ts";
 import { refreshPipelines } from "./pipelines.ts";
-import { recordRun, type RunSummary } from "./runs.ts";
+import { recordRun, type RunSummary } from "../runs.ts";
 import { loadTarget } from "./target.ts";
 import { addCounts, applyRecords, emptyCounts } from "./upsert.ts";
 
@@ -45,7 +45,7 @@ function propertyQueryLength(properties: string[]): number {
  * single property (never hundreds in a URL: 414) and the records from batch read with every
  * property in the POST body. Each page and its cursor commit together.
  */
-export async function backfill(deps: SyncDeps, objectType: string, opts: BackfillOptions = {}): Promise<RunSummary> {
+export async function backfill(deps: SyncContext, objectType: string, opts: BackfillOptions = {}): Promise<RunSummary> {
   const row = await loadObject(deps.pool, objectType);
   if (row.kind !== "crm") {
     return recordRun(deps, objectType, "backfill", async () => {
@@ -112,6 +112,6 @@ export async function backfill(deps: SyncDeps, objectType: string, opts: Backfil
   });
 }
 
-async function startLive(deps: SyncDeps, objectType: string): Promise<void> {
+async function startLive(deps: SyncContext, objectType: string): Promise<void> {
   await setPhase(deps.pool, objectType, "live");
 }

@@ -2,9 +2,9 @@ import { runDiscovery } from "../schema/discover.ts";
 import { listEnabledObjects, loadObject } from "../schema/objects.ts";
 import { pullArchived } from "./archived.ts";
 import { backfill, type BackfillOptions } from "./backfill.ts";
-import type { SyncDeps } from "./deps.ts";
+import type { SyncContext } from "../context.ts";
 import { pullIncremental, type IncrementalOptions } from "./incremental.ts";
-import type { RunSummary } from "./runs.ts";
+import type { RunSummary } from "../runs.ts";
 
 export interface CycleOptions {
   backfill?: BackfillOptions;
@@ -25,7 +25,7 @@ export interface ObjectCycle {
  * it has not finished, then an incremental pass (and the archived list). What `hubsync sync`
  * runs in-process; the worker runs the same steps as separate tasks.
  */
-export async function cycleObject(deps: SyncDeps, objectType: string, opts: CycleOptions = {}): Promise<ObjectCycle> {
+export async function cycleObject(deps: SyncContext, objectType: string, opts: CycleOptions = {}): Promise<ObjectCycle> {
   const out: ObjectCycle = { objectType, phase: "", runs: [] };
   const note = (kind: string, r: RunSummary) => out.runs.push({ kind, records: r.records, requests: r.requests, rateLimited: r.rateLimited, ms: r.ms });
   try {
@@ -59,7 +59,7 @@ export async function cycleObject(deps: SyncDeps, objectType: string, opts: Cycl
  * share the rate budget, so running side by side only fills it better). Owners and pipelines go
  * last: pipelines follow the enabled custom objects.
  */
-export async function cycleAll(deps: SyncDeps, objects: string[] | null, opts: CycleOptions & { parallel?: number } = {}): Promise<ObjectCycle[]> {
+export async function cycleAll(deps: SyncContext, objects: string[] | null, opts: CycleOptions & { parallel?: number } = {}): Promise<ObjectCycle[]> {
   const names = objects?.length ? objects : (await listEnabledObjects(deps.pool)).map((o) => o.object_type);
   const crm = names.filter((n) => n !== "owners" && n !== "pipelines");
   const results = new Map<string, ObjectCycle>();

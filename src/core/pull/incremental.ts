@@ -1,12 +1,12 @@
 import { z } from "zod";
 import type { CrmRecord } from "../hubspot/schemas.ts";
 import { readCursor, writeCursor } from "../schema/cursors.ts";
-import { loadObject } from "../schema/objects.ts";
+import { findObject, loadObject } from "../schema/objects.ts";
 import { inApplyingTransaction } from "../db/transaction.ts";
-import type { SyncDeps } from "./deps.ts";
+import type { SyncContext } from "../context.ts";
 import { refreshOwners } from "./owners.ts";
 import { refreshPipelines } from "./pipelines.ts";
-import { recordRun, type RunSummary } from "./runs.ts";
+import { recordRun, type RunSummary } from "../runs.ts";
 import { loadTarget, type PullTarget } from "./target.ts";
 import { addCounts, applyRecords, emptyCounts, type ApplyCounts } from "./upsert.ts";
 
@@ -76,7 +76,7 @@ function searchProperties(target: PullTarget): { properties: string[]; full: boo
  * records modified mid-run cannot shift a page); a millisecond holding more than a page is drained
  * with EQ + hs_object_id keyset.
  */
-export async function pullIncremental(deps: SyncDeps, objectType: string, opts: IncrementalOptions = {}): Promise<RunSummary> {
+export async function pullIncremental(deps: SyncContext, objectType: string, opts: IncrementalOptions = {}): Promise<RunSummary> {
   const row = await loadObject(deps.pool, objectType);
   if (row.kind !== "crm") {
     return recordRun(deps, objectType, "incremental", async () => {
@@ -144,9 +144,8 @@ export async function pullIncremental(deps: SyncDeps, objectType: string, opts: 
   });
 }
 
-async function lagWindowFor(deps: SyncDeps, objectType: string): Promise<number> {
-  const { rows } = await deps.pool.query<{ lag_window_ms: number | null }>(`select lag_window_ms from hubsync.objects where object_type = $1`, [objectType]);
-  return rows[0]?.lag_window_ms ?? DEFAULT_LAG_WINDOW_MS;
+async function lagWindowFor(deps: SyncContext, objectType: string): Promise<number> {
+  return (await findObject(deps.pool, objectType))?.lag_window_ms ?? DEFAULT_LAG_WINDOW_MS;
 }
 
 function lastModifiedMs(record: CrmRecord, property: string): number {
@@ -159,7 +158,7 @@ function lastModifiedMs(record: CrmRecord, property: string): number {
 }
 
 async function drainMillisecond(
-  deps: SyncDeps,
+  deps: SyncContext,
   target: PullTarget,
   ms: number,
   pageSize: number,
@@ -191,7 +190,7 @@ async function drainMillisecond(
  * returned full records, else batch-read 100 at a time (HubSpot's batch size), so a run costs about
  * one read per 100 changed records.
  */
-function createFetcher(deps: SyncDeps, target: PullTarget, counts: ApplyCounts, stats: { fetched: number; alreadyCurrent: number; missing: number }) {
+function createFetcher(deps: SyncContext, target: PullTarget, counts: ApplyCounts, stats: { fetched: number; alreadyCurrent: number; missing: number }) {
   const pending = new Map<string, number>();
   const flush = async (all: boolean) => {
     while (pending.size >= 100 || (all && pending.size > 0)) {

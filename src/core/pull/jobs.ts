@@ -2,13 +2,9 @@ import type pg from "pg";
 import type { AddJobFunction } from "graphile-worker";
 import { PausedError } from "../hubspot/rate-budget.ts";
 import { listEnabledObjects } from "../schema/objects.ts";
+import { enqueue, type TaskName } from "../jobs.ts";
 
-/** All jobs of one object type run in one named queue, so a backfill and a pull never overlap. */
-export function objectQueue(objectType: string): string {
-  return `hubsync:${objectType}`;
-}
-
-const TASK_FOR_PHASE: Record<string, string> = {
+const TASK_FOR_PHASE: Record<string, TaskName> = {
   discovering: "hubsync_discover",
   backfilling: "hubsync_backfill",
   live: "hubsync_pull",
@@ -19,7 +15,7 @@ export async function enqueueForPhases(pool: pg.Pool, addJob: AddJobFunction): P
   let n = 0;
   for (const o of await listEnabledObjects(pool, Object.keys(TASK_FOR_PHASE))) {
     const task = TASK_FOR_PHASE[o.phase]!;
-    await addJob(task, { objectType: o.object_type }, { jobKey: `${task}:${o.object_type}`, queueName: objectQueue(o.object_type) });
+    await enqueue(addJob, task, o.object_type);
     n++;
   }
   return n;

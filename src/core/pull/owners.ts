@@ -1,9 +1,9 @@
 import type { Owner } from "../hubspot/schemas.ts";
 import { inApplyingTransaction } from "../db/transaction.ts";
-import type { SyncDeps } from "./deps.ts";
+import type { SyncContext } from "../context.ts";
 
 /** hubspot.owners is small: every refresh reads all owners, active and archived, and upserts them. */
-export async function refreshOwners(deps: SyncDeps): Promise<number> {
+export async function refreshOwners(deps: SyncContext): Promise<number> {
   const all: Owner[] = [];
   for (const archived of [false, true]) {
     let after: string | null = null;

@@ -2,13 +2,12 @@ import { HubSpotError } from "../hubspot/errors.ts";
 import type { Pipeline } from "../hubspot/schemas.ts";
 import { STANDARD_OBJECT_TYPES } from "../schema/object-catalog.ts";
 import { inApplyingTransaction } from "../db/transaction.ts";
-import type { SyncDeps } from "./deps.ts";
+import { listEnabledObjects } from "../schema/objects.ts";
+import type { SyncContext } from "../context.ts";
 
 /** Object types whose pipelines are synced: deals, tickets, and every enabled custom object. */
-async function pipelineObjectTypes(deps: SyncDeps): Promise<Array<{ objectType: string; apiName: string }>> {
-  const { rows } = await deps.pool.query<{ object_type: string; object_type_id: string | null }>(
-    `select object_type, object_type_id from hubsync.objects where enabled and kind = 'crm' and object_type_id like '2-%'`,
-  );
+async function pipelineObjectTypes(deps: SyncContext): Promise<Array<{ objectType: string; apiName: string }>> {
+  const rows = (await listEnabledObjects(deps.pool)).filter((o) => o.kind === "crm" && o.object_type_id?.startsWith("2-"));
   return [
     { objectType: "deals", apiName: "deals" },
     { objectType: "tickets", apiName: "tickets" },
@@ -17,7 +16,7 @@ async function pipelineObjectTypes(deps: SyncDeps): Promise<Array<{ objectType: 
 }
 
 /** Full refresh of hubspot.pipelines and hubspot.pipeline_stages (a handful of rows per object type). */
-export async function refreshPipelines(deps: SyncDeps): Promise<number> {
+export async function refreshPipelines(deps: SyncContext): Promise<number> {
   let total = 0;
   for (const { objectType, apiName } of await pipelineObjectTypes(deps)) {
     let pipelines: Pipeline[];

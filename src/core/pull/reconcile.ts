@@ -1,6 +1,6 @@
 import { inApplyingTransaction } from "../db/transaction.ts";
-import type { SyncDeps } from "./deps.ts";
-import { recordRun, type RunSummary } from "./runs.ts";
+import type { SyncContext } from "../context.ts";
+import { recordRun, type RunSummary } from "../runs.ts";
 import { loadTarget } from "./target.ts";
 import { addCounts, applyRecords, emptyCounts } from "./upsert.ts";
 import { writeCursor } from "../schema/cursors.ts";
@@ -11,7 +11,7 @@ import { writeCursor } from "../schema/cursors.ts";
  * merged away) leave the table or get archived_at; ids the table lacks (a restore, which bumps
  * nothing) are read in full. Rows that arrived after the listing began are left alone.
  */
-export async function reconcile(deps: SyncDeps, objectType: string): Promise<RunSummary> {
+export async function reconcile(deps: SyncContext, objectType: string): Promise<RunSummary> {
   return recordRun(deps, objectType, "reconcile", async () => {
     const target = await loadTarget(deps, objectType);
     const { rows: clock } = await deps.pool.query<{ now: Date }>(`select now()`);

@@ -5,7 +5,7 @@ import type { PgType } from "../schema/mapping.ts";
 import { quoteIdent } from "../schema/naming.ts";
 import { MERGED_IDS_PROPERTY, STANDARD_OBJECT_TYPES } from "../schema/object-catalog.ts";
 import { loadObject, type ObjectRow } from "../schema/objects.ts";
-import type { SyncDeps } from "./deps.ts";
+import type { SyncContext } from "../context.ts";
 
 /** Everything a pull stream needs to know about one CRM object's table. */
 export interface PullTarget {
@@ -25,7 +25,7 @@ const SchemaCursor = z.object({ properties: z.array(z.string()), discoveredAt: z
 /** Discovery runs again when its snapshot of HubSpot's properties is older than this (new properties become columns). */
 export const DEFAULT_REDISCOVER_MS = 60 * 60 * 1000;
 
-export async function loadTarget(deps: SyncDeps, objectType: string, opts: { rediscoverAfterMs?: number } = {}): Promise<PullTarget> {
+export async function loadTarget(deps: SyncContext, objectType: string, opts: { rediscoverAfterMs?: number } = {}): Promise<PullTarget> {
   let snapshot = SchemaCursor.safeParse(await readCursor(deps.pool, objectType, "schema"));
   const maxAge = opts.rediscoverAfterMs ?? DEFAULT_REDISCOVER_MS;
   if (!snapshot.success || Date.now() - Date.parse(snapshot.data.discoveredAt) > maxAge) {

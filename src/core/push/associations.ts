@@ -4,6 +4,7 @@ import type { HubSpotApi } from "../hubspot/client.ts";
 import { chunk, type OutboxRow } from "./plan.ts";
 import { isRejection, type Rejection } from "./send.ts";
 import { inTransaction, type Queryable } from "../db/transaction.ts";
+import { findObject } from "../schema/objects.ts";
 import { markDeferred, markRejected, markRetry, markSent, markSuperseded, quoteIdent } from "./outbox.ts";
 import { HubSpotError, parseResponse } from "../hubspot/errors.ts";
 
@@ -60,8 +61,7 @@ export interface AssociationResult {
 async function resolveEnd(db: Queryable, type: string, value: string | null): Promise<string | null> {
   if (!value) return null;
   if (!UUID.test(value)) return value;
-  const t = await db.query<{ table_name: string | null }>(`select table_name from hubsync.objects where object_type = $1`, [type]);
-  const table = t.rows[0]?.table_name;
+  const table = (await findObject(db, type))?.table_name;
   if (!table) return null;
   const r = await db.query<{ id: string | null }>(`select id from hubspot.${quoteIdent(table)} where _sync_local_id = $1::uuid`, [value]);
   return r.rows[0]?.id ?? null;

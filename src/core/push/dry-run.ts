@@ -3,6 +3,7 @@ import type { HubSpotApi } from "../hubspot/client.ts";
 import { knownRecordIds } from "./outbox.ts";
 import { chunk, coalesce, OutboxRow, type RecordChange } from "./plan.ts";
 import { checkProperties, type Problem } from "./validate.ts";
+import { findObject } from "../schema/objects.ts";
 
 export interface PlannedCall {
   method: "POST";
@@ -31,14 +32,17 @@ export interface DryRun {
  */
 export async function planPush(pool: pg.Pool, api: HubSpotApi, only?: string): Promise<DryRun> {
   const out: DryRun = { calls: [], rejections: [], nothingToSend: 0 };
-  const types = await pool.query<{ object_type: string; table_name: string | null }>(
-    `select o.object_type, o.table_name from hubsync.objects o
-      where ($1::text is null or o.object_type = $1)
-        and exists (select from hubsync.outbox ob where ob.object_type = o.object_type and ob.status in ('pending', 'in_flight'))
-      order by case o.object_type when 'companies' then 0 when 'contacts' then 1 when 'deals' then 2 else 3 end, o.object_type`,
+  const waiting = await pool.query<{ object_type: string }>(
+    `select object_type from hubsync.outbox
+      where ($1::text is null or object_type = $1) and status in ('pending', 'in_flight')
+      group by object_type
+      order by case object_type when 'companies' then 0 when 'contacts' then 1 when 'deals' then 2 else 3 end, object_type`,
     [only ?? null],
   );
-  for (const { object_type: type, table_name: table } of types.rows) {
+  for (const { object_type: type } of waiting.rows) {
+    const object = await findObject(pool, type);
+    if (!object) continue;
+    const table = object.table_name;
     const rows = (
       await pool.query(`select * from hubsync.outbox where object_type = $1 and status in ('pending', 'in_flight') order by id`, [type])
     ).rows.map((r) => OutboxRow.parse(r));

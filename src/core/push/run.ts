@@ -1,5 +1,5 @@
 import type pg from "pg";
-import type { Logger } from "pino";
+import type { SyncContext } from "../context.ts";
 import type { HubSpotApi } from "../hubspot/client.ts";
 import { pushAssociations, type AssociationResult } from "./associations.ts";
 import { ensureLocalIdProperty } from "./local-id-property.ts";
@@ -25,12 +25,8 @@ import {
 import { chunk, coalesce, type RecordChange } from "./plan.ts";
 import { sendBatch, type Outcome, type SendItem, type SendStats } from "./send.ts";
 import { PausedError } from "../hubspot/rate-budget.ts";
-
-export interface PushContext {
-  pool: pg.Pool;
-  hubspot: HubSpotApi;
-  log: Logger;
-}
+import { finishRun, startRun } from "../runs.ts";
+import { findObject, type ObjectRow } from "../schema/objects.ts";
 
 export interface PushOptions {
   /** Wait until the newest queued change is this old before sending, so a burst goes in one batch. */
@@ -69,7 +65,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * round; a push that dies in between leaves its rows in flight, and the next push sends them again
  * (creates are upserts keyed by hubsync_local_id, so nothing is created twice).
  */
-export async function runPush(ctx: PushContext, objectType: string, options: PushOptions = {}): Promise<PushResult> {
+export async function runPush(ctx: SyncContext, objectType: string, options: PushOptions = {}): Promise<PushResult> {
   // One connection for the whole push (lock, claims, commits, and the pushes of parent types), so
   // concurrent pushes can never hold a pool's connections while waiting for more.
   const conn = options.conn ?? (await ctx.pool.connect());
@@ -80,7 +76,7 @@ export async function runPush(ctx: PushContext, objectType: string, options: Pus
   }
 }
 
-async function runPushOn(conn: pg.PoolClient, ctx: PushContext, objectType: string, options: PushOptions): Promise<PushResult> {
+async function runPushOn(conn: pg.PoolClient, ctx: SyncContext, objectType: string, options: PushOptions): Promise<PushResult> {
   const result: PushResult = { objectType, sent: 0, rejected: 0, superseded: 0, retrying: 0, requests: 0, associations: null };
   let locked = false;
   try {
@@ -112,25 +108,15 @@ async function runPushOn(conn: pg.PoolClient, ctx: PushContext, objectType: stri
   }
 }
 
-interface ObjectConfig {
-  table_name: string | null;
-  write_back: boolean;
-  enabled: boolean;
-  on_reject: "keep_local" | "revert";
-}
-
-async function pushLocked(pool: pg.PoolClient, ctx: PushContext, objectType: string, options: PushOptions, result: PushResult): Promise<PushResult> {
+async function pushLocked(pool: pg.PoolClient, ctx: SyncContext, objectType: string, options: PushOptions, result: PushResult): Promise<PushResult> {
   const api = ctx.hubspot;
   const log = ctx.log.child({ push: objectType });
-  const cfg = (
-    await pool.query<ObjectConfig>(`select table_name, write_back, enabled, on_reject from hubsync.objects where object_type = $1`, [objectType])
-  ).rows[0];
+  const cfg = await findObject(pool, objectType);
   if (!cfg?.table_name) return { ...result, skipped: "not_ready" };
   await requeueOrphans(pool, objectType);
   if (!cfg.write_back || !cfg.enabled) return { ...result, skipped: "write_back_off" };
 
-  const run = await pool.query<{ id: string }>(`insert into hubsync.runs (object_type, kind) values ($1, 'push') returning id`, [objectType]);
-  const runId = run.rows[0]!.id;
+  const runId = await startRun(pool, objectType, "push");
   const stats: SendStats = { requests: 0 };
   let error: string | null = null;
   let paused: PausedError | null = null;
@@ -199,10 +185,7 @@ async function pushLocked(pool: pg.PoolClient, ctx: PushContext, objectType: str
     result.requests = stats.requests;
     const due = await nextDue(pool, objectType);
     if (due) await wake(pool, objectType, due);
-    await pool.query(
-      `update hubsync.runs set status = $2, finished_at = now(), records = $3, requests = $4, error = $5, details = $6 where id = $1`,
-      [runId, error ? "error" : "ok", result.sent + result.rejected, result.requests, error, JSON.stringify(result)],
-    );
+    await finishRun(pool, runId, { error, records: result.sent + result.rejected, requests: result.requests, details: result });
     if (result.sent + result.rejected > 0 || error) {
       log.info({ sent: result.sent, rejected: result.rejected, retrying: result.retrying, requests: result.requests }, "push done");
     }
@@ -224,16 +207,17 @@ const PARENTS: Record<string, string[]> = {
   quotes: ["deals"],
 };
 
-async function pushParentsFirst(conn: pg.PoolClient, ctx: PushContext, objectType: string, options: PushOptions): Promise<void> {
+async function pushParentsFirst(conn: pg.PoolClient, ctx: SyncContext, objectType: string, options: PushOptions): Promise<void> {
   const parents = PARENTS[objectType] ?? [];
   if (parents.length === 0 || options.parentsDone?.includes(objectType)) return;
   const due = await conn.query<{ object_type: string }>(
-    `select distinct ob.object_type from hubsync.outbox ob join hubsync.objects o using (object_type)
-      where ob.object_type = any ($1) and ob.status = 'pending' and ob.next_attempt_at <= now() and ob.op = 'create' and o.write_back`,
+    `select distinct object_type from hubsync.outbox
+      where object_type = any ($1) and status = 'pending' and next_attempt_at <= now() and op = 'create'`,
     [parents],
   );
   const done = [...(options.parentsDone ?? []), objectType];
   for (const parent of parents.filter((p) => due.rows.some((r) => r.object_type === p))) {
+    if (!(await findObject(conn, parent))?.write_back) continue;
     await runPush(ctx, parent, { ...options, coalesceMs: 0, parentsDone: done, conn });
   }
 }
@@ -267,7 +251,7 @@ async function sendAll(api: HubSpotApi, objectType: string, changes: RecordChang
 async function commitRound(
   pool: pg.PoolClient,
   objectType: string,
-  cfg: ObjectConfig,
+  cfg: Pick<ObjectRow, "on_reject">,
   changes: RecordChange[],
   outcomes: Map<string, Outcome>,
   error: string | null,

@@ -1,7 +1,8 @@
 import type { Task } from "graphile-worker";
+import type { SyncContext } from "../context.ts";
 import { z } from "zod";
 import { wake } from "./outbox.ts";
-import { runPush, type PushContext, type PushOptions } from "./run.ts";
+import { runPush, type PushOptions } from "./run.ts";
 
 const Payload = z.object({ objectType: z.string().min(1).optional() }).passthrough();
 
@@ -11,7 +12,7 @@ const Payload = z.object({ objectType: z.string().min(1).optional() }).passthrou
  * picks up rows whose job died with the worker (graphile-worker keeps a dead worker's job locked
  * for 4 hours).
  */
-export function createPushTask(getContext: () => Promise<PushContext>, options: PushOptions = {}): Task {
+export function createPushTask(getContext: () => Promise<SyncContext>, options: PushOptions = {}): Task {
   return async (payload) => {
     const { objectType } = Payload.parse(payload ?? {});
     const ctx = await getContext();

@@ -2,8 +2,8 @@ import type pg from "pg";
 import { PausedError } from "../hubspot/rate-budget.ts";
 import type { PropertyDef, ObjectSchemaDef } from "../hubspot/schemas.ts";
 import { inApplyingTransaction } from "../db/transaction.ts";
-import type { SyncDeps } from "../pull/deps.ts";
-import { recordRun, type RunSummary } from "../pull/runs.ts";
+import type { SyncContext } from "../context.ts";
+import { recordRun, type RunSummary } from "../runs.ts";
 import { writeCursor } from "./cursors.ts";
 import { convertValue, pgTypeFor, type PgType } from "./mapping.ts";
 import { columnNameFor, quoteIdent, SYSTEM_COLUMNS, tableNameFor, withSuffix } from "./naming.ts";
@@ -43,7 +43,7 @@ function customMatches(schema: ObjectSchemaDef, name: string): boolean {
     .some((v) => v.toLowerCase() === n);
 }
 
-export async function resolveObjectType(deps: SyncDeps, row: ObjectRow): Promise<ResolvedType> {
+export async function resolveObjectType(deps: SyncContext, row: ObjectRow): Promise<ResolvedType> {
   const standard = STANDARD_OBJECT_TYPES[row.object_type];
   if (standard) {
     return {
@@ -93,7 +93,7 @@ interface ColumnRow {
  * `<column>_was_<old type>`, and gets a fresh column of the new type, filled from `properties`
  * jsonb (which always holds HubSpot's raw strings) — no value is ever lost or cast lossily.
  */
-export async function discover(deps: SyncDeps, objectType: string): Promise<DiscoveryResult> {
+export async function discover(deps: SyncContext, objectType: string): Promise<DiscoveryResult> {
   const row = await loadObject(deps.pool, objectType);
   if (row.kind === "owners") {
     await ensureOwnersTable(deps.pool);
@@ -119,7 +119,7 @@ export async function discover(deps: SyncDeps, objectType: string): Promise<Disc
 }
 
 /** discover() as a row of hubsync.runs (kind 'discover'); a failure puts the object in phase 'error'. */
-export async function runDiscovery(deps: SyncDeps, objectType: string): Promise<RunSummary> {
+export async function runDiscovery(deps: SyncContext, objectType: string): Promise<RunSummary> {
   try {
     return await recordRun(deps, objectType, "discover", async () => {
       const r = await discover(deps, objectType);
@@ -153,7 +153,7 @@ async function markDiscovered(pool: pg.Pool, row: ObjectRow, type: Partial<Resol
   );
 }
 
-async function applyProperties(deps: SyncDeps, row: ObjectRow, type: ResolvedType, defs: PropertyDef[]): Promise<DiscoveryResult> {
+async function applyProperties(deps: SyncContext, row: ObjectRow, type: ResolvedType, defs: PropertyDef[]): Promise<DiscoveryResult> {
   const byName = new Map(defs.map((d) => [d.name, d]));
   const wanted = row.properties ?? type.defaultProperties;
   const unknown = wanted.filter((p) => !byName.has(p));

@@ -1,7 +1,10 @@
 import type pg from "pg";
 import { z } from "zod";
 
-/** A row of hubsync.objects as the pull side reads it. */
+/**
+ * A row of hubsync.objects, the one way TypeScript reads that table (findObject, loadObject,
+ * listEnabledObjects): what is synced, how far it got, and how it is written back.
+ */
 export const ObjectRow = z.object({
   object_type: z.string(),
   object_type_id: z.string().nullable(),
@@ -13,33 +16,40 @@ export const ObjectRow = z.object({
   singular_name: z.string().nullable(),
   last_modified_property: z.string().nullable(),
   on_archive: z.enum(["delete", "mark"]),
+  write_back: z.boolean(),
+  on_reject: z.enum(["keep_local", "revert"]),
+  lag_window_ms: z.number().int().nullable(),
 });
 export type ObjectRow = z.infer<typeof ObjectRow>;
 
-export async function loadObject(db: pg.Pool | pg.PoolClient, objectType: string): Promise<ObjectRow> {
-  const { rows } = await db.query(
-    `select object_type, object_type_id, kind, enabled, properties, phase, table_name, singular_name, last_modified_property, on_archive
-       from hubsync.objects where object_type = $1`,
-    [objectType],
-  );
-  if (rows.length === 0) throw new Error(`hubsync: ${objectType} is not enabled (select hubsync.enable_sync('${objectType}'))`);
-  const row = ObjectRow.parse(rows[0]);
+const COLUMNS = `object_type, object_type_id, kind, enabled, properties, phase, table_name, singular_name, last_modified_property, on_archive,
+  write_back, on_reject, lag_window_ms`;
+
+function parseObjectRow(raw: unknown): ObjectRow {
+  const row = ObjectRow.parse(raw);
   // enable_sync may leave kind at its default for the two special names
   if (row.object_type === "owners" || row.object_type === "pipelines") row.kind = row.object_type;
   return row;
 }
 
-export async function listEnabledObjects(pool: pg.Pool, phases?: string[]): Promise<ObjectRow[]> {
-  const { rows } = await pool.query(
-    `select object_type, object_type_id, kind, enabled, properties, phase, table_name, singular_name, last_modified_property, on_archive
-       from hubsync.objects where enabled and ($1::text[] is null or phase = any($1)) order by object_type`,
-    [phases ?? null],
-  );
-  return rows.map((r) => {
-    const row = ObjectRow.parse(r);
-    if (row.object_type === "owners" || row.object_type === "pipelines") row.kind = row.object_type;
-    return row;
-  });
+/** The row of an object type, or null when it was never enabled. */
+export async function findObject(db: pg.Pool | pg.PoolClient, objectType: string): Promise<ObjectRow | null> {
+  const { rows } = await db.query(`select ${COLUMNS} from hubsync.objects where object_type = $1`, [objectType]);
+  return rows.length === 0 ? null : parseObjectRow(rows[0]);
+}
+
+export async function loadObject(db: pg.Pool | pg.PoolClient, objectType: string): Promise<ObjectRow> {
+  const row = await findObject(db, objectType);
+  if (!row) throw new Error(`hubsync: ${objectType} is not enabled (select hubsync.enable_sync('${objectType}'))`);
+  return row;
+}
+
+/** Every enabled object type (in those phases, when given), by name. */
+export async function listEnabledObjects(db: pg.Pool | pg.PoolClient, phases?: string[]): Promise<ObjectRow[]> {
+  const { rows } = await db.query(`select ${COLUMNS} from hubsync.objects where enabled and ($1::text[] is null or phase = any($1)) order by object_type`, [
+    phases ?? null,
+  ]);
+  return rows.map(parseObjectRow);
 }
 
 export async function setPhase(db: pg.Pool | pg.PoolClient, objectType: string, phase: string, error?: string | null): Promise<void> {

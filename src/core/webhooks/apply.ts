@@ -2,7 +2,7 @@ import { refreshAssociationsFor } from "../associations/refresh.ts";
 import { inApplyingTransaction } from "../db/transaction.ts";
 import { PausedError } from "../hubspot/rate-budget.ts";
 import { applyArchives } from "../pull/archived.ts";
-import type { SyncDeps } from "../pull/deps.ts";
+import type { SyncContext } from "../context.ts";
 import { loadTarget } from "../pull/target.ts";
 import { addCounts, applyRecords, emptyCounts, type ApplyCounts } from "../pull/upsert.ts";
 import { MERGED_IDS_PROPERTY } from "../schema/object-catalog.ts";
@@ -45,7 +45,7 @@ export const DEFAULT_RETENTION_MS = 24 * 60 * 60 * 1000;
 export const MIN_RUN_INTERVAL_MS = 200;
 let lastRunAt = 0;
 
-export async function applyWebhookEvents(deps: SyncDeps, opts: ApplyOptions = {}): Promise<ApplyTotals> {
+export async function applyWebhookEvents(deps: SyncContext, opts: ApplyOptions = {}): Promise<ApplyTotals> {
   const totals: ApplyTotals = { ...emptyCounts(), events: 0, ignored: 0, failed: 0, archived: 0, gone: 0, associations: 0 };
   const batchSize = opts.batchSize ?? 500;
   const wait = lastRunAt + (opts.minIntervalMs ?? MIN_RUN_INTERVAL_MS) - Date.now();
@@ -63,7 +63,7 @@ export async function applyWebhookEvents(deps: SyncDeps, opts: ApplyOptions = {}
   return totals;
 }
 
-async function applyClaimed(deps: SyncDeps, rows: ClaimedRow[], totals: ApplyTotals): Promise<void> {
+async function applyClaimed(deps: SyncContext, rows: ClaimedRow[], totals: ApplyTotals): Promise<void> {
   const index = indexObjects(await listEnabledObjects(deps.pool));
   const outcomes: Outcome[] = [];
   const work = new Map<string, TypeWork>();
@@ -117,7 +117,7 @@ async function applyClaimed(deps: SyncDeps, rows: ClaimedRow[], totals: ApplyTot
   totals.failed += outcomes.filter((o) => o.status === "failed").length;
 }
 
-async function applyType(deps: SyncDeps, objectType: string, w: TypeWork, totals: ApplyTotals): Promise<void> {
+async function applyType(deps: SyncContext, objectType: string, w: TypeWork, totals: ApplyTotals): Promise<void> {
   const target = await loadTarget(deps, objectType);
   const ids = [...w.records];
   for (let i = 0; i < ids.length; i += BATCH_READ) {

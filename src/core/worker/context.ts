@@ -2,25 +2,21 @@ import type pg from "pg";
 import { httpOptions, readEnv, requireAccessToken, requireDatabaseUrl, type Env } from "../config.ts";
 import { createPool } from "../db/pool.ts";
 import { createHubSpotApi, type HubSpotApi } from "../hubspot/client.ts";
-import { log as rootLog, type Logger } from "../log.ts";
+import { log as rootLog } from "../log.ts";
+import type { SyncContext } from "../context.ts";
 
 /**
- * What every task needs, built once per worker process and shared by all jobs: one pg pool (the
- * runner's own when started by `hubsync worker`), one HubSpot client (so one keep-alive agent and
- * one view of the rate budget), and the logger. Tasks call getWorkerContext() at the top.
+ * The worker's SyncContext, built once per worker process and shared by all jobs: one pg pool (the
+ * runner's own when started by `hubsync worker`), one HubSpot client, and the logger. Its HubSpot
+ * client is built on first use: tasks that never talk to HubSpot do not need HUBSPOT_ACCESS_TOKEN.
+ * Tasks call getWorkerContext() at the top.
  */
-export interface WorkerContext {
-  pool: pg.Pool;
-  /** Built on first use: tasks that never talk to HubSpot do not need HUBSPOT_ACCESS_TOKEN. */
-  hubspot: HubSpotApi;
-  log: Logger;
-}
 
 interface State {
   pool: pg.Pool;
   ownsPool: boolean;
   hubspot: HubSpotApi | null;
-  context: WorkerContext;
+  context: SyncContext;
 }
 
 let state: State | null = null;
@@ -30,7 +26,7 @@ function build(env: Env, pool: pg.Pool | null): State {
     pool: pool ?? createPool(requireDatabaseUrl(env), { max: 10, applicationName: "hubsync worker" }),
     ownsPool: pool === null,
     hubspot: null,
-    context: null as unknown as WorkerContext,
+    context: null as unknown as SyncContext,
   };
   s.context = {
     pool: s.pool,
@@ -49,13 +45,13 @@ function build(env: Env, pool: pg.Pool | null): State {
   return s;
 }
 
-export async function getWorkerContext(): Promise<WorkerContext> {
+export async function getWorkerContext(): Promise<SyncContext> {
   state ??= build(readEnv(), null);
   return state.context;
 }
 
 /** The runner hands its pool over before any job runs, so tasks and graphile share it. */
-export function initWorkerContext(options: { pool: pg.Pool; env?: Env }): WorkerContext {
+export function initWorkerContext(options: { pool: pg.Pool; env?: Env }): SyncContext {
   if (state) throw new Error("hubsync worker: the worker context was already initialised");
   state = build(options.env ?? readEnv(), options.pool);
   return state.context;

@@ -10,6 +10,7 @@ import { pausable } from "./pause.ts";
 import { graphileLogger } from "./logger.ts";
 import { watchLiveness } from "./liveness.ts";
 import { log as rootLog, type Logger } from "../log.ts";
+import { enqueue } from "../jobs.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const DEFAULT_TASK_DIRECTORY = join(REPO_ROOT, "tasks");
@@ -182,7 +183,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   // The push task (tasks/hubsync_push.ts), started with {}, sweeps every object type with changes due: after a crash the
   // dead worker's push job stays locked for hours, so a new worker sends the leftovers itself.
   if (tasks.includes("hubsync_push")) {
-    await runner.addJob("hubsync_push", {}, { jobKey: "hubsync_push_sweep" }).catch((err: unknown) => {
+    await enqueue(runner.addJob, "hubsync_push").catch((err: unknown) => {
       log.warn({ err: String(err) }, "could not queue the startup push sweep");
     });
   }

@@ -1,5 +1,6 @@
-import { parseArgs } from "node:util";
+import type { ParseArgsOptionsConfig } from "node:util";
 import { z } from "zod";
+import { LatencyFlag } from "../shared/flags.ts";
 
 /** `hubsync bench` options: sizes default to the full run; --quick shrinks them for a smoke check under two minutes. */
 export const BenchOptions = z.object({
@@ -46,36 +47,46 @@ const QUICK = {
   timeoutMs: 5 * 60_000,
 };
 
-const int = z.coerce.number().int();
+/** The flags of `hubsync bench`, as parseArgs reads them (src/cli/commands/bench.ts). */
+export const BENCH_FLAGS = {
+  quick: { type: "boolean" },
+  tiers: { type: "string" },
+  records: { type: "string" },
+  changes: { type: "string" },
+  "push-rows": { type: "string" },
+  latency: { type: "string" },
+  out: { type: "string" },
+} as const satisfies ParseArgsOptionsConfig;
 
-export function parseBenchArgs(argv: string[]): BenchOptions {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      quick: { type: "boolean", default: false },
-      tiers: { type: "string" },
-      records: { type: "string" },
-      changes: { type: "string" },
-      "push-rows": { type: "string" },
-      latency: { type: "string" },
-      out: { type: "string" },
-    },
-    strict: true,
+/** Those flags checked one by one (a bad value is named by its flag), then turned into BenchOptions. */
+export const BenchFlags = z
+  .object({
+    quick: z.boolean().default(false),
+    tiers: z
+      .string()
+      .transform((s) => s.split(",").map((t) => t.trim()))
+      .pipe(z.array(z.enum(["free", "pro"])).min(1))
+      .optional(),
+    records: z.coerce.number().int().min(10).optional(),
+    changes: z.coerce.number().int().min(1).optional(),
+    "push-rows": z.coerce.number().int().min(1).optional(),
+    latency: LatencyFlag.prefault("30-80"),
+    out: z.string().min(1).optional(),
+  })
+  .transform((v) => {
+    const base = v.quick ? QUICK : FULL;
+    return BenchOptions.parse({
+      ...base,
+      quick: v.quick,
+      tiers: v.tiers ?? base.tiers.split(","),
+      backfillRecords: v.records ?? base.backfillRecords,
+      changes: v.changes ?? base.changes,
+      pushRows: v["push-rows"] ?? base.pushRows,
+      pushBatch: 100,
+      // 400 rows/s: a steady stream both tiers' limits can carry (free: 97 calls/10 s ≈ 970 rows/s at 100 per call)
+      pushIntervalMs: 250,
+      latencyMs: v.latency,
+      outDir: v.out ?? base.outDir,
+      seed: 42,
+    });
   });
-  const base = values.quick ? QUICK : FULL;
-  const [min, max] = (values.latency ?? "30-80").split("-").map((s) => int.parse(s));
-  return BenchOptions.parse({
-    ...base,
-    quick: values.quick,
-    tiers: (values.tiers ?? base.tiers).split(",").map((s) => s.trim()),
-    backfillRecords: values.records !== undefined ? int.parse(values.records) : base.backfillRecords,
-    changes: values.changes !== undefined ? int.parse(values.changes) : base.changes,
-    pushRows: values["push-rows"] !== undefined ? int.parse(values["push-rows"]) : base.pushRows,
-    pushBatch: 100,
-    // 400 rows/s: a steady stream both tiers' limits can carry (free: 97 calls/10 s ≈ 970 rows/s at 100 per call)
-    pushIntervalMs: 250,
-    latencyMs: { min, max: max ?? min },
-    outDir: values.out ?? base.outDir,
-    seed: 42,
-  });
-}

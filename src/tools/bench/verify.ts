@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { quoteIdent } from "../../core/schema/naming.ts";
+import { findObject } from "../../core/schema/objects.ts";
 import { compareWithSimulator } from "../verify/compare.ts";
 import { SYNCED_TYPES } from "../shared/objects.ts";
 import type { BenchSim } from "../shared/sim.ts";
@@ -36,7 +37,7 @@ export async function checkCopy(pool: pg.Pool, sim: BenchSim, name: string, tabl
 }
 
 export async function hubsyncTable(pool: pg.Pool, type: string): Promise<string> {
-  const { rows } = await pool.query<{ table_name: string | null }>(`select table_name from hubsync.objects where object_type = $1`, [type]);
-  if (!rows[0]?.table_name) throw new Error(`bench: ${type} has no hubspot table`);
-  return `hubspot.${quoteIdent(rows[0].table_name)}`;
+  const table = (await findObject(pool, type))?.table_name;
+  if (!table) throw new Error(`bench: ${type} has no hubspot table`);
+  return `hubspot.${quoteIdent(table)}`;
 }

@@ -1,5 +1,7 @@
-import { parseArgs } from "node:util";
+import type { ParseArgsOptionsConfig } from "node:util";
+
 import { z } from "zod";
+import { LatencyFlag } from "../shared/flags.ts";
 
 /**
  * `hubsync soak` options. Defaults are the hour-long run (`make soak`); the CI test passes its own
@@ -53,46 +55,61 @@ export const SOAK_DEFAULTS = {
   seed: 7,
 } as const satisfies SoakOptionsInput;
 
-const num = z.coerce.number();
+/** The flags of `hubsync soak`, as parseArgs reads them (src/cli/commands/soak.ts). */
+export const SOAK_FLAGS = {
+  minutes: { type: "string" },
+  tier: { type: "string" },
+  faults: { type: "string" },
+  size: { type: "string" },
+  rate: { type: "string" },
+  webhooks: { type: "boolean" },
+  "kill-every": { type: "string" },
+  latency: { type: "string" },
+  "index-lag": { type: "string" },
+  settle: { type: "string" },
+  progress: { type: "string" },
+  out: { type: "string" },
+  seed: { type: "string" },
+  concurrency: { type: "string" },
+} as const satisfies ParseArgsOptionsConfig;
 
-export function parseSoakArgs(argv: string[]): SoakOptions {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      minutes: { type: "string" },
-      tier: { type: "string" },
-      faults: { type: "string" },
-      size: { type: "string" },
-      rate: { type: "string" },
-      webhooks: { type: "boolean", default: false },
-      "kill-every": { type: "string" },
-      latency: { type: "string" },
-      "index-lag": { type: "string" },
-      settle: { type: "string" },
-      progress: { type: "string" },
-      out: { type: "string" },
-      seed: { type: "string" },
-      concurrency: { type: "string" },
-    },
-    strict: true,
-  });
-  const opt = <T>(v: string | undefined, parse: (s: string) => T, fallback: T): T => (v === undefined ? fallback : parse(v));
-  const [min, max] = (values.latency ?? `${SOAK_DEFAULTS.latencyMs.min}-${SOAK_DEFAULTS.latencyMs.max}`).split("-").map((s) => num.parse(s));
-  return SoakOptions.parse({
-    ...SOAK_DEFAULTS,
-    minutes: opt(values.minutes, num.parse, SOAK_DEFAULTS.minutes),
-    tier: values.tier ?? SOAK_DEFAULTS.tier,
-    faults: opt(values.faults, num.parse, SOAK_DEFAULTS.faults),
-    size: opt(values.size, num.parse, SOAK_DEFAULTS.size),
-    rate: opt(values.rate, num.parse, SOAK_DEFAULTS.rate),
-    webhooks: values.webhooks,
-    killEverySeconds: opt(values["kill-every"], num.parse, SOAK_DEFAULTS.killEverySeconds),
-    latencyMs: { min, max: max ?? min },
-    indexLagMs: opt(values["index-lag"], num.parse, SOAK_DEFAULTS.indexLagMs),
-    settleTimeoutMs: opt(values.settle, (s) => num.parse(s) * 1000, SOAK_DEFAULTS.settleTimeoutMs),
-    progressEverySeconds: opt(values.progress, num.parse, SOAK_DEFAULTS.progressEverySeconds),
-    out: values.out ?? null,
-    seed: opt(values.seed, num.parse, SOAK_DEFAULTS.seed),
-    concurrency: opt(values.concurrency, num.parse, undefined),
-  });
-}
+const num = z.coerce.number();
+const field = SoakOptions.shape;
+
+/** Those flags checked one by one against SoakOptions' rules (a bad value is named by its flag), then turned into SoakOptions. */
+export const SoakFlags = z
+  .object({
+    minutes: num.pipe(field.minutes).default(SOAK_DEFAULTS.minutes),
+    tier: field.tier.default(SOAK_DEFAULTS.tier),
+    faults: num.pipe(field.faults).default(SOAK_DEFAULTS.faults),
+    size: num.pipe(field.size).default(SOAK_DEFAULTS.size),
+    rate: num.pipe(field.rate).default(SOAK_DEFAULTS.rate),
+    webhooks: z.boolean().default(SOAK_DEFAULTS.webhooks),
+    "kill-every": num.pipe(field.killEverySeconds).default(SOAK_DEFAULTS.killEverySeconds),
+    latency: LatencyFlag.prefault(`${SOAK_DEFAULTS.latencyMs.min}-${SOAK_DEFAULTS.latencyMs.max}`),
+    "index-lag": num.pipe(field.indexLagMs).default(SOAK_DEFAULTS.indexLagMs),
+    settle: num.positive().transform((s) => s * 1000).pipe(field.settleTimeoutMs).optional(),
+    progress: num.pipe(field.progressEverySeconds).default(SOAK_DEFAULTS.progressEverySeconds),
+    out: z.string().min(1).optional(),
+    seed: num.pipe(field.seed).default(SOAK_DEFAULTS.seed),
+    concurrency: num.pipe(z.number().int().min(1).max(100)).optional(),
+  })
+  .transform((v) =>
+    SoakOptions.parse({
+      ...SOAK_DEFAULTS,
+      minutes: v.minutes,
+      tier: v.tier,
+      faults: v.faults,
+      size: v.size,
+      rate: v.rate,
+      webhooks: v.webhooks,
+      killEverySeconds: v["kill-every"],
+      latencyMs: v.latency,
+      indexLagMs: v["index-lag"],
+      settleTimeoutMs: v.settle ?? SOAK_DEFAULTS.settleTimeoutMs,
+      progressEverySeconds: v.progress,
+      out: v.out ?? null,
+      seed: v.seed,
+      concurrency: v.concurrency,
+    }),
+  );

@@ -2,6 +2,7 @@ import type pg from "pg";
 import { z } from "zod";
 import { waitFor } from "../shared/wait.ts";
 import { pullNow } from "../shared/pull-now.ts";
+import { enqueueInDatabase } from "../../core/jobs.ts";
 
 /**
  * Quiescence after the last change: every local change answered by HubSpot (outbox drained), then
@@ -85,11 +86,7 @@ export async function catchUpRound(
   const since = rows[0]!.now;
   for (const t of opts.types) await pullNow(pool, t);
   // Same job keys (and queue for the sweep) as the crontab's entries: at most one of each.
-  await pool.query(`select hubsync_worker.add_job('hubsync_pull_archived', '{}'::json, job_key := 'hubsync_pull_archived')`);
-  await pool.query(
-    `select hubsync_worker.add_job('hubsync_sweep_associations', '{}'::json, queue_name := 'hubsync:associations', job_key := 'hubsync_sweep_associations')`,
-  );
-  await pool.query(`select hubsync_worker.add_job('hubsync_reconcile', '{}'::json, job_key := 'hubsync_reconcile')`);
+  for (const task of ["hubsync_pull_archived", "hubsync_sweep_associations", "hubsync_reconcile"] as const) await enqueueInDatabase(pool, task);
 
   const state = async () => {
     const done = await runsSince(pool, since);

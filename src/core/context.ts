@@ -1,0 +1,15 @@
+import type pg from "pg";
+import type { HubSpotApi } from "./hubspot/client.ts";
+import type { Logger } from "./log.ts";
+
+/**
+ * What every task and every step of a sync (discovery, pull, associations, push, webhook apply)
+ * is handed: the pg pool, the HubSpot client (one keep-alive agent and one view of the rate
+ * budget) and the logger. The worker builds one per process (worker/context.ts); `hubsync sync`
+ * and `hubsync push` build their own.
+ */
+export interface SyncContext {
+  pool: pg.Pool;
+  hubspot: HubSpotApi;
+  log: Logger;
+}
