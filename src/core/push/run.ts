@@ -8,6 +8,7 @@ import {
   claimAssociations,
   claimRecords,
   knownRecordIds,
+  markDeferred,
   markRejected,
   markPaused,
   markRetry,
@@ -24,6 +25,7 @@ import {
 } from "./outbox.ts";
 import { chunk, coalesce, type RecordChange } from "./plan.ts";
 import { sendBatch, type Outcome, type SendItem, type SendStats } from "./send.ts";
+import { findMergedAway, type MergedAway } from "./merged.ts";
 import { PausedError } from "../hubspot/rate-budget.ts";
 
 export interface PushContext {
@@ -142,6 +144,8 @@ async function pushLocked(pool: pg.PoolClient, ctx: PushContext, objectType: str
     const age = await newestDueAgeMs(pool, objectType);
     if (age !== null && age < window) await sleep(window - age);
 
+    // Old ids whose changes were re-pointed to a merge's survivor in this push: refused again, they are rejections.
+    const followed = new Set<string>();
     for (;;) {
       const rows = await claimRecords(pool, objectType, options.recordsPerRound ?? 500);
       if (rows.length === 0) break;
@@ -165,8 +169,24 @@ async function pushLocked(pool: pg.PoolClient, ctx: PushContext, objectType: str
         if (err instanceof PausedError) paused = err;
         log.warn({ err: error }, "push interrupted; unsent changes wait for their backoff");
       }
+      // An update HubSpot refused may have met a merge: its change goes to the survivor instead.
+      const refused = changes.filter((c) => c.action === "update" && c.recordId && !followed.has(c.recordId) && outcomes.get(c.localId)?.ok === false);
+      let merged: MergedAway | null = null;
+      if (refused.length > 0 && !error) {
+        try {
+          merged = await findMergedAway(ctx, objectType, refused.map((c) => c.recordId!));
+        } catch (err) {
+          error = err instanceof Error ? err.message : String(err);
+          if (err instanceof PausedError) paused = err;
+        }
+      }
+      const requeued = refused.filter((c) => merged?.moved.has(c.recordId!));
+      // Not known to be merged or not (the check failed): tried again later rather than rejected.
+      for (const c of merged ? requeued : refused) outcomes.delete(c.localId);
+      for (const c of requeued) followed.add(c.recordId!);
       await options.onAnswered?.();
-      const counts = await commitRound(pool, objectType, cfg, changes, outcomes, error, paused);
+      const counts = await commitRound(pool, objectType, cfg, changes, outcomes, error, paused, requeued.flatMap((c) => c.rowIds));
+      await merged?.apply();
       result.sent += counts.sent;
       result.rejected += counts.rejected;
       result.superseded += counts.superseded;
@@ -272,6 +292,7 @@ async function commitRound(
   outcomes: Map<string, Outcome>,
   error: string | null,
   paused: PausedError | null = null,
+  requeued: string[] = [],
 ) {
   const counts = { sent: 0, rejected: 0, superseded: 0, retrying: 0, created: 0 };
   await inTransaction(pool, async (client) => {
@@ -286,6 +307,7 @@ async function commitRound(
         continue;
       }
       const o = outcomes.get(c.localId);
+      if (!o && c.rowIds.some((id) => requeued.includes(id))) continue;
       if (!o) {
         unanswered.push(...c.rowIds);
         counts.retrying++;
@@ -305,6 +327,7 @@ async function commitRound(
     }
     await markSentMany(client, sent);
     await markSuperseded(client, superseded);
+    await markDeferred(client, requeued);
     await writeBack(client, objectType, written);
     if (paused) await markPaused(client, unanswered, paused.message, paused.until);
     else await markRetry(client, unanswered, error ?? "not answered", null);
