@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { cycleAll } from "../src/core/pull/cycle.ts";
+import { reconcile } from "../src/core/pull/reconcile.ts";
 import { runPush } from "../src/core/push/run.ts";
 import { compareWithSimulator } from "../src/tools/verify/compare.ts";
 import { connectWorker, installedDatabase } from "./pull-helpers.ts";
@@ -121,6 +122,21 @@ describe("a merge in HubSpot while a local update of the merged-away contact wai
     } finally {
       await sim.control.configure({ mergedIdBatchUpdate: "omit" });
     }
+  });
+
+  it("a merge the reconciliation finds first: the row is re-keyed before old ids are taken for gone", async () => {
+    await db.pool.query(`update hubsync.objects set conflict_policy = 'hubspot_wins' where object_type = 'contacts'`);
+    const ids = await pair();
+    await editLocally(ids.s);
+    const merged = await sim.control.mergeRecords("contacts", ids.p, ids.s);
+    await reconcile(deps, "contacts");
+    expect((await db.pool.query(`select id from hubspot.contacts where id = any ($1::text[])`, [[ids.p, ids.s, merged.id]])).rows).toEqual([{ id: merged.id }]);
+    await push();
+    await settleAndCompare("reconcile");
+    const { hubspot } = await afterMerge(ids, merged.id);
+    expect(hubspot.lastname).toBe("Local last");
+    expect(hubspot.firstname).toBe("Pat"); // the conflict was settled by the policy, not skipped
+
   });
 
   it("a local delete of the merged-away contact deletes the new record", async () => {
