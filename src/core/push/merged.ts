@@ -3,6 +3,7 @@ import type { SyncDeps } from "../pull/deps.ts";
 import { loadTarget } from "../pull/target.ts";
 import { applyRecords } from "../pull/upsert.ts";
 import { MERGED_IDS_PROPERTY } from "../schema/object-catalog.ts";
+import type { Rejection } from "./send.ts";
 
 /**
  * Updates HubSpot turned down because their record was merged away meanwhile. HubSpot's batch
@@ -23,6 +24,15 @@ export interface MergedAway {
 }
 
 const READ_CHUNK = 100;
+
+/**
+ * Whether a refused update is worth checking for a merge: HubSpot judged a property value there
+ * (its reason names one of the properties sent), it found the record, so no merge is behind it and
+ * no read is spent on it.
+ */
+export function mayBeMerged(properties: Record<string, string>, rejection: Rejection): boolean {
+  return !Object.keys(properties).some((name) => rejection.message.includes(name));
+}
 
 export async function findMergedAway(deps: SyncDeps, objectType: string, refusedIds: string[]): Promise<MergedAway> {
   const ids = [...new Set(refusedIds)];

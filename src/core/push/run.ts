@@ -25,7 +25,7 @@ import {
 } from "./outbox.ts";
 import { chunk, coalesce, type RecordChange } from "./plan.ts";
 import { sendBatch, type Outcome, type SendItem, type SendStats } from "./send.ts";
-import { findMergedAway, type MergedAway } from "./merged.ts";
+import { findMergedAway, mayBeMerged, type MergedAway } from "./merged.ts";
 import { PausedError } from "../hubspot/rate-budget.ts";
 
 export interface PushContext {
@@ -170,7 +170,10 @@ async function pushLocked(pool: pg.PoolClient, ctx: PushContext, objectType: str
         log.warn({ err: error }, "push interrupted; unsent changes wait for their backoff");
       }
       // An update HubSpot refused may have met a merge: its change goes to the survivor instead.
-      const refused = changes.filter((c) => c.action === "update" && c.recordId && !followed.has(c.recordId) && outcomes.get(c.localId)?.ok === false);
+      const refused = changes.filter((c) => {
+        const o = outcomes.get(c.localId);
+        return c.action === "update" && c.recordId && !followed.has(c.recordId) && o?.ok === false && mayBeMerged(c.properties, o.rejection);
+      });
       let merged: MergedAway | null = null;
       if (refused.length > 0 && !error) {
         try {
