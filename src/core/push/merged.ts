@@ -6,14 +6,14 @@ import { MERGED_IDS_PROPERTY } from "../schema/object-catalog.ts";
 import type { Rejection } from "./send.ts";
 
 /**
- * Updates HubSpot turned down because their record was merged away meanwhile. HubSpot's batch
- * update does not take a merged-away id (the input is left out of the answer, reported not found,
- * or the whole batch is refused, depending on the portal), whereas a read of the old id answers
- * the surviving record, which lists the old id in hs_merged_object_ids. For contacts and
- * companies the survivor is a new record with a new id.
+ * Changes sent to a record HubSpot merged away meanwhile. HubSpot's batch update does not take a
+ * merged-away id (the input is left out of the answer, reported not found, or the whole batch is
+ * refused, depending on the portal), and an archive of one answers as if done; a read of the old
+ * id answers the surviving record, which lists the old id in hs_merged_object_ids. For contacts
+ * and companies the survivor is a new record with a new id.
  */
 export interface MergedAway {
-  /** The refused ids that were merged away: their changes go back to the queue, not to the rejected. */
+  /** The ids that were merged away: their changes go back to the queue, not to the rejected or the sent. */
   moved: Set<string>;
   /**
    * Writes the surviving records into the table as a pull would (call it once the changes are back
@@ -34,8 +34,8 @@ export function mayBeMerged(properties: Record<string, string>, rejection: Rejec
   return !Object.keys(properties).some((name) => rejection.message.includes(name));
 }
 
-export async function findMergedAway(deps: SyncDeps, objectType: string, refusedIds: string[]): Promise<MergedAway> {
-  const ids = [...new Set(refusedIds)];
+export async function findMergedAway(deps: SyncDeps, objectType: string, recordIds: string[]): Promise<MergedAway> {
+  const ids = [...new Set(recordIds)];
   const moved = new Set<string>();
   if (ids.length === 0) return { moved, apply: async () => {} };
 

@@ -169,23 +169,26 @@ async function pushLocked(pool: pg.PoolClient, ctx: PushContext, objectType: str
         if (err instanceof PausedError) paused = err;
         log.warn({ err: error }, "push interrupted; unsent changes wait for their backoff");
       }
-      // An update HubSpot refused may have met a merge: its change goes to the survivor instead.
-      const refused = changes.filter((c) => {
+      // An update HubSpot refused may have met a merge, and an archive of a merged-away id may have
+      // done nothing (HubSpot answers it all the same): the change goes to the survivor instead.
+      const suspects = changes.filter((c) => {
         const o = outcomes.get(c.localId);
-        return c.action === "update" && c.recordId && !followed.has(c.recordId) && o?.ok === false && mayBeMerged(c.properties, o.rejection);
+        if (!c.recordId || followed.has(c.recordId) || !o) return false;
+        if (c.action === "archive") return !c.upsertFirst;
+        return c.action === "update" && !o.ok && mayBeMerged(c.properties, o.rejection);
       });
       let merged: MergedAway | null = null;
-      if (refused.length > 0 && !error) {
+      if (suspects.length > 0 && !error) {
         try {
-          merged = await findMergedAway(ctx, objectType, refused.map((c) => c.recordId!));
+          merged = await findMergedAway(ctx, objectType, suspects.map((c) => c.recordId!));
         } catch (err) {
           error = err instanceof Error ? err.message : String(err);
           if (err instanceof PausedError) paused = err;
         }
       }
-      const requeued = refused.filter((c) => merged?.moved.has(c.recordId!));
-      // Not known to be merged or not (the check failed): tried again later rather than rejected.
-      for (const c of merged ? requeued : refused) outcomes.delete(c.localId);
+      const requeued = suspects.filter((c) => merged?.moved.has(c.recordId!));
+      // Not known to be merged or not (the check failed): sent again later rather than settled now.
+      for (const c of merged ? requeued : suspects) outcomes.delete(c.localId);
       for (const c of requeued) followed.add(c.recordId!);
       await options.onAnswered?.();
       const counts = await commitRound(pool, objectType, cfg, changes, outcomes, error, paused, requeued.flatMap((c) => c.rowIds));
