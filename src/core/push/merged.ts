@@ -26,9 +26,9 @@ export interface MergedAway {
 const READ_CHUNK = 100;
 
 /**
- * Whether a refused update is worth checking for a merge: HubSpot judged a property value there
- * (its reason names one of the properties sent), it found the record, so no merge is behind it and
- * no read is spent on it.
+ * Whether a refused update is worth checking for a merge. A reason naming one of the properties
+ * sent means HubSpot found the record and judged a value: no merge is behind that refusal, and no
+ * read is spent on it.
  */
 export function mayBeMerged(properties: Record<string, string>, rejection: Rejection): boolean {
   return !Object.keys(properties).some((name) => rejection.message.includes(name));
