@@ -133,9 +133,13 @@ begin
   if tbl is null or jsonb_array_length(results) = 0 then return 0; end if;
   perform set_config('hubsync.applying', 'on', true);
   perform set_config('hubsync.pushing', 'on', true);
+  -- An answer naming an id merged away since (HubSpot wrote the change before the merge) is stale:
+  -- the row already holds the surviving record, and must not take the old id back.
   select jsonb_agg(jsonb_build_object('local_id', r ->> 'localId', 'id', r ->> 'id', 'properties', coalesce(r -> 'properties', '{}'),
                                       'created_at', r ->> 'createdAt', 'updated_at', r ->> 'updatedAt'))
-    into batch from jsonb_array_elements(results) r;
+    into batch from jsonb_array_elements(results) r
+   where not exists (select from hubsync.merges mm where mm.object_type = _push_write_back.object_type and mm.merged_id = r ->> 'id');
+  if batch is null then return 0; end if;
   -- A row the pull inserted for one of these records before this answer was committed goes.
   execute format('delete from hubspot.%I d using jsonb_to_recordset($1) as x(local_id uuid, id text)
                    where d.id = x.id and d._sync_local_id <> x.local_id', tbl) using batch;

@@ -246,13 +246,13 @@ describe("association tables", () => {
     const { loser, winner } = rows[0]!;
     const before = (await db.pool.query(`select company_id from hubspot.associations_company_contact where contact_id = $1 order by 1`, [loser])).rows;
     expect(before.length).toBeGreaterThan(0);
-    await sim.control.mergeRecords("contacts", winner, loser);
-    // the pull sees the winner changed (hs_merged_object_ids): hubsync.merges → rows re-pointed, no sweep needed
+    const merged = await sim.control.mergeRecords("contacts", winner, loser);
+    // the pull sees the new record (hs_merged_object_ids): hubsync.merges → rows re-pointed, no sweep needed
     const c = await cycleObject(worker, "contacts", { archived: false });
     expect(c.error).toBeUndefined();
-    expect((await db.pool.query(`select winner_id from hubsync.merges where merged_id = $1`, [loser])).rows).toEqual([{ winner_id: winner }]);
+    expect((await db.pool.query(`select winner_id from hubsync.merges where merged_id = $1`, [loser])).rows).toEqual([{ winner_id: merged.id }]);
     expect((await db.pool.query(`select count(*)::int as n from hubspot.associations_company_contact where contact_id = $1`, [loser])).rows[0].n).toBe(0);
-    expect((await db.pool.query(`select company_id from hubspot.associations_company_contact where contact_id = $1 order by 1`, [winner])).rows).toEqual(before);
+    expect((await db.pool.query(`select company_id from hubspot.associations_company_contact where contact_id = $1 order by 1`, [merged.id])).rows).toEqual(before);
     await sweepAssociations(worker, { objectType: "contacts" });
     for (const t of ["associations_company_contact", "associations_contact_deal", "associations_contact_contact"]) {
       const pair = await pairNamed(t);

@@ -55,7 +55,7 @@ describe("incremental pull", () => {
     const created = await sim.control.createRecord("deals", { dealname: "New deal", amount: "7", pipeline: "default", dealstage: "appointmentscheduled" });
     await sim.control.archiveRecord("contacts", ids.contacts![1]!);
     await sim.control.archiveRecord("deals", ids.deals![1]!);
-    await sim.control.mergeRecords("contacts", ids.contacts![2]!, ids.contacts![3]!);
+    const merged = await sim.control.mergeRecords("contacts", ids.contacts![2]!, ids.contacts![3]!);
 
     const results = await cycleAll(worker, null);
     expect(results.filter((r) => r.error)).toEqual([]);
@@ -66,10 +66,12 @@ describe("incremental pull", () => {
     // on_archive = 'delete' (default) for contacts, 'mark' for deals
     expect(await row("contacts", ids.contacts![1]!)).toBeUndefined();
     expect((await row("deals", ids.deals![1]!)).archived_at).not.toBeNull();
-    // the merged-away contact is gone and mapped to its winner
+    // both merged contacts became the new record the merge made (one row re-keyed), mapped to it
+    expect(await row("contacts", ids.contacts![2]!)).toBeUndefined();
     expect(await row("contacts", ids.contacts![3]!)).toBeUndefined();
-    const merges = await db.pool.query(`select merged_id, winner_id from hubsync.merges where object_type = 'contacts'`);
-    expect(merges.rows).toEqual([{ merged_id: ids.contacts![3], winner_id: ids.contacts![2] }]);
+    expect((await row("contacts", merged.id)).email).toBe(merged.properties.email);
+    const merges = await db.pool.query(`select merged_id, winner_id from hubsync.merges where object_type = 'contacts' order by merged_id::bigint`);
+    expect(merges.rows).toEqual([2, 3].map((i) => ({ merged_id: ids.contacts![i], winner_id: merged.id })));
 
     // a restore is picked up again
     await sim.control.restoreRecord("deals", ids.deals![1]!);

@@ -254,7 +254,7 @@ describe("basicApi and record life cycle", () => {
     expect(missing.code).toBe(404);
   });
 
-  it("re-points a merged contact's associations to the winner", async () => {
+  it("moves a merged contact's associations to the record the merge made", async () => {
     const [winner, loser] = await createMany("contacts", 2);
     const [x, y] = await createMany("companies", 2);
     await hubspot.crm.associations.v4.batchApi.create("contact", "company", {
@@ -263,13 +263,16 @@ describe("basicApi and record life cycle", () => {
         { _from: { id: loser! }, to: { id: y! }, types: [hs(1)] },
       ],
     });
-    await hubspot.crm.contacts.basicApi.merge({ primaryObjectId: winner!, objectIdToMerge: loser! });
-    const page = await hubspot.crm.associations.v4.basicApi.getPage("contact", winner!, "company");
+    const merged = await hubspot.crm.contacts.basicApi.merge({ primaryObjectId: winner!, objectIdToMerge: loser! });
+    expect([winner, loser]).not.toContain(merged.id);
+    const page = await hubspot.crm.associations.v4.basicApi.getPage("contact", merged.id, "company");
     const byCompany = Object.fromEntries(page.results.map((r) => [String(r.toObjectId), r.associationTypes.map((t) => t.typeId).sort((a, b) => a - b)]));
-    // The winner keeps its primary; the loser's company comes over unlabeled.
+    // Both records' associations move to the new record; the primary's primary label is kept, the other's company comes over unlabeled.
     expect(byCompany).toEqual({ [x!]: [1, 279], [y!]: [279] });
-    const fromY = await hubspot.crm.associations.v4.basicApi.getPage("company", y!, "contact");
-    expect(fromY.results.map((r) => String(r.toObjectId))).toEqual([winner]);
+    for (const company of [x!, y!]) {
+      const back = await hubspot.crm.associations.v4.basicApi.getPage("company", company, "contact");
+      expect(back.results.map((r) => String(r.toObjectId))).toEqual([merged.id]);
+    }
   });
 
   it("drops a GDPR-deleted contact's associations for good", async () => {

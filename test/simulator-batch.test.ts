@@ -14,7 +14,7 @@ beforeAll(async () => {
 afterAll(async () => sim.close());
 beforeEach(async () => {
   await sim.control.reset();
-  await sim.control.configure({ mergedIdLookup: "404" });
+  await sim.control.configure({ mergedIdLookup: "404", mergeCreatesNewRecord: true, mergedIdBatchUpdate: "omit" });
 });
 
 
@@ -129,25 +129,98 @@ describe("batch limits and partial results", () => {
 });
 
 describe("merge", () => {
-  it("keeps the winner with hs_merged_object_ids; the loser leaves lists and search", async () => {
-    const w = await hs.crm.contacts.basicApi.create({ properties: { email: "winner@example.com" }, associations: [] });
-    const l = await hs.crm.contacts.basicApi.create({ properties: { email: "loser@example.com", firstname: "Lo" }, associations: [] });
-    const res = await hs.apiRequest({ method: "POST", path: "/crm/v3/objects/contacts/merge", body: { primaryObjectId: w.id, objectIdToMerge: l.id } });
-    expect(res.status).toBe(200);
-    const merged = (await res.json()) as { id: string; properties: Record<string, string> };
-    expect(merged.id).toBe(w.id);
-    expect(merged.properties.hs_merged_object_ids).toBe(l.id);
-    expect(merged.properties.firstname).toBe("Lo");
-    const list = await hs.crm.contacts.basicApi.getPage(100);
-    expect(list.results.map((r) => r.id)).toEqual([w.id]);
+  const post = async (path: string, body: unknown) => {
+    const res = await hs.apiRequest({ method: "POST", path, body });
+    return { status: res.status, body: (await res.json()) as { id: string; properties: Record<string, string>; results?: Array<{ id: string; properties: Record<string, string> }>; errors?: unknown[] } };
+  };
+
+  it("contacts and companies become a new record with a new id, which both old ids resolve to", async () => {
+    await sim.control.configure({ mergedIdLookup: "winner" });
+    for (const [type, unique] of [["contacts", "email"], ["companies", "domain"]] as const) {
+      const p = await sim.control.createRecord(type, { [unique]: `primary.${type}.example.com`, city: "from the primary" });
+      const s2 = await sim.control.createRecord(type, { [unique]: `secondary.${type}.example.com`, city: "from the secondary", state: "from the secondary" });
+      const { status, body: merged } = await post(`/crm/v3/objects/${type}/merge`, { primaryObjectId: p.id, objectIdToMerge: s2.id });
+      expect(status).toBe(200);
+      expect([p.id, s2.id]).not.toContain(merged.id);
+      expect(Number(merged.id)).toBeGreaterThan(Number(s2.id));
+      expect(merged.properties.hs_object_id).toBe(merged.id);
+      expect(merged.properties.hs_merged_object_ids!.split(";").sort()).toEqual([p.id, s2.id].sort());
+      // the primary's values win; the secondary fills the blanks
+      expect(merged.properties[unique]).toBe(`primary.${type}.example.com`);
+      expect(merged.properties.city).toBe("from the primary");
+      expect(merged.properties.state).toBe("from the secondary");
+      // GET and batch read of either old id answer the new record
+      for (const old of [p.id, s2.id]) expect((await post(`/crm/v3/objects/${type}/batch/read`, { inputs: [{ id: old }] })).body.results!.map((r) => r.id)).toEqual([merged.id]);
+      const get = await hs.apiRequest({ method: "GET", path: `/crm/v3/objects/${type}/${p.id}` });
+      expect(((await get.json()) as { id: string }).id).toBe(merged.id);
+      // only the new record is listed
+      const listed = (await sim.control.listRecords(type)).map((r) => r.id);
+      expect(listed).toContain(merged.id);
+      expect(listed).not.toContain(p.id);
+      expect(listed).not.toContain(s2.id);
+      // the single update endpoint accepts an old id and writes to the new record
+      const upd = await hs.apiRequest({ method: "PATCH", path: `/crm/v3/objects/${type}/${s2.id}`, body: { properties: { city: "via old id" } } });
+      expect(((await upd.json()) as { id: string }).id).toBe(merged.id);
+      expect((await sim.control.getRecord(type, merged.id))!.properties.city).toBe("via old id");
+    }
+  });
+
+  it("with mergedIdLookup 404 an old id is not found", async () => {
+    const p = await sim.control.createRecord("contacts", { email: "p404@example.com" });
+    const s2 = await sim.control.createRecord("contacts", { email: "s404@example.com" });
+    await post("/crm/v3/objects/contacts/merge", { primaryObjectId: p.id, objectIdToMerge: s2.id });
+    expect((await apiError(hs.crm.contacts.basicApi.getById(p.id))).code).toBe(404);
+    const read = await post("/crm/v3/objects/contacts/batch/read", { inputs: [{ id: p.id }] });
+    expect(read.status).toBe(207);
+    expect(read.body.results).toEqual([]);
+  });
+
+  it("batch update does not accept an old id: left out of the results by default, or reported, or the whole batch refused", async () => {
+    const p = await sim.control.createRecord("contacts", { email: "bp@example.com" });
+    const s2 = await sim.control.createRecord("contacts", { email: "bs@example.com" });
+    const other = await sim.control.createRecord("contacts", { email: "bo@example.com" });
+    const merged = (await post("/crm/v3/objects/contacts/merge", { primaryObjectId: p.id, objectIdToMerge: s2.id })).body;
+    const inputs = [{ id: s2.id, properties: { firstname: "To the old id" } }, { id: other.id, properties: { firstname: "Fine" } }];
+
+    const omitted = await post("/crm/v3/objects/contacts/batch/update", { inputs });
+    expect(omitted.status).toBe(200);
+    expect(omitted.body.results!.map((r) => r.id)).toEqual([other.id]);
+    expect(omitted.body.errors).toBeUndefined();
+
+    await sim.control.configure({ mergedIdBatchUpdate: "notFound" });
+    const reported = await post("/crm/v3/objects/contacts/batch/update", { inputs });
+    expect(reported.status).toBe(207);
+    expect(reported.body.errors).toEqual([expect.objectContaining({ category: "OBJECT_NOT_FOUND", context: { ids: [s2.id] } })]);
+
+    await sim.control.configure({ mergedIdBatchUpdate: "refuse" });
+    const refused = await post("/crm/v3/objects/contacts/batch/update", { inputs: [{ id: other.id, properties: { firstname: "Refused" } }, ...inputs] });
+    expect(refused.status).toBe(400);
+    expect((await sim.control.getRecord("contacts", other.id))!.properties.firstname).toBe("Fine");
+    // nothing ever reached the merged record through its old id
+    expect((await sim.control.getRecord("contacts", merged.id))!.properties.firstname).toBeUndefined();
+  });
+
+  it("deals and tickets keep the primary's id, and so do contacts with mergeCreatesNewRecord off", async () => {
+    await sim.control.configure({ mergedIdLookup: "winner" });
+    const pairs: Array<[string, Record<string, string>, Record<string, string>]> = [
+      ["deals", { dealname: "Winner" }, { dealname: "Loser", description: "Lo" }],
+      ["tickets", { subject: "Winner" }, { subject: "Loser", content: "Lo" }],
+      ["contacts", { email: "winner@example.com" }, { email: "loser@example.com", firstname: "Lo" }],
+    ];
+    for (const [type, wp, lp] of pairs) {
+      if (type === "contacts") await sim.control.configure({ mergeCreatesNewRecord: false });
+      const w = await sim.control.createRecord(type, wp);
+      const l = await sim.control.createRecord(type, lp);
+      const { body: merged } = await post(`/crm/v3/objects/${type}/merge`, { primaryObjectId: w.id, objectIdToMerge: l.id });
+      expect(merged.id).toBe(w.id);
+      expect(merged.properties.hs_merged_object_ids).toBe(l.id);
+      expect(Object.values(merged.properties)).toContain("Lo");
+      expect((await sim.control.listRecords(type)).map((r) => r.id)).toEqual([w.id]);
+      const get = await hs.apiRequest({ method: "GET", path: `/crm/v3/objects/${type}/${l.id}` });
+      expect(((await get.json()) as { id: string }).id).toBe(w.id);
+    }
     const found = await hs.crm.contacts.searchApi.doSearch({ filterGroups: [], sorts: [], properties: [], limit: 10, after: "0" });
     expect(found.total).toBe(1);
-    expect((await apiError(hs.crm.contacts.basicApi.getById(l.id))).code).toBe(404);
-    await sim.control.configure({ mergedIdLookup: "winner" });
-    expect((await hs.crm.contacts.basicApi.getById(l.id)).id).toBe(w.id);
-    // the single update endpoint accepts the old id
-    const upd = await hs.crm.contacts.basicApi.update(l.id, { properties: { lastname: "Via old id" } });
-    expect(upd.id).toBe(w.id);
   });
 });
 

@@ -170,7 +170,7 @@ describe("simulator webhooks", () => {
       await sim.control.unassociate("contacts", a.id, "companies", co.id);
       await hs.crm.contacts.basicApi.archive(b.id);
       await sim.control.restoreRecord("contacts", b.id);
-      await hs.crm.contacts.basicApi.merge({ primaryObjectId: a.id, objectIdToMerge: b.id });
+      const merged = await hs.crm.contacts.basicApi.merge({ primaryObjectId: a.id, objectIdToMerge: b.id });
       const gone = await hs.crm.contacts.basicApi.create({ properties: { email: "gdpr@example.com" }, associations: [] });
       await hs.crm.contacts.basicApi.purge({ objectId: gone.id });
       const item = await sim.control.createRecord("line_items", { name: "Widget", quantity: "2" });
@@ -199,8 +199,10 @@ describe("simulator webhooks", () => {
       expect(find("contact.deletion", on(b.id))).toHaveLength(1);
       expect(find("contact.restore", on(b.id))).toHaveLength(1);
       expect(find("contact.merge")).toEqual([
-        expect.objectContaining({ objectId: a.id, primaryObjectId: a.id, mergedObjectIds: [b.id], newObjectId: a.id }),
+        // the event names the record the merge made: a new id for contacts
+        expect.objectContaining({ objectId: merged.id, primaryObjectId: a.id, mergedObjectIds: [b.id], newObjectId: merged.id }),
       ]);
+      expect([a.id, b.id]).not.toContain(merged.id);
       expect(find("contact.deletion", on(gone.id))).toHaveLength(1);
       expect(find("contact.privacyDeletion", on(gone.id))).toHaveLength(1);
       expect(find("line_item.creation", on(item.id))).toHaveLength(1);

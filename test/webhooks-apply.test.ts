@@ -132,28 +132,31 @@ describe("webhook events applied by the worker", () => {
     ]);
   });
 
-  it("a merge removes the merged-away row and records it in hubsync.merges", async () => {
-    const [winner, loser] = [contacts[0]!, contacts[1]!];
-    expect(await contactRow(loser)).not.toBeNull();
-    await sim.control.mergeRecords("contacts", winner, loser);
-    await post([event("contact.merge", { objectId: Number(winner), primaryObjectId: Number(winner), mergedObjectIds: [Number(loser)], newObjectId: Number(winner) })]);
-    await until("the merged-away contact to leave the table", async () => (await contactRow(loser)) === null);
-    const merges = await db.pool.query(`select merged_id, winner_id from hubsync.merges where object_type = 'contacts'`);
-    expect(merges.rows).toEqual([{ merged_id: loser, winner_id: winner }]);
-    expect(await contactRow(winner)).not.toBeNull();
+  it("a merge re-keys the merged rows to the new record and records them in hubsync.merges", async () => {
+    const [primary, secondary] = [contacts[0]!, contacts[1]!];
+    expect(await contactRow(secondary)).not.toBeNull();
+    const merged = await sim.control.mergeRecords("contacts", primary, secondary);
+    await post([event("contact.merge", { objectId: Number(merged.id), primaryObjectId: Number(primary), mergedObjectIds: [Number(secondary)], newObjectId: Number(merged.id) })]);
+    await until("the new record to take the merged rows' place", async () =>
+      (await contactRow(secondary)) === null && (await contactRow(primary)) === null && (await contactRow(merged.id)) !== null,
+    );
+    const merges = await db.pool.query(`select merged_id, winner_id from hubsync.merges where object_type = 'contacts' order by merged_id::bigint`);
+    expect(merges.rows).toEqual([primary, secondary].map((id) => ({ merged_id: id, winner_id: merged.id })));
 
-    // where HubSpot answers a merged-away id with the winner, and with the events in reverse order
-    await sim.control.configure({ mergedIdLookup: "winner" });
+    // where HubSpot answers a merged-away id with 404, and with the events in reverse order
+    await sim.control.configure({ mergedIdLookup: "404" });
     try {
       const other = contacts[11]!;
-      await sim.control.mergeRecords("contacts", winner, other);
+      const again = await sim.control.mergeRecords("contacts", merged.id, other);
       await post([
         event("contact.propertyChange", { objectId: Number(other), propertyName: "firstname", propertyValue: "x" }),
-        event("contact.merge", { objectId: Number(winner), primaryObjectId: Number(winner), mergedObjectIds: [Number(other)], newObjectId: Number(winner) }),
+        event("contact.merge", { objectId: Number(again.id), primaryObjectId: Number(merged.id), mergedObjectIds: [Number(other)], newObjectId: Number(again.id) }),
       ]);
-      await until("the second merged-away contact to leave the table", async () => (await contactRow(other)) === null);
+      await until("the second merge's rows to be re-keyed", async () => (await contactRow(other)) === null && (await contactRow(again.id)) !== null);
+      const chained = await db.pool.query(`select count(*)::int as n from hubsync.merges where object_type = 'contacts' and winner_id = $1`, [again.id]);
+      expect(chained.rows[0].n).toBe(4); // the first merge's ids now lead to the second's record too
     } finally {
-      await sim.control.configure({ mergedIdLookup: "404" });
+      await sim.control.configure({ mergedIdLookup: "winner" });
     }
     await until("the inbox to drain", drained);
   });

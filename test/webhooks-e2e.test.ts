@@ -178,8 +178,8 @@ describe("real time through webhooks", () => {
     const associated = Date.now() - at;
     await sim.control.associate("contacts", b!, "companies", company);
     const merging = Date.now();
-    await sim.control.mergeRecords("contacts", c!, b!);
-    await until("the merge", async () => (await db.pool.query(`select 1 from hubsync.merges where merged_id = $1 and winner_id = $2`, [b, c])).rowCount === 1);
+    const mergedId = (await sim.control.mergeRecords("contacts", c!, b!)).id;
+    await until("the merge", async () => (await db.pool.query(`select 1 from hubsync.merges where merged_id = $1 and winner_id = $2`, [b, mergedId])).rowCount === 1);
     const merged = Date.now() - merging;
     await sim.control.unassociate("contacts", a!, "companies", company);
     const result = await waitFor(

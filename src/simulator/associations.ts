@@ -284,7 +284,7 @@ const attached = new WeakMap<Store, AssociationStore>();
 
 /**
  * The association store of a portal, created on first use and kept in step with the record store's
- * life-cycle events: a merge re-points the loser's associations to the winner, a GDPR purge drops the
+ * life-cycle events: a merge re-points the merged-away records' associations to the surviving one, a GDPR purge drops the
  * record's associations for good, a reset empties it.
  * Archive/restore need nothing here: reads hide archived records, so a restore brings them back.
  */
@@ -296,7 +296,12 @@ export function associationsOf(store: Store): AssociationStore {
     exists: (typeId, id) => record(typeId, id) !== undefined,
     isArchived: (typeId, id) => record(typeId, id)?.archived === true,
   });
-  store.on("merge", (e) => created.merge(e.type.objectTypeId, Number(e.winnerId), Number(e.loserId)));
+  // The primary's associations move first, so its primary labels are the ones kept.
+  store.on("merge", (e) => {
+    for (const gone of [e.primaryId, e.secondaryId]) {
+      if (e.goneIds.includes(gone)) created.merge(e.type.objectTypeId, Number(e.newId), Number(gone));
+    }
+  });
   store.on("purge", (e) => created.purge(e.type.objectTypeId, Number(e.id)));
   store.on("reset", () => created.reset());
   attached.set(store, created);

@@ -99,8 +99,20 @@ export const ConfigPatchSchema = z
     maxUrlLength: z.number().int().positive(),
     /** limit > 100 on lists / > 200 on search / > 100 batch inputs: clamp instead of 400. */
     clampLimits: z.boolean(),
-    /** GET on a merged-away id: 404, or the winner (older APIs' behaviour). */
+    /** GET and batch read of a merged-away id: the record it was merged into (HubSpot), or 404. */
     mergedIdLookup: z.enum(["404", "winner"]),
+    /**
+     * Merging two contacts or two companies creates a new record with a new id (HubSpot today);
+     * false: the primary keeps its id, as before HubSpot's change and as other types still do.
+     */
+    mergeCreatesNewRecord: z.boolean(),
+    /**
+     * Batch update naming a merged-away id. HubSpot documents only that it is not supported, not
+     * its answer: "omit" leaves the input out of the results without an error (the one answer
+     * reported, and the hardest for a client to notice), "notFound" reports it as OBJECT_NOT_FOUND
+     * in a 207, "refuse" fails the whole batch with a 400.
+     */
+    mergedIdBatchUpdate: z.enum(["omit", "notFound", "refuse"]),
     /** Requested properties without a value: null (common observation) or omitted. */
     emptyProperties: z.enum(["null", "omit"]),
     /** Targets per page of associations v4 reads (HubSpot: 500). */
@@ -128,6 +140,8 @@ export interface SimulatorConfig {
   maxUrlLength: number;
   clampLimits: boolean;
   mergedIdLookup: "404" | "winner";
+  mergeCreatesNewRecord: boolean;
+  mergedIdBatchUpdate: "omit" | "notFound" | "refuse";
   emptyProperties: "null" | "omit";
   associationsPageSize: number;
   associationsBumpLastModified: boolean;
@@ -146,7 +160,9 @@ export function defaultConfig(): SimulatorConfig {
     faults: FaultsSchema.parse({}),
     maxUrlLength: 8_192,
     clampLimits: false,
-    mergedIdLookup: "404",
+    mergedIdLookup: "winner",
+    mergeCreatesNewRecord: true,
+    mergedIdBatchUpdate: "omit",
     emptyProperties: "null",
     associationsPageSize: 500,
     associationsBumpLastModified: false,
@@ -173,6 +189,8 @@ export function applyConfig(config: SimulatorConfig, patch: ConfigPatch): Simula
   if (p.maxUrlLength !== undefined) next.maxUrlLength = p.maxUrlLength;
   if (p.clampLimits !== undefined) next.clampLimits = p.clampLimits;
   if (p.mergedIdLookup !== undefined) next.mergedIdLookup = p.mergedIdLookup;
+  if (p.mergeCreatesNewRecord !== undefined) next.mergeCreatesNewRecord = p.mergeCreatesNewRecord;
+  if (p.mergedIdBatchUpdate !== undefined) next.mergedIdBatchUpdate = p.mergedIdBatchUpdate;
   if (p.emptyProperties !== undefined) next.emptyProperties = p.emptyProperties;
   if (p.associationsPageSize !== undefined) next.associationsPageSize = p.associationsPageSize;
   if (p.associationsBumpLastModified !== undefined) next.associationsBumpLastModified = p.associationsBumpLastModified;

@@ -64,6 +64,7 @@ export async function startSimulator(opts: Partial<SimulatorOptions> = {}): Prom
     configure(p: ConfigPatch) {
       config = applyConfig(config, p);
       store.indexLagMs = config.indexLagMs;
+      store.mergeCreatesNewRecord = config.mergeCreatesNewRecord;
       setAssociationsBumpLastModified(store, config.associationsBumpLastModified);
       if (p.rateLimits !== undefined || p.tier !== undefined) limiter.reset();
       return config;
@@ -80,6 +81,7 @@ export async function startSimulator(opts: Partial<SimulatorOptions> = {}): Prom
   }
   const webhooks = new WebhookSender(store);
   for (const r of webhookRoutes(webhooks)) router.route(r.method, r.path, r.handler, { rateClass: "none", auth: false });
+  store.mergeCreatesNewRecord = config.mergeCreatesNewRecord;
   // The seeded portal exists before the first request: it is indexed already, not lagging.
   if (seed) seedPortal(store, { size: seed.size, seed: seed.seed ?? 1 });
   store.indexLagMs = config.indexLagMs;

@@ -632,9 +632,10 @@ function mergeSome(ctx: Ctx, companies: StoredRecord[], contacts: StoredRecord[]
       if (winner.archived || loser.archived) continue;
       if (!ctx.store.getRecord(type, winner.id) || !ctx.store.getRecord(type, loser.id)) continue;
       const at = laterThan(ctx, winner.updatedAt, loser.updatedAt);
-      if (ctx.store.mergeRecords(type, winner.id, loser.id, { at })) {
+      const merged = ctx.store.mergeRecords(type, winner.id, loser.id, { at });
+      if (merged) {
         done++;
-        if (name === "companies") repointPrimaryCompany(ctx, contacts, loser.id, winner.id, at);
+        if (name === "companies") repointPrimaryCompany(ctx, contacts, [winner.id, loser.id], merged.id, at);
       }
     }
     ctx.summary.merged[name] = done;
@@ -642,11 +643,12 @@ function mergeSome(ctx: Ctx, companies: StoredRecord[], contacts: StoredRecord[]
 }
 
 /** After a company merge HubSpot rewrites the contacts' primary company id (and that is a contact edit). */
-function repointPrimaryCompany(ctx: Ctx, contacts: StoredRecord[], loserId: string, winnerId: string, at: number): void {
+function repointPrimaryCompany(ctx: Ctx, contacts: StoredRecord[], goneIds: string[], mergedId: string, at: number): void {
   const type = typeOf(ctx.store, "contacts");
   for (const c of contacts) {
-    if (c.properties.associatedcompanyid === loserId && ctx.store.getRecord(type, c.id)) {
-      ctx.store.updateRecord(type, c.id, { associatedcompanyid: winnerId }, { at: Math.max(at, c.updatedAt) });
+    const company = c.properties.associatedcompanyid;
+    if (company && company !== mergedId && goneIds.includes(company) && ctx.store.getRecord(type, c.id)) {
+      ctx.store.updateRecord(type, c.id, { associatedcompanyid: mergedId }, { at: Math.max(at, c.updatedAt) });
     }
   }
 }

@@ -23,8 +23,11 @@ export interface StoreEvents {
   /** A record went to the recycle bin (archived = true). */
   archive: { type: ObjectTypeDef; id: string };
   restore: { type: ObjectTypeDef; id: string };
-  /** `loserId` no longer exists; whatever pointed at it should now point at `winnerId`. */
-  merge: { type: ObjectTypeDef; winnerId: string; loserId: string };
+  /**
+   * Records merged into `newId`: `goneIds` no longer exist, and whatever pointed at them should now
+   * point at `newId` (the primary's own id when the primary survives, else a record made by the merge).
+   */
+  merge: { type: ObjectTypeDef; primaryId: string; secondaryId: string; newId: string; goneIds: string[] };
   /** Permanently deleted (GDPR): gone from live and archived lists alike. */
   purge: { type: ObjectTypeDef; id: string };
   /** The whole portal was emptied back to its defaults. */
@@ -84,6 +87,11 @@ export class Store {
   readonly clock = new Clock();
   /** Search sees changes this many ms late (set by the server's configuration). */
   indexLagMs = 0;
+  /**
+   * Merging two contacts or two companies makes a third record with a new id, as HubSpot has done
+   * since it changed merges of those types; other types (and this switch off) keep the primary's id.
+   */
+  mergeCreatesNewRecord = true;
   private types = new Map<string, TypeState>();
   private typeAliases = new Map<string, string>();
   private nextRecordId = 1;
@@ -330,10 +338,16 @@ export class Store {
   }
 
   createRecord(type: ObjectTypeDef, properties: Record<string, string>, options: WriteOptions = {}): StoredRecord {
-    const state = this.typeState(type);
     const at = options.at ?? this.clock.now();
+    const record = this.insertRecord(this.typeState(type), type, properties, at, at);
+    this.emit("create", { type, record });
+    return record;
+  }
+
+  /** A new live record with a fresh id, in every index. */
+  private insertRecord(state: TypeState, type: ObjectTypeDef, properties: Record<string, string>, createdAt: number, updatedAt: number): StoredRecord {
     const id = this.allocateId();
-    const record: StoredRecord = { id, idNum: Number(id), properties: {}, createdAt: at, updatedAt: at, archived: false, archivedAt: null };
+    const record: StoredRecord = { id, idNum: Number(id), properties: {}, createdAt, updatedAt, archived: false, archivedAt: null };
     for (const [k, v] of Object.entries(properties)) if (v !== "") record.properties[k] = v;
     this.stampSystem(type, record, true);
     this.noteLag(state, id, null);
@@ -341,7 +355,6 @@ export class Store {
     sortedInsert(state.live, record, byId);
     sortedInsert(state.byModified, record, byModified);
     this.indexUnique(state, record, true);
-    this.emit("create", { type, record });
     return record;
   }
 
@@ -410,31 +423,46 @@ export class Store {
   }
 
   /**
-   * Merges `loserId` into `winnerId`: the winner keeps its values, fills its blanks from the
-   * loser, records the loser in hs_merged_object_ids and is modified now; the loser is gone.
+   * Merges `secondaryId` into `primaryId`. Contacts and companies (with `mergeCreatesNewRecord`)
+   * become a new record with a new id: the primary's values, blanks filled from the secondary, the
+   * earlier create date; both old ids are gone and resolve to it. Other types keep the primary,
+   * which fills its blanks from the secondary. Either way the result lists every id it absorbed in
+   * hs_merged_object_ids and is modified now.
    */
-  mergeRecords(type: ObjectTypeDef, winnerId: string, loserId: string, options: WriteOptions = {}): StoredRecord | undefined {
+  mergeRecords(type: ObjectTypeDef, primaryId: string, secondaryId: string, options: WriteOptions = {}): StoredRecord | undefined {
     const state = this.typeState(type);
-    const winner = state.records.get(winnerId);
-    const loser = state.records.get(loserId);
-    if (!winner || !loser || winner.archived || loser.archived || winner === loser) return undefined;
+    const primary = state.records.get(primaryId);
+    const secondary = state.records.get(secondaryId);
+    if (!primary || !secondary || primary.archived || secondary.archived || primary === secondary) return undefined;
+    const mintsNewId = this.mergeCreatesNewRecord && !type.custom && (type.name === "contacts" || type.name === "companies");
     const mergedIds = [
-      ...(winner.properties.hs_merged_object_ids?.split(";") ?? []),
-      loserId,
-      ...(loser.properties.hs_merged_object_ids?.split(";") ?? []),
+      ...(primary.properties.hs_merged_object_ids?.split(";") ?? []),
+      ...(mintsNewId ? [primaryId] : []),
+      secondaryId,
+      ...(secondary.properties.hs_merged_object_ids?.split(";") ?? []),
     ].filter(Boolean);
-    const changes: Record<string, string> = { hs_merged_object_ids: mergedIds.join(";") };
     const system = new Set(["hs_object_id", type.createdProperty, type.lastModifiedProperty, "hs_merged_object_ids", "hs_calculated_merged_vids"]);
-    for (const [k, v] of Object.entries(loser.properties)) {
-      if (!system.has(k) && winner.properties[k] === undefined) changes[k] = v;
+    const changes: Record<string, string> = { hs_merged_object_ids: mergedIds.join(";") };
+    for (const [k, v] of Object.entries(secondary.properties)) {
+      if (!system.has(k) && (mintsNewId || primary.properties[k] === undefined)) changes[k] = v;
     }
-    if (type.name === "contacts") changes.hs_calculated_merged_vids = mergedIds.map((m) => `${m}:${loser.createdAt}`).join(";");
-    // The loser's unique values (e.g. email) must be free before the winner may take them.
-    this.removeRecord(state, loser);
-    state.merged.set(loserId, winnerId);
-    const result = this.updateRecord(type, winnerId, changes, options);
-    this.emit("merge", { type, winnerId, loserId });
-    return result;
+    if (mintsNewId) for (const [k, v] of Object.entries(primary.properties)) if (!system.has(k)) changes[k] = v;
+    if (type.name === "contacts") changes.hs_calculated_merged_vids = mergedIds.map((m) => `${m}:${secondary.createdAt}`).join(";");
+    // The old records' unique values (e.g. email) must be free before the result may take them.
+    this.removeRecord(state, secondary);
+    if (!mintsNewId) {
+      state.merged.set(secondaryId, primaryId);
+      const result = this.updateRecord(type, primaryId, changes, options);
+      this.emit("merge", { type, primaryId, secondaryId, newId: primaryId, goneIds: [secondaryId] });
+      return result;
+    }
+    this.removeRecord(state, primary);
+    const at = options.at ?? this.clock.now();
+    const created = this.insertRecord(state, type, changes, Math.min(primary.createdAt, secondary.createdAt), at);
+    state.merged.set(primaryId, created.id);
+    state.merged.set(secondaryId, created.id);
+    this.emit("merge", { type, primaryId, secondaryId, newId: created.id, goneIds: [primaryId, secondaryId] });
+    return created;
   }
 
   /** GDPR delete: the record is gone for good (not restorable, not in the archived list). */

@@ -83,13 +83,14 @@ export function followChanges(store: Store, emit: (event: ChangeEvent) => void):
     }),
     store.on("archive", ({ type, id }) => emit(base(type, "deletion", id, store.getRecord(type, id)?.archivedAt ?? store.clock.now()))),
     store.on("restore", ({ type, id }) => emit(base(type, "restore", id, store.clock.now()))),
-    store.on("merge", ({ type, winnerId, loserId }) => {
-      const winner = Number(winnerId);
+    // objectId and newObjectId name the record that now holds the data: a new id for contacts and
+    // companies, the primary's own for other types.
+    store.on("merge", ({ type, primaryId, secondaryId, newId }) => {
       emit({
-        ...base(type, "merge", winnerId, store.getRecord(type, winnerId)?.updatedAt ?? store.clock.now()),
-        primaryObjectId: winner,
-        mergedObjectIds: [Number(loserId)],
-        newObjectId: winner,
+        ...base(type, "merge", newId, store.getRecord(type, newId)?.updatedAt ?? store.clock.now()),
+        primaryObjectId: Number(primaryId),
+        mergedObjectIds: [Number(secondaryId)],
+        newObjectId: Number(newId),
       });
     }),
     store.on("purge", ({ type, id }) => {

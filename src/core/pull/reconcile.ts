@@ -32,6 +32,14 @@ export async function reconcile(deps: SyncContext, objectType: string): Promise<
     const gone = [...stored].filter((id) => !live.has(id));
     const absent = [...live].filter((id) => !stored.has(id));
 
+    const counts = emptyCounts();
+    // Ids the table lacks first: a record a merge made takes over a row of the records it absorbed
+    // (with its waiting local changes), which the removal below then no longer finds by its old id.
+    for (let i = 0; i < absent.length; i += 100) {
+      const read = await deps.hubspot.batchRead(target.apiName, absent.slice(i, i + 100), target.allProperties);
+      // Read after startedAt: an id live in the listing that a local delete archived before it was restored since.
+      await inApplyingTransaction(deps.pool, async (client) => addCounts(counts, await applyRecords(client, target, read.results, startedAt)));
+    }
     let removed = 0;
     if (gone.length) {
       removed = await inApplyingTransaction(deps.pool, async (client) => {
@@ -44,12 +52,6 @@ export async function reconcile(deps: SyncContext, objectType: string): Promise<
               );
         return res.rowCount ?? 0;
       });
-    }
-    const counts = emptyCounts();
-    for (let i = 0; i < absent.length; i += 100) {
-      const read = await deps.hubspot.batchRead(target.apiName, absent.slice(i, i + 100), target.allProperties);
-      // Read after startedAt: an id live in the listing that a local delete archived before it was restored since.
-      await inApplyingTransaction(deps.pool, async (client) => addCounts(counts, await applyRecords(client, target, read.results, startedAt)));
     }
     await writeCursor(deps.pool, objectType, "reconcile", { lastRunAt: new Date().toISOString(), live: live.size, removed, added: counts.inserted });
     return { records: removed + counts.inserted + counts.updated, details: { live: live.size, stored: stored.size, removed, ...counts } };

@@ -38,7 +38,9 @@ export function recordHash(record: CrmRecord): string {
  * A row is only rewritten when HubSpot's copy is at least as new (updated_at) and differs
  * (_sync_hash), or when it comes back from being marked archived; never while a local delete of
  * it is on its way to HubSpot (or got there after this copy was read). Records that say they absorbed
- * others (hs_merged_object_ids) remove the merged-away rows and record them in hubsync.merges.
+ * others (hs_merged_object_ids) go through hubsync._apply_merges first: a merged-away row takes the
+ * surviving id (the others leave), local changes waiting for an old id follow it, and the record's
+ * values are then written over that row like any pulled change.
  */
 export async function applyRecords(
   client: pg.PoolClient,
@@ -72,6 +74,9 @@ export async function applyRecords(
     });
     return doc;
   });
+  // Before the upsert: the surviving record then updates the re-keyed row (conflict policy and all)
+  // instead of arriving as a new row next to it.
+  counts.merged = await applyMerges(client, target, [...newest.values()]);
   const cols = target.columns.map((c) => quoteIdent(c.column));
   const defs = target.columns.map((c, i) => `c${i} ${c.pgType}`);
   const sql = `
@@ -91,25 +96,16 @@ export async function applyRecords(
   const { rows } = await client.query<{ inserted: boolean }>(sql, [JSON.stringify(docs), target.objectType, readAt ?? null]);
   for (const r of rows) r.inserted ? counts.inserted++ : counts.updated++;
   counts.unchanged = docs.length - rows.length;
-  counts.merged = await applyMerges(client, target, [...newest.values()]);
   return counts;
 }
 
 async function applyMerges(client: pg.PoolClient, target: PullTarget, records: CrmRecord[]): Promise<number> {
-  const pairs: Array<{ merged_id: string; winner_id: string }> = [];
+  const merges: Array<{ id: string; merged: string[] }> = [];
   for (const r of records) {
-    const raw = r.properties[MERGED_IDS_PROPERTY];
-    if (!raw) continue;
-    for (const id of raw.split(";").map((s) => s.trim())) if (id && id !== r.id) pairs.push({ merged_id: id, winner_id: r.id });
+    const merged = (r.properties[MERGED_IDS_PROPERTY] ?? "").split(";").map((s) => s.trim()).filter((id) => id && id !== r.id);
+    if (merged.length) merges.push({ id: r.id, merged });
   }
-  if (pairs.length === 0) return 0;
-  const json = JSON.stringify(pairs);
-  await client.query(
-    `insert into hubsync.merges (object_type, merged_id, winner_id)
-     select $1, merged_id, winner_id from jsonb_to_recordset($2::jsonb) as x(merged_id text, winner_id text)
-     on conflict (object_type, merged_id) do update set winner_id = excluded.winner_id`,
-    [target.objectType, json],
-  );
-  const { rowCount } = await client.query(`delete from ${target.table} where id = any($1::text[])`, [pairs.map((p) => p.merged_id)]);
-  return rowCount ?? 0;
+  if (merges.length === 0) return 0;
+  const { rows } = await client.query<{ n: number }>(`select hubsync._apply_merges($1, $2::jsonb) as n`, [target.objectType, JSON.stringify(merges)]);
+  return rows[0]?.n ?? 0;
 }

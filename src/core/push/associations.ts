@@ -68,6 +68,20 @@ async function resolveEnd(db: Queryable, type: string, value: string | null): Pr
 }
 
 /**
+ * Ends HubSpot merged away (hubsync.merges), keyed "type|old id", with the id that absorbed them.
+ * HubSpot moved the associations there, and an association write naming an old id would be refused.
+ */
+async function mergeSurvivors(db: Queryable, rows: OutboxRow[]): Promise<Map<string, string>> {
+  const res = await db.query<{ object_type: string; merged_id: string; winner_id: string }>(
+    `select m.object_type, m.merged_id, m.winner_id from hubsync.merges m
+      where (m.object_type, m.merged_id) in (select x ->> 'fromType', x ->> 'from' from jsonb_array_elements($1::jsonb) x
+                                             union select x ->> 'toType', x ->> 'to' from jsonb_array_elements($1::jsonb) x)`,
+    [JSON.stringify(rows.map((r) => r.changes))],
+  );
+  return new Map(res.rows.map((r) => [`${r.object_type}|${r.merged_id}`, r.winner_id]));
+}
+
+/**
  * Sends the claimed association changes of one object type. A change whose end is a record not yet
  * created in HubSpot waits (deferred, not counted as a try). The last change per pair wins.
  * Associate without type ids or labels uses HubSpot's default type; with them, batch/create with
@@ -77,6 +91,8 @@ export async function pushAssociations(db: Queryable, api: HubSpotApi, rows: Out
   const result: AssociationResult = { sent: 0, rejected: 0, deferred: 0, requests: 0 };
   const byPair = new Map<string, Resolved>();
   const deferred: string[] = [];
+  const survivors = await mergeSurvivors(db, rows);
+  const current = (type: string, id: string | null) => (id && survivors.get(`${type}|${id}`)) || id;
   for (const row of rows) {
     const parsed = Change.safeParse(row.changes);
     if (!parsed.success) {
@@ -85,8 +101,8 @@ export async function pushAssociations(db: Queryable, api: HubSpotApi, rows: Out
       continue;
     }
     const change = parsed.data;
-    const from = await resolveEnd(db, change.fromType, change.from);
-    const to = await resolveEnd(db, change.toType, change.to);
+    const from = await resolveEnd(db, change.fromType, current(change.fromType, change.from));
+    const to = await resolveEnd(db, change.toType, current(change.toType, change.to));
     if (!from || !to) {
       deferred.push(row.id);
       continue;

@@ -8,6 +8,7 @@ import {
   claimAssociations,
   claimRecords,
   knownRecordIds,
+  markDeferred,
   markRejected,
   markPaused,
   markRetry,
@@ -24,6 +25,7 @@ import {
 } from "./outbox.ts";
 import { chunk, coalesce, type RecordChange } from "./plan.ts";
 import { sendBatch, type Outcome, type SendItem, type SendStats } from "./send.ts";
+import { findMergedAway, mayBeMerged, type MergedAway } from "./merged.ts";
 import { PausedError } from "../hubspot/rate-budget.ts";
 import { finishRun, startRun } from "../runs.ts";
 import { findObject, type ObjectRow } from "../schema/objects.ts";
@@ -128,6 +130,8 @@ async function pushLocked(pool: pg.PoolClient, ctx: SyncContext, objectType: str
     const age = await newestDueAgeMs(pool, objectType);
     if (age !== null && age < window) await sleep(window - age);
 
+    // Old ids whose changes were re-pointed to a merge's survivor in this push: refused again, they are rejections.
+    const followed = new Set<string>();
     for (;;) {
       const rows = await claimRecords(pool, objectType, options.recordsPerRound ?? 500);
       if (rows.length === 0) break;
@@ -151,8 +155,30 @@ async function pushLocked(pool: pg.PoolClient, ctx: SyncContext, objectType: str
         if (err instanceof PausedError) paused = err;
         log.warn({ err: error }, "push interrupted; unsent changes wait for their backoff");
       }
+      // An update HubSpot refused may have met a merge, and an archive of a merged-away id may have
+      // done nothing (HubSpot answers it all the same): the change goes to the survivor instead.
+      const suspects = changes.filter((c) => {
+        const o = outcomes.get(c.localId);
+        if (!c.recordId || followed.has(c.recordId) || !o) return false;
+        if (c.action === "archive") return !c.upsertFirst;
+        return c.action === "update" && !o.ok && mayBeMerged(c.properties, o.rejection);
+      });
+      let merged: MergedAway | null = null;
+      if (suspects.length > 0 && !error) {
+        try {
+          merged = await findMergedAway(ctx, objectType, suspects.map((c) => c.recordId!));
+        } catch (err) {
+          error = err instanceof Error ? err.message : String(err);
+          if (err instanceof PausedError) paused = err;
+        }
+      }
+      const requeued = suspects.filter((c) => merged?.moved.has(c.recordId!));
+      // Not known to be merged or not (the check failed): sent again later rather than settled now.
+      for (const c of merged ? requeued : suspects) outcomes.delete(c.localId);
+      for (const c of requeued) followed.add(c.recordId!);
       await options.onAnswered?.();
-      const counts = await commitRound(pool, objectType, cfg, changes, outcomes, error, paused);
+      const counts = await commitRound(pool, objectType, cfg, changes, outcomes, error, paused, requeued.flatMap((c) => c.rowIds));
+      await merged?.apply();
       result.sent += counts.sent;
       result.rejected += counts.rejected;
       result.superseded += counts.superseded;
@@ -256,6 +282,7 @@ async function commitRound(
   outcomes: Map<string, Outcome>,
   error: string | null,
   paused: PausedError | null = null,
+  requeued: string[] = [],
 ) {
   const counts = { sent: 0, rejected: 0, superseded: 0, retrying: 0, created: 0 };
   await inTransaction(pool, async (client) => {
@@ -270,6 +297,7 @@ async function commitRound(
         continue;
       }
       const o = outcomes.get(c.localId);
+      if (!o && c.rowIds.some((id) => requeued.includes(id))) continue;
       if (!o) {
         unanswered.push(...c.rowIds);
         counts.retrying++;
@@ -289,6 +317,7 @@ async function commitRound(
     }
     await markSentMany(client, sent);
     await markSuperseded(client, superseded);
+    await markDeferred(client, requeued);
     await writeBack(client, objectType, written);
     if (paused) await markPaused(client, unanswered, paused.message, paused.until);
     else await markRetry(client, unanswered, error ?? "not answered", null);

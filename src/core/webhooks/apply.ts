@@ -130,8 +130,8 @@ async function applyType(deps: SyncContext, objectType: string, w: TypeWork, tot
       await inApplyingTransaction(deps.pool, async (client) => addCounts(totals, await applyRecords(client, target, live.results, readAt)));
     }
     // Not among the live results: archived, purged, or merged away. A merged-away id is either
-    // unknown (404) or answered with the winner, which lists it in hs_merged_object_ids (applyRecords
-    // then removes its row); an id missing for any other reason is left alone.
+    // unknown (404) or answered with the survivor, which lists it in hs_merged_object_ids (applyRecords
+    // then gives its row the survivor's id); an id missing for any other reason is left alone.
     const found = new Set(live.results.map((r) => r.id));
     const merged = new Set(live.results.flatMap((r) => (r.properties[MERGED_IDS_PROPERTY] ?? "").split(";").map((id) => id.trim())));
     const unexplained = chunk.filter((id) => !found.has(id) && !merged.has(id) && !live.missing.includes(id));

@@ -15,8 +15,9 @@ export interface CopyChecks {
   /** Changes HubSpot refused although their record still exists there: the soak's inputs are valid, so each is a problem. */
   rejected: Array<{ type: string; op: string; recordId: string | null; message: string | null }>;
   /**
-   * Changes refused because a HubSpot user archived or merged the record (or an association's end)
-   * meanwhile (the other side deleted it first): expected in a two-way race, and the row leaves the table with the next pull.
+   * Changes refused because a HubSpot user archived the record (or archived or merged an
+   * association's end) meanwhile (the other side deleted it first): expected in a two-way race, and
+   * the row leaves the table with the next pull.
    */
   rejectedGone: number;
   problems: string[];
@@ -50,15 +51,19 @@ export async function copyChecks(pool: pg.Pool, sim: BenchSim): Promise<CopyChec
   const { rows: rejectedRows } = await pool.query<{ object_type: string; op: string; record_id: string | null; changes: Record<string, unknown>; error_message: string | null }>(
     `select object_type, op, record_id, changes, error_message from hubsync.outbox where status = 'rejected' order by id`,
   );
-  const gone = (type: string, id: string | null) => {
+  const gone = (type: string, id: string | null, mergedCounts = true) => {
     const def = sim.store.resolveType(type);
     if (!def || !id) return false;
     const r = sim.store.getRecord(def, id);
+    if (!r && !mergedCounts && sim.store.mergedInto(def, id)) return false;
     return !r || r.archived;
   };
-  /** An update of a record, or an association with an end, that a HubSpot user archived or merged away meanwhile. */
+  /**
+   * An update of a record a HubSpot user archived meanwhile, or an association with an end archived
+   * or merged away. An update of a merged-away record must reach the record the merge made instead.
+   */
   const raced = (r: (typeof rejectedRows)[number]) => {
-    if (r.op === "update") return gone(r.object_type, r.record_id);
+    if (r.op === "update") return gone(r.object_type, r.record_id, false);
     if (r.op !== "associate" && r.op !== "unassociate") return false;
     const c = r.changes as { fromType?: string; toType?: string; from?: string; to?: string };
     return (!!c.fromType && gone(c.fromType, c.from ?? null)) || (!!c.toType && gone(c.toType, c.to ?? null));
