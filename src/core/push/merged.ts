@@ -1,5 +1,5 @@
 import { inApplyingTransaction } from "../db/transaction.ts";
-import type { SyncDeps } from "../pull/deps.ts";
+import type { SyncContext } from "../context.ts";
 import { loadTarget } from "../pull/target.ts";
 import { applyRecords } from "../pull/upsert.ts";
 import { MERGED_IDS_PROPERTY } from "../schema/object-catalog.ts";
@@ -34,7 +34,7 @@ export function mayBeMerged(properties: Record<string, string>, rejection: Rejec
   return !Object.keys(properties).some((name) => rejection.message.includes(name));
 }
 
-export async function findMergedAway(deps: SyncDeps, objectType: string, recordIds: string[]): Promise<MergedAway> {
+export async function findMergedAway(deps: SyncContext, objectType: string, recordIds: string[]): Promise<MergedAway> {
   const ids = [...new Set(recordIds)];
   const moved = new Set<string>();
   if (ids.length === 0) return { moved, apply: async () => {} };
