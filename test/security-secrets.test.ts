@@ -182,4 +182,3 @@ describe("secrets", () => {
     expect(leaks(settings.rows[0].s)).toEqual([]);
   });
 });
-});
