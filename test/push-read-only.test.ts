@@ -10,6 +10,7 @@ import { objectStatus } from "./support/status.ts";
 // into the `properties` jsonb column, is refused in SQL when it is written: a rejected outbox row
 // with the reason, the reason on the row (_sync_error), counted by hubsync.status; the writable
 // part of the same change goes to HubSpot, the read-only part never does, not on a retry either.
+// The tests below are one story, in order: each goes on from the outbox the one before left.
 
 let db: TestDatabase;
 let sim: RunningSimulator;
