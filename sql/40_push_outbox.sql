@@ -86,8 +86,17 @@ end
 $$;
 revoke all on function hubsync._wake_push(text, timestamptz) from public;
 
+-- A change hubsync refused itself, never sent: a property HubSpot computes or sets itself, written
+-- into the properties jsonb column (sql/41_push_triggers.sql). HubSpot would refuse it just the
+-- same, so neither a retry nor the row's next change queues it again.
+create or replace function hubsync._refused_locally(error_category text, error_status integer) returns boolean
+language sql immutable
+set search_path = pg_catalog, pg_temp
+as $$ select coalesce(error_category = 'READ_ONLY_VALUE' and error_status is null, false) $$;
+
 -- Puts rejected changes back in the queue (after the data or the portal was fixed) and wakes the
--- push task for each object type concerned. Returns how many outbox rows were re-queued.
+-- push task for each object type concerned, except changes hubsync refused itself (read-only
+-- properties, never sent). Returns how many outbox rows were re-queued.
 create or replace function hubsync.retry_rejected(object_type text default null) returns integer
 language plpgsql security definer
 set search_path = pg_catalog, pg_temp
@@ -97,7 +106,8 @@ declare
   t text;
 begin
   update hubsync.outbox ob set status = 'pending', attempts = 0, next_attempt_at = now()
-   where ob.status = 'rejected' and (retry_rejected.object_type is null or ob.object_type = retry_rejected.object_type);
+   where ob.status = 'rejected' and not hubsync._refused_locally(ob.error_category, ob.error_status)
+     and (retry_rejected.object_type is null or ob.object_type = retry_rejected.object_type);
   get diagnostics n = row_count;
   for t in select distinct ob.object_type from hubsync.outbox ob
             where ob.status = 'pending' and (retry_rejected.object_type is null or ob.object_type = retry_rejected.object_type) loop

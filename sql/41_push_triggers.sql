@@ -32,6 +32,11 @@ declare
   op text;
   lid uuid;
   rid text;
+  read_only text[];
+  refused jsonb := '{}';
+  refusal text;
+  was_applying text;
+  was_pushing text;
 begin
   if tg_op <> 'DELETE' then n := to_jsonb(new); end if;
   if tg_op <> 'INSERT' then o := to_jsonb(old); end if;
@@ -66,17 +71,41 @@ begin
         end if;
       end if;
     end loop;
-    -- Properties kept only in the properties jsonb column (no typed column) can be written there.
+    -- Properties kept only in the properties jsonb column (no typed column) can be written there,
+    -- except those HubSpot computes or sets itself (hubsync.objects.read_only_properties): HubSpot
+    -- would refuse them, so they are refused here, never sent, as a rejected change of their own.
     if jsonb_typeof(n -> 'properties') = 'object' and (o is null or (n -> 'properties') is distinct from (o -> 'properties')) then
+      select ob.read_only_properties into read_only from hubsync.objects ob where ob.object_type = v_type;
       for k in select key from jsonb_each(n -> 'properties')
                 where key <> all (typed) and key not in ('hs_object_id', 'hubsync_local_id', 'createdate', 'lastmodifieddate',
                                                          'hs_lastmodifieddate', 'hs_createdate')
                   and (tg_op = 'INSERT' or (n -> 'properties' -> key) is distinct from (o -> 'properties' -> key)) loop
+        if k = any (coalesce(read_only, '{}')) then
+          refused := refused || jsonb_build_object(k, hubsync._encode_value(n -> 'properties' -> k, 'text'));
+          continue;
+        end if;
         changes := changes || jsonb_build_object(k, hubsync._encode_value(n -> 'properties' -> k, 'text'));
         if tg_op = 'UPDATE' then
           prev := prev || jsonb_build_object(k, hubsync._encode_value(o -> 'properties' -> k, 'text'));
         end if;
       end loop;
+    end if;
+
+    if refused <> '{}' then
+      select format('READ_ONLY_VALUE: %s %s read-only in HubSpot (calculated or set by HubSpot), so hubsync never sends %s; remove %s from properties',
+                    string_agg(format('"%s"', x), ', ' order by x), case when count(*) = 1 then 'is' else 'are' end,
+                    case when count(*) = 1 then 'it' else 'them' end, case when count(*) = 1 then 'it' else 'them' end)
+        into refusal from jsonb_object_keys(refused) x;
+      insert into hubsync.outbox (object_type, record_id, local_id, op, changes, status, error_category, error_message)
+      values (v_type, rid, lid, 'update', refused, 'rejected', 'READ_ONLY_VALUE', refusal);
+      -- the row says why, as for a change HubSpot refused (the worker's own kind of write: no new outbox row)
+      was_applying := coalesce(current_setting('hubsync.applying', true), '');
+      was_pushing := coalesce(current_setting('hubsync.pushing', true), '');
+      perform set_config('hubsync.applying', 'on', true);
+      perform set_config('hubsync.pushing', 'on', true);
+      execute format('update %I.%I set _sync_error = $2 where _sync_local_id = $1', tg_table_schema, tg_table_name) using lid, refusal;
+      perform set_config('hubsync.applying', was_applying, true);
+      perform set_config('hubsync.pushing', was_pushing, true);
     end if;
 
     if tg_op = 'INSERT' then
@@ -97,7 +126,7 @@ begin
   if exists (select from hubsync.outbox ob where ob.local_id = lid and ob.status = 'rejected')
      and (select o2.on_reject from hubsync.objects o2 where o2.object_type = v_type) = 'keep_local' then
     update hubsync.outbox ob set status = 'pending', next_attempt_at = now()
-     where ob.local_id = lid and ob.status = 'rejected';
+     where ob.local_id = lid and ob.status = 'rejected' and not hubsync._refused_locally(ob.error_category, ob.error_status);
   end if;
   return null;
 end

@@ -68,6 +68,11 @@ export const PropertyDef = z
   })
   .passthrough();
 export type PropertyDef = z.infer<typeof PropertyDef>;
+
+/** HubSpot computes the value itself (calculated) or allows no writes to it (readOnlyValue): a write of it is refused. */
+export function isReadOnlyProperty(def: Pick<PropertyDef, "calculated" | "modificationMetadata">): boolean {
+  return Boolean(def.calculated || def.modificationMetadata?.readOnlyValue);
+}
 export const PropertiesResponse = z.object({ results: z.array(PropertyDef) });
 
 export const ObjectSchemaDef = z

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { PropertyDef } from "../hubspot/schemas.ts";
+import { isReadOnlyProperty, type PropertyDef } from "../hubspot/schemas.ts";
 import { LOCAL_ID_PROPERTY } from "./plan.ts";
 
 /** A change HubSpot would refuse, by the property's own rules (as the properties API describes them). */
@@ -23,7 +23,7 @@ export function checkValue(objectType: string, def: PropertyDef | undefined, nam
   const problem = (code: string, message: string): Problem => ({ property: name, value, code, message });
   if (name === LOCAL_ID_PROPERTY) return null;
   if (!def || def.archived) return problem("PROPERTY_DOESNT_EXIST", `Property "${name}" does not exist`);
-  if (def.calculated || def.modificationMetadata?.readOnlyValue) {
+  if (isReadOnlyProperty(def)) {
     return problem("READ_ONLY_VALUE", `Property "${name}" is read-only${def.calculated ? " (calculated)" : ""}`);
   }
   if (value === "") return null;

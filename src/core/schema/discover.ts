@@ -1,6 +1,6 @@
 import type pg from "pg";
 import { PausedError } from "../hubspot/rate-budget.ts";
-import type { PropertyDef, ObjectSchemaDef } from "../hubspot/schemas.ts";
+import { isReadOnlyProperty, type PropertyDef, type ObjectSchemaDef } from "../hubspot/schemas.ts";
 import { inApplyingTransaction } from "../db/transaction.ts";
 import type { SyncContext } from "../context.ts";
 import { recordRun, type RunSummary } from "../runs.ts";
@@ -108,6 +108,12 @@ export async function discover(deps: SyncContext, objectType: string): Promise<D
   const type = await resolveObjectType(deps, row);
   const defs = await deps.hubspot.properties(type.apiName);
   const result = await applyProperties(deps, row, type, defs);
+  // The write-back trigger refuses these when written into `properties` jsonb (sql/41_push_triggers.sql).
+  const readOnly = defs.filter(isReadOnlyProperty).map((d) => d.name).sort();
+  await deps.pool.query(`update hubsync.objects set read_only_properties = $2 where object_type = $1 and read_only_properties is distinct from $2::text[]`, [
+    objectType,
+    readOnly,
+  ]);
   const allProperties = [...new Set([...defs.map((d) => d.name), MERGED_IDS_PROPERTY])];
   await writeCursor(deps.pool, objectType, "schema", { properties: allProperties, discoveredAt: new Date().toISOString() });
   await markDiscovered(deps.pool, row, type);

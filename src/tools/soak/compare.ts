@@ -57,8 +57,13 @@ function reduce(c: Comparison): CopyComparison {
       extra: a.counts.extra,
       duplicated: 0,
       archivedPresent: 0,
-      mismatched: 0,
-      examples: [...a.missing.map(([x, y]) => `missing pair ${x}–${y}`), ...a.extra.map(([x, y]) => `extra pair ${x}–${y}`)].slice(0, EXAMPLES),
+      mismatched: a.counts.mismatched,
+      examples: [
+        ...(a.tableMissing ? [`no table for ${a.expected} associations`] : []),
+        ...a.missing.map(([x, y]) => `missing pair ${x}–${y}`),
+        ...a.extra.map(([x, y]) => `extra pair ${x}–${y}`),
+        ...a.mismatched.map((m) => `pair ${m.pair.join("–")} ${m.property}: HubSpot [${m.hubspot}], PostgreSQL [${m.postgres}]`),
+      ].slice(0, EXAMPLES),
     });
   }
   const short = c.ok

@@ -1,16 +1,19 @@
 import type pg from "pg";
 import type { SimulatorControl } from "../../simulator/control-client.ts";
 import type { Store } from "../../simulator/store.ts";
-import { convertValue, type PgType } from "../../core/schema/mapping.ts";
+import type { PgType } from "../../core/schema/mapping.ts";
 import { quoteIdent } from "../../core/schema/naming.ts";
+import { expectedColumnValue } from "./expected-value.ts";
 
 /**
  * Record-by-record comparison of hubsync's copy with the simulator's portal: the check every
  * fault test, the soak and the bench end with. Every live record must be in its table exactly
- * once with the typed columns holding what a pull would have written (HubSpot's strings through
- * src/core/schema/mapping.ts, compared in SQL with the column's own type), archived records must be
- * gone (or marked, per on_archive), and nothing else may be there. HubSpot's side is checked for
- * duplicated creates too: two live records carrying one hubsync_local_id.
+ * once with the typed columns holding what HubSpot's strings mean (worked out by expected-value.ts,
+ * never by the pull's own conversion, so a conversion bug cannot hide on both sides; compared in SQL
+ * with the column's own type), archived records must be gone (or marked, per on_archive), and
+ * nothing else may be there. HubSpot's side is checked for duplicated creates too: two live records
+ * carrying one hubsync_local_id. Association tables hold every pair with its type ids and labels,
+ * and a pair of synced types that has associations in HubSpot must have its table.
  */
 
 /** The simulator, through its control API (over HTTP) or its in-process store (fast for 100k records). */
@@ -62,13 +65,27 @@ export interface TypeDiff {
   ok: boolean;
 }
 
+export interface AssociationMismatch {
+  /** The pair's ids in the table's column order (a, b). */
+  pair: [string, string];
+  property: "labels" | "type_ids";
+  /** Sorted, comma-joined. */
+  hubspot: string;
+  postgres: string;
+}
+
 export interface AssociationDiff {
+  /** The table, or `associations of <a> and <b>` when hubsync has none for the pair. */
   table: string;
+  /** HubSpot has associations between the two types but the table does not exist: everything is missing. */
+  tableMissing: boolean;
   expected: number;
   rows: number;
   missing: Array<[string, string]>;
   extra: Array<[string, string]>;
-  counts: { missing: number; extra: number };
+  /** Pairs present on both sides whose type ids or labels differ. */
+  mismatched: AssociationMismatch[];
+  counts: { missing: number; extra: number; mismatched: number };
   ok: boolean;
 }
 
@@ -213,11 +230,11 @@ async function compareType(pool: pg.Pool, sim: Reader, objectType: string, opts:
   return diff;
 }
 
-/** The typed columns of `records` against HubSpot's values converted as a pull converts them, compared with each column's type. */
+/** The typed columns of `records` against what HubSpot's values mean, compared with each column's type. */
 async function compareValues(pool: pg.Pool, table: string, columns: ColumnRow[], records: SimRecord[]): Promise<Mismatch[]> {
   const docs = records.map((r) => {
     const doc: Record<string, unknown> = { id: r.id };
-    columns.forEach((c, i) => (doc[`c${i}`] = convertValue(r.properties[c.property_name], c.pg_type)));
+    columns.forEach((c, i) => (doc[`c${i}`] = expectedColumnValue(r.properties[c.property_name], c.pg_type)));
     return doc;
   });
   const defs = columns.map((c, i) => `c${i} ${c.pg_type}`).join(", ");
@@ -240,35 +257,93 @@ async function compareValues(pool: pg.Pool, table: string, columns: ColumnRow[],
   return out;
 }
 
-async function compareAssociations(pool: pg.Pool, sim: Reader, objectTypes: string[], opts: CompareOptions): Promise<AssociationDiff[]> {
-  if (!sim.control) throw new Error("compare: association tables are compared through the simulator's control API");
-  const max = opts.maxExamples ?? 10;
-  const { rows: pairs } = await pool.query<{ table_name: string; a_type: string; b_type: string; a_column: string; b_column: string }>(
-    `select table_name, a_type, b_type, a_column, b_column from hubsync.association_pairs
-      where a_type = any($1::text[]) and b_type = any($1::text[]) order by table_name`,
-    [objectTypes],
-  );
-  const out: AssociationDiff[] = [];
-  for (const p of pairs) {
-    if (!(await tableExists(pool, p.table_name))) continue;
-    const expected = new Set((await sim.control.listAssociations(p.a_type, p.b_type)).map((a) => `${a.fromId}\u0000${a.toId}`));
-    const { rows } = await pool.query<{ a: string; b: string }>(
-      `select ${quoteIdent(p.a_column)} as a, ${quoteIdent(p.b_column)} as b from hubspot.${quoteIdent(p.table_name)} where ${quoteIdent(p.a_column)} is not null and ${quoteIdent(p.b_column)} is not null`,
-    );
-    const have = new Set(rows.map((r) => `${r.a}\u0000${r.b}`));
-    const diff: AssociationDiff = { table: p.table_name, expected: expected.size, rows: have.size, missing: [], extra: [], counts: { missing: 0, extra: 0 }, ok: false };
-    const split = (k: string) => k.split("\u0000") as [string, string];
-    for (const k of expected) if (!have.has(k)) { diff.counts.missing++; if (diff.missing.length < max) diff.missing.push(split(k)); }
-    for (const k of have) if (!expected.has(k)) { diff.counts.extra++; if (diff.extra.length < max) diff.extra.push(split(k)); }
-    diff.ok = diff.counts.missing === 0 && diff.counts.extra === 0;
-    out.push(diff);
-  }
-  return out;
+interface SimAssociation {
+  a: string;
+  b: string;
+  typeIds: number[];
+  labels: string[];
 }
 
-async function tableExists(pool: pg.Pool, table: string): Promise<boolean> {
-  const { rows } = await pool.query<{ ok: boolean }>(`select to_regclass($1) is not null as ok`, [`hubspot.${quoteIdent(table)}`]);
-  return rows[0]?.ok ?? false;
+/** Sorted and comma-joined: the order of type ids and labels in a row carries no meaning. */
+function setText(values: Array<string | number>): string {
+  return [...new Set(values.map(String))].sort().join(",");
+}
+
+/**
+ * Every pair of the given types (each type with itself too) that has associations in the simulator
+ * must have its table in hubsync, holding exactly those pairs, each with HubSpot's a→b type ids and
+ * their non-empty labels. Pairs of types without any association in HubSpot may have a table or not.
+ */
+async function compareAssociations(pool: pg.Pool, sim: Reader, objectTypes: string[], opts: CompareOptions): Promise<AssociationDiff[]> {
+  const control = sim.control;
+  if (!control) throw new Error("compare: association tables are compared through the simulator's control API");
+  const max = opts.maxExamples ?? 10;
+  const { rows: registered } = await pool.query<{ table_name: string; a_type: string; b_type: string; a_column: string; b_column: string; exists: boolean }>(
+    `select table_name, a_type, b_type, a_column, b_column, to_regclass(format('hubspot.%I', table_name)) is not null as exists
+       from hubsync.association_pairs where a_type = any($1::text[]) and b_type = any($1::text[])`,
+    [objectTypes],
+  );
+  const types = [...new Set(objectTypes)].sort();
+  const out: AssociationDiff[] = [];
+  for (let i = 0; i < types.length; i++) {
+    for (let j = i; j < types.length; j++) {
+      const [x, y] = [types[i]!, types[j]!];
+      const p = registered.find((r) => (r.a_type === x && r.b_type === y) || (r.a_type === y && r.b_type === x));
+      // the simulator's associations read in the table's a → b direction
+      const [aType, bType] = p ? [p.a_type, p.b_type] : [x, y];
+      const expected = new Map<string, SimAssociation>();
+      for (const l of await control.listAssociations(aType, bType)) {
+        expected.set(`${l.fromId}\u0000${l.toId}`, {
+          a: l.fromId,
+          b: l.toId,
+          typeIds: l.types.map((t) => t.typeId),
+          labels: l.types.map((t) => t.label).filter((label): label is string => typeof label === "string" && label !== ""),
+        });
+      }
+      const tableMissing = !p?.exists;
+      if (tableMissing && expected.size === 0) continue;
+      const diff: AssociationDiff = {
+        table: p?.table_name ?? `associations of ${x} and ${y}`,
+        tableMissing,
+        expected: expected.size,
+        rows: 0,
+        missing: [],
+        extra: [],
+        mismatched: [],
+        counts: { missing: 0, extra: 0, mismatched: 0 },
+        ok: false,
+      };
+      const note = <T>(list: T[], key: keyof AssociationDiff["counts"], item: T) => {
+        diff.counts[key]++;
+        if (list.length < max) list.push(item);
+      };
+      const have = new Map<string, { a: string; b: string; type_ids: number[]; labels: string[] }>();
+      if (p && !tableMissing) {
+        const { rows } = await pool.query<{ a: string; b: string; type_ids: number[]; labels: string[] }>(
+          `select ${quoteIdent(p.a_column)} as a, ${quoteIdent(p.b_column)} as b, type_ids, labels from hubspot.${quoteIdent(p.table_name)}`,
+        );
+        for (const r of rows) have.set(`${r.a}\u0000${r.b}`, r);
+      }
+      diff.rows = have.size;
+      for (const [k, e] of expected) {
+        const row = have.get(k);
+        if (!row) {
+          note(diff.missing, "missing", [e.a, e.b]);
+          continue;
+        }
+        for (const [property, want, got] of [
+          ["type_ids", setText(e.typeIds), setText(row.type_ids)],
+          ["labels", setText(e.labels), setText(row.labels)],
+        ] as const) {
+          if (want !== got) note(diff.mismatched, "mismatched", { pair: [e.a, e.b], property, hubspot: want, postgres: got });
+        }
+      }
+      for (const [k, row] of have) if (!expected.has(k)) note(diff.extra, "extra", [row.a, row.b]);
+      diff.ok = !tableMissing && diff.counts.missing + diff.counts.extra + diff.counts.mismatched === 0;
+      out.push(diff);
+    }
+  }
+  return out;
 }
 
 function summarise(ok: boolean, types: TypeDiff[], associations: AssociationDiff[], records: number): string {
@@ -287,7 +362,11 @@ function summarise(ok: boolean, types: TypeDiff[], associations: AssociationDiff
   });
   for (const a of associations) {
     if (a.ok) parts.push(`${a.table} ${a.rows}/${a.expected} ok`);
-    else parts.push(`${a.table} ${a.rows}/${a.expected}: ${a.counts.missing} missing, ${a.counts.extra} extra`);
+    else if (a.tableMissing) parts.push(`${a.table}: no table, ${a.expected} associations in HubSpot`);
+    else {
+      const eg = a.mismatched.slice(0, 3).map((m) => `${m.pair.join("–")}.${m.property}: HubSpot [${m.hubspot}] vs [${m.postgres}]`);
+      parts.push(`${a.table} ${a.rows}/${a.expected}: ${a.counts.missing} missing, ${a.counts.extra} extra, ${a.counts.mismatched} mismatched${eg.length ? ` (e.g. ${eg.join(", ")})` : ""}`);
+    }
   }
   return `${ok ? "converged" : "DIVERGED"}: ${records} records compared; ${parts.join("; ")}`;
 }
