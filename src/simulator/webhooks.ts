@@ -21,7 +21,16 @@ import { followChanges, type ChangeEvent } from "./webhook-events.ts";
 export const WebhookConfigSchema = z.object({
   targetUrl: z.url({ protocol: /^https?$/ }),
   secret: z.string().min(1),
-  signatureVersion: z.enum(SIGNATURE_VERSIONS).default("v3"),
+  /**
+   * Signatures on every request. HubSpot sends the v3 header and, for backwards compatibility, the
+   * older X-HubSpot-Signature (v1 for CRM object subscriptions) on the same request; v1 and v2
+   * share that header, so at most one of them.
+   */
+  signatures: z
+    .array(z.enum(SIGNATURE_VERSIONS))
+    .min(1)
+    .refine((v) => !(v.includes("v1") && v.includes("v2")), { message: "v1 and v2 share the X-HubSpot-Signature header: list one of them" })
+    .default(["v3", "v1"]),
   batchWindowMs: z.number().int().min(0).max(60_000).default(100),
   maxBatchSize: z.number().int().min(1).max(MAX_EVENTS_PER_BATCH).default(MAX_EVENTS_PER_BATCH),
   maxAttempts: z.number().int().min(1).max(100).default(10),
@@ -233,7 +242,7 @@ export class WebhookSender {
       "content-type": "application/json",
       "content-length": String(Buffer.byteLength(body)),
       "user-agent": "HubSpot Connect 2.0 (http://dev.hubspot.com/) - hubsync simulator",
-      ...signatureHeaders(config.signatureVersion, config.secret, config.targetUrl, body),
+      ...signatureHeaders(config.signatures, config.secret, config.targetUrl, body),
     };
     const agents = this.#agentsFor();
     const transport = url.protocol === "https:" ? https : http;
@@ -292,16 +301,20 @@ function wanted(config: WebhookConfig, subscriptionType: string): boolean {
   return config.subscriptions.some((s) => s === subscriptionType || s === `${object}.*`);
 }
 
-/** The headers HubSpot signs a request with; the signed URI is exactly the configured target URL. */
-export function signatureHeaders(version: SignatureVersion, secret: string, targetUrl: string, body: string): Record<string, string> {
-  if (version === "v3") {
-    const timestamp = Date.now();
-    return {
-      "X-HubSpot-Signature-v3": sign("v3", secret, { method: "POST", url: targetUrl, body, timestamp }),
-      "X-HubSpot-Request-Timestamp": String(timestamp),
-    };
+/** The headers HubSpot signs a request with, one set per version; the signed URI is exactly the configured target URL. */
+export function signatureHeaders(versions: readonly SignatureVersion[], secret: string, targetUrl: string, body: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const version of versions) {
+    if (version === "v3") {
+      const timestamp = Date.now();
+      headers["X-HubSpot-Signature-v3"] = sign("v3", secret, { method: "POST", url: targetUrl, body, timestamp });
+      headers["X-HubSpot-Request-Timestamp"] = String(timestamp);
+    } else {
+      headers["X-HubSpot-Signature"] = sign(version, secret, { method: "POST", url: targetUrl, body });
+      headers["X-HubSpot-Signature-Version"] = version;
+    }
   }
-  return { "X-HubSpot-Signature": sign(version, secret, { method: "POST", url: targetUrl, body }), "X-HubSpot-Signature-Version": version };
+  return headers;
 }
 
 const FlushBody = z.object({ timeoutMs: z.number().int().min(0).max(600_000).default(30_000) }).default({ timeoutMs: 30_000 });

@@ -19,7 +19,11 @@ const Options = z.object({
   "no-rate-limits": z.boolean().default(false),
   "webhook-url": z.url({ protocol: /^https?$/ }).optional(),
   "webhook-secret": z.string().min(1).optional(),
-  "webhook-signature": z.enum(SIGNATURE_VERSIONS).default("v3"),
+  "webhook-signature": z
+    .string()
+    .default("v3,v1")
+    .transform((s) => s.split(",").map((v) => v.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(z.enum(SIGNATURE_VERSIONS)).min(1)),
 }).refine((o) => o["webhook-url"] === undefined || o["webhook-secret"] !== undefined, {
   message: "--webhook-url needs --webhook-secret (the app's client secret the receiver checks signatures with)",
   path: ["webhook-secret"],
@@ -27,10 +31,11 @@ const Options = z.object({
 
 const USAGE = `usage: hubsync simulator [--port N] [--seed N] [--tier free|starter|pro|enterprise] [--latency MS] [--index-lag MS]
                           [--token T] [--host H] [--random-seed N] [--no-rate-limits]
-                          [--webhook-url URL --webhook-secret S [--webhook-signature v1|v2|v3]]
+                          [--webhook-url URL --webhook-secret S [--webhook-signature v3,v1]]
 
   --seed N         start with a generated portal of about N records (deterministic; see --random-seed)
-  --webhook-url    POST signed HubSpot webhook batches of every change to URL (default signature v3)`;
+  --webhook-url    POST signed HubSpot webhook batches of every change to URL (signed v3 and v1, as HubSpot does;
+                   --webhook-signature lists the versions to send)`;
 
 export const command: Command = {
   summary: "run the HubSpot simulator",
@@ -66,12 +71,12 @@ export const command: Command = {
       indexLagMs: o["index-lag"],
       rateLimits: o["no-rate-limits"] ? false : {},
       seed: o.seed !== undefined ? { size: o.seed, seed: o["random-seed"] } : undefined,
-      webhooks: o["webhook-url"] ? { targetUrl: o["webhook-url"], secret: o["webhook-secret"]!, signatureVersion: o["webhook-signature"] } : undefined,
+      webhooks: o["webhook-url"] ? { targetUrl: o["webhook-url"], secret: o["webhook-secret"]!, signatures: o["webhook-signature"] } : undefined,
     });
     process.stdout.write(
       `HubSpot simulator listening on ${sim.url} (tier ${o.tier}${o.seed !== undefined ? `, seeded with ~${o.seed} records` : ""})\n` +
         `  HUBSPOT_BASE_URL=${sim.url}\n  HUBSPOT_ACCESS_TOKEN=${sim.token}\n  control API: ${sim.url}/_sim/...\n` +
-        (o["webhook-url"] ? `  webhooks: every change POSTed to ${o["webhook-url"]} (signature ${o["webhook-signature"]})\n` : ""),
+        (o["webhook-url"] ? `  webhooks: every change POSTed to ${o["webhook-url"]} (signatures ${o["webhook-signature"].join(", ")})\n` : ""),
     );
     await untilStopSignal();
     await sim.close();
