@@ -22,6 +22,19 @@ end
 $$;
 revoke all on function hubsync._row_count(text) from public;
 
+-- The object types HubSpot sends webhooks for: an app's webhook subscriptions cover contacts,
+-- companies, deals, tickets, products and line items (and conversations, which hubsync does not
+-- sync). Every other type, custom objects included, changes in Postgres only when a pull runs.
+create or replace function hubsync.webhook_object_types() returns text[]
+language sql immutable parallel safe
+set search_path = pg_catalog, pg_temp
+as $$
+  select array['contacts', 'companies', 'deals', 'tickets', 'products', 'line_items']
+$$;
+comment on function hubsync.webhook_object_types() is
+  'The object types HubSpot sends webhooks for (hubsync webhooks brings their changes within a second); '
+  'every other type, custom objects included, waits for the minute pull';
+
 create or replace view hubsync.status as
 select o.object_type,
        o.enabled,
@@ -34,7 +47,8 @@ select o.object_type,
        coalesce(ob.rejected, 0) as rejected,
        -- a portal-wide pause (daily quota used up, token refused) is what every enabled type is waiting for
        coalesce(case when o.enabled then pause.blocked_message end, o.last_error) as last_error,
-       case when o.enabled and pause.blocked_message is not null then pause.paused_at else o.last_error_at end as last_error_at
+       case when o.enabled and pause.blocked_message is not null then pause.paused_at else o.last_error_at end as last_error_at,
+       case when o.object_type = any (hubsync.webhook_object_types()) then 'webhooks' else 'pull' end as changes
   from hubsync.objects o
   left join hubsync.rate_budget pause on pause.bucket = 'general' and pause.blocked_reason in ('daily', 'auth')
   left join (select outbox.object_type,
@@ -45,6 +59,8 @@ select o.object_type,
 
 comment on view hubsync.status is
   'Per object type: enabled, write_back, phase, rows (exact below 100,000, else the planner estimate), '
-  'last successful incremental pull, lag since then, pending and rejected outbox changes, last error';
+  'last successful incremental pull, lag since then, pending and rejected outbox changes, last error, '
+  'and how HubSpot''s changes arrive: ''webhooks'' (within a second while `hubsync webhooks` receives them, '
+  'the minute pull as a safety net) or ''pull'' (HubSpot sends no webhooks for the type: the minute pull only)';
 
 grant select on hubsync.status to hubsync_admin;

@@ -192,6 +192,8 @@ describe("simulator webhooks", () => {
       const item = await sim.control.createRecord("line_items", { name: "Widget", quantity: "2" });
       const vehicle = await sim.control.createRecord(carTypeId, { model: "T" });
       await sim.control.updateRecord(carTypeId, vehicle.id, { model: "S" });
+      const note = await sim.control.createRecord("notes", { hs_note_body: "Called", hs_timestamp: new Date().toISOString() });
+      await sim.control.associate("notes", note.id, "contacts", a.id);
       expect((await sim.control.flushWebhooks()).flushed).toBe(true);
 
       const events = r.events();
@@ -220,15 +222,40 @@ describe("simulator webhooks", () => {
       expect(find("contact.deletion", on(gone.id))).toHaveLength(1);
       expect(find("contact.privacyDeletion", on(gone.id))).toHaveLength(1);
       expect(find("line_item.creation", on(item.id))).toHaveLength(1);
-      expect(find("object.creation", on(vehicle.id))).toEqual([expect.objectContaining({ objectTypeId: carTypeId })]);
-      expect(find("object.propertyChange", on(vehicle.id))).toEqual([
-        expect.objectContaining({ objectTypeId: carTypeId, propertyName: "model", propertyValue: "S" }),
+      // HubSpot offers no webhooks for custom objects or engagements: nothing about the car or the
+      // note, only the contact's side of the note's association.
+      expect(events.filter((e) => e.subscriptionType.startsWith("object."))).toEqual([]);
+      expect(find("contact.associationChange", (e) => e.toObjectId === note.id)).toEqual([
+        expect.objectContaining({ fromObjectId: a.id, toObjectTypeId: "0-46", associationRemoved: false }),
       ]);
       // Ids increase, times are the changes' times, the deliveries are signed.
       const ids = events.map((e) => e.eventId!);
       expect(new Set(ids).size).toBe(ids.length);
       for (const e of events) expect(e.occurredAt).toBeGreaterThanOrEqual(changeAt - 1);
       for (const d of r.deliveries) expect(sdkAccepts(d, r.url)).toEqual({ v3: true, legacy: true });
+    });
+  });
+
+  it("sends object.* events for the other types only when allObjectTypes is set (HubSpot does not)", async () => {
+    const r = await receiver();
+    const car = await sim.control.createCustomObject({
+      name: "bikes",
+      labels: { singular: "Bike", plural: "Bikes" },
+      primaryDisplayProperty: "model",
+      properties: [{ name: "model", type: "string" }],
+    });
+    const bikeTypeId = String(car.objectTypeId);
+    await withReceiver(r, { allObjectTypes: true }, async () => {
+      const bike = await sim.control.createRecord(bikeTypeId, { model: "T" });
+      await sim.control.updateRecord(bikeTypeId, bike.id, { model: "S" });
+      const note = await sim.control.createRecord("notes", { hs_note_body: "Called", hs_timestamp: new Date().toISOString() });
+      expect((await sim.control.flushWebhooks()).flushed).toBe(true);
+      const events = r.events();
+      expect(events.filter((e) => e.objectId === bike.id).map((e) => [e.subscriptionType, e.objectTypeId, e.propertyName])).toEqual([
+        ["object.creation", bikeTypeId, undefined],
+        ["object.propertyChange", bikeTypeId, "model"],
+      ]);
+      expect(events.filter((e) => e.objectId === note.id)).toEqual([expect.objectContaining({ subscriptionType: "object.creation", objectTypeId: "0-46" })]);
     });
   });
 

@@ -7,7 +7,7 @@ import { sign, SIGNATURE_VERSIONS, type SignatureVersion } from "../core/webhook
 import { validationError } from "./http-errors.ts";
 import type { Handler } from "./router.ts";
 import type { Store } from "./store.ts";
-import { followChanges, type ChangeEvent } from "./webhook-events.ts";
+import { followChanges, offersWebhooks, type ChangeEvent } from "./webhook-events.ts";
 
 /**
  * The simulator's webhook sender: what HubSpot's app webhooks do (reference §7.1, CONTRACTS
@@ -41,6 +41,11 @@ export const WebhookConfigSchema = z.object({
   /** Subscription types to send (`contact.creation`, `object.propertyChange`, `deal.*`); absent = all. */
   subscriptions: z.array(z.string().regex(/^[a-z_]+\.([A-Za-z]+|\*)$/)).optional(),
   enabled: z.boolean().default(true),
+  /**
+   * Also send `object.*` events for the types HubSpot offers no webhook subscription for (engagements,
+   * quotes, custom objects...). HubSpot does not: those types only change through pulls.
+   */
+  allObjectTypes: z.boolean().default(false),
   appId: z.number().int().nonnegative().default(1),
 });
 export type WebhookConfigInput = z.input<typeof WebhookConfigSchema>;
@@ -167,6 +172,7 @@ export class WebhookSender {
   #capture(event: ChangeEvent): void {
     const config = this.#config;
     if (!config || !wanted(config, event.subscriptionType)) return;
+    if (!config.allObjectTypes && !offersWebhooks(event.subscriptionType)) return;
     const key = `${event.subscriptionType}:${event.objectTypeId ?? ""}`;
     let subscriptionId = this.#subscriptionIds.get(key);
     if (subscriptionId === undefined) this.#subscriptionIds.set(key, (subscriptionId = this.#subscriptionIds.size + 1));
