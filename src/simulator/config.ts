@@ -109,6 +109,12 @@ export const ConfigPatchSchema = z
      * MISSING_SCOPES naming `scope` (reference §2.5). [] = every scope granted.
      */
     missingScopes: z.array(z.object({ pathPrefix: z.string().min(1), scope: z.string().min(1) })),
+    /**
+     * Which batch writes answer 207 with per-input errors when every input carries an
+     * objectWriteTraceId: "create" (HubSpot documents no other: one bad input of a batch update or
+     * upsert refuses the whole batch with a 400) or "all" (create, update and upsert).
+     */
+    partialBatchWrites: z.enum(["create", "all"]),
   })
   .partial();
 export type ConfigPatch = z.input<typeof ConfigPatchSchema>;
@@ -129,6 +135,7 @@ export interface SimulatorConfig {
   associationsPageSize: number;
   associationsBumpLastModified: boolean;
   missingScopes: Array<{ pathPrefix: string; scope: string }>;
+  partialBatchWrites: "create" | "all";
 }
 
 export function defaultConfig(): SimulatorConfig {
@@ -148,6 +155,7 @@ export function defaultConfig(): SimulatorConfig {
     associationsPageSize: 500,
     associationsBumpLastModified: false,
     missingScopes: [],
+    partialBatchWrites: "create",
   };
 }
 
@@ -174,6 +182,7 @@ export function applyConfig(config: SimulatorConfig, patch: ConfigPatch): Simula
   if (p.associationsPageSize !== undefined) next.associationsPageSize = p.associationsPageSize;
   if (p.associationsBumpLastModified !== undefined) next.associationsBumpLastModified = p.associationsBumpLastModified;
   if (p.missingScopes !== undefined) next.missingScopes = p.missingScopes;
+  if (p.partialBatchWrites !== undefined) next.partialBatchWrites = p.partialBatchWrites;
   return next;
 }
 

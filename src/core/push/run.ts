@@ -23,7 +23,8 @@ import {
   type WriteBack,
 } from "./outbox.ts";
 import { chunk, coalesce, type RecordChange } from "./plan.ts";
-import { sendBatch, type Outcome, type SendItem, type SendStats } from "./send.ts";
+import { clip, sendBatch, type Outcome, type Rejection, type SendItem, type SendStats } from "./send.ts";
+import { findProblems, type Problem } from "./validate.ts";
 import { PausedError } from "../hubspot/rate-budget.ts";
 
 export interface PushContext {
@@ -157,7 +158,11 @@ async function pushLocked(pool: pg.PoolClient, ctx: PushContext, objectType: str
       }
       const outcomes = new Map<string, Outcome>();
       try {
-        await sendAll(api, objectType, changes, outcomes, stats);
+        // Values the property definitions already say HubSpot refuses are rejected here, unsent.
+        const writes = changes.filter((c) => c.action === "upsert" || c.action === "update");
+        const refused = await findProblems(api, objectType, writes.map((c) => ({ key: c.localId, properties: c.properties })));
+        for (const [localId, problems] of refused) outcomes.set(localId, { ok: false, rejection: refusedBeforeSending(problems) });
+        await sendAll(api, objectType, changes.filter((c) => !refused.has(c.localId)), outcomes, stats);
       } catch (err) {
         // Transient (HubSpot down, rate limit beyond the client's waits, auth): what was answered is
         // kept below, the rest waits for its backoff.
@@ -236,6 +241,12 @@ async function pushParentsFirst(conn: pg.PoolClient, ctx: PushContext, objectTyp
   for (const parent of parents.filter((p) => due.rows.some((r) => r.object_type === p))) {
     await runPush(ctx, parent, { ...options, coalesceMs: 0, parentsDone: done, conn });
   }
+}
+
+/** A change refused by the property rules before sending: HubSpot's category and wording, no HTTP status (nothing was asked). */
+function refusedBeforeSending(problems: Problem[]): Rejection {
+  const message = problems.map((p) => (p.message.includes(p.property) ? p.message : `${p.property}: ${p.message}`)).join("; ");
+  return { status: null, category: "VALIDATION_ERROR", message: clip(message), correlationId: null };
 }
 
 function itemOf(c: RecordChange): SendItem {
