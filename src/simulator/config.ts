@@ -106,15 +106,17 @@ export const ConfigPatchSchema = z
     associationsBumpLastModified: z.boolean(),
     /**
      * Scopes the app lacks: requests to paths starting with `pathPrefix` get HubSpot's 403
-     * MISSING_SCOPES naming `scope` (reference §2.5). [] = every scope granted.
+     * MISSING_SCOPES naming `scope` (only for `method`, when given). [] = every scope granted.
      */
-    missingScopes: z.array(z.object({ pathPrefix: z.string().min(1), scope: z.string().min(1) })),
+    missingScopes: z.array(z.object({ pathPrefix: z.string().min(1), scope: z.string().min(1), method: z.enum(["GET", "POST", "PATCH", "PUT", "DELETE"]).optional() })),
     /**
      * Which batch writes answer 207 with per-input errors when every input carries an
      * objectWriteTraceId: "create" (HubSpot documents no other: one bad input of a batch update or
      * upsert refuses the whole batch with a 400) or "all" (create, update and upsert).
      */
     partialBatchWrites: z.enum(["create", "all"]),
+    /** Accept hasUniqueValue on every type; HubSpot only does on contacts, companies, deals, tickets and custom objects. */
+    uniquePropertiesEverywhere: z.boolean(),
   })
   .partial();
 export type ConfigPatch = z.input<typeof ConfigPatchSchema>;
@@ -134,8 +136,9 @@ export interface SimulatorConfig {
   emptyProperties: "null" | "omit";
   associationsPageSize: number;
   associationsBumpLastModified: boolean;
-  missingScopes: Array<{ pathPrefix: string; scope: string }>;
+  missingScopes: Array<{ pathPrefix: string; scope: string; method?: "GET" | "POST" | "PATCH" | "PUT" | "DELETE" }>;
   partialBatchWrites: "create" | "all";
+  uniquePropertiesEverywhere: boolean;
 }
 
 export function defaultConfig(): SimulatorConfig {
@@ -156,6 +159,7 @@ export function defaultConfig(): SimulatorConfig {
     associationsBumpLastModified: false,
     missingScopes: [],
     partialBatchWrites: "create",
+    uniquePropertiesEverywhere: false,
   };
 }
 
@@ -183,6 +187,7 @@ export function applyConfig(config: SimulatorConfig, patch: ConfigPatch): Simula
   if (p.associationsBumpLastModified !== undefined) next.associationsBumpLastModified = p.associationsBumpLastModified;
   if (p.missingScopes !== undefined) next.missingScopes = p.missingScopes;
   if (p.partialBatchWrites !== undefined) next.partialBatchWrites = p.partialBatchWrites;
+  if (p.uniquePropertiesEverywhere !== undefined) next.uniquePropertiesEverywhere = p.uniquePropertiesEverywhere;
   return next;
 }
 

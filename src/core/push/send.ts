@@ -29,7 +29,8 @@ export interface SendItem {
   properties: Record<string, string>;
 }
 
-export type BatchKind = "upsert" | "update" | "archive";
+/** upsert: creates keyed by the unique hubsync_local_id; create: plain creates carrying it (types without unique values). */
+export type BatchKind = "upsert" | "create" | "update" | "archive";
 
 const ResultObject = z
   .object({
@@ -203,7 +204,9 @@ export async function sendBatch(
   let raw: unknown;
   try {
     stats.requests++;
-    raw = await api.call("general", (sdk) => call(sdk, objectType, kind, items), { label: `push ${kind} ${objectType}` });
+    // A plain create sent twice makes two records: one that may have arrived is not sent again
+    // here but looked up by the next push (see creates.ts).
+    raw = await api.call("general", (sdk) => call(sdk, objectType, kind, items), { label: `push ${kind} ${objectType}`, idempotent: kind !== "create" });
   } catch (err) {
     if (!isRejection(err)) throw err;
     if (items.length === 1) {
@@ -222,7 +225,7 @@ export async function sendBatch(
   for (const r of res.results) {
     const key =
       (r.objectWriteTraceId && byKey.has(r.objectWriteTraceId) ? r.objectWriteTraceId : null) ??
-      (kind === "upsert" ? (r.properties[LOCAL_ID_PROPERTY] ?? null) : (byRecordId.get(r.id) ?? null));
+      (kind === "upsert" || kind === "create" ? (r.properties[LOCAL_ID_PROPERTY] ?? null) : (byRecordId.get(r.id) ?? null));
     if (!key || !byKey.has(key)) continue;
     outcomes.set(key, {
       ok: true,
@@ -284,6 +287,11 @@ function call(sdk: Sdk, objectType: string, kind: BatchKind, items: SendItem[]):
   if (kind === "update") {
     return batch.update(objectType, {
       inputs: items.map((i) => ({ id: i.recordId!, objectWriteTraceId: i.key, properties: i.properties })),
+    });
+  }
+  if (kind === "create") {
+    return batch.create(objectType, {
+      inputs: items.map((i) => ({ objectWriteTraceId: i.key, properties: { ...i.properties, [LOCAL_ID_PROPERTY]: i.localId }, associations: [] })),
     });
   }
   return batch.upsert(objectType, {

@@ -114,11 +114,6 @@ export async function propertyDefinitions(api: HubSpotApi, objectType: string, o
   return { defs, fresh: true };
 }
 
-/** Forgets the kept definitions of a type (after hubsync changed them itself). */
-export function forgetDefinitions(api: HubSpotApi, objectType: string): void {
-  definitionCache.get(api)?.delete(objectType);
-}
-
 /**
  * The problems of each change (by key) that HubSpot's property rules would refuse; changes without
  * problems are absent. Definitions are read at most twice: kept ones first, current ones when
