@@ -113,5 +113,35 @@ describe("whole-batch refusals", () => {
       { id: first[2], error_status: null, error_message: "tier_level: Z was not one of the allowed options: [A, B]" },
     ]);
     expect((await sim.control.getRecord("contacts", first[2]!) as { properties: Record<string, string> }).properties.tier_level).toBe("A");
+    await db.pool.query(`update hubspot.contacts set annualrevenue = null, tier_level = 'A' where id = any ($1)`, [first]);
+    expect(await runPush(ctx, "contacts", { coalesceMs: 0 })).toMatchObject({ sent: 3, rejected: 0 });
+  });
+  it("a portal admin's validation rule (enforced on the dated APIs): refused with the admin's message, stored like any rejection, found in 3 calls", async () => {
+    await sim.control.configure({
+      validationRulesOn: "all",
+      validationRules: [{ objectType: "contacts", property: "annualrevenue", pattern: "^[0-9]{1,6}$", message: "Annual revenue above 999999 needs the finance team's approval" }],
+    });
+    try {
+      const id = (await db.pool.query<{ id: string }>(`select id from hubspot.contacts order by id offset 50 limit 1`)).rows[0]!.id;
+      await db.pool.query(`update hubspot.contacts set annualrevenue = 5000000 where id = $1`, [id]);
+      const { result, updates } = await pushUpdates(100, [], "rule-");
+      figures.push(`100 updates, 1 value an admin's validation rule refuses (its message quotes no value): ${updates} batch update calls`);
+      expect(result).toMatchObject({ sent: 99, rejected: 1 });
+      expect(updates).toBeLessThanOrEqual(3);
+      const { rows } = await db.pool.query(
+        `select distinct c.id, c._sync_error, o.error_status, o.error_category, o.error_message from hubspot.contacts c join hubsync.outbox o on o.local_id = c._sync_local_id where o.status = 'rejected'`,
+      );
+      expect(rows).toEqual([
+        {
+          id,
+          _sync_error: "VALIDATION_ERROR: annualrevenue: Annual revenue above 999999 needs the finance team's approval",
+          error_status: 400,
+          error_category: "VALIDATION_ERROR",
+          error_message: "annualrevenue: Annual revenue above 999999 needs the finance team's approval",
+        },
+      ]);
+    } finally {
+      await sim.control.configure({ validationRules: [], validationRulesOn: "dated" });
+    }
   });
 });

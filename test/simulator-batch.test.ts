@@ -127,6 +127,25 @@ describe("batch limits and partial results", () => {
     }
   });
 
+  it("an admin's validation rule refuses writes on the dated APIs only (or everywhere when configured), with the admin's message", async () => {
+    const [a] = (await hs.crm.contacts.batchApi.create({ inputs: contacts(1) })).results.map((r) => r.id);
+    const rule = { objectType: "contacts", property: "jobtitle", pattern: "^[A-Z]", message: "Job titles start with a capital letter" };
+    await sim.control.configure({ validationRules: [rule] });
+    try {
+      const write = () => hs.apiRequest({ method: "POST", path: "/crm/v3/objects/contacts/batch/update", body: { inputs: [{ id: a, properties: { jobtitle: "lowercase" } }] } });
+      expect((await write()).status).toBe(200); // a v3 path: HubSpot applies the rules from 2026-09 on
+      await sim.control.configure({ validationRulesOn: "all" });
+      const res = await write();
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as Record<string, any>;
+      expect(JSON.parse(body.message.replace("Property values were not valid: ", ""))).toEqual([
+        expect.objectContaining({ name: "jobtitle", error: "VALIDATION_RULE", message: "Job titles start with a capital letter" }),
+      ]);
+    } finally {
+      await sim.control.configure({ validationRules: [], validationRulesOn: "dated" });
+    }
+  });
+
   it("batch update changes the found records and reports unknown ids", async () => {
     const created = await hs.crm.contacts.batchApi.create({ inputs: contacts(2) });
     const [a, b] = created.results.map((r) => r.id);

@@ -117,6 +117,22 @@ export const ConfigPatchSchema = z
     partialBatchWrites: z.enum(["create", "all"]),
     /** Accept hasUniqueValue on every type; HubSpot only does on contacts, companies, deals, tickets and custom objects. */
     uniquePropertiesEverywhere: z.boolean(),
+    /**
+     * A portal admin's validation rules: a value of `property` must match `pattern`, or
+     * `property` is required when `requiredWhen.property` equals `requiredWhen.equals`. A write
+     * breaking one is refused with the admin's `message`, which quotes no value.
+     */
+    validationRules: z.array(
+      z.object({
+        objectType: z.string().min(1),
+        property: z.string().min(1),
+        pattern: z.string().optional(),
+        requiredWhen: z.object({ property: z.string().min(1), equals: z.string() }).optional(),
+        message: z.string().min(1),
+      }),
+    ),
+    /** Where those rules apply: HubSpot enforces them on writes through the dated APIs (2026-09 on) only. */
+    validationRulesOn: z.enum(["dated", "all"]),
   })
   .partial();
 export type ConfigPatch = z.input<typeof ConfigPatchSchema>;
@@ -139,6 +155,8 @@ export interface SimulatorConfig {
   missingScopes: Array<{ pathPrefix: string; scope: string; method?: "GET" | "POST" | "PATCH" | "PUT" | "DELETE" }>;
   partialBatchWrites: "create" | "all";
   uniquePropertiesEverywhere: boolean;
+  validationRules: Array<{ objectType: string; property: string; pattern?: string; requiredWhen?: { property: string; equals: string }; message: string }>;
+  validationRulesOn: "dated" | "all";
 }
 
 export function defaultConfig(): SimulatorConfig {
@@ -160,6 +178,8 @@ export function defaultConfig(): SimulatorConfig {
     missingScopes: [],
     partialBatchWrites: "create",
     uniquePropertiesEverywhere: false,
+    validationRules: [],
+    validationRulesOn: "dated",
   };
 }
 
@@ -188,6 +208,8 @@ export function applyConfig(config: SimulatorConfig, patch: ConfigPatch): Simula
   if (p.missingScopes !== undefined) next.missingScopes = p.missingScopes;
   if (p.partialBatchWrites !== undefined) next.partialBatchWrites = p.partialBatchWrites;
   if (p.uniquePropertiesEverywhere !== undefined) next.uniquePropertiesEverywhere = p.uniquePropertiesEverywhere;
+  if (p.validationRules !== undefined) next.validationRules = p.validationRules;
+  if (p.validationRulesOn !== undefined) next.validationRulesOn = p.validationRulesOn;
   return next;
 }
 

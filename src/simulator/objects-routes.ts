@@ -6,6 +6,7 @@ import type { Router, SimContext, SimRequest, SimResponse } from "./router.ts";
 import { batchEnvelope, serializeRecord, type PublicObject } from "./serialize.ts";
 import type { Store, StoredRecord } from "./store.ts";
 import {
+  adminRuleProblems,
   conflictMessage,
   findUniqueConflict,
   propertyProblemsMessage,
@@ -153,6 +154,7 @@ function create(req: SimRequest, ctx: SimContext): SimResponse {
   const type = requireType(ctx.store, req.params.objectType!);
   const body = parseBody(CreateBody, req.body);
   const { values, problems } = validateProperties(ctx.store, type, body.properties);
+  problems.push(...adminRuleProblems(ctx.config, req.path, type, values));
   if (problems.length) throw propertyValidationError(ctx.store, problems);
   const dup = findUniqueConflict(ctx.store, type, values);
   if (dup) throw conflict(conflictMessage(type, dup));
@@ -170,6 +172,7 @@ function update(req: SimRequest, ctx: SimContext): SimResponse {
   const r = lookup(ctx, type, id, req.query.get("idProperty"), true);
   if (!r || r.archived) throw notFound(`Object not found.  objectId are usually numeric.`, { id: [id] });
   const { values, problems } = validateProperties(ctx.store, type, body.properties, { existing: r });
+  problems.push(...adminRuleProblems(ctx.config, req.path, type, values, r));
   if (problems.length) throw propertyValidationError(ctx.store, problems);
   const dup = findUniqueConflict(ctx.store, type, values, r.id);
   if (dup) throw conflict(conflictMessage(type, dup));
@@ -258,6 +261,7 @@ function batchCreate(req: SimRequest, ctx: SimContext): SimResponse {
   const claimed = new Map<string, string>();
   const prepared = body.inputs.map((input) => {
     const { values, problems } = validateProperties(ctx.store, type, input.properties);
+    problems.push(...adminRuleProblems(ctx.config, req.path, type, values));
     const outcome: InputOutcome = { traceId: input.objectWriteTraceId, problems };
     if (!problems.length) {
       const dup = findUniqueConflict(ctx.store, type, values);
@@ -302,6 +306,7 @@ function batchUpdate(req: SimRequest, ctx: SimContext): SimResponse {
       continue;
     }
     const { values, problems } = validateProperties(ctx.store, type, input.properties, { existing: record });
+    problems.push(...adminRuleProblems(ctx.config, req.path, type, values, record));
     const outcome: InputOutcome = { traceId: input.objectWriteTraceId, problems };
     if (!problems.length) {
       const dup = findUniqueConflict(ctx.store, type, values, record.id);
@@ -345,6 +350,7 @@ function batchUpsert(req: SimRequest, ctx: SimContext): SimResponse {
     const existing = ctx.store.findByUnique(type, input.idProperty, input.id);
     const all = { ...input.properties, [input.idProperty]: input.id };
     const { values, problems } = validateProperties(ctx.store, type, existing ? input.properties : all, existing ? { existing } : {});
+    problems.push(...adminRuleProblems(ctx.config, req.path, type, values, existing ?? undefined));
     const outcome: InputOutcome = { traceId: input.objectWriteTraceId, problems };
     if (!problems.length) {
       const dup = findUniqueConflict(ctx.store, type, values, existing?.id);
