@@ -26,6 +26,19 @@ $$;
 revoke all on function hubsync._row_count(text) from public;
 grant execute on function hubsync._row_count(text) to hubspot_reader;
 
+-- The object types HubSpot sends webhooks for: an app's webhook subscriptions cover contacts,
+-- companies, deals, tickets, products and line items (and conversations, which hubsync does not
+-- sync). Every other type, custom objects included, changes in Postgres only when a pull runs.
+create or replace function hubsync.webhook_object_types() returns text[]
+language sql immutable parallel safe
+set search_path = pg_catalog, pg_temp
+as $$
+  select array['contacts', 'companies', 'deals', 'tickets', 'products', 'line_items']
+$$;
+comment on function hubsync.webhook_object_types() is
+  'The object types HubSpot sends webhooks for (hubsync webhooks brings their changes within a second); '
+  'every other type, custom objects included, waits for the minute pull';
+
 -- Per association table (src/core/associations/ creates and fills them): its object types, rows,
 -- last backfill and sweep, last error.
 create or replace view hubsync.association_status as
@@ -68,7 +81,8 @@ select o.object_type,
        coalesce(ob.rejected, 0) as rejected,
        -- a portal-wide pause (daily quota used up, token refused) is what every enabled type is waiting for
        coalesce(case when o.enabled then pause.blocked_message end, o.last_error) as last_error,
-       case when o.enabled and pause.blocked_message is not null then pause.paused_at else o.last_error_at end as last_error_at
+       case when o.enabled and pause.blocked_message is not null then pause.paused_at else o.last_error_at end as last_error_at,
+       case when o.object_type = any (hubsync.webhook_object_types()) then 'webhooks' else 'pull' end as changes
   from hubsync.objects o
   left join hubsync.rate_budget pause on pause.bucket = 'general' and pause.blocked_reason in ('daily', 'auth')
   left join (select outbox.object_type,
@@ -87,7 +101,9 @@ select a.table_name,
        coalesce(ob.pending, 0),
        coalesce(ob.rejected, 0),
        a.last_error,
-       a.last_error_at
+       a.last_error_at,
+       case when a.a_type = any (hubsync.webhook_object_types()) and a.b_type = any (hubsync.webhook_object_types())
+            then 'webhooks' else 'pull' end
   from hubsync.association_status a
   left join lateral (select bool_or(o.write_back) as write_back from hubsync.objects o
                       where o.object_type in (a.a_type, a.b_type)) w on true
@@ -99,5 +115,7 @@ select a.table_name,
 comment on view hubsync.status is
   'Per object type, then per association table (object_type = the table''s name): enabled, write_back, phase, '
   'rows (exact below 100,000, else the planner estimate), last successful incremental pull (for an association '
-  'table: last sweep), lag since then, pending and rejected outbox changes, last error';
+  'table: last sweep), lag since then, pending and rejected outbox changes, last error, and how HubSpot''s '
+  'changes arrive: ''webhooks'' (within a second while `hubsync webhooks` receives them, the minute pull as a '
+  'safety net) or ''pull'' (HubSpot sends no webhooks for the type: the minute pull only)';
 grant select on hubsync.status to hubsync_admin, hubspot_reader;

@@ -182,7 +182,37 @@ describe("hubsync.status", () => {
     expect(tickets).toMatch(/^tickets\s+yes\s+off\s+backfilling\s+2\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+1m [3-4]\ds\s+2\s+1\s+HubSpot 502 \(\ds ago\)$/);
     expect(lines.find((l) => l.startsWith("cars"))).toMatch(/^cars\s+yes\s+off\s+discovering\s+-\s+never\s+-\s+0\s+0$/);
     // Columns line up: every row has ROWS ending where the header's ROWS ends.
+    const table = lines.slice(0, lines.indexOf(""));
     const rowsEnd = lines[0]!.indexOf("ROWS") + 4;
-    for (const l of lines.slice(1)) expect(l.slice(rowsEnd - 1, rowsEnd)).toMatch(/\S/);
+    for (const l of table.slice(1)) expect(l.slice(rowsEnd - 1, rowsEnd)).toMatch(/\S/);
+  });
+
+  it("says which enabled types get real-time changes (HubSpot sends webhooks for them) and which wait for the pull", async () => {
+    const changes = await q("select object_type, changes from hubsync.status where enabled and object_type in ('contacts', 'line_items', 'postal_mail', 'cars', 'owners') order by 1");
+    expect(changes).toEqual([
+      { object_type: "cars", changes: "pull" },
+      { object_type: "contacts", changes: "webhooks" },
+      { object_type: "line_items", changes: "webhooks" },
+      { object_type: "owners", changes: "pull" },
+      { object_type: "postal_mail", changes: "pull" },
+    ]);
+    const status = async () =>
+      (await promisify(execFile)(process.execPath, ["src/cli/hubsync.ts", "status"], { cwd: new URL("../", import.meta.url).pathname, env: { ...process.env, DATABASE_URL: d.url } })).stdout;
+    const enabled = await q("select object_type, changes from hubsync.status where enabled order by 1");
+    const names = (kind: string) => enabled.filter((r) => r.changes === kind).map((r) => r.object_type).join(", ");
+    expect(names("webhooks")).toContain("contacts");
+    expect(names("pull")).toContain("cars");
+    // No webhook has arrived yet: nothing is real time.
+    const before = await status();
+    expect(before).toContain(`\nno webhook received yet: ${names("webhooks")} wait for the minute pull until HubSpot's webhooks reach \`hubsync webhooks\`\n`);
+    expect(before).toContain(`\nminute pull only (HubSpot sends no webhooks for them): ${names("pull")}\n`);
+    await q(`insert into hubsync.webhook_events (event, subscription_type, status) values ('{}', 'contact.creation', 'done')`);
+    try {
+      const after = await status();
+      expect(after).toContain(`\nreal-time changes (webhooks): ${names("webhooks")}\n`);
+      expect(after).toContain(`\nminute pull only (HubSpot sends no webhooks for them): ${names("pull")}\n`);
+    } finally {
+      await q(`delete from hubsync.webhook_events`);
+    }
   });
 });

@@ -26,6 +26,8 @@ beforeAll(async () => {
   hubspot = createHubSpotApi({ accessToken: sim.token, basePath: sim.url, pool: db.pool, log });
   await db.pool.query(`select hubsync.enable_sync('contacts', array['email', 'firstname', 'lastname'], true)`);
   await discover({ pool: db.pool, hubspot, log }, "contacts"); // write-back triggers follow discovery
+  await db.pool.query(`select hubsync.enable_sync('notes', array['hs_note_body', 'hs_timestamp'], true)`);
+  await discover({ pool: db.pool, hubspot, log }, "notes");
 });
 
 afterAll(async () => {
@@ -78,4 +80,36 @@ it("a worker killed (SIGKILL) between HubSpot's answer and the commit leaves no 
   const remoteIds = new Map(killed.map((r) => [r.properties.email, r.id]));
   for (const r of rows) expect(r.id).toBe(remoteIds.get(r.email));
   expect((await db.pool.query(`select status, count(*)::int as n from hubsync.outbox group by 1`)).rows).toEqual([{ status: "sent", n: 151 }]);
+});
+
+it("the same for notes, which HubSpot gives no unique-value property: looked up by a search, not created twice", async () => {
+  await worker?.stop();
+  worker = null;
+  await db.pool.query(`insert into hubspot.notes (hs_note_body, hs_timestamp) select 'Killed ' || g, '2026-12-01T10:00:00Z' from generate_series(1, 40) g`);
+  const child = spawn(process.execPath, [join(import.meta.dirname, "./fixtures/push-kill-child.ts")], {
+    env: { ...process.env, DATABASE_URL: db.url, HUBSPOT_ACCESS_TOKEN: sim.token, HUBSPOT_BASE_URL: sim.url },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const exit = await new Promise<{ signal: string | null }>((resolve) => child.on("exit", (_code, signal) => resolve({ signal })));
+  expect(exit.signal).toBe("SIGKILL");
+  const killed = () => sim.control.listRecords("notes").then((rs) => (rs as Array<{ id: string; properties: Record<string, string> }>).filter((r) => r.properties.hs_note_body?.startsWith("Killed ")));
+  expect(await killed()).toHaveLength(40);
+  expect((await db.pool.query(`select count(*)::int as n from hubspot.notes where id is null`)).rows[0].n).toBe(40);
+  await db.pool.query(`update hubspot.notes set hs_note_body = 'Killed 7, edited while down' where hs_note_body = 'Killed 7'`);
+
+  process.env.HUBSYNC_SEARCH_SETTLE_MS = "1000";
+  try {
+    worker = await startWorker({ databaseUrl: db.url, crontabFile: emptyCrontab, log, concurrency: 2 });
+    await drained(db.pool, 30_000);
+  } finally {
+    delete process.env.HUBSYNC_SEARCH_SETTLE_MS;
+  }
+  const after = await killed();
+  expect(after).toHaveLength(40);
+  expect(after.map((r) => r.properties.hs_note_body)).toContain("Killed 7, edited while down");
+  const local = (await db.pool.query(`select id, hs_note_body from hubspot.notes where hs_note_body like 'Killed %'`)).rows;
+  const remoteIds = new Map(after.map((r) => [r.properties.hs_note_body, r.id]));
+  expect(local).toHaveLength(40);
+  for (const r of local) expect(r.id).toBe(remoteIds.get(r.hs_note_body));
+  expect((await db.pool.query(`select status, count(*)::int as n from hubsync.outbox where object_type = 'notes' group by 1`)).rows).toEqual([{ status: "sent", n: 41 }]);
 });

@@ -88,6 +88,64 @@ describe("batch limits and partial results", () => {
     expect(await sim.control.listRecords("contacts")).toHaveLength(0);
   });
 
+  it("batch update and upsert refuse the whole batch (400) for one bad input, trace ids or not; partialBatchWrites 'all' answers 207", async () => {
+    const created = await hs.crm.contacts.batchApi.create({ inputs: contacts(3) });
+    const [a, b, c] = created.results.map((r) => r.id);
+    const update = (path: "update" | "upsert") =>
+      hs.apiRequest({
+        method: "POST",
+        path: `/crm/v3/objects/contacts/batch/${path}`,
+        body: {
+          inputs: [
+            { id: path === "update" ? a : "b0@example.com", ...(path === "upsert" ? { idProperty: "email" } : {}), properties: { firstname: "Fine" }, objectWriteTraceId: "t1" },
+            { id: path === "update" ? b : "b1@example.com", ...(path === "upsert" ? { idProperty: "email" } : {}), properties: { lifecyclestage: "nope" }, objectWriteTraceId: "t2" },
+            { id: path === "update" ? c : "b2@example.com", ...(path === "upsert" ? { idProperty: "email" } : {}), properties: { hs_lead_status: "bad", firstname: "Also" }, objectWriteTraceId: "t3" },
+          ],
+        },
+      });
+    for (const path of ["update", "upsert"] as const) {
+      const res = await update(path);
+      expect(res.status, path).toBe(400);
+      const body = (await res.json()) as Record<string, any>;
+      expect(body.category).toBe("VALIDATION_ERROR");
+      // the first bad input's problems, not which input it was
+      const problems = JSON.parse(body.message.replace("Property values were not valid: ", ""));
+      expect(problems).toEqual([expect.objectContaining({ error: "INVALID_OPTION", name: "lifecyclestage", message: expect.stringMatching(/^nope was not one of the allowed options/) })]);
+      expect(body.message).not.toContain("t2");
+      expect(JSON.stringify(body.context ?? {})).not.toContain(b!);
+    }
+    expect((await sim.control.listRecords("contacts")).map((r) => r.properties.firstname ?? null)).toEqual([null, null, null]);
+    await sim.control.configure({ partialBatchWrites: "all" });
+    try {
+      const res = await update("update");
+      expect(res.status).toBe(207);
+      const body = (await res.json()) as Record<string, any>;
+      expect(body.errors.map((e: any) => e.context.objectWriteTraceId[0])).toEqual(["t2", "t3"]);
+      expect(body.results.map((r: any) => r.properties.firstname)).toEqual(["Fine"]);
+    } finally {
+      await sim.control.configure({ partialBatchWrites: "create" });
+    }
+  });
+
+  it("an admin's validation rule refuses writes on the dated APIs only (or everywhere when configured), with the admin's message", async () => {
+    const [a] = (await hs.crm.contacts.batchApi.create({ inputs: contacts(1) })).results.map((r) => r.id);
+    const rule = { objectType: "contacts", property: "jobtitle", pattern: "^[A-Z]", message: "Job titles start with a capital letter" };
+    await sim.control.configure({ validationRules: [rule] });
+    try {
+      const write = () => hs.apiRequest({ method: "POST", path: "/crm/v3/objects/contacts/batch/update", body: { inputs: [{ id: a, properties: { jobtitle: "lowercase" } }] } });
+      expect((await write()).status).toBe(200); // a v3 path: HubSpot applies the rules from 2026-09 on
+      await sim.control.configure({ validationRulesOn: "all" });
+      const res = await write();
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as Record<string, any>;
+      expect(JSON.parse(body.message.replace("Property values were not valid: ", ""))).toEqual([
+        expect.objectContaining({ name: "jobtitle", error: "VALIDATION_RULE", message: "Job titles start with a capital letter" }),
+      ]);
+    } finally {
+      await sim.control.configure({ validationRules: [], validationRulesOn: "dated" });
+    }
+  });
+
   it("batch update changes the found records and reports unknown ids", async () => {
     const created = await hs.crm.contacts.batchApi.create({ inputs: contacts(2) });
     const [a, b] = created.results.map((r) => r.id);

@@ -70,28 +70,31 @@ async function receiver(answer: Answer = () => 200, delayMs = 0): Promise<Receiv
   };
 }
 
-/** Signatures checked with the SDK's own helper, as an app would. */
-function sdkAccepts(d: Delivery, url: string): boolean {
+/** Signatures checked with the SDK's own helper, as an app would: each version the request carries, or null when absent. */
+function sdkAccepts(d: Delivery, url: string): { v3: boolean | null; legacy: boolean | null } {
   const h = (name: string) => d.headers[name] as string | undefined;
-  if (h("x-hubspot-signature-v3")) {
-    return Signature.isValid({
-      signatureVersion: "v3",
-      signature: h("x-hubspot-signature-v3")!,
-      clientSecret: SECRET,
-      requestBody: d.body,
-      url,
-      method: "POST",
-      timestamp: Number(h("x-hubspot-request-timestamp")),
-    });
-  }
-  return Signature.isValid({
-    signatureVersion: h("x-hubspot-signature-version") as "v1" | "v2",
-    signature: h("x-hubspot-signature")!,
-    clientSecret: SECRET,
-    requestBody: d.body,
-    url,
-    method: "POST",
-  });
+  const v3 = h("x-hubspot-signature-v3")
+    ? Signature.isValid({
+        signatureVersion: "v3",
+        signature: h("x-hubspot-signature-v3")!,
+        clientSecret: SECRET,
+        requestBody: d.body,
+        url,
+        method: "POST",
+        timestamp: Number(h("x-hubspot-request-timestamp")),
+      })
+    : null;
+  const legacy = h("x-hubspot-signature")
+    ? Signature.isValid({
+        signatureVersion: h("x-hubspot-signature-version") as "v1" | "v2",
+        signature: h("x-hubspot-signature")!,
+        clientSecret: SECRET,
+        requestBody: d.body,
+        url,
+        method: "POST",
+      })
+    : null;
+  return { v3, legacy };
 }
 
 let sim: TestSimulator;
@@ -130,24 +133,37 @@ describe("simulator webhooks", () => {
     await sim.control.reset();
   });
 
-  it.each(["v1", "v2", "v3"] as const)("signs with %s so the SDK's Signature.isValid accepts it", async (version) => {
+  it("signs every request with v3 and v1 by default, as HubSpot does, so the SDK's Signature.isValid accepts either", async () => {
     const r = await receiver();
-    await withReceiver(r, { signatureVersion: version }, async () => {
-      await hs.crm.companies.basicApi.create({ properties: { name: `Signed ${version}` }, associations: [] });
+    await withReceiver(r, {}, async () => {
+      await hs.crm.companies.basicApi.create({ properties: { name: "Signed twice" }, associations: [] });
       expect((await sim.control.flushWebhooks()).flushed).toBe(true);
       expect(r.deliveries).toHaveLength(1);
       const d = r.deliveries[0]!;
       expect(d.headers["content-type"]).toBe("application/json");
-      expect(sdkAccepts(d, r.url)).toBe(true);
-      if (version === "v3") {
-        expect(Math.abs(Number(d.headers["x-hubspot-request-timestamp"]) - Date.now())).toBeLessThan(5_000);
-      } else {
-        expect(d.headers["x-hubspot-signature-version"]).toBe(version);
-      }
-      // A changed body does not verify.
-      expect(sdkAccepts({ ...d, body: d.body.replace("company", "compan_") }, r.url)).toBe(false);
+      expect(sdkAccepts(d, r.url)).toEqual({ v3: true, legacy: true });
+      expect(d.headers["x-hubspot-signature-version"]).toBe("v1");
+      expect(Math.abs(Number(d.headers["x-hubspot-request-timestamp"]) - Date.now())).toBeLessThan(5_000);
+      // A changed body verifies with neither.
+      expect(sdkAccepts({ ...d, body: d.body.replace("company", "compan_") }, r.url)).toEqual({ v3: false, legacy: false });
       expect(d.events).toEqual([expect.objectContaining({ subscriptionType: "company.creation", attemptNumber: 0, portalId: sim.store.portalId, appId: 1 })]);
     });
+  });
+
+  it.each([[["v3"], { v3: true, legacy: null }], [["v2"], { v3: null, legacy: true }], [["v3", "v2"], { v3: true, legacy: true }]] as const)(
+    "sends only the signatures listed (%j)",
+    async (signatures, expected) => {
+      const r = await receiver();
+      await withReceiver(r, { signatures }, async () => {
+        await hs.crm.companies.basicApi.create({ properties: { name: `Signed ${signatures.join("+")}` }, associations: [] });
+        expect((await sim.control.flushWebhooks()).flushed).toBe(true);
+        expect(sdkAccepts(r.deliveries[0]!, r.url)).toEqual(expected);
+      });
+    },
+  );
+
+  it("refuses v1 and v2 together (they share a header)", async () => {
+    await expect(sim.control.configureWebhooks({ targetUrl: "http://127.0.0.1:9/x", secret: SECRET, signatures: ["v1", "v2"] })).rejects.toThrow(/share the X-HubSpot-Signature header/);
   });
 
   it("turns creations, property changes, deletions, restores, merges, GDPR deletes and associations into HubSpot events", async () => {
@@ -176,6 +192,8 @@ describe("simulator webhooks", () => {
       const item = await sim.control.createRecord("line_items", { name: "Widget", quantity: "2" });
       const vehicle = await sim.control.createRecord(carTypeId, { model: "T" });
       await sim.control.updateRecord(carTypeId, vehicle.id, { model: "S" });
+      const note = await sim.control.createRecord("notes", { hs_note_body: "Called", hs_timestamp: new Date().toISOString() });
+      await sim.control.associate("notes", note.id, "contacts", a.id);
       expect((await sim.control.flushWebhooks()).flushed).toBe(true);
 
       const events = r.events();
@@ -206,15 +224,40 @@ describe("simulator webhooks", () => {
       expect(find("contact.deletion", on(gone.id))).toHaveLength(1);
       expect(find("contact.privacyDeletion", on(gone.id))).toHaveLength(1);
       expect(find("line_item.creation", on(item.id))).toHaveLength(1);
-      expect(find("object.creation", on(vehicle.id))).toEqual([expect.objectContaining({ objectTypeId: carTypeId })]);
-      expect(find("object.propertyChange", on(vehicle.id))).toEqual([
-        expect.objectContaining({ objectTypeId: carTypeId, propertyName: "model", propertyValue: "S" }),
+      // HubSpot offers no webhooks for custom objects or engagements: nothing about the car or the
+      // note, only the contact's side of the note's association.
+      expect(events.filter((e) => e.subscriptionType.startsWith("object."))).toEqual([]);
+      expect(find("contact.associationChange", (e) => e.toObjectId === note.id)).toEqual([
+        expect.objectContaining({ fromObjectId: a.id, toObjectTypeId: "0-46", associationRemoved: false }),
       ]);
       // Ids increase, times are the changes' times, the deliveries are signed.
       const ids = events.map((e) => e.eventId!);
       expect(new Set(ids).size).toBe(ids.length);
       for (const e of events) expect(e.occurredAt).toBeGreaterThanOrEqual(changeAt - 1);
-      for (const d of r.deliveries) expect(sdkAccepts(d, r.url)).toBe(true);
+      for (const d of r.deliveries) expect(sdkAccepts(d, r.url)).toEqual({ v3: true, legacy: true });
+    });
+  });
+
+  it("sends object.* events for the other types only when allObjectTypes is set (HubSpot does not)", async () => {
+    const r = await receiver();
+    const car = await sim.control.createCustomObject({
+      name: "bikes",
+      labels: { singular: "Bike", plural: "Bikes" },
+      primaryDisplayProperty: "model",
+      properties: [{ name: "model", type: "string" }],
+    });
+    const bikeTypeId = String(car.objectTypeId);
+    await withReceiver(r, { allObjectTypes: true }, async () => {
+      const bike = await sim.control.createRecord(bikeTypeId, { model: "T" });
+      await sim.control.updateRecord(bikeTypeId, bike.id, { model: "S" });
+      const note = await sim.control.createRecord("notes", { hs_note_body: "Called", hs_timestamp: new Date().toISOString() });
+      expect((await sim.control.flushWebhooks()).flushed).toBe(true);
+      const events = r.events();
+      expect(events.filter((e) => e.objectId === bike.id).map((e) => [e.subscriptionType, e.objectTypeId, e.propertyName])).toEqual([
+        ["object.creation", bikeTypeId, undefined],
+        ["object.propertyChange", bikeTypeId, "model"],
+      ]);
+      expect(events.filter((e) => e.objectId === note.id)).toEqual([expect.objectContaining({ subscriptionType: "object.creation", objectTypeId: "0-46" })]);
     });
   });
 
@@ -248,7 +291,7 @@ describe("simulator webhooks", () => {
       const [first, second] = r.deliveries.map((d) => d.events);
       expect(first![0]).toMatchObject({ subscriptionType: "deal.creation", objectId: c.id, attemptNumber: 0 });
       expect(second).toEqual(first!.map((e) => ({ ...e, attemptNumber: 1 })));
-      expect(sdkAccepts(r.deliveries[1]!, r.url)).toBe(true);
+      expect(sdkAccepts(r.deliveries[1]!, r.url)).toEqual({ v3: true, legacy: true });
       const after = await sim.control.webhookStats();
       expect(after.sent - before.sent).toBe(2);
       expect(after.failed - before.failed).toBe(1);
@@ -356,7 +399,7 @@ describe("simulator webhooks", () => {
       expect((await control.flushWebhooks()).flushed).toBe(true);
       expect(r.deliveries).toHaveLength(1);
       expect(r.deliveries[0]!.headers["x-hubspot-signature-version"]).toBe("v2");
-      expect(sdkAccepts(r.deliveries[0]!, r.url)).toBe(true);
+      expect(sdkAccepts(r.deliveries[0]!, r.url)).toEqual({ v3: null, legacy: true });
       expect(r.deliveries[0]!.events[0]).toMatchObject({ subscriptionType: "contact.creation", objectId: c.id });
     } finally {
       child.kill("SIGINT");

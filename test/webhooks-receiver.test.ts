@@ -86,6 +86,45 @@ describe("signatures", () => {
     expect(await inboxCount(db.pool)).toBe(6);
   });
 
+  it("accepts a request carrying v3 and v1 headers when any listed version verifies, as HubSpot sends both", async () => {
+    const url = (r: RunningReceiver) => `${r.url}${WEBHOOK_PATH}`;
+    const v1Only = await startReceiver({ pool, config: testConfig({ accept: ["v1"] }), log: captured });
+    const both = await startReceiver({ pool, config: testConfig({ accept: ["v1", "v3"] }), log: captured });
+    try {
+      for (const r of [receiver, v1Only, both]) {
+        const body = JSON.stringify(batch(1));
+        const headers = { ...signedHeaders("v3", url(r), body), ...signedHeaders("v1", url(r), body) };
+        expect((await postBatch(r.url, null, { raw: body, headers })).status).toBe(204);
+      }
+      // A forged v3 next to a valid v1: only a receiver that lists v1 takes it.
+      const forged = (r: RunningReceiver, body: string) => ({
+        ...signedHeaders("v3", url(r), body, { secret: "someone-elses-secret" }),
+        ...signedHeaders("v1", url(r), body),
+      });
+      for (const [r, status] of [[receiver, 401], [v1Only, 204], [both, 204]] as const) {
+        const body = JSON.stringify(batch(1));
+        expect((await postBatch(r.url, null, { raw: body, headers: forged(r, body) })).status).toBe(status);
+      }
+      expect(await inboxCount(db.pool)).toBe(5);
+      // Neither verifies: refused, with each version's reason in one log line.
+      const body = JSON.stringify(batch(1));
+      const before = logLines.length;
+      const bad = { ...signedHeaders("v3", url(both), body, { secret: "x" }), ...signedHeaders("v1", url(both), body, { secret: "x" }) };
+      const res = await postBatch(both.url, null, { raw: body, headers: bad });
+      expect(res.status).toBe(401);
+      expect(res.body).toContain("bad v3 signature; bad v1 signature");
+      expect(logLines.slice(before).filter((l) => l.includes("signature"))).toHaveLength(1);
+      // Only v1 arrives at a v3-only receiver: the reason says what came.
+      const v1 = await postBatch(receiver.url, null, { raw: body, headers: signedHeaders("v1", url(receiver), body) });
+      expect(v1.status).toBe(401);
+      expect(v1.body).toContain("signed with v1, not with an accepted version (HUBSYNC_WEBHOOK_SIGNATURES=v3)");
+      expect(await inboxCount(db.pool)).toBe(5);
+    } finally {
+      await v1Only.close();
+      await both.close();
+    }
+  });
+
   it("refuses bad, foreign, stale and missing signatures with 401 and stores nothing", async () => {
     const url = `${receiver.url}${WEBHOOK_PATH}`;
     const body = JSON.stringify(batch());

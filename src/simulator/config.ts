@@ -121,9 +121,33 @@ export const ConfigPatchSchema = z
     associationsBumpLastModified: z.boolean(),
     /**
      * Scopes the app lacks: requests to paths starting with `pathPrefix` get HubSpot's 403
-     * MISSING_SCOPES naming `scope`. [] = every scope granted.
+     * MISSING_SCOPES naming `scope` (only for `method`, when given). [] = every scope granted.
      */
-    missingScopes: z.array(z.object({ pathPrefix: z.string().min(1), scope: z.string().min(1) })),
+    missingScopes: z.array(z.object({ pathPrefix: z.string().min(1), scope: z.string().min(1), method: z.enum(["GET", "POST", "PATCH", "PUT", "DELETE"]).optional() })),
+    /**
+     * Which batch writes answer 207 with per-input errors when every input carries an
+     * objectWriteTraceId: "create" (HubSpot documents no other: one bad input of a batch update or
+     * upsert refuses the whole batch with a 400) or "all" (create, update and upsert).
+     */
+    partialBatchWrites: z.enum(["create", "all"]),
+    /** Accept hasUniqueValue on every type; HubSpot only does on contacts, companies, deals, tickets and custom objects. */
+    uniquePropertiesEverywhere: z.boolean(),
+    /**
+     * A portal admin's validation rules: a value of `property` must match `pattern`, or
+     * `property` is required when `requiredWhen.property` equals `requiredWhen.equals`. A write
+     * breaking one is refused with the admin's `message`, which quotes no value.
+     */
+    validationRules: z.array(
+      z.object({
+        objectType: z.string().min(1),
+        property: z.string().min(1),
+        pattern: z.string().optional(),
+        requiredWhen: z.object({ property: z.string().min(1), equals: z.string() }).optional(),
+        message: z.string().min(1),
+      }),
+    ),
+    /** Where those rules apply: HubSpot enforces them on writes through the dated APIs (2026-09 on) only. */
+    validationRulesOn: z.enum(["dated", "all"]),
   })
   .partial();
 export type ConfigPatch = z.input<typeof ConfigPatchSchema>;
@@ -145,7 +169,11 @@ export interface SimulatorConfig {
   emptyProperties: "null" | "omit";
   associationsPageSize: number;
   associationsBumpLastModified: boolean;
-  missingScopes: Array<{ pathPrefix: string; scope: string }>;
+  missingScopes: Array<{ pathPrefix: string; scope: string; method?: "GET" | "POST" | "PATCH" | "PUT" | "DELETE" }>;
+  partialBatchWrites: "create" | "all";
+  uniquePropertiesEverywhere: boolean;
+  validationRules: Array<{ objectType: string; property: string; pattern?: string; requiredWhen?: { property: string; equals: string }; message: string }>;
+  validationRulesOn: "dated" | "all";
 }
 
 export function defaultConfig(): SimulatorConfig {
@@ -167,6 +195,10 @@ export function defaultConfig(): SimulatorConfig {
     associationsPageSize: 500,
     associationsBumpLastModified: false,
     missingScopes: [],
+    partialBatchWrites: "create",
+    uniquePropertiesEverywhere: false,
+    validationRules: [],
+    validationRulesOn: "dated",
   };
 }
 
@@ -195,6 +227,10 @@ export function applyConfig(config: SimulatorConfig, patch: ConfigPatch): Simula
   if (p.associationsPageSize !== undefined) next.associationsPageSize = p.associationsPageSize;
   if (p.associationsBumpLastModified !== undefined) next.associationsBumpLastModified = p.associationsBumpLastModified;
   if (p.missingScopes !== undefined) next.missingScopes = p.missingScopes;
+  if (p.partialBatchWrites !== undefined) next.partialBatchWrites = p.partialBatchWrites;
+  if (p.uniquePropertiesEverywhere !== undefined) next.uniquePropertiesEverywhere = p.uniquePropertiesEverywhere;
+  if (p.validationRules !== undefined) next.validationRules = p.validationRules;
+  if (p.validationRulesOn !== undefined) next.validationRulesOn = p.validationRulesOn;
   return next;
 }
 

@@ -6,6 +6,7 @@ import type { Router, SimContext, SimRequest, SimResponse } from "./router.ts";
 import { batchEnvelope, serializeRecord, type PublicObject } from "./serialize.ts";
 import type { Store, StoredRecord } from "./store.ts";
 import {
+  adminRuleProblems,
   conflictMessage,
   findUniqueConflict,
   propertyProblemsMessage,
@@ -153,6 +154,7 @@ function create(req: SimRequest, ctx: SimContext): SimResponse {
   const type = requireType(ctx.store, req.params.objectType!);
   const body = parseBody(CreateBody, req.body);
   const { values, problems } = validateProperties(ctx.store, type, body.properties);
+  problems.push(...adminRuleProblems(ctx.config, req.path, type, values));
   if (problems.length) throw propertyValidationError(ctx.store, problems);
   const dup = findUniqueConflict(ctx.store, type, values);
   if (dup) throw conflict(conflictMessage(type, dup));
@@ -170,6 +172,7 @@ function update(req: SimRequest, ctx: SimContext): SimResponse {
   const r = lookup(ctx, type, id, req.query.get("idProperty"), true);
   if (!r || r.archived) throw notFound(`Object not found.  objectId are usually numeric.`, { id: [id] });
   const { values, problems } = validateProperties(ctx.store, type, body.properties, { existing: r });
+  problems.push(...adminRuleProblems(ctx.config, req.path, type, values, r));
   if (problems.length) throw propertyValidationError(ctx.store, problems);
   const dup = findUniqueConflict(ctx.store, type, values, r.id);
   if (dup) throw conflict(conflictMessage(type, dup));
@@ -228,24 +231,25 @@ interface InputOutcome {
 }
 
 /**
- * HubSpot's rule for invalid inputs in batch writes: with an objectWriteTraceId on every input
- * the good ones are written and the bad ones reported (207); without, the whole batch is refused.
+ * HubSpot's rule for invalid inputs in batch writes: per-input errors (207) exist for batch create
+ * only, and only with an objectWriteTraceId on every input; otherwise (and on update and upsert
+ * unless `partialBatchWrites` says "all") one bad input refuses the whole batch with a 400 that
+ * describes that input's problems and does not say which input it was.
  */
-function batchFailures(ctx: SimContext, type: ObjectTypeDef, outcomes: InputOutcome[]): { partial: boolean; errors: unknown[] } | null {
+function batchFailures(ctx: SimContext, kind: "create" | "update" | "upsert", outcomes: InputOutcome[]): { partial: boolean; errors: unknown[] } | null {
   const bad = outcomes.filter((o) => o.problems?.length || o.conflict);
   if (bad.length === 0) return null;
-  const partial = outcomes.every((o) => o.traceId !== undefined);
+  const partial = (kind === "create" || ctx.config.partialBatchWrites === "all") && outcomes.every((o) => o.traceId !== undefined);
   if (!partial) {
     const first = bad[0]!;
     if (first.conflict) throw conflict(first.conflict);
-    throw propertyValidationError(ctx.store, bad.flatMap((o) => o.problems ?? []));
+    throw propertyValidationError(ctx.store, first.problems!);
   }
   const errors = bad.map((o) =>
     o.conflict
       ? errorEntry("CONFLICT", o.conflict, { objectWriteTraceId: [o.traceId!] })
       : errorEntry("VALIDATION_ERROR", propertyProblemsMessage(ctx.store, o.problems!), { objectWriteTraceId: [o.traceId!] }),
   );
-  void type;
   return { partial, errors };
 }
 
@@ -257,6 +261,7 @@ function batchCreate(req: SimRequest, ctx: SimContext): SimResponse {
   const claimed = new Map<string, string>();
   const prepared = body.inputs.map((input) => {
     const { values, problems } = validateProperties(ctx.store, type, input.properties);
+    problems.push(...adminRuleProblems(ctx.config, req.path, type, values));
     const outcome: InputOutcome = { traceId: input.objectWriteTraceId, problems };
     if (!problems.length) {
       const dup = findUniqueConflict(ctx.store, type, values);
@@ -270,7 +275,7 @@ function batchCreate(req: SimRequest, ctx: SimContext): SimResponse {
     }
     return { input, values, outcome };
   });
-  const failures = batchFailures(ctx, type, prepared.map((p) => p.outcome));
+  const failures = batchFailures(ctx, "create", prepared.map((p) => p.outcome));
   const good = prepared.filter((p) => !p.outcome.problems?.length && !p.outcome.conflict);
   // Association problems refuse the batch before anything is written.
   const plans = good.map((p) => planCreateAssociations(ctx.store, type, p.input.associations));
@@ -308,6 +313,7 @@ function batchUpdate(req: SimRequest, ctx: SimContext): SimResponse {
       continue;
     }
     const { values, problems } = validateProperties(ctx.store, type, input.properties, { existing: record });
+    problems.push(...adminRuleProblems(ctx.config, req.path, type, values, record));
     const outcome: InputOutcome = { traceId: input.objectWriteTraceId, problems };
     if (!problems.length) {
       const dup = findUniqueConflict(ctx.store, type, values, record.id);
@@ -318,7 +324,7 @@ function batchUpdate(req: SimRequest, ctx: SimContext): SimResponse {
   if (missing.length && prepared.length === 0) {
     throw notFound(`Could not get some ${type.errorName} objects, they may be deleted or not exist. Check that ids are valid.`, { ids: missing });
   }
-  const failures = batchFailures(ctx, type, prepared.map((p) => p.outcome));
+  const failures = batchFailures(ctx, "update", prepared.map((p) => p.outcome));
   const results = prepared
     .filter((p) => !p.outcome.problems?.length && !p.outcome.conflict)
     .map((p) => {
@@ -351,6 +357,7 @@ function batchUpsert(req: SimRequest, ctx: SimContext): SimResponse {
     const existing = ctx.store.findByUnique(type, input.idProperty, input.id);
     const all = { ...input.properties, [input.idProperty]: input.id };
     const { values, problems } = validateProperties(ctx.store, type, existing ? input.properties : all, existing ? { existing } : {});
+    problems.push(...adminRuleProblems(ctx.config, req.path, type, values, existing ?? undefined));
     const outcome: InputOutcome = { traceId: input.objectWriteTraceId, problems };
     if (!problems.length) {
       const dup = findUniqueConflict(ctx.store, type, values, existing?.id);
@@ -358,7 +365,7 @@ function batchUpsert(req: SimRequest, ctx: SimContext): SimResponse {
     }
     return { input, existing, values, outcome };
   });
-  const failures = batchFailures(ctx, type, prepared.map((p) => p.outcome));
+  const failures = batchFailures(ctx, "upsert", prepared.map((p) => p.outcome));
   const results = prepared
     .filter((p) => !p.outcome.problems?.length && !p.outcome.conflict)
     .map((p) => {

@@ -53,10 +53,16 @@ function getProperty(req: SimRequest, ctx: SimContext): SimResponse {
   return { status: 200, body: p };
 }
 
+/** The standard types HubSpot allows unique-value properties on (custom objects allow them too). */
+const UNIQUE_VALUE_TYPES = new Set(["contacts", "companies", "deals", "tickets"]);
+
 function createProperty(req: SimRequest, ctx: SimContext): SimResponse {
   const type = requireType(ctx.store, req.params.objectType!);
   const body = parseBody(PropertyCreate, req.body);
   if (ctx.store.property(type, body.name)) throw conflict(`A property named '${body.name}' already exists.`);
+  if (body.hasUniqueValue && !ctx.config.uniquePropertiesEverywhere && !UNIQUE_VALUE_TYPES.has(type.name) && !type.custom) {
+    throw validationError(`Unique value properties are not supported for object type ${type.objectTypeId}`);
+  }
   const p = ctx.store.createProperty(type, { ...body, type: body.type as PropertyType, options: body.options?.map((o, i) => ({ description: "", displayOrder: i, hidden: false, ...o })) });
   return { status: 201, body: p };
 }

@@ -153,7 +153,7 @@ async function handle(
     }
   }
 
-  const missing = match.options.auth ? config.missingScopes.find((m) => url.pathname.startsWith(m.pathPrefix)) : undefined;
+  const missing = match.options.auth ? config.missingScopes.find((m) => url.pathname.startsWith(m.pathPrefix) && (!m.method || m.method === method)) : undefined;
   if (missing) {
     finish({
       status: 403,

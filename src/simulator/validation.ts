@@ -1,6 +1,7 @@
 import type { ObjectTypeDef } from "./object-types.ts";
 import type { PropertyDefinition, Store, StoredRecord } from "./store.ts";
 import { HubSpotError } from "./http-errors.ts";
+import type { SimulatorConfig } from "./config.ts";
 
 /**
  * Checks and normalises property values the way HubSpot does on writes: unknown and read-only
@@ -174,4 +175,30 @@ export function findUniqueConflict(
 export function conflictMessage(type: ObjectTypeDef, c: { name: string; value: string; existingId: string }): string {
   if (type.name === "contacts" && c.name === "email") return `Contact already exists. Existing ID: ${c.existingId}`;
   return `A ${type.singular} with ${c.name} "${c.value}" already exists. Existing ID: ${c.existingId}`;
+}
+
+/**
+ * The portal admin's validation rules that a write breaks: `values` is what the write sets,
+ * `existing` the record it changes. Applied to dated API paths only unless configured for all.
+ */
+export function adminRuleProblems(
+  config: SimulatorConfig,
+  path: string,
+  type: ObjectTypeDef,
+  values: Record<string, string>,
+  existing?: StoredRecord,
+): PropertyProblem[] {
+  if (config.validationRules.length === 0) return [];
+  if (config.validationRulesOn === "dated" && /^\/crm\/v\d+\//.test(path)) return [];
+  const after = (name: string): string => values[name] ?? existing?.properties[name] ?? "";
+  const out: PropertyProblem[] = [];
+  for (const rule of config.validationRules) {
+    if (rule.objectType !== type.name && rule.objectType !== type.objectTypeId) continue;
+    const value = after(rule.property);
+    const broken = rule.requiredWhen
+      ? after(rule.requiredWhen.property) === rule.requiredWhen.equals && value === ""
+      : rule.pattern !== undefined && rule.property in values && value !== "" && !new RegExp(rule.pattern).test(value);
+    if (broken) out.push({ name: rule.property, error: "VALIDATION_RULE", message: rule.message });
+  }
+  return out;
 }

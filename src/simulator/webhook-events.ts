@@ -33,8 +33,17 @@ export interface ChangeEvent {
   isPrimaryAssociation?: boolean;
 }
 
-/** Types HubSpot names in their subscription types; every other one is `object.<action>` + objectTypeId. */
+/**
+ * Types HubSpot names in their subscription types; every other one is `object.<action>` + objectTypeId.
+ * They are also the only CRM types an app's webhook subscriptions cover (with conversations, which
+ * the simulator does not have): events for the others are made here but HubSpot never sends them.
+ */
 const NAMED_TYPES = new Set(["contact", "company", "deal", "ticket", "line_item", "product"]);
+
+/** Whether HubSpot sends events of this subscription type at all (see NAMED_TYPES). */
+export function offersWebhooks(subscriptionType: string): boolean {
+  return NAMED_TYPES.has(subscriptionType.slice(0, subscriptionType.indexOf(".")));
+}
 
 export function subscriptionTypeOf(type: ObjectTypeDef, action: WebhookAction): { subscriptionType: string; objectTypeId?: string } {
   if (!type.custom && NAMED_TYPES.has(type.singular)) return { subscriptionType: `${type.singular}.${action}` };

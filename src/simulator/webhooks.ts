@@ -7,7 +7,7 @@ import { sign, SIGNATURE_VERSIONS, type SignatureVersion } from "../core/webhook
 import { validationError } from "./http-errors.ts";
 import type { Handler } from "./router.ts";
 import type { Store } from "./store.ts";
-import { followChanges, type ChangeEvent } from "./webhook-events.ts";
+import { followChanges, offersWebhooks, type ChangeEvent } from "./webhook-events.ts";
 
 /**
  * The simulator's webhook sender: what HubSpot's app webhooks do (the events
@@ -21,7 +21,16 @@ import { followChanges, type ChangeEvent } from "./webhook-events.ts";
 export const WebhookConfigSchema = z.object({
   targetUrl: z.url({ protocol: /^https?$/ }),
   secret: z.string().min(1),
-  signatureVersion: z.enum(SIGNATURE_VERSIONS).default("v3"),
+  /**
+   * Signatures on every request. HubSpot sends the v3 header and, for backwards compatibility, the
+   * older X-HubSpot-Signature (v1 for CRM object subscriptions) on the same request; v1 and v2
+   * share that header, so at most one of them.
+   */
+  signatures: z
+    .array(z.enum(SIGNATURE_VERSIONS))
+    .min(1)
+    .refine((v) => !(v.includes("v1") && v.includes("v2")), { message: "v1 and v2 share the X-HubSpot-Signature header: list one of them" })
+    .default(["v3", "v1"]),
   batchWindowMs: z.number().int().min(0).max(60_000).default(100),
   maxBatchSize: z.number().int().min(1).max(MAX_EVENTS_PER_BATCH).default(MAX_EVENTS_PER_BATCH),
   maxAttempts: z.number().int().min(1).max(100).default(10),
@@ -32,6 +41,11 @@ export const WebhookConfigSchema = z.object({
   /** Subscription types to send (`contact.creation`, `object.propertyChange`, `deal.*`); absent = all. */
   subscriptions: z.array(z.string().regex(/^[a-z_]+\.([A-Za-z]+|\*)$/)).optional(),
   enabled: z.boolean().default(true),
+  /**
+   * Also send `object.*` events for the types HubSpot offers no webhook subscription for (engagements,
+   * quotes, custom objects...). HubSpot does not: those types only change through pulls.
+   */
+  allObjectTypes: z.boolean().default(false),
   appId: z.number().int().nonnegative().default(1),
 });
 export type WebhookConfigInput = z.input<typeof WebhookConfigSchema>;
@@ -158,6 +172,7 @@ export class WebhookSender {
   #capture(event: ChangeEvent): void {
     const config = this.#config;
     if (!config || !wanted(config, event.subscriptionType)) return;
+    if (!config.allObjectTypes && !offersWebhooks(event.subscriptionType)) return;
     const key = `${event.subscriptionType}:${event.objectTypeId ?? ""}`;
     let subscriptionId = this.#subscriptionIds.get(key);
     if (subscriptionId === undefined) this.#subscriptionIds.set(key, (subscriptionId = this.#subscriptionIds.size + 1));
@@ -233,7 +248,7 @@ export class WebhookSender {
       "content-type": "application/json",
       "content-length": String(Buffer.byteLength(body)),
       "user-agent": "HubSpot Connect 2.0 (http://dev.hubspot.com/) - hubsync simulator",
-      ...signatureHeaders(config.signatureVersion, config.secret, config.targetUrl, body),
+      ...signatureHeaders(config.signatures, config.secret, config.targetUrl, body),
     };
     const agents = this.#agentsFor();
     const transport = url.protocol === "https:" ? https : http;
@@ -292,16 +307,20 @@ function wanted(config: WebhookConfig, subscriptionType: string): boolean {
   return config.subscriptions.some((s) => s === subscriptionType || s === `${object}.*`);
 }
 
-/** The headers HubSpot signs a request with; the signed URI is exactly the configured target URL. */
-export function signatureHeaders(version: SignatureVersion, secret: string, targetUrl: string, body: string): Record<string, string> {
-  if (version === "v3") {
-    const timestamp = Date.now();
-    return {
-      "X-HubSpot-Signature-v3": sign("v3", secret, { method: "POST", url: targetUrl, body, timestamp }),
-      "X-HubSpot-Request-Timestamp": String(timestamp),
-    };
+/** The headers HubSpot signs a request with, one set per version; the signed URI is exactly the configured target URL. */
+export function signatureHeaders(versions: readonly SignatureVersion[], secret: string, targetUrl: string, body: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const version of versions) {
+    if (version === "v3") {
+      const timestamp = Date.now();
+      headers["X-HubSpot-Signature-v3"] = sign("v3", secret, { method: "POST", url: targetUrl, body, timestamp });
+      headers["X-HubSpot-Request-Timestamp"] = String(timestamp);
+    } else {
+      headers["X-HubSpot-Signature"] = sign(version, secret, { method: "POST", url: targetUrl, body });
+      headers["X-HubSpot-Signature-Version"] = version;
+    }
   }
-  return { "X-HubSpot-Signature": sign(version, secret, { method: "POST", url: targetUrl, body }), "X-HubSpot-Signature-Version": version };
+  return headers;
 }
 
 const FlushBody = z.object({ timeoutMs: z.number().int().min(0).max(600_000).default(30_000) }).default({ timeoutMs: 30_000 });

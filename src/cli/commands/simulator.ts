@@ -19,7 +19,11 @@ const Options = z.object({
   "no-rate-limits": z.boolean().default(false),
   "webhook-url": z.url({ protocol: /^https?$/ }).optional(),
   "webhook-secret": z.string().min(1).optional(),
-  "webhook-signature": z.enum(SIGNATURE_VERSIONS).default("v3"),
+  "webhook-signature": z
+    .string()
+    .default("v3,v1")
+    .transform((s) => s.split(",").map((v) => v.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(z.enum(SIGNATURE_VERSIONS)).min(1)),
 }).refine((o) => o["webhook-url"] === undefined || o["webhook-secret"] !== undefined, {
   message: "--webhook-url needs --webhook-secret (the app's client secret the receiver checks signatures with)",
   path: ["webhook-secret"],
@@ -27,7 +31,7 @@ const Options = z.object({
 
 const USAGE = `usage: hubsync simulator [--port N] [--seed N] [--tier free|starter|pro|enterprise] [--latency MS] [--index-lag MS]
                           [--token T] [--host H] [--random-seed N] [--no-rate-limits]
-                          [--webhook-url URL --webhook-secret S [--webhook-signature v1|v2|v3]]
+                          [--webhook-url URL --webhook-secret S [--webhook-signature v3,v1]]
 
 Serves HubSpot's CRM API (objects, search, associations, properties, pipelines, owners) from memory,
 with its rate limits, until SIGINT/SIGTERM; a control API under /_sim/ seeds it and injects faults.
@@ -42,7 +46,8 @@ with its rate limits, until SIGINT/SIGTERM; a control API under /_sim/ seeds it 
   --no-rate-limits       answer every request, never 429
   --webhook-url URL      POST signed HubSpot webhook batches of every change to URL
   --webhook-secret S     the app's client secret those batches are signed with
-  --webhook-signature V  the signature version, v1, v2 or v3 (default v3)`;
+  --webhook-signature L  the signature versions to send, comma-separated (default v3,v1: HubSpot sends
+                         the v3 header and the older ones on one request)`;
 
 export const command: Command = {
   async run(argv) {
@@ -77,12 +82,12 @@ export const command: Command = {
       indexLagMs: o["index-lag"],
       rateLimits: o["no-rate-limits"] ? false : {},
       seed: o.seed !== undefined ? { size: o.seed, seed: o["random-seed"] } : undefined,
-      webhooks: o["webhook-url"] ? { targetUrl: o["webhook-url"], secret: o["webhook-secret"]!, signatureVersion: o["webhook-signature"] } : undefined,
+      webhooks: o["webhook-url"] ? { targetUrl: o["webhook-url"], secret: o["webhook-secret"]!, signatures: o["webhook-signature"] } : undefined,
     });
     process.stdout.write(
       `HubSpot simulator listening on ${sim.url} (tier ${o.tier}${o.seed !== undefined ? `, seeded with ~${o.seed} records` : ""})\n` +
         `  HUBSPOT_BASE_URL=${sim.url}\n  HUBSPOT_ACCESS_TOKEN=${sim.token}\n  control API: ${sim.url}/_sim/...\n` +
-        (o["webhook-url"] ? `  webhooks: every change POSTed to ${o["webhook-url"]} (signature ${o["webhook-signature"]})\n` : ""),
+        (o["webhook-url"] ? `  webhooks: every change POSTed to ${o["webhook-url"]} (signatures ${o["webhook-signature"].join(", ")})\n` : ""),
     );
     await untilStopSignal();
     await sim.close();

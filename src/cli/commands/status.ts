@@ -23,7 +23,7 @@ export const command: Command = {
       if (!installed.rows[0]?.ok) throw new Error("hubsync status: hubsync is not installed in this database; run `hubsync install` first");
       const { rows } = await pool.query(
         `select object_type, enabled, write_back, phase, rows::text as rows, last_pull_at,
-                extract(epoch from lag)::float8 as lag_seconds, pending::int, rejected::int, last_error, last_error_at
+                extract(epoch from lag)::float8 as lag_seconds, pending::int, rejected::int, last_error, last_error_at, changes
            from hubsync.status order by object_type`,
       );
       const parsed = rows.map((r) => StatusRow.parse(r));
@@ -35,7 +35,7 @@ export const command: Command = {
         `select pending::int, failed::int, last_received_at, lag_p95_ms::int, last_error from hubsync.webhook_status where last_received_at is not null`,
       );
       const webhooks = inbox.rows[0] ? WebhookInboxRow.parse(inbox.rows[0]) : null;
-      process.stdout.write(formatStatus(parsed, new Date()) + (webhooks ? formatWebhookInbox(webhooks, new Date()) : ""));
+      process.stdout.write(formatStatus(parsed, new Date()) + formatChanges(parsed, webhooks !== null) + (webhooks ? formatWebhookInbox(webhooks, new Date()) : ""));
       return 0;
     } finally {
       await pool.end();
@@ -56,6 +56,8 @@ export const StatusRow = z.object({
   rejected: z.number().int(),
   last_error: z.string().nullable(),
   last_error_at: z.date().nullable(),
+  /** 'webhooks' when HubSpot sends webhooks for the type, 'pull' when only the pull brings its changes. */
+  changes: z.enum(["webhooks", "pull"]),
 });
 export type StatusRow = z.infer<typeof StatusRow>;
 
@@ -68,6 +70,26 @@ export const WebhookInboxRow = z.object({
   last_error: z.string().nullable(),
 });
 export type WebhookInboxRow = z.infer<typeof WebhookInboxRow>;
+
+/**
+ * Which enabled types get HubSpot's changes in real time and which wait for the minute pull.
+ * HubSpot sends webhooks for some types only; until a webhook has arrived, none is real time yet.
+ */
+export function formatChanges(rows: StatusRow[], webhooksArriving: boolean): string {
+  const enabled = rows.filter((r) => r.enabled);
+  const hooked = enabled.filter((r) => r.changes === "webhooks").map((r) => r.object_type);
+  const pulled = enabled.filter((r) => r.changes === "pull").map((r) => r.object_type);
+  const lines: string[] = [];
+  if (hooked.length > 0) {
+    lines.push(
+      webhooksArriving
+        ? `real-time changes (webhooks): ${hooked.join(", ")}`
+        : `no webhook received yet: ${hooked.join(", ")} wait for the minute pull until HubSpot's webhooks reach \`hubsync webhooks\``,
+    );
+  }
+  if (pulled.length > 0) lines.push(`minute pull only (HubSpot sends no webhooks for them): ${pulled.join(", ")}`);
+  return lines.length > 0 ? `\n${lines.join("\n")}\n` : "";
+}
 
 export function formatWebhookInbox(w: WebhookInboxRow, now: Date): string {
   const parts = [

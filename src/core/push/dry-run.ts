@@ -2,7 +2,7 @@ import type pg from "pg";
 import type { HubSpotApi } from "../hubspot/client.ts";
 import { knownRecordIds } from "./outbox.ts";
 import { chunk, coalesce, OutboxRow, type RecordChange } from "./plan.ts";
-import { checkProperties, type Problem } from "./validate.ts";
+import { findProblems, type Problem } from "./validate.ts";
 import { findObject } from "../schema/objects.ts";
 
 export interface PlannedCall {
@@ -58,11 +58,11 @@ export async function planPush(pool: pg.Pool, api: HubSpotApi, only?: string): P
       }
     }
     out.nothingToSend += records.filter((c) => c.action === "none").length;
-    const defs = records.some((c) => Object.keys(c.properties).length > 0) ? await api.properties(type) : [];
+    const found = await findProblems(api, type, records.map((c) => ({ key: c.localId, properties: c.properties })));
     const sendable: RecordChange[] = [];
     for (const c of records) {
-      const problems = checkProperties(type, defs, c.properties);
-      if (problems.length > 0) out.rejections.push({ objectType: type, record: c.recordId ?? `local ${c.localId}`, problems });
+      const problems = found.get(c.localId);
+      if (problems) out.rejections.push({ objectType: type, record: c.recordId ?? `local ${c.localId}`, problems });
       else sendable.push(c);
     }
     const base = `/crm/v3/objects/${type}/batch`;

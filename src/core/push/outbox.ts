@@ -28,12 +28,12 @@ export async function claimRecords(db: Queryable, objectType: string, records: n
         where object_type = $1 and status = 'pending' and next_attempt_at <= now() and op = any ($3)
         group by local_id order by min(id) limit $2),
      rows as (
-       select ob.id from hubsync.outbox ob join due on due.local_id = ob.local_id
+       select ob.id, ob.last_attempt_at from hubsync.outbox ob join due on due.local_id = ob.local_id
         where ob.object_type = $1 and ob.status = 'pending' and ob.op = any ($3)
         for update of ob skip locked)
      update hubsync.outbox ob set status = 'in_flight', attempts = ob.attempts + 1, last_attempt_at = now()
        from rows where ob.id = rows.id
-     returning ob.*`,
+     returning ob.*, rows.last_attempt_at as prev_attempt_at`,
     [objectType, records, RECORD_OPS],
   );
   return res.rows.map((r) => OutboxRow.parse(r));
@@ -118,6 +118,23 @@ export async function markPaused(db: Queryable, rowIds: string[], message: strin
             error_category = 'PAUSED', next_attempt_at = greatest($3::timestamptz, now())
       where id = any ($1::bigint[])`,
     [rowIds, message.slice(0, 2000), until],
+  );
+}
+
+/**
+ * Creates held back unsent (waiting for HubSpot's search index, or for a scope): back in the queue
+ * until `until` with the reason, the try not counted and its time put back, so the wait is
+ * measured from when the create may last have reached HubSpot.
+ */
+export async function markHeld(db: Queryable, rows: Array<{ rowId: string; triedAt: Date | null }>, message: string, until: Date): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `update hubsync.outbox ob
+        set status = 'pending', attempts = greatest(ob.attempts - 1, 0), last_attempt_at = x.tried_at,
+            error_message = $3, error_status = null, error_category = 'PAUSED', next_attempt_at = greatest($4::timestamptz, now())
+       from unnest($1::bigint[], $2::timestamptz[]) as x(id, tried_at)
+      where ob.id = x.id`,
+    [rows.map((r) => r.rowId), rows.map((r) => r.triedAt), message.slice(0, 2000), until],
   );
 }
 

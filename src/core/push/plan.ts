@@ -19,6 +19,8 @@ export const OutboxRow = z.object({
   previous: Json.default({}),
   attempts: z.number(),
   created_at: z.coerce.date(),
+  /** When the row was last claimed before this claim (set by claimRecords only). */
+  prev_attempt_at: z.coerce.date().nullish(),
 });
 export type OutboxRow = z.infer<typeof OutboxRow>;
 
@@ -37,6 +39,8 @@ export interface RecordChange {
   upsertFirst: boolean;
   /** A create is among the folded rows. */
   creates: boolean;
+  /** When a push last took the create (it may have reached HubSpot then), or null if none did. */
+  triedAt: Date | null;
   properties: Record<string, string>;
   /** Values before the first of the folded changes (for on_reject = 'revert'). */
   previous: Record<string, string>;
@@ -64,6 +68,7 @@ export function coalesce(rows: OutboxRow[]): RecordChange[] {
     let created = false; // a create is among the rows
     let createTried = false; // ...and may already have reached HubSpot
     let archived = false;
+    let triedAt: Date | null = null;
     const properties: Record<string, string> = {};
     const previous: Record<string, string> = {};
     for (const row of list) {
@@ -71,13 +76,14 @@ export function coalesce(rows: OutboxRow[]): RecordChange[] {
       if (row.op === "create") {
         created = true;
         if (row.attempts > 0) createTried = true;
+        if (row.prev_attempt_at && (!triedAt || row.prev_attempt_at > triedAt)) triedAt = row.prev_attempt_at;
       }
       if (row.op === "archive") archived = true;
       for (const [name, value] of Object.entries(row.changes)) properties[name] = asText(value);
       for (const [name, value] of Object.entries(row.previous ?? {})) if (!(name in previous)) previous[name] = asText(value);
     }
     const localId = list[0]!.local_id ?? key;
-    const change: RecordChange = { localId, recordId, action: "none", upsertFirst: false, creates: created, properties, previous, rowIds: list.map((r) => r.id) };
+    const change: RecordChange = { localId, recordId, action: "none", upsertFirst: false, creates: created, triedAt, properties, previous, rowIds: list.map((r) => r.id) };
     if (archived) {
       if (recordId) change.action = "archive";
       else if (created && !createTried) change.action = "none";

@@ -2,7 +2,9 @@ import type pg from "pg";
 import type { SyncContext } from "../context.ts";
 import type { HubSpotApi } from "../hubspot/client.ts";
 import { pushAssociations, type AssociationResult } from "./associations.ts";
-import { ensureLocalIdProperty } from "./local-id-property.ts";
+import { z } from "zod";
+import { HELD_FOR_SEARCH, settleTriedCreates } from "./creates.ts";
+import { ensureLocalIdProperty, type LocalIdKind } from "./local-id-property.ts";
 import { inTransaction } from "../db/transaction.ts";
 import {
   claimAssociations,
@@ -13,6 +15,7 @@ import {
   markPaused,
   markRetry,
   markRowRejected,
+  markHeld,
   markSentMany,
   markSuperseded,
   newestDueAgeMs,
@@ -23,10 +26,11 @@ import {
   writeBack,
   type WriteBack,
 } from "./outbox.ts";
-import { chunk, coalesce, type RecordChange } from "./plan.ts";
-import { sendBatch, type Outcome, type SendItem, type SendStats } from "./send.ts";
+import { chunk, coalesce, LOCAL_ID_PROPERTY, type RecordChange } from "./plan.ts";
+import { clip, isRejection, sendBatch, type Outcome, type Rejection, type SendItem, type SendStats } from "./send.ts";
+import { findProblems, type Problem } from "./validate.ts";
 import { findMergedAway, mayBeMerged, type MergedAway } from "./merged.ts";
-import { PausedError } from "../hubspot/rate-budget.ts";
+import { MissingScopesError, PausedError } from "../hubspot/rate-budget.ts";
 import { finishRun, startRun } from "../runs.ts";
 import { findObject, type ObjectRow } from "../schema/objects.ts";
 
@@ -41,6 +45,8 @@ export interface PushOptions {
   conn?: pg.PoolClient;
   /** Types already being pushed further up (dependency order; avoids cycles). */
   parentsDone?: string[];
+  /** How long after an unanswered create the search is trusted to show it (default HUBSYNC_SEARCH_SETTLE_MS, 60 s). */
+  searchSettleMs?: number;
   /** Called after HubSpot answered a round and before the answer is committed (tests kill the process here). */
   onAnswered?: () => Promise<void> | void;
 }
@@ -65,7 +71,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * so a record's changes are never sent out of order; a second push finding the lock taken waits
  * for it, a third leaves the work to those two. HubSpot's answer and the outbox update are committed together after each
  * round; a push that dies in between leaves its rows in flight, and the next push sends them again
- * (creates are upserts keyed by hubsync_local_id, so nothing is created twice).
+ * (creates are upserts keyed by hubsync_local_id, or on types where it cannot be unique looked up
+ * by it first, so nothing is created twice).
  */
 export async function runPush(ctx: SyncContext, objectType: string, options: PushOptions = {}): Promise<PushResult> {
   // One connection for the whole push (lock, claims, commits, and the pushes of parent types), so
@@ -124,7 +131,6 @@ async function pushLocked(pool: pg.PoolClient, ctx: SyncContext, objectType: str
   let paused: PausedError | null = null;
   let created = false;
   try {
-    await ensureLocalIdProperty(api, objectType);
     await pushParentsFirst(pool, ctx, objectType, options);
     const window = options.coalesceMs ?? DEFAULT_COALESCE_MS;
     const age = await newestDueAgeMs(pool, objectType);
@@ -146,8 +152,15 @@ async function pushLocked(pool: pg.PoolClient, ctx: SyncContext, objectType: str
         c.upsertFirst = false;
       }
       const outcomes = new Map<string, Outcome>();
+      const held = new Map<string, Hold>();
       try {
-        await sendAll(api, objectType, changes, outcomes, stats);
+        // Values the property definitions already say HubSpot refuses are rejected here, unsent.
+        const writes = changes.filter((c) => c.action === "upsert" || c.action === "update");
+        const refused = await findProblems(api, objectType, writes.map((c) => ({ key: c.localId, properties: c.properties })));
+        for (const [localId, problems] of refused) outcomes.set(localId, { ok: false, rejection: refusedBeforeSending(problems) });
+        const createKind = await prepareCreates(ctx, objectType, changes.filter((c) => !outcomes.has(c.localId)), outcomes, held, options);
+        const ready = changes.filter((c) => !outcomes.has(c.localId) && !held.has(c.localId));
+        await sendAll(api, objectType, ready, outcomes, stats, createKind === "plain" ? "create" : "upsert");
       } catch (err) {
         // Transient (HubSpot down, rate limit beyond the client's waits, auth): what was answered is
         // kept below, the rest waits for its backoff.
@@ -177,7 +190,7 @@ async function pushLocked(pool: pg.PoolClient, ctx: SyncContext, objectType: str
       for (const c of merged ? requeued : suspects) outcomes.delete(c.localId);
       for (const c of requeued) followed.add(c.recordId!);
       await options.onAnswered?.();
-      const counts = await commitRound(pool, objectType, cfg, changes, outcomes, error, paused, requeued.flatMap((c) => c.rowIds));
+      const counts = await commitRound(pool, objectType, cfg, changes, outcomes, held, error, paused, requeued.flatMap((c) => c.rowIds));
       await merged?.apply();
       result.sent += counts.sent;
       result.rejected += counts.rejected;
@@ -248,15 +261,73 @@ async function pushParentsFirst(conn: pg.PoolClient, ctx: SyncContext, objectTyp
   }
 }
 
+/** A change refused by the property rules before sending: HubSpot's category and wording, no HTTP status (nothing was asked). */
+function refusedBeforeSending(problems: Problem[]): Rejection {
+  const message = problems.map((p) => (p.message.includes(p.property) ? p.message : `${p.property}: ${p.message}`)).join("; ");
+  return { status: null, category: "VALIDATION_ERROR", message: clip(message), correlationId: null };
+}
+
+/** A change kept back unsent this round, with the reason shown on its outbox rows. */
+interface Hold {
+  message: string;
+  until: Date;
+}
+
+/** How long after a create may have reached HubSpot its search shows it (HUBSYNC_SEARCH_SETTLE_MS). */
+const SearchSettleMs = z.coerce.number().int().min(0).default(60_000);
+
+/**
+ * Readies this round's creates: the local-id property exists (created only now that a create is
+ * queued), and, on types where it cannot be unique, creates that may already be in HubSpot are
+ * looked up first. When the property cannot be made, only the creates wait or are refused, with
+ * the reason; updates and deletes of the type go on. Returns how creates are sent, or null if none.
+ */
+async function prepareCreates(
+  ctx: SyncContext,
+  objectType: string,
+  changes: RecordChange[],
+  outcomes: Map<string, Outcome>,
+  held: Map<string, Hold>,
+  options: PushOptions,
+): Promise<LocalIdKind | null> {
+  const creating = changes.filter((c) => c.action === "upsert" || c.upsertFirst);
+  if (creating.length === 0) return null;
+  let kind: LocalIdKind;
+  try {
+    kind = await ensureLocalIdProperty(ctx.hubspot, objectType);
+  } catch (err) {
+    const why = `hubsync could not create the property ${LOCAL_ID_PROPERTY} on ${objectType}, which keeps creates exactly-once`;
+    if (err instanceof MissingScopesError) {
+      for (const c of creating) held.set(c.localId, { message: `${why}: ${err.message}`, until: err.until });
+    } else if (isRejection(err)) {
+      const rejection: Rejection = { status: err.status, category: err.category ?? `HTTP_${err.status}`, message: clip(`${why}: ${err.body?.message ?? err.message}`), correlationId: err.correlationId ?? null };
+      for (const c of creating) outcomes.set(c.localId, { ok: false, rejection });
+    } else if (err instanceof PausedError) {
+      throw err;
+    } else {
+      const message = `${why}: ${err instanceof Error ? err.message : String(err)}`;
+      for (const c of creating) held.set(c.localId, { message, until: new Date(Date.now() + 30_000) });
+    }
+    ctx.log.warn({ objectType, err: err instanceof Error ? err.message : String(err), creates: creating.length }, "creates held: the local-id property could not be made");
+    return null;
+  }
+  if (kind === "plain") {
+    const settleMs = options.searchSettleMs ?? SearchSettleMs.parse(process.env.HUBSYNC_SEARCH_SETTLE_MS || undefined);
+    const settled = await settleTriedCreates(ctx.hubspot, objectType, creating, settleMs, ctx.log);
+    for (const c of settled.held) held.set(c.localId, { message: HELD_FOR_SEARCH, until: settled.until });
+  }
+  return kind;
+}
+
 function itemOf(c: RecordChange): SendItem {
   return { key: c.localId, localId: c.localId, recordId: c.recordId, properties: c.properties };
 }
 
 /** Creates (upserts) first, so archives of just-created records know their ids; then updates, then archives. */
-async function sendAll(api: HubSpotApi, objectType: string, changes: RecordChange[], outcomes: Map<string, Outcome>, stats: SendStats) {
+async function sendAll(api: HubSpotApi, objectType: string, changes: RecordChange[], outcomes: Map<string, Outcome>, stats: SendStats, creates: "upsert" | "create") {
   const upserts = changes.filter((c) => c.action === "upsert" || c.upsertFirst);
   for (const part of chunk(upserts)) {
-    for (const [k, v] of await sendBatch(api, objectType, "upsert", part.map(itemOf), stats)) outcomes.set(k, v);
+    for (const [k, v] of await sendBatch(api, objectType, creates, part.map(itemOf), stats)) outcomes.set(k, v);
   }
   for (const c of changes.filter((x) => x.upsertFirst)) {
     const o = outcomes.get(c.localId);
@@ -280,6 +351,7 @@ async function commitRound(
   cfg: Pick<ObjectRow, "on_reject">,
   changes: RecordChange[],
   outcomes: Map<string, Outcome>,
+  held: Map<string, Hold>,
   error: string | null,
   paused: PausedError | null = null,
   requeued: string[] = [],
@@ -296,6 +368,12 @@ async function commitRound(
         counts.superseded++;
         continue;
       }
+      const hold = held.get(c.localId);
+      if (hold) {
+        await markHeld(client, c.rowIds.map((rowId) => ({ rowId, triedAt: c.triedAt })), hold.message, hold.until);
+        counts.retrying++;
+        continue;
+      }
       const o = outcomes.get(c.localId);
       if (!o && c.rowIds.some((id) => requeued.includes(id))) continue;
       if (!o) {
@@ -306,7 +384,7 @@ async function commitRound(
       if (o.ok) {
         for (const rowId of c.rowIds) sent.push({ rowId, recordId: o.written?.id ?? c.recordId });
         if (o.written && c.action !== "archive") written.push({ localId: c.localId, written: o.written });
-        if (c.action === "upsert" && c.creates) counts.created++;
+        if (c.creates && c.action !== "archive") counts.created++;
         counts.sent++;
       } else {
         await markRejected(client, c.rowIds, o.rejection);

@@ -5,7 +5,8 @@ import { LOCAL_ID_PROPERTY } from "./plan.ts";
 
 /** HubSpot's reason for refusing one record. */
 export interface Rejection {
-  status: number;
+  /** HubSpot's HTTP status; null when hubsync refused the change before sending it. */
+  status: number | null;
   category: string;
   message: string;
   correlationId: string | null;
@@ -28,7 +29,8 @@ export interface SendItem {
   properties: Record<string, string>;
 }
 
-export type BatchKind = "upsert" | "update" | "archive";
+/** upsert: creates keyed by the unique hubsync_local_id; create: plain creates carrying it (types without unique values). */
+export type BatchKind = "upsert" | "create" | "update" | "archive";
 
 const ResultObject = z
   .object({
@@ -66,7 +68,7 @@ export function isRejection(err: unknown): err is HubSpotError {
 /** Longest reason kept: HubSpot echoes the refused value, which may be megabytes. */
 const MAX_REASON = 1_000;
 
-function clip(text: string): string {
+export function clip(text: string): string {
   return text.length > MAX_REASON ? `${text.slice(0, MAX_REASON - 1)}…` : text;
 }
 
@@ -117,11 +119,77 @@ export interface SendStats {
   requests: number;
 }
 
+/** HubSpot's complaints about property values in a refusal: the property and what is wrong with it. */
+function complaintsOf(err: HubSpotError): Array<{ name: string; message: string }> {
+  const out: Array<{ name: string; message: string }> = [];
+  for (const e of err.body?.errors ?? []) {
+    const item = e as { message?: unknown; context?: { propertyName?: unknown } } | null;
+    const names = Array.isArray(item?.context?.propertyName) ? item.context.propertyName : [];
+    for (const name of names) if (typeof name === "string" && typeof item?.message === "string") out.push({ name, message: item.message });
+  }
+  const listed = /^Property values were not valid: (\[[\s\S]*\])$/.exec(err.body?.message ?? "");
+  if (listed) {
+    try {
+      for (const p of JSON.parse(listed[1]!) as Array<{ name?: unknown; message?: unknown }>) {
+        if (typeof p?.name === "string" && typeof p.message === "string") out.push({ name: p.name, message: p.message });
+      }
+    } catch {
+      // not the JSON list HubSpot puts there: no complaints to go by
+    }
+  }
+  return out.filter((c, i) => out.findIndex((d) => d.name === c.name && d.message === c.message) === i);
+}
+
+/** Whether HubSpot's message quotes this value (it starts with it, has it in quotes, or names the email). */
+function quotes(message: string, value: string): boolean {
+  if (value === "") return false;
+  return message.startsWith(`${value} `) || message.includes(`"${value}"`) || (value.includes("@") && message.includes(` ${value} `));
+}
+
+/**
+ * Finds which inputs of a refused batch HubSpot refused, for as few calls as it can. HubSpot
+ * refuses a whole batch update or upsert for one bad input and describes that input's bad values
+ * without saying which input it was. An input carrying a value the refusal quotes, for the property
+ * it names, is refused for it without another call (the same value fails the same rule), and the
+ * rest is sent again; each further bad input costs one more call. When the refusal quotes no value
+ * (an admin's validation rule may word it freely), the inputs that set a property it names are sent
+ * apart from the others; failing that, the batch is split in halves.
+ */
+async function isolate(api: HubSpotApi, objectType: string, kind: BatchKind, items: SendItem[], err: HubSpotError, stats: SendStats): Promise<Map<string, Outcome>> {
+  const outcomes = new Map<string, Outcome>();
+  const sendPart = async (part: SendItem[]) => {
+    for (const [k, v] of await sendBatch(api, objectType, kind, part, stats)) outcomes.set(k, v);
+  };
+  const complaints = complaintsOf(err);
+  const blamed = new Map<string, string[]>();
+  for (const item of items) {
+    const reasons = complaints.filter((c) => quotes(c.message, item.properties[c.name] ?? "")).map((c) => (c.message.includes(c.name) ? c.message : `${c.name}: ${c.message}`));
+    if (reasons.length > 0) blamed.set(item.key, reasons);
+  }
+  if (blamed.size > 0) {
+    const base = rejectionOf(err);
+    for (const [key, reasons] of blamed) outcomes.set(key, { ok: false, rejection: { ...base, message: clip(reasons.join("; ")) } });
+    const rest = items.filter((i) => !blamed.has(i.key));
+    if (rest.length > 0) await sendPart(rest);
+    return outcomes;
+  }
+  const named = new Set(complaints.map((c) => c.name));
+  const suspects = items.filter((i) => Object.keys(i.properties).some((n) => named.has(n)));
+  if (suspects.length > 0 && suspects.length < items.length) {
+    await sendPart(items.filter((i) => !suspects.includes(i)));
+    await sendPart(suspects);
+    return outcomes;
+  }
+  const half = Math.ceil(items.length / 2);
+  for (const part of [items.slice(0, half), items.slice(half)]) await sendPart(part);
+  return outcomes;
+}
+
 /**
  * Sends items (≤ 100) in one batch call and returns an outcome per item key. Records HubSpot refuses
- * are told apart from the rest: by objectWriteTraceId in a 207 answer where HubSpot gives it, else
- * by splitting the batch in halves and sending each again (upsert, update and archive are all safe
- * to repeat), so one bad record never holds back the good ones. Transient failures (5xx, timeouts,
+ * are told apart from the rest: by objectWriteTraceId in a 207 answer where HubSpot gives it (batch
+ * create), else by sending the batch again without the inputs found bad (see isolate; upsert,
+ * update and archive are all safe to repeat), so one bad record never holds back the good ones. Transient failures (5xx, timeouts,
  * rate limits beyond the client's own retries, auth) are thrown for the caller to back off.
  */
 export async function sendBatch(
@@ -136,18 +204,16 @@ export async function sendBatch(
   let raw: unknown;
   try {
     stats.requests++;
-    raw = await api.call("general", (sdk) => call(sdk, objectType, kind, items), { label: `push ${kind} ${objectType}` });
+    // A plain create sent twice makes two records: one that may have arrived is not sent again
+    // here but looked up by the next push (see creates.ts).
+    raw = await api.call("general", (sdk) => call(sdk, objectType, kind, items), { label: `push ${kind} ${objectType}`, idempotent: kind !== "create" });
   } catch (err) {
     if (!isRejection(err)) throw err;
     if (items.length === 1) {
       outcomes.set(items[0]!.key, { ok: false, rejection: rejectionOf(err) });
       return outcomes;
     }
-    const half = Math.ceil(items.length / 2);
-    for (const part of [items.slice(0, half), items.slice(half)]) {
-      for (const [k, v] of await sendBatch(api, objectType, kind, part, stats)) outcomes.set(k, v);
-    }
-    return outcomes;
+    return isolate(api, objectType, kind, items, err, stats);
   }
   if (kind === "archive") {
     for (const item of items) outcomes.set(item.key, { ok: true, written: null });
@@ -159,7 +225,7 @@ export async function sendBatch(
   for (const r of res.results) {
     const key =
       (r.objectWriteTraceId && byKey.has(r.objectWriteTraceId) ? r.objectWriteTraceId : null) ??
-      (kind === "upsert" ? (r.properties[LOCAL_ID_PROPERTY] ?? null) : (byRecordId.get(r.id) ?? null));
+      (kind === "upsert" || kind === "create" ? (r.properties[LOCAL_ID_PROPERTY] ?? null) : (byRecordId.get(r.id) ?? null));
     if (!key || !byKey.has(key)) continue;
     outcomes.set(key, {
       ok: true,
@@ -221,6 +287,11 @@ function call(sdk: Sdk, objectType: string, kind: BatchKind, items: SendItem[]):
   if (kind === "update") {
     return batch.update(objectType, {
       inputs: items.map((i) => ({ id: i.recordId!, objectWriteTraceId: i.key, properties: i.properties })),
+    });
+  }
+  if (kind === "create") {
+    return batch.create(objectType, {
+      inputs: items.map((i) => ({ objectWriteTraceId: i.key, properties: { ...i.properties, [LOCAL_ID_PROPERTY]: i.localId }, associations: [] })),
     });
   }
   return batch.upsert(objectType, {

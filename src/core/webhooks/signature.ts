@@ -1,8 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 
 /**
- * HubSpot's webhook signatures, used by both ends: the receiver verifies, the
- * simulator signs. v3 = base64 HMAC-SHA256(secret, method + uri + body + timestamp) with a
+ * HubSpot's webhook signatures, used by both ends: the receiver verifies, the simulator signs. v3 = base64 HMAC-SHA256(secret, method + uri + body + timestamp) with a
  * 5-minute timestamp window; v2 = hex sha256(secret + method + uri + body); v1 = hex sha256(secret + body).
  */
 
@@ -69,22 +68,46 @@ export function sameSignature(expected: string, given: string): boolean {
   return timingSafeEqual(a, b) && expected.length === given.length;
 }
 
-/** Checks a webhook request's signature headers; never throws. */
-export function verifySignature(headers: RequestHeaders, req: Omit<SignedRequest, "timestamp">, opts: VerifyOptions): Verdict {
-  const now = opts.now ?? Date.now();
-  const v3 = header(headers, "x-hubspot-signature-v3");
-  if (v3 !== undefined) {
-    if (!opts.accept.includes("v3")) return { ok: false, reason: "v3 signatures are not accepted here" };
+/** Which accepted versions this request carries a header for: v3 has its own header, v1 and v2 share one named by X-HubSpot-Signature-Version. */
+function present(headers: RequestHeaders, accept: readonly SignatureVersion[]): { carried: string[]; tried: SignatureVersion[] } {
+  const carried: string[] = [];
+  if (header(headers, "x-hubspot-signature-v3") !== undefined) carried.push("v3");
+  // HubSpot leaves the version header out only on its oldest (v1) requests.
+  if (header(headers, "x-hubspot-signature") !== undefined) carried.push((header(headers, "x-hubspot-signature-version") ?? "v1").toLowerCase());
+  // The strongest first: a v3 that verifies is the one reported.
+  const tried = (["v3", "v2", "v1"] as const).filter((v) => carried.includes(v) && accept.includes(v));
+  return { carried, tried };
+}
+
+function check(version: SignatureVersion, headers: RequestHeaders, req: Omit<SignedRequest, "timestamp">, secret: string, now: number): string | null {
+  if (version === "v3") {
     const raw = header(headers, "x-hubspot-request-timestamp");
     const timestamp = raw !== undefined && /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
-    if (!Number.isFinite(timestamp)) return { ok: false, reason: "missing or malformed X-HubSpot-Request-Timestamp" };
-    if (Math.abs(now - timestamp) > MAX_TIMESTAMP_AGE_MS) return { ok: false, reason: "timestamp outside the 5-minute window" };
-    return sameSignature(sign("v3", opts.secret, { ...req, timestamp }), v3) ? { ok: true, version: "v3" } : { ok: false, reason: "bad v3 signature" };
+    if (!Number.isFinite(timestamp)) return "v3: missing or malformed X-HubSpot-Request-Timestamp";
+    if (Math.abs(now - timestamp) > MAX_TIMESTAMP_AGE_MS) return "v3: timestamp outside the 5-minute window";
+    return sameSignature(sign("v3", secret, { ...req, timestamp }), header(headers, "x-hubspot-signature-v3")!) ? null : "bad v3 signature";
   }
-  const given = header(headers, "x-hubspot-signature");
-  if (given === undefined) return { ok: false, reason: "no signature header" };
-  const version = (header(headers, "x-hubspot-signature-version") ?? "v1").toLowerCase();
-  if (version !== "v1" && version !== "v2") return { ok: false, reason: `unknown signature version ${version}` };
-  if (!opts.accept.includes(version)) return { ok: false, reason: `${version} signatures are not accepted here` };
-  return sameSignature(sign(version, opts.secret, req), given) ? { ok: true, version } : { ok: false, reason: `bad ${version} signature` };
+  return sameSignature(sign(version, secret, req), header(headers, "x-hubspot-signature")!) ? null : `bad ${version} signature`;
+}
+
+/**
+ * Checks a webhook request's signature headers; never throws. HubSpot sends the v3 header and the
+ * older X-HubSpot-Signature on the same request, so a request passes when any version we accept
+ * and it carries verifies; the reason for a refusal names every version tried (or, if none could
+ * be, which ones arrived).
+ */
+export function verifySignature(headers: RequestHeaders, req: Omit<SignedRequest, "timestamp">, opts: VerifyOptions): Verdict {
+  const now = opts.now ?? Date.now();
+  const { carried, tried } = present(headers, opts.accept);
+  if (carried.length === 0) return { ok: false, reason: "no signature header" };
+  if (tried.length === 0) {
+    return { ok: false, reason: `the request is signed with ${carried.join(" and ")}, not with an accepted version (HUBSYNC_WEBHOOK_SIGNATURES=${opts.accept.join(",")})` };
+  }
+  const failures: string[] = [];
+  for (const version of tried) {
+    const failure = check(version, headers, req, opts.secret, now);
+    if (failure === null) return { ok: true, version };
+    failures.push(failure);
+  }
+  return { ok: false, reason: failures.join("; ") };
 }

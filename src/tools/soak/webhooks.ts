@@ -47,7 +47,7 @@ const InboxRow = z.object({
 export async function setUpWebhooks(control: SimulatorControl): Promise<SoakWebhooks> {
   const port = await freePort();
   const secret = randomBytes(16).toString("hex");
-  await control.configureWebhooks({ targetUrl: `http://127.0.0.1:${port}/hubspot/webhooks`, secret, signatureVersion: "v3" });
+  await control.configureWebhooks({ targetUrl: `http://127.0.0.1:${port}/hubspot/webhooks`, secret });
   return {
     workerArgs: ["--webhooks-port", String(port), "--webhooks-host", "127.0.0.1"],
     workerEnv: { HUBSPOT_WEBHOOK_SECRET: secret },
