@@ -2,3 +2,15 @@
 -- committed migrations, so everything here must be idempotent (create table if not exists,
 -- add column if not exists, ...). Each area keeps its own section headed `-- == <AREA> ==`;
 -- the lead commits this file into migrations/committed/ at the end.
+
+-- == PACKAGE ==
+-- Which hubsync installed this database, one row per `hubsync install`: the newest row is what the
+-- database is at. An older hubsync reads it and refuses to install over a newer one (its SQL API
+-- would replace functions the newer tables depend on).
+create table if not exists hubsync.installs (
+  version text not null,
+  installed_at timestamptz not null default now(),
+  installed_by text not null default current_user
+);
+create index if not exists installs_installed_at on hubsync.installs (installed_at desc);
+comment on table hubsync.installs is 'every hubsync install run on this database (hubsync version, when, by whom); the newest row is the installed version';

@@ -1,5 +1,6 @@
 import { log } from "../core/log.ts";
 import { describeError } from "./errors.ts";
+import { VERSION } from "../core/package.ts";
 
 /** Each command lives in its own module under commands/ and is loaded only when asked for. */
 export interface Command {
@@ -35,6 +36,7 @@ const USAGE = `usage: hubsync <command> [options]
   soak [--minutes 60] [--tier free|pro] [--faults RATE] [--size N] [--rate N] [--webhooks] [--kill-every S]
                                 two-way changes under faults, then a record-by-record comparison
 
+--version prints the version.
 environment: DATABASE_URL, HUBSPOT_ACCESS_TOKEN, HUBSPOT_BASE_URL, HUBSPOT_WEBHOOK_SECRET`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -42,6 +44,10 @@ export async function main(argv: string[]): Promise<number> {
   if (!name || name === "help" || name === "--help" || name === "-h") {
     process.stdout.write(USAGE + "\n");
     return name ? 0 : 2;
+  }
+  if (name === "--version" || name === "-v") {
+    process.stdout.write(`hubsync ${VERSION}\n`);
+    return 0;
   }
   const load = COMMANDS[name];
   if (!load) {
