@@ -1,19 +1,23 @@
-import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { systemPostgresBin } from "../src/tools/shared/local-postgres.ts";
 import { freshDatabase, type TestDatabase } from "./support/database.ts";
-import { listTarball, productionInstallBytes } from "./support/package.ts";
+import { dockerCopies, listTarball, productionInstallBytes } from "./support/package.ts";
 
 /**
  * hubsync as a user gets it: `npm pack`, then `npm install <tarball>` in an empty project (production
  * dependencies only, no optional embedded PostgreSQL), then `npx hubsync …` from there. Node will not
  * run TypeScript under node_modules, so this catches anything that still needs the sources.
+ *
+ * The tarball is packed the way the Dockerfile's build stage packs it, without Docker (none runs in
+ * CI): only the files its COPY lines copy, each of which must exist in a clone, then `npm pack`. A
+ * path the image needs but does not copy fails the pack or the installed commands.
  *
  * Packing compiles the project and installing fetches dependencies (from npm's cache when warm): about
  * two minutes on a busy machine, so `make test` runs it once. It runs the suite on the machine's
@@ -28,6 +32,23 @@ const VERSION = (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as
 const exec = promisify(execFile);
 const work = mkdtempSync(join(tmpdir(), "hubsync-package-test-"));
 const app = join(work, "app");
+const context = join(work, "image-build");
+const dockerfile = readFileSync(join(REPO, "Dockerfile"), "utf8");
+const buildCopies = dockerCopies(dockerfile).filter((c) => c.stage === "build" && c.from === null);
+/** What a clone holds: tracked files, and new ones not yet committed (this run's working tree). */
+const cloneFiles = new Set(
+  execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: REPO, encoding: "utf8" }).split("\0").filter(Boolean),
+);
+
+/** The build stage's COPY lines (WORKDIR = the context directory): a directory is copied as a whole. */
+function copyLikeDocker(): void {
+  for (const copy of buildCopies) {
+    for (const source of copy.sources) {
+      const into = copy.destination.endsWith("/") ? join(context, copy.destination, basename(source)) : join(context, copy.destination);
+      cpSync(join(REPO, source), into, { recursive: true });
+    }
+  }
+}
 let tarball = "";
 let db: TestDatabase;
 let sim: RunningSimulator;
@@ -43,7 +64,11 @@ function npx(args: string[], env: Record<string, string> = {}, timeoutMs = 60_00
 
 beforeAll(async () => {
   if (skip) return;
-  const packed = await exec("npm", ["pack", "--json", "--pack-destination", work], { cwd: REPO, timeout: 300_000, maxBuffer: 64 << 20 });
+  mkdirSync(context);
+  copyLikeDocker();
+  // the build stage's `npm ci` stands in for this: the clone's dependencies (tsc for prepack)
+  symlinkSync(realpathSync(join(REPO, "node_modules")), join(context, "node_modules"));
+  const packed = await exec("npm", ["pack", "--json", "--pack-destination", work], { cwd: context, timeout: 300_000, maxBuffer: 64 << 20 });
   tarball = join(work, (JSON.parse(packed.stdout) as Array<{ filename: string }>)[0]!.filename);
   writeFileSync(join(work, "package.json"), "{}"); // keeps npm from walking up to another project
   await exec("mkdir", [app]);
@@ -66,6 +91,24 @@ afterAll(async () => {
   await sim?.close();
   await db?.drop();
   rmSync(work, { recursive: true, force: true });
+});
+
+describe("the Dockerfile", () => {
+  it("copies only paths a clone has, in a multi-stage build that runs the package as non-root", () => {
+    expect(buildCopies.length).toBeGreaterThan(0);
+    for (const source of buildCopies.flatMap((c) => c.sources)) {
+      const present = cloneFiles.has(source) || [...cloneFiles].some((f) => f.startsWith(`${source}/`));
+      expect(present, `Dockerfile copies ${source}, which a clone does not have`).toBe(true);
+    }
+    // the runtime stage takes only the packed tarball from the build stage
+    const runtime = dockerCopies(dockerfile).filter((c) => c.stage !== "build");
+    expect(runtime.map((c) => c.from)).toEqual(["build"]);
+    expect(dockerfile).toMatch(/^FROM node:24-slim AS build$/m);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["hubsync"\]$/m);
+    expect(dockerfile).toMatch(/^CMD \["worker"\]$/m);
+    expect(dockerfile).toMatch(/^HEALTHCHECK .*\n?.*\/healthz/m);
+  });
 });
 
 describe.skipIf(skip)("the npm package, installed into an empty project", () => {
