@@ -51,9 +51,13 @@ export async function freePort(): Promise<number> {
 const isRoot = () => userInfo().uid === 0;
 
 function postgresIds(): { uid: number; gid: number } {
-  const uid = Number(execFileSync("id", ["-u", "postgres"]).toString().trim());
-  const gid = Number(execFileSync("id", ["-g", "postgres"]).toString().trim());
-  return { uid, gid };
+  try {
+    const uid = Number(execFileSync("id", ["-u", "postgres"], { stdio: ["ignore", "pipe", "ignore"] }).toString().trim());
+    const gid = Number(execFileSync("id", ["-g", "postgres"], { stdio: ["ignore", "pipe", "ignore"] }).toString().trim());
+    return { uid, gid };
+  } catch {
+    throw new Error("PostgreSQL will not run as root and there is no user postgres to run it as: add one (useradd --system postgres) or run as another user");
+  }
 }
 
 /** Whether user `postgres` may use `path` (test(1) run as that user): "-x" run/enter, "-w" write. */
