@@ -40,4 +40,4 @@ soak: install-deps
 	node src/cli/hubsync.ts soak --out bench/soak-results.md
 
 clean:
-	rm -rf node_modules .hubsync
+	rm -rf node_modules .hubsync dist

@@ -10,3 +10,15 @@
 alter table hubsync.objects add column if not exists read_only_properties text[] not null default '{}';
 comment on column hubsync.objects.read_only_properties is
   'Properties HubSpot computes or sets itself (kept by discovery); written into properties jsonb they are rejected locally, never sent';
+
+-- == PACKAGE ==
+-- Which hubsync installed this database, one row per `hubsync install`: the newest row is what the
+-- database is at. An older hubsync reads it and refuses to install over a newer one (its SQL API
+-- would replace functions the newer tables depend on).
+create table if not exists hubsync.installs (
+  version text not null,
+  installed_at timestamptz not null default now(),
+  installed_by text not null default current_user
+);
+create index if not exists installs_installed_at on hubsync.installs (installed_at desc);
+comment on table hubsync.installs is 'every hubsync install run on this database (hubsync version, when, by whom); the newest row is the installed version';

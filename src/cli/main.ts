@@ -1,6 +1,7 @@
 import { log } from "../core/log.ts";
 import type { CommandEntry } from "./command.ts";
 import { describeError } from "./errors.ts";
+import { VERSION } from "../core/package.ts";
 
 /** Every command, in the order `hubsync --help` lists them; the top-level usage is built from these summaries. */
 export const COMMANDS: Record<string, CommandEntry> = {
@@ -23,7 +24,7 @@ const USAGE = [
   "",
   ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(NAME_WIDTH)}${c.summary}`),
   "",
-  "hubsync <command> --help prints a command's options.",
+  "hubsync <command> --help prints a command's options; hubsync --version prints the version.",
   "environment: DATABASE_URL, HUBSPOT_ACCESS_TOKEN, HUBSPOT_BASE_URL, HUBSPOT_WEBHOOK_SECRET",
 ].join("\n");
 
@@ -32,6 +33,10 @@ export async function main(argv: string[]): Promise<number> {
   if (!name || name === "help" || name === "--help" || name === "-h") {
     process.stdout.write(USAGE + "\n");
     return name ? 0 : 2;
+  }
+  if (name === "--version" || name === "-v") {
+    process.stdout.write(`hubsync ${VERSION}\n`);
+    return 0;
   }
   const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!entry) {

@@ -41,5 +41,8 @@ export function formatReport(r: InstallReport, afterMigrations: boolean): string
   if (r.currentApplied) lines.push("migrations/current.sql: applied (uncommitted development migration)");
   lines.push(`worker schema ${WORKER_SCHEMA}: graphile-worker migration ${r.workerSchemaVersion ?? "?"}`);
   lines.push(`SQL API: applied ${r.sqlFiles.length} file(s)${r.sqlFiles.length ? ` (${r.sqlFiles.join(", ")})` : ""}`);
+  if (r.version) {
+    lines.push(r.previousVersion && r.previousVersion !== r.version ? `hubsync ${r.version} (upgraded from ${r.previousVersion})` : `hubsync ${r.version}`);
+  }
   return lines.map((l) => `hubsync install: ${l}\n`).join("");
 }

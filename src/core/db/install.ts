@@ -1,5 +1,4 @@
 import { readdir, readFile } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import type pg from "pg";
 import { runMigrations } from "graphile-worker";
@@ -7,6 +6,7 @@ import { createPool } from "./pool.ts";
 import { readCommittedMigrations, type CommittedMigration } from "./committed-migrations.ts";
 import { graphileLogger } from "../worker/logger.ts";
 import { log as rootLog, type Logger } from "../log.ts";
+import { PACKAGE_ROOT, VERSION } from "../package.ts";
 
 /**
  * `hubsync install`: brings a database to this version of hubsync, idempotently.
@@ -26,9 +26,8 @@ import { log as rootLog, type Logger } from "../log.ts";
  */
 
 export const WORKER_SCHEMA = "hubsync_worker";
-const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-export const DEFAULT_MIGRATIONS_DIR = join(REPO_ROOT, "migrations");
-export const DEFAULT_SQL_DIR = join(REPO_ROOT, "sql");
+export const DEFAULT_MIGRATIONS_DIR = join(PACKAGE_ROOT, "migrations");
+export const DEFAULT_SQL_DIR = join(PACKAGE_ROOT, "sql");
 // hashtextextended('hubsync install', 0) would do as well; a literal keeps it greppable in pg_locks.
 const INSTALL_LOCK_KEY = 4_871_302_228_013_555_001n;
 
@@ -55,6 +54,10 @@ export interface InstallReport {
   currentApplied: boolean;
   sqlFiles: string[];
   workerSchemaVersion: number | null;
+  /** The hubsync version now recorded in hubsync.installs. */
+  version?: string;
+  /** The version recorded before this install (null: a new database, or one installed before versions were recorded). */
+  previousVersion?: string | null;
 }
 
 const BOOKKEEPING_SQL = `
@@ -85,6 +88,7 @@ export async function install(options: InstallOptions): Promise<InstallReport> {
     try {
       await client.query("select pg_advisory_lock($1)", [INSTALL_LOCK_KEY.toString()]);
       try {
+        report.previousVersion = await refuseDowngrade(client, VERSION);
         if (!options.afterMigrations) {
           await client.query(BOOKKEEPING_SQL);
           await applyCommitted(client, committed, report, log);
@@ -99,6 +103,8 @@ export async function install(options: InstallOptions): Promise<InstallReport> {
         // One transaction for the whole API: a failing file leaves the previous API in place.
         await runInTransaction(client, sqlFiles.map((f) => ({ label: `sql/${f.name}`, sql: f.sql })));
         report.sqlFiles = sqlFiles.map((f) => f.name);
+        await client.query("insert into hubsync.installs (version) values ($1)", [VERSION]);
+        report.version = VERSION;
       } finally {
         await client.query("select pg_advisory_unlock($1)", [INSTALL_LOCK_KEY.toString()]).catch(() => {});
       }
@@ -110,6 +116,43 @@ export async function install(options: InstallOptions): Promise<InstallReport> {
   }
   log.debug(report, "install finished");
   return report;
+}
+
+/** The version the newest `hubsync install` recorded, or null (never installed, or before versions were recorded). */
+export async function installedVersion(client: pg.ClientBase): Promise<string | null> {
+  const { rows: present } = await client.query<{ present: boolean }>("select to_regclass('hubsync.installs') is not null as present");
+  if (!present[0]?.present) return null;
+  const { rows } = await client.query<{ version: string }>("select version from hubsync.installs order by installed_at desc limit 1");
+  return rows[0]?.version ?? null;
+}
+
+/** Throws when a newer hubsync installed the database; else returns the version it was at. */
+async function refuseDowngrade(client: pg.ClientBase, version: string): Promise<string | null> {
+  const installed = await installedVersion(client);
+  if (installed !== null && compareVersions(installed, version) > 0) {
+    throw new Error(
+      `hubsync install: this database was installed by hubsync ${installed}, newer than this hubsync ${version}; refusing to downgrade it (run hubsync ${installed} or newer)`,
+    );
+  }
+  return installed;
+}
+
+/** Orders "major.minor.patch[-prerelease]" versions as npm does for the cases hubsync publishes. */
+export function compareVersions(a: string, b: string): number {
+  const parse = (v: string) => {
+    const [core = "", pre] = v.replace(/^v/, "").split(/-(.*)/s);
+    return { parts: core.split(".").map((n) => Number.parseInt(n, 10) || 0), pre };
+  };
+  const x = parse(a);
+  const y = parse(b);
+  for (let i = 0; i < 3; i++) {
+    const d = (x.parts[i] ?? 0) - (y.parts[i] ?? 0);
+    if (d !== 0) return Math.sign(d);
+  }
+  if (x.pre === y.pre) return 0;
+  if (x.pre === undefined) return 1; // 1.0.0 is after 1.0.0-beta
+  if (y.pre === undefined) return -1;
+  return x.pre.localeCompare(y.pre, "en", { numeric: true });
 }
 
 async function applyCommitted(client: pg.PoolClient, committed: CommittedMigration[], report: InstallReport, log: Logger) {

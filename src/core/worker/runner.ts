@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, extname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import { EventEmitter } from "node:events";
 import { parseCrontab, run, type ParsedCronItem, type Runner, type Task, type TaskList, type WorkerEvents, type WorkerPool } from "graphile-worker";
 import { createPool } from "../db/pool.ts";
@@ -11,11 +11,19 @@ import { graphileLogger } from "./logger.ts";
 import { watchLiveness } from "./liveness.ts";
 import { log as rootLog, type Logger } from "../log.ts";
 import { enqueue } from "../jobs.ts";
+import { CODE_ROOT, PACKAGE_ROOT } from "../package.ts";
 
-const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-export const DEFAULT_TASK_DIRECTORY = join(REPO_ROOT, "tasks");
-export const DEFAULT_CRONTAB = join(REPO_ROOT, "crontab");
+// The task files are code (compiled into the package); the crontab is data at the package root.
+export const DEFAULT_TASK_DIRECTORY = join(CODE_ROOT, "tasks");
+export const DEFAULT_CRONTAB = join(PACKAGE_ROOT, "crontab");
 const TASK_EXTENSIONS = new Set([".js", ".cjs", ".mjs", ".ts", ".mts"]);
+
+/** Task files of a flat directory, sorted; type declarations (.d.ts) end in ".ts" but are not code. */
+function taskFiles(directory: string): string[] {
+  return readdirSync(directory)
+    .filter((f) => TASK_EXTENSIONS.has(extname(f)) && !/\.d\.m?ts$/.test(f))
+    .sort();
+}
 
 export interface WorkerOptions {
   databaseUrl: string;
@@ -60,10 +68,7 @@ export function loadCrontab(path: string): { path: string; items: ParsedCronItem
 /** Task identifiers graphile-worker will find in a flat task directory (file name without extension). */
 export function taskNames(directory: string): string[] {
   if (!existsSync(directory)) throw new Error(`hubsync worker: task directory ${directory} does not exist`);
-  return readdirSync(directory)
-    .filter((f) => TASK_EXTENSIONS.has(extname(f)))
-    .map((f) => basename(f, extname(f)))
-    .sort();
+  return taskFiles(directory).map((f) => basename(f, extname(f)));
 }
 
 /**
@@ -72,7 +77,7 @@ export function taskNames(directory: string): string[] {
  */
 export async function loadTasks(directory: string, getPool: () => Promise<import("pg").Pool>, log: Logger): Promise<TaskList> {
   const list: TaskList = {};
-  for (const file of readdirSync(directory).filter((f) => TASK_EXTENSIONS.has(extname(f))).sort()) {
+  for (const file of taskFiles(directory)) {
     const mod = (await import(pathToFileURL(join(directory, file)).href)) as { default?: unknown };
     const task = mod.default;
     if (typeof task !== "function") throw new Error(`hubsync worker: ${join(directory, file)} has no default-exported task function`);

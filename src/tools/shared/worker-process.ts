@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { codePath } from "../../core/package.ts";
 
-const CLI = fileURLToPath(new URL("../../cli/hubsync.ts", import.meta.url));
+const CLI = codePath("src/cli/hubsync");
 
 /**
  * `hubsync worker` in its own process, exactly as an operator runs it, so its peak memory is the
