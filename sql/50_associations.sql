@@ -223,7 +223,9 @@ declare
     'pending', 'coalesce(ob.pending, 0)',
     'rejected', 'coalesce(ob.rejected, 0)',
     'last_error', 'a.last_error',
-    'last_error_at', 'a.last_error_at');
+    'last_error_at', 'a.last_error_at',
+    -- an association change arrives by webhook when HubSpot sends webhooks for either end
+    'changes', 'case when a.a_type = any (hubsync.webhook_object_types()) or a.b_type = any (hubsync.webhook_object_types()) then ''webhooks'' else ''pull'' end');
   cols text;
 begin
   if position('association_status' in def) > 0 then return; end if;
