@@ -102,7 +102,7 @@ select a.table_name,
        coalesce(ob.rejected, 0),
        a.last_error,
        a.last_error_at,
-       case when a.a_type = any (hubsync.webhook_object_types()) and a.b_type = any (hubsync.webhook_object_types())
+       case when a.a_type = any (hubsync.webhook_object_types()) or a.b_type = any (hubsync.webhook_object_types())
             then 'webhooks' else 'pull' end
   from hubsync.association_status a
   left join lateral (select bool_or(o.write_back) as write_back from hubsync.objects o
