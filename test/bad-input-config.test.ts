@@ -2,9 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { withDatabase } from "../src/tools/shared/local-postgres.ts";
-import { installedDatabase } from "./pull-helpers.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
 import { runCli, type CliResult } from "./support/cli.ts";
-import type { TestDatabase } from "./support/database.ts";
 
 /**
  * A mistyped DATABASE_URL or token, as an operator makes it, for each command that needs them:
@@ -26,7 +25,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const r of results) process.stdout.write(`BAD-CONFIG ${r.name}: exit ${r.result.code}: ${r.result.stderr.trim()}\n`);
+  for (const r of results) console.log(`BAD-CONFIG ${r.name}: exit ${r.result.code}: ${r.result.stderr.trim()}`);
   await sim?.close();
   await db?.pool.query(`drop role if exists ${noLogin}`);
   await db?.drop();

@@ -3,8 +3,8 @@ import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts
 import { cycleObject } from "../src/core/pull/cycle.ts";
 import { pullIncremental } from "../src/core/pull/incremental.ts";
 import { runPush, type PushContext } from "../src/core/push/run.ts";
-import { connectWorker, installedDatabase, quietLog } from "./pull-helpers.ts";
-import type { TestDatabase } from "./support/database.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
+import { connectWorker, quietLog } from "./support/worker.ts";
 
 /**
  * Values HubSpot refuses, written in SQL on a write-back table in one statement with good rows:
@@ -33,7 +33,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const o of outcomes) process.stdout.write(`BAD-VALUE ${o}\n`);
+  for (const o of outcomes) console.log(`BAD-VALUE ${o}`);
   await w?.close();
   await sim?.close();
   await db?.drop();

@@ -6,7 +6,7 @@ import { install } from "../src/core/db/install.ts";
 import { createPool } from "../src/core/db/pool.ts";
 import { waitFor } from "../src/tools/shared/wait.ts";
 import { objectQueue } from "../src/core/pull/jobs.ts";
-import { quietLog } from "./pull-helpers.ts";
+import { quietLog } from "./support/worker.ts";
 import { converge, report, traffic, workers, type Workers } from "./support/worker-process.ts";
 
 // PostgreSQL restarted (fast shutdown: every connection cut) while the worker pulls thousands of

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPgRateBudget } from "../src/core/hubspot/rate-budget.ts";
-import { installedDatabase } from "./pull-helpers.ts";
-import type { TestDatabase } from "./support/database.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
 
 let db: TestDatabase;
 beforeAll(async () => {

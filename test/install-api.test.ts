@@ -2,14 +2,12 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import pg from "pg";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { freshDatabase, type TestDatabase } from "./support/database.ts";
-import { install } from "../src/core/db/install.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
 
 // The SQL API as a DBA uses it, against a real PostgreSQL with hubsync installed.
 let d: TestDatabase;
 beforeAll(async () => {
-  d = await freshDatabase("api");
-  await install({ databaseUrl: d.url });
+  d = await installedDatabase("api");
 });
 afterAll(async () => {
   await d?.drop();

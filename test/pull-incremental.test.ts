@@ -4,8 +4,8 @@ import { pullArchived } from "../src/core/pull/archived.ts";
 import { cycleAll } from "../src/core/pull/cycle.ts";
 import { pullIncremental } from "../src/core/pull/incremental.ts";
 import { reconcile } from "../src/core/pull/reconcile.ts";
-import { connectWorker, enableSync, installedDatabase } from "./pull-helpers.ts";
-import type { TestDatabase } from "./support/database.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
+import { connectWorker, enableSync } from "./support/worker.ts";
 
 let db: TestDatabase;
 let sim: RunningSimulator;

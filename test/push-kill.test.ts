@@ -7,9 +7,9 @@ import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts
 import { createHubSpotApi, type HubSpotApi } from "../src/core/hubspot/client.ts";
 import { createLogger } from "../src/core/log.ts";
 import { discover } from "../src/core/schema/discover.ts";
-import { freshDatabase, type TestDatabase } from "./support/database.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
 import { startWorker, type RunningWorker } from "../src/core/worker/runner.ts";
-import { drained, installSchema } from "./push-helpers.ts";
+import { drained } from "./support/push.ts";
 
 let db: TestDatabase;
 let sim: RunningSimulator;
@@ -20,8 +20,7 @@ writeFileSync(emptyCrontab, "# no schedules in this test\n");
 const log = createLogger({ level: process.env.PUSH_TEST_LOG ?? "silent" });
 
 beforeAll(async () => {
-  db = await freshDatabase("push_kill");
-  await installSchema(db.url, db.pool);
+  db = await installedDatabase("push_kill");
   sim = await startSimulator({ rateLimits: false });
   hubspot = createHubSpotApi({ accessToken: sim.token, basePath: sim.url, pool: db.pool, log });
   await db.pool.query(`select hubsync.enable_sync('contacts', array['email', 'firstname', 'lastname'], true)`);

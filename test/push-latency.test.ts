@@ -7,8 +7,8 @@ import { createPool } from "../src/core/db/pool.ts";
 import type pg from "pg";
 import { discover } from "../src/core/schema/discover.ts";
 import { cycleObject } from "../src/core/pull/cycle.ts";
-import { freshDatabase, type TestDatabase } from "./support/database.ts";
-import { drained, installSchema, startPushWorker } from "./push-helpers.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
+import { drained, startPushWorker } from "./support/push.ts";
 
 let db: TestDatabase;
 let sim: RunningSimulator;
@@ -25,8 +25,7 @@ interface LoggedRequest {
 const atMs = (r: LoggedRequest) => (typeof r.at === "number" ? r.at : Date.parse(r.at));
 
 beforeAll(async () => {
-  db = await freshDatabase("push_latency");
-  await installSchema(db.url, db.pool);
+  db = await installedDatabase("push_latency");
   sim = await startSimulator({ rateLimits: false });
   hubspot = createHubSpotApi({ accessToken: sim.token, basePath: sim.url, pool: db.pool, log });
   workerPool = createPool(db.url, { max: 8, applicationName: "push test worker" });
@@ -71,7 +70,7 @@ it("a committed change starts its HubSpot call within a second (commit → reque
   }
   const p50 = pct(latencies, 50);
   const p95 = pct(latencies, 95);
-  process.stdout.write(`push latency commit→request over ${latencies.length} commits: p50 ${p50} ms, p95 ${p95} ms, max ${Math.max(...latencies)} ms\n`);
+  console.log(`push latency commit→request over ${latencies.length} commits: p50 ${p50} ms, p95 ${p95} ms, max ${Math.max(...latencies)} ms`);
   expect(p95).toBeLessThan(1000);
 });
 
@@ -81,7 +80,7 @@ it("1,000 updated rows take 10 batch calls", async () => {
   await drained(db.pool, 30_000);
   const reqs = ((await sim.control.requests({ since })) as unknown as LoggedRequest[]).filter((r) => !r.path.startsWith("/_sim"));
   const updates = reqs.filter((r) => r.path.startsWith("/crm/v3/objects/contacts/batch/update"));
-  process.stdout.write(`API calls per 1,000 updated rows: ${reqs.length} (batch/update: ${updates.length})\n`);
+  console.log(`API calls per 1,000 updated rows: ${reqs.length} (batch/update: ${updates.length})`);
   expect(updates).toHaveLength(10);
   const remote = (await sim.control.listRecords("contacts")) as Array<{ id: string; properties: Record<string, string> }>;
   expect(remote.every((r) => r.properties.firstname === `Bulk ${r.id}`)).toBe(true);
@@ -107,8 +106,8 @@ it("keeps up with a steady stream: 20 commits of 100 rows, 250 ms apart, HubSpot
     );
     const lat = sentAt.rows.map((r) => r.at.getTime() - commits[Number(r.wave.slice(4))]!);
     const reqs = ((await sim.control.requests({ since })) as unknown as LoggedRequest[]).filter((r) => r.path.startsWith("/crm/v3/objects/contacts/batch/update"));
-    process.stdout.write(
-      `steady stream (100 rows / 250 ms, 50 ms HubSpot latency): commit → sent p50 ${pct(lat, 50)} ms, p95 ${pct(lat, 95)} ms, max ${Math.max(...lat)} ms; ${reqs.length} batch/update calls for 2,000 rows\n`,
+    console.log(
+      `steady stream (100 rows / 250 ms, 50 ms HubSpot latency): commit → sent p50 ${pct(lat, 50)} ms, p95 ${pct(lat, 95)} ms, max ${Math.max(...lat)} ms; ${reqs.length} batch/update calls for 2,000 rows`,
     );
     expect(lat).toHaveLength(20);
     expect(pct(lat, 95)).toBeLessThan(1000);

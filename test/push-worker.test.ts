@@ -11,9 +11,9 @@ import { discover } from "../src/core/schema/discover.ts";
 import { cycleObject } from "../src/core/pull/cycle.ts";
 import { planPush, renderDryRun } from "../src/core/push/dry-run.ts";
 import type { PushContext } from "../src/core/push/run.ts";
-import { freshDatabase, type TestDatabase } from "./support/database.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
 import { ensureAssociationTables } from "../src/core/associations/pairs.ts";
-import { drained, installSchema, startPushWorker } from "./push-helpers.ts";
+import { drained, startPushWorker } from "./support/push.ts";
 
 let db: TestDatabase;
 let sim: RunningSimulator;
@@ -59,8 +59,7 @@ async function one<T = Record<string, unknown>>(sql: string, params: unknown[] =
 }
 
 beforeAll(async () => {
-  db = await freshDatabase("push_worker");
-  await installSchema(db.url, db.pool);
+  db = await installedDatabase("push_worker");
   sim = await startSimulator({ rateLimits: false });
   hubspot = createHubSpotApi({ accessToken: sim.token, basePath: sim.url, pool: db.pool, log });
   // The worker's own pool, as `hubsync worker` has (the test's queries use db.pool).

@@ -3,8 +3,8 @@ import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts
 import { cycleAll } from "../src/core/pull/cycle.ts";
 import { pullIncremental } from "../src/core/pull/incremental.ts";
 import { MAX_TYPED_COLUMNS } from "../src/core/schema/discover.ts";
-import { connectWorker, enableSync, installedDatabase } from "./pull-helpers.ts";
-import type { TestDatabase } from "./support/database.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
+import { connectWorker, enableSync } from "./support/worker.ts";
 
 let db: TestDatabase;
 let sim: RunningSimulator;

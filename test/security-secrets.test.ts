@@ -10,9 +10,8 @@ import { waitFor } from "../src/tools/shared/wait.ts";
 import { pino } from "pino";
 import { sign } from "../src/core/webhooks/signature.ts";
 import { REDACTED_PATHS } from "../src/core/log.ts";
-import { installedDatabase } from "./pull-helpers.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
 import { runCli, type CliResult } from "./support/cli.ts";
-import type { TestDatabase } from "./support/database.ts";
 import { objectStatus } from "./support/status.ts";
 
 /**
@@ -142,7 +141,7 @@ describe("secrets", () => {
     outputs.push(await runCli(["sync", "--once", "contacts"], { ...env, HUBSPOT_ACCESS_TOKEN: TOKEN }));
     outputs.push(await runCli(["push", "--dry-run"], { ...env, HUBSPOT_ACCESS_TOKEN: TOKEN }));
     expect(outputs.map((o) => o.stdout + o.stderr).join("\n")).toContain("401");
-    for (const o of outputs) process.stdout.write(`exit ${o.code}\n${o.stdout}${o.stderr.split("\n").filter((l) => !l.startsWith("{")).join("\n")}\n`);
+    for (const o of outputs) console.log(`exit ${o.code}\n${o.stdout}${o.stderr.split("\n").filter((l) => !l.startsWith("{")).join("\n")}`);
 
     await sim.control.configure({ token: TOKEN });
     await waitFor("the change to go through", async () => {

@@ -331,7 +331,7 @@ describe("simulator webhooks", () => {
         latencies.push(r.deliveries[n]!.at - started);
       }
       latencies.sort((x, y) => x - y);
-      process.stdout.write(`simulator webhooks: change → receipt ${latencies.join(", ")} ms (batch window 100 ms)\n`);
+      console.log(`simulator webhooks: change → receipt ${latencies.join(", ")} ms (batch window 100 ms)`);
       expect(latencies[2]).toBeLessThan(400);
     });
     await expect(sim.control.configureWebhooks({ targetUrl: "not a url", secret: SECRET })).rejects.toThrow(/400/);

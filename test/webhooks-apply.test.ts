@@ -8,10 +8,10 @@ import { compareWithSimulator } from "../src/tools/verify/compare.ts";
 import { applyWebhookEvents } from "../src/core/webhooks/apply.ts";
 import { startReceiver, type RunningReceiver } from "../src/core/webhooks/receiver.ts";
 import { startWorker, type RunningWorker } from "../src/core/worker/runner.ts";
-import { connectWorker, enableSync, installedDatabase, quietLog } from "./pull-helpers.ts";
-import type { TestDatabase } from "./support/database.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
+import { connectWorker, enableSync, quietLog } from "./support/worker.ts";
 import { testSimulator, type TestSimulator } from "./support/simulator.ts";
-import { event, postBatch, testConfig } from "./webhooks-helpers.ts";
+import { event, postBatch, testConfig } from "./support/webhooks.ts";
 
 // Hand-signed HubSpot batches through the real receiver, applied by the real worker against the
 // simulator. The worker runs without a crontab: only the webhooks bring changes in.

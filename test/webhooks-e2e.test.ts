@@ -7,11 +7,11 @@ import { percentile, waitFor } from "../src/tools/shared/wait.ts";
 import { startWorkerProcess, type WorkerProcess } from "../src/tools/shared/worker-process.ts";
 import { compareWithSimulator } from "../src/tools/verify/compare.ts";
 import { WEBHOOK_PATH } from "../src/core/webhooks/receiver.ts";
-import { enableSync, installedDatabase } from "./pull-helpers.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
+import { enableSync } from "./support/worker.ts";
 import { runCli } from "./support/cli.ts";
-import type { TestDatabase } from "./support/database.ts";
 import { testSimulator, type TestSimulator } from "./support/simulator.ts";
-import { SECRET } from "./webhooks-helpers.ts";
+import { SECRET } from "./support/webhooks.ts";
 
 // End to end, as deployed: `hubsync worker --webhooks-port N` in its own process, the simulator (Pro
 // tier, real rate limits) sending signed webhook batches of every change to it. The worker has no
@@ -143,12 +143,12 @@ describe("real time through webhooks", () => {
     const calls = (await sim.control.counters()).total - before;
     const stats = await sim.control.webhookStats();
     const inbox = await db.pool.query(`select pending, failed, done, ignored, lag_p50_ms, lag_p95_ms from hubsync.webhook_status`);
-    process.stdout.write(
+    console.log(
       `webhooks end to end, change in the simulator → row in Postgres: ${fmt(latencies)}\n` +
         `  creates ${fmt(byKind("create"))}; updates ${fmt(byKind("update"))}; archives ${fmt(byKind("archive"))}\n` +
         `  simulator sender: ${stats.sent} requests, ${stats.delivered} batches delivered, ${stats.failed} failed, ${stats.eventsDelivered} events\n` +
         `  HubSpot API calls made by hubsync: ${calls} (${(calls / CHANGES).toFixed(2)} per change)\n` +
-        `  hubsync.webhook_status: ${JSON.stringify(inbox.rows[0])}\n`,
+        `  hubsync.webhook_status: ${JSON.stringify(inbox.rows[0])}`,
     );
     expect(done).toHaveLength(CHANGES);
     expect(percentile(latencies, 95)!).toBeLessThan(2000);
@@ -190,7 +190,7 @@ describe("real time through webhooks", () => {
       },
       { timeoutMs: 10_000, intervalMs: 200, describe: async () => (await compareWithSimulator(db.pool, sim.control, ["contacts", "companies"], { associations: true })).summary },
     );
-    process.stdout.write(`webhooks: association → row ${associated} ms, merge → hubsync.merges ${merged} ms; ${result.summary}\n`);
+    console.log(`webhooks: association → row ${associated} ms, merge → hubsync.merges ${merged} ms; ${result.summary}`);
     expect(associated).toBeLessThan(2_000);
     expect(merged).toBeLessThan(2_000);
   }, 60_000);
@@ -210,9 +210,9 @@ describe("real time through webhooks", () => {
     const applied = Date.now() - started;
     const calls = (await sim.control.counters()).total - before;
     const stats = await sim.control.webhookStats();
-    process.stdout.write(
+    console.log(
       `webhooks burst: 500 changes made in ${made} ms, all in Postgres ${applied} ms after the first; ` +
-        `${calls} HubSpot API calls by hubsync (${stats.sent} webhook requests in all, ${stats.failed} failed)\n`,
+        `${calls} HubSpot API calls by hubsync (${stats.sent} webhook requests in all, ${stats.failed} failed)`,
     );
     expect(applied - made).toBeLessThan(5_000);
     expect(stats.failed).toBe(0);

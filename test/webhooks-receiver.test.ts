@@ -9,11 +9,10 @@ import { REDACTED_PATHS } from "../src/core/log.ts";
 import { startSimulator } from "../src/simulator/index.ts";
 import { readWebhookConfig } from "../src/core/webhooks/config.ts";
 import { startReceiver, WEBHOOK_PATH, type RunningReceiver } from "../src/core/webhooks/receiver.ts";
-import { installedDatabase } from "./pull-helpers.ts";
-import type { TestDatabase } from "./support/database.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
 import { percentile } from "../src/tools/shared/wait.ts";
 import { runCli } from "./support/cli.ts";
-import { event, inboxCount, postBatch, SECRET, signedHeaders, testConfig } from "./webhooks-helpers.ts";
+import { event, inboxCount, postBatch, SECRET, signedHeaders, testConfig } from "./support/webhooks.ts";
 
 // The receiver over real HTTP against a real database: what HubSpot (or an attacker) would see.
 
@@ -67,7 +66,7 @@ describe("signatures", () => {
     expect(jobs.rows).toEqual([{ key: "hubsync_webhook_apply", priority: -10 }]);
     const p50 = percentile(times, 50)!;
     const p95 = percentile(times, 95)!;
-    process.stdout.write(`webhook receiver answer time (5-event batches, store + queue + commit): p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, max ${Math.max(...times).toFixed(1)} ms\n`);
+    console.log(`webhook receiver answer time (5-event batches, store + queue + commit): p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, max ${Math.max(...times).toFixed(1)} ms`);
     expect(p95).toBeLessThan(1000); // HubSpot waits 5 s
   });
 
