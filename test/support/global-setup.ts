@@ -3,17 +3,14 @@ import { randomBytes } from "node:crypto";
 import type { TestProject } from "vitest/node";
 import { install } from "../../src/core/db/install.ts";
 import { createLogger } from "../../src/core/log.ts";
-import { startLocalPostgres, withDatabase, type LocalPostgres } from "../../src/tools/shared/local-postgres.ts";
+import { startLocalPostgres, withDatabase, type LocalPostgresKind } from "../../src/tools/shared/local-postgres.ts";
 
 /**
- * One PostgreSQL server for the whole run: DATABASE_URL when given (a server the caller owns),
- * otherwise a throwaway one. HUBSYNC_TEST_POSTGRES=system|embedded picks the kind; CI runs both.
- * Each test file then makes its own database on it (test/support/database.ts), empty or copied
- * from the template database installed here once.
+ * One PostgreSQL server per project of the run (vitest.config.ts): DATABASE_URL when given (a server
+ * the caller owns), otherwise a throwaway one of the project's kind. Each test file then makes its
+ * own database on it (test/support/database.ts), empty or copied from the template database
+ * installed here once.
  */
-let server: LocalPostgres | null = null;
-let adminUrl = "";
-let template = "";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -23,7 +20,7 @@ declare module "vitest" {
   }
 }
 
-async function admin(sql: string): Promise<void> {
+async function admin(adminUrl: string, sql: string): Promise<void> {
   const c = new pg.Client({ connectionString: adminUrl });
   await c.connect();
   try {
@@ -33,21 +30,23 @@ async function admin(sql: string): Promise<void> {
   }
 }
 
-export async function setup(project: TestProject) {
-  adminUrl = process.env.DATABASE_URL ?? "";
-  if (!adminUrl) {
-    const kind = (process.env.HUBSYNC_TEST_POSTGRES ?? "auto") as "auto" | "system" | "embedded";
-    server = await startLocalPostgres(kind);
-    adminUrl = server.adminUrl;
+export async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const given = process.env.DATABASE_URL;
+  const kind = (project.config.env.HUBSYNC_TEST_POSTGRES ?? "auto") as LocalPostgresKind | "auto";
+  const server = given ? null : await startLocalPostgres(kind);
+  const adminUrl = given ?? server!.adminUrl;
+  const template = `hubsync_template_${randomBytes(4).toString("hex")}`;
+  try {
+    await admin(adminUrl, `create database ${template}`);
+    await install({ databaseUrl: withDatabase(adminUrl, template), log: createLogger({ level: "silent" }) });
+  } catch (err) {
+    await server?.stop();
+    throw err;
   }
-  template = `hubsync_template_${randomBytes(4).toString("hex")}`;
-  await admin(`create database ${template}`);
-  await install({ databaseUrl: withDatabase(adminUrl, template), log: createLogger({ level: "silent" }) });
   project.provide("adminUrl", adminUrl);
   project.provide("templateDatabase", template);
-}
-
-export async function teardown() {
-  if (template && !server) await admin(`drop database if exists ${template} with (force)`).catch(() => {});
-  await server?.stop();
+  return async () => {
+    if (server) await server.stop();
+    else await admin(adminUrl, `drop database if exists ${template} with (force)`).catch(() => {});
+  };
 }
