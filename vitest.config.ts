@@ -32,7 +32,6 @@ const fast = process.env.HUBSYNC_TEST_FAST === "1";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    globalSetup: ["test/support/global-setup.ts"],
     // Quiet unless something fails: console output (and the product's logs, test/support/quiet-logs.ts)
     // is printed only for failing tests.
     setupFiles: ["test/support/quiet-logs.ts"],
@@ -47,6 +46,8 @@ export default defineConfig({
       extends: true,
       test: {
         name: server,
+        // per project, not at the root: vitest runs the root's global setup as well
+        globalSetup: ["test/support/global-setup.ts"],
         env: server === "given" ? {} : { HUBSYNC_TEST_POSTGRES: server },
         exclude: [...(fast || i > 0 ? SLOW : []), ...(i > 0 ? withoutDatabase : [])],
       },

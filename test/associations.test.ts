@@ -186,6 +186,7 @@ describe("association tables", () => {
     const check = async () => {
       const rows = await actual(pair);
       expect(rows).toEqual(await expected(pair));
+      expect(rows).toHaveLength(edges.length);
       expect(rows.every((r) => r.labels.length === 1 && r.labels[0] === "Reporter" && r.type_ids.includes(15) && r.type_ids.includes(reporter))).toBe(true);
     };
     // tickets are fewer: read from b; 16 ↔ 15 is known from the backfill, the new id follows by elimination

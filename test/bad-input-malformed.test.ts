@@ -164,7 +164,8 @@ describe("malformed answers from HubSpot", () => {
     } finally {
       await sim.control.configure({ faults: { malformedRate: 0 } });
     }
-    expect(errors.every((e) => e.includes("HubSpot sent a malformed answer to"))).toBe(true);
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors.filter((e) => !e.includes("HubSpot sent a malformed answer to"))).toEqual([]);
     const cmp = await compareWithSimulator(db.pool, sim.control, ["contacts", "deals", "companies", "tickets"], { createKey: null });
     console.log(`MALFORMED 20%: ${errors.length} failed runs over ${cycles + 1} cycles, then ${cmp.summary}`);
     expect(cmp.ok, cmp.summary).toBe(true);

@@ -79,7 +79,8 @@ describe("backfill", () => {
     await sim.control.resetCounters();
     const results = await cycleAll(worker, null);
     expect(results.filter((r) => r.error)).toEqual([]);
-    expect(results.every((r) => r.phase === "live")).toBe(true);
+    expect(results.length).toBeGreaterThanOrEqual(6);
+    expect(results.filter((r) => r.phase !== "live")).toEqual([]);
 
     await expectTableEqualsSimulator("contacts", "contacts");
     await expectTableEqualsSimulator("companies", "companies");

@@ -75,6 +75,7 @@ it("a worker killed (SIGKILL) between HubSpot's answer and the commit leaves no 
   expect(killed.find((r) => r.properties.email === "k7@kill.test")!.properties.lastname).toBe("changed while down");
   const rows = (await db.pool.query(`select id, email from hubspot.contacts order by email`)).rows;
   const remoteIds = new Map(killed.map((r) => [r.properties.email, r.id]));
+  expect(rows).toHaveLength(150);
   for (const r of rows) expect(r.id).toBe(remoteIds.get(r.email));
   expect((await db.pool.query(`select status, count(*)::int as n from hubsync.outbox group by 1`)).rows).toEqual([{ status: "sent", n: 151 }]);
 });

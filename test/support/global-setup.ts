@@ -32,7 +32,7 @@ async function admin(adminUrl: string, sql: string): Promise<void> {
 
 export async function setup(project: TestProject): Promise<() => Promise<void>> {
   const given = process.env.DATABASE_URL;
-  const kind = (project.config.env.HUBSYNC_TEST_POSTGRES ?? "auto") as LocalPostgresKind | "auto";
+  const kind = (project.config.env?.HUBSYNC_TEST_POSTGRES ?? "auto") as LocalPostgresKind | "auto";
   const server = given ? null : await startLocalPostgres(kind);
   const adminUrl = given ?? server!.adminUrl;
   const template = `hubsync_template_${randomBytes(4).toString("hex")}`;
