@@ -13,7 +13,7 @@ import { runCli, type CliResult } from "./support/cli.ts";
 let db: TestDatabase;
 let sim: RunningSimulator;
 const results: Array<{ name: string; result: CliResult }> = [];
-// The test server trusts local logins (no password check), so a refused login is a role without LOGIN.
+// A role without LOGIN, given a password: the server accepts the password, then refuses the login.
 const noLogin = `hubsync_nologin_${process.pid}`;
 
 beforeAll(async () => {
@@ -21,7 +21,7 @@ beforeAll(async () => {
   sim = await startSimulator({ rateLimits: false });
   await db.pool.query(`select hubsync.enable_sync('contacts')`);
   await db.pool.query(`drop role if exists ${noLogin}`);
-  await db.pool.query(`create role ${noLogin} nologin`);
+  await db.pool.query(`create role ${noLogin} nologin password 'right'`);
 });
 
 afterAll(async () => {
@@ -54,11 +54,10 @@ describe("a misconfigured DATABASE_URL", () => {
       () => {
         const u = new URL(db.url);
         u.username = noLogin;
-        u.password = "wrong";
+        u.password = "right";
         return u.toString();
       },
-      // trust auth reaches the role check; password auth (embedded PostgreSQL) stops at the password
-      /PostgreSQL refused the login for hubsync_nologin_\d+@.*(not permitted to log in|password authentication failed).*check the user and password in DATABASE_URL/,
+      /PostgreSQL refused the login for hubsync_nologin_\d+@.*not permitted to log in.*check the user and password in DATABASE_URL/,
     ],
   ];
   for (const [label, url, mention] of cases) {
@@ -71,12 +70,11 @@ describe("a misconfigured DATABASE_URL", () => {
     }
   }
 
-  it("wrong password (where the server checks passwords: CI's embedded PostgreSQL)", async (t) => {
+  it("wrong password", async () => {
     const u = new URL(inject("adminUrl"));
     u.password = "certainly-not-the-password";
     u.pathname = `/${db.name}`;
     const r = await runCli(["status"], { DATABASE_URL: u.toString() });
-    if (r.code === 0) t.skip(); // the server trusts local logins: no password to get wrong
     expectOneClearLine("wrong password: status", r, /PostgreSQL refused the login for .*password authentication failed.*check the user and password in DATABASE_URL/);
   });
 

@@ -1,5 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, chownSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, chownSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { createServer } from "node:net";
@@ -73,6 +73,9 @@ async function waitForServer(url: string, child: ChildProcess | null, timeoutMs 
   throw new Error(`postgres did not accept connections within ${timeoutMs} ms: ${String(lastError)}`);
 }
 
+/** The superuser's password on a throwaway server (it listens on 127.0.0.1 only). */
+const PASSWORD = "hubsync";
+
 const SERVER_SETTINGS = [
   "-c", "listen_addresses=127.0.0.1",
   "-c", "fsync=off",
@@ -90,9 +93,15 @@ async function startSystem(binDir: string, dataParent?: string): Promise<LocalPo
   if (ids) chownSync(root, ids.uid, ids.gid);
   const run = (cmd: string, args: string[]) =>
     ids ? execFileSync(join(binDir, cmd), args, { uid: ids.uid, gid: ids.gid, stdio: "pipe" }) : execFileSync(join(binDir, cmd), args, { stdio: "pipe" });
-  run("initdb", ["-D", dataDir, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C"]);
+  // Passwords checked, as on the embedded server and on real ones: a wrong password in
+  // DATABASE_URL must fail here as it would in production (test/bad-input-config.test.ts).
+  const pwfile = join(root, "pwfile");
+  writeFileSync(pwfile, `${PASSWORD}\n`);
+  if (ids) chownSync(pwfile, ids.uid, ids.gid);
+  run("initdb", ["-D", dataDir, "-U", "postgres", "-A", "scram-sha-256", `--pwfile=${pwfile}`, "--no-sync", "-E", "UTF8", "--locale=C"]);
+  rmSync(pwfile);
   const port = await freePort();
-  const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  const adminUrl = `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/postgres`;
   let stderr = "";
   const launch = async (): Promise<ChildProcess> => {
     const child = spawn(join(binDir, "postgres"), ["-D", dataDir, "-p", String(port), "-k", root, ...SERVER_SETTINGS], {
@@ -161,7 +170,7 @@ async function startEmbedded(dataParent?: string): Promise<LocalPostgres> {
     chownSync(root, ids.uid, ids.gid);
   }
   const port = await freePort();
-  const password = "hubsync";
+  const password = PASSWORD;
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
