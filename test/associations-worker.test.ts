@@ -39,7 +39,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-describe("associations with the worker running", () => {
+describe("associations with the worker running — one story, in order: later tests build on what earlier ones left", () => {
   it("enable_sync of three types alone creates and fills their association tables", async () => {
     for (const t of ["companies", "contacts", "deals"]) await enableSync(db.pool, t);
     await until("association tables backfilled", async () => {

@@ -75,7 +75,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-describe("association tables", () => {
+describe("association tables — one story, in order: later tests build on what earlier ones left", () => {
   it("backfill: one table per pair of enabled types, named in alphabetical order, equal to HubSpot's associations", async () => {
     await sim.control.resetCounters();
     const started = Date.now();

@@ -39,7 +39,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-describe("values HubSpot refuses, written in SQL", () => {
+describe("values HubSpot refuses, written in SQL — one story, in order: later tests build on what earlier ones left", () => {
   it("each bad row is rejected with HubSpot's reason; the good rows of the same batch are sent; nothing is lost", async () => {
     const long = "L".repeat(70_000);
     await db.pool.query(

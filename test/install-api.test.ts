@@ -48,7 +48,7 @@ async function asRole(name: string, memberOf: string[], fn: (c: pg.Client) => Pr
   }
 }
 
-describe("hubsync.enable_sync", () => {
+describe("a DBA's session with the SQL API, step 1 of 4 (the steps build on each other): hubsync.enable_sync", () => {
   it("records the object type and queues its discovery, once however often it is called", async () => {
     const [{ msg }] = await q("select hubsync.enable_sync('contacts') as msg");
     expect(msg).toBe("contacts: enabled; discovery queued");
@@ -91,7 +91,7 @@ describe("hubsync.enable_sync", () => {
   });
 });
 
-describe("disable_sync, resync and write-back", () => {
+describe("a DBA's session, step 2 of 4: disable_sync, resync and write-back", () => {
   it("disable_sync keeps the data, drops queued pulls and says so; enable_sync brings it back", async () => {
     await q("select hubsync.enable_sync('tickets')");
     await q("create table hubspot.tickets (id text unique, subject text, properties jsonb, created_at timestamptz, updated_at timestamptz, archived_at timestamptz, _sync_hash text, _sync_inserted_at timestamptz, _sync_updated_at timestamptz)");
@@ -141,7 +141,7 @@ describe("disable_sync, resync and write-back", () => {
   });
 });
 
-describe("permissions", () => {
+describe("a DBA's session, step 3 of 4: permissions", () => {
   it("an ordinary login role granted hubsync_admin can run the API and read the status; others cannot", async () => {
     await asRole("dba", ["hubsync_admin"], async (c) => {
       const { rows } = await c.query("select hubsync.enable_sync('deals') as msg");
@@ -157,7 +157,7 @@ describe("permissions", () => {
   });
 });
 
-describe("hubsync.status", () => {
+describe("a DBA's session, step 4 of 4: hubsync.status of the types above", () => {
   it("shows per object type its phase, rows, lag, outbox counts and last error", async () => {
     await q("update hubsync.objects set last_pull_at = now() - interval '90 seconds', last_error = 'HubSpot 502', last_error_at = now() where object_type = 'tickets'");
     await q(`insert into hubsync.outbox (object_type, op, status) values

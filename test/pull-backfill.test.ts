@@ -71,7 +71,7 @@ async function expectTableEqualsSimulator(type: string, table: string) {
   }
 }
 
-describe("backfill", () => {
+describe("backfill — one story, in order: later tests build on what earlier ones left", () => {
   it("copies contacts, companies and a custom object exactly, with typed columns, owners and pipelines", async () => {
     for (const t of ["contacts", "companies", "owners", "pipelines", "deals"]) await enableSync(db.pool, t);
     // a custom object with its properties chosen as typed columns (null would give HubSpot's default set)

@@ -48,7 +48,7 @@ afterAll(async () => {
 
 const row = async (table: string, id: string) => (await db.pool.query(`select * from hubspot.${table} where id = $1`, [id])).rows[0];
 
-describe("incremental pull", () => {
+describe("incremental pull — one story, in order: later tests build on what earlier ones left", () => {
   it("brings changes, creations, archives and merges made in HubSpot", async () => {
     await sim.control.updateRecord("contacts", ids.contacts![0]!, { firstname: "Changed" });
     await sim.control.updateRecord("boats", ids.boats![0]!, { length_m: "42.5" });

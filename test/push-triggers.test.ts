@@ -40,7 +40,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-describe("write-back triggers", () => {
+describe("write-back triggers — one story, in order: later tests build on what earlier ones left", () => {
   it("records an insert with its properties encoded as HubSpot strings, and wakes the push once per transaction", async () => {
     await db.pool.query(`delete from hubsync.outbox`);
     await db.pool.query(`delete from hubsync_worker._private_jobs`);

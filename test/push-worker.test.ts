@@ -83,7 +83,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-describe("write-back through the worker", () => {
+describe("write-back through the worker — one story, in order: later tests build on what earlier ones left", () => {
   it("sends inserts, updates and deletes on three object types with batch upsert/update/archive", async () => {
     const since = Date.now();
     await db.pool.query(`insert into hubspot.companies (name, domain, numberofemployees, is_public) values ('Acme', 'acme.test', 40, true)`);

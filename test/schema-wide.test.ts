@@ -42,7 +42,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-describe("a portal with 2,000 custom properties", () => {
+describe("a portal with 2,000 custom properties — one story, in order: later tests build on what earlier ones left", () => {
   it("syncs with default typed columns and every property in jsonb, or with all selected up to the column budget", async () => {
     await enableSync(db.pool, "contacts");
     await enableSync(db.pool, "companies", ["name", "domain", ...names]);

@@ -103,7 +103,7 @@ function leaks(text: string): string[] {
   return found;
 }
 
-describe("secrets", () => {
+describe("secrets — one story, in order: later tests build on what earlier ones left", () => {
   it("a debug-level worker run through faults, a refused token and a rejected push logs neither the token nor the webhook secret", async () => {
     await waitFor("contacts live", async () => ((await status())?.phase === "live" ? true : undefined), {
       timeoutMs: 30_000,

@@ -89,7 +89,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-describe("webhook events applied by the worker", () => {
+describe("webhook events applied by the worker — one story, in order: later tests build on what earlier ones left", () => {
   it("creations, property changes, deletions and restores land in hubspot.*", async () => {
     const created = await sim.control.createRecord("contacts", { email: "new@example.com", firstname: "New" });
     await post([event("contact.creation", { objectId: Number(created.id) })]);
