@@ -45,6 +45,9 @@ describe("hubsync bench (the --quick logic at tiny sizes)", () => {
     expect(t.writeBack!.hubsync!.created).toBe(0);
     expect(t.writeBack!.hubsync!.latencyP95Ms).not.toBeNull();
     expect(t.writeBack!.naive!.callsPerRow).toBeGreaterThanOrEqual(1);
+    // changes made in HubSpot arrive through the webhooks alone (no crontab), every one of them
+    expect(t.webhooks!.hubsync).toMatchObject({ changes: 60, lost: 0, failedDeliveries: 0 });
+    expect(t.webhooks!.hubsync!.latencyP95Ms).not.toBeNull();
     expect(t.checks.map((c) => [c.name, c.ok])).toEqual([
       ["hubsync", true],
       ["naive script", true],
@@ -52,6 +55,7 @@ describe("hubsync bench (the --quick logic at tiny sizes)", () => {
     expect(r.trigger?.overhead).toBeTypeOf("number");
     const files = writeResults(r, out, renderMarkdown(r));
     expect(readFileSync(files.md, "utf8")).toContain("| Backfill: records/s");
+    expect(readFileSync(files.md, "utf8")).toContain("| Webhooks: 60 changes made in HubSpot");
     expect(JSON.parse(readFileSync(files.json, "utf8")).ok).toBe(true);
   }, 120_000);
 
