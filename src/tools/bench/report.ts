@@ -123,6 +123,13 @@ const SHORTFALL: Array<[prefix: string, why: string]> = [
       "job is already queued (a per-type flag row or LISTEN/NOTIFY read by the worker), and a per-table trigger function " +
       "generated at enable time instead of the generic jsonb diff.",
   ],
+  [
+    "webhook change-to-row",
+    "an event is stored by the receiver, then applied by a job that re-reads the changed records from HubSpot (within the " +
+      "rate budget the pulls and pushes share) on one of the worker's job slots; runs start at least 200 ms apart " +
+      "(HUBSYNC_WEBHOOK_APPLY_INTERVAL_MS) so that a steady stream is read in batches. A slot busy with a pull, or the " +
+      "budget spent by one, delays the apply.",
+  ],
   ["API calls per pushed row", "rows are sent 100 per batch call; a stream of commits smaller than the coalescing window fills batches only partly."],
   [
     "commit-to-request",
