@@ -264,7 +264,7 @@ describe("configuration and CLI", () => {
     expect(code).toBe(0);
     expect(await inboxCount(db.pool)).toBe(3);
     expect(out + err).not.toContain(SECRET);
-  }, 30_000);
+  }, 90_000); // five `hubsync` processes started one after the other: seconds each on a busy machine
 });
 
 function rawPost(base: string, body: string, headers: Record<string, string>): Promise<number> {
