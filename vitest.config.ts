@@ -1,4 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 /**
@@ -23,8 +25,9 @@ const SLOW = ["test/soak.test.ts", "test/faults-*.test.ts", "test/demo.test.ts",
  * A second server only gives something to files that reach its database (they make theirs with
  * test/support/database.ts); the simulator's tests and other pure ones run once.
  */
-const withoutDatabase = readdirSync("test")
-  .filter((f) => f.endsWith(".test.ts") && !readFileSync(`test/${f}`, "utf8").includes("./support/database.ts"))
+const testDir = fileURLToPath(new URL("test/", import.meta.url));
+const withoutDatabase = readdirSync(testDir)
+  .filter((f) => f.endsWith(".test.ts") && !readFileSync(join(testDir, f), "utf8").includes("./support/database.ts"))
   .map((f) => `test/${f}`);
 
 const fast = process.env.HUBSYNC_TEST_FAST === "1";
