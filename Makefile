@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_BIN := $(shell ./scripts/ensure-node.sh)
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: demo test test-system test-embedded typecheck install-deps simulator bench soak clean
+.PHONY: demo test test-fast typecheck install-deps simulator bench soak clean
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -19,15 +19,25 @@ typecheck: install-deps
 	npx tsc --noEmit
 
 # The suite runs against the machine's PostgreSQL server binaries (Debian postgresql-15) when
-# present and always against npm's embedded PostgreSQL 18, unless DATABASE_URL names a server.
+# present and against npm's embedded PostgreSQL 18, unless DATABASE_URL names a server. Both
+# servers run in one vitest run (a project each, one pool of workers, one closing line). The
+# second server runs only the files that use a database, and not the slow ones (soak, faults,
+# demo, bench): those exercise hubsync's processes and tools, not what differs between PostgreSQL
+# versions, so they run once, on the first server (see vitest.config.ts).
 test: typecheck
 	@if [ -n "$$DATABASE_URL" ]; then npx vitest run; \
+	elif ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then \
+	  echo "== tests on the machine's PostgreSQL (system) and embedded PostgreSQL 18 (embedded) =="; \
+	  HUBSYNC_TEST_POSTGRES=system,embedded npx vitest run; \
 	else \
-	  if ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then \
-	    echo "== tests on the machine's PostgreSQL =="; HUBSYNC_TEST_POSTGRES=system npx vitest run || exit 1; \
-	  else echo "== no PostgreSQL server binaries on this machine: embedded PostgreSQL only =="; fi; \
-	  echo "== tests on embedded PostgreSQL 18 =="; HUBSYNC_TEST_POSTGRES=embedded npx vitest run; \
+	  echo "== no PostgreSQL server binaries on this machine: embedded PostgreSQL only =="; \
+	  HUBSYNC_TEST_POSTGRES=embedded npx vitest run; \
 	fi
+
+# The edit-test loop: one server, without the slow files (soak, faults, demo, bench) and without
+# the typecheck. Run `make test` before you push.
+test-fast: install-deps
+	HUBSYNC_TEST_FAST=1 npx vitest run
 
 simulator: install-deps
 	node src/cli/hubsync.ts simulator

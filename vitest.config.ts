@@ -1,14 +1,59 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
+
+/**
+ * Which PostgreSQL servers the suite runs against: HUBSYNC_TEST_POSTGRES=system, embedded, auto (the
+ * machine's server binaries when present) or a list such as "system,embedded" (`make test`), each
+ * one a vitest project with its own server and template database (test/support/global-setup.ts),
+ * all of them sharing one pool of workers and one closing line. DATABASE_URL names a server the
+ * caller owns instead.
+ */
+const servers = process.env.DATABASE_URL ? ["given"] : (process.env.HUBSYNC_TEST_POSTGRES ?? "auto").split(",").map((s) => s.trim());
+
+/**
+ * The slow files: the soak, the faults (killed workers, PostgreSQL restarts, lost answers), the demo
+ * and the bench. Each takes from half a minute to over a minute of two busy cores, and exercises
+ * hubsync's processes and tools rather than anything that differs between PostgreSQL versions:
+ * `make test-fast` (HUBSYNC_TEST_FAST=1) leaves them out, and with several servers only the first
+ * one runs them.
+ */
+const SLOW = ["test/soak.test.ts", "test/faults-*.test.ts", "test/demo.test.ts", "test/bench.test.ts"];
+
+/**
+ * A second server only gives something to files that reach its database (they make theirs with
+ * test/support/database.ts); the simulator's tests and other pure ones run once.
+ */
+const testDir = fileURLToPath(new URL("test/", import.meta.url));
+const withoutDatabase = readdirSync(testDir)
+  .filter((f) => f.endsWith(".test.ts") && !readFileSync(join(testDir, f), "utf8").includes("./support/database.ts"))
+  .map((f) => `test/${f}`);
+
+const fast = process.env.HUBSYNC_TEST_FAST === "1";
 
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    globalSetup: ["test/support/global-setup.ts"],
+    // Quiet unless something fails: console output (and the product's logs, test/support/quiet-logs.ts)
+    // is printed only for failing tests.
+    setupFiles: ["test/support/quiet-logs.ts"],
+    silent: "passed-only",
     pool: "forks",
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,
     teardownTimeout: 30_000,
     reporters: ["default", "./test/support/summary-reporter.ts"],
+    projects: servers.map((server, i) => ({
+      extends: true,
+      test: {
+        name: server,
+        // per project, not at the root: vitest runs the root's global setup as well
+        globalSetup: ["test/support/global-setup.ts"],
+        env: server === "given" ? {} : { HUBSYNC_TEST_POSTGRES: server },
+        exclude: [...(fast || i > 0 ? SLOW : []), ...(i > 0 ? withoutDatabase : [])],
+      },
+    })),
   },
 });

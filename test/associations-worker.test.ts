@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { waitFor } from "../src/tools/shared/wait.ts";
 import type { RunningWorker } from "../src/core/worker/runner.ts";
-import { enableSync, installedDatabase, startTestWorker } from "./pull-helpers.ts";
-import type { TestDatabase } from "./support/database.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
+import { enableSync, startTestWorker } from "./support/worker.ts";
 
 let db: TestDatabase;
 let sim: RunningSimulator;
@@ -39,7 +39,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-describe("associations with the worker running", () => {
+describe("associations with the worker running — one story, in order: later tests build on what earlier ones left", () => {
   it("enable_sync of three types alone creates and fills their association tables", async () => {
     for (const t of ["companies", "contacts", "deals"]) await enableSync(db.pool, t);
     await until("association tables backfilled", async () => {

@@ -5,8 +5,8 @@ import { loadPairs, type AssociationPair } from "../src/core/associations/pairs.
 import { refreshAssociationsFor, refreshChangedAssociations } from "../src/core/associations/refresh.ts";
 import { sweepAssociations } from "../src/core/associations/sweep.ts";
 import { syncPair } from "../src/core/associations/sync.ts";
-import { connectWorker, enableSync, installedDatabase } from "./pull-helpers.ts";
-import type { TestDatabase } from "./support/database.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
+import { connectWorker, enableSync } from "./support/worker.ts";
 
 let db: TestDatabase;
 let sim: RunningSimulator;
@@ -75,7 +75,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-describe("association tables", () => {
+describe("association tables — one story, in order: later tests build on what earlier ones left", () => {
   it("backfill: one table per pair of enabled types, named in alphabetical order, equal to HubSpot's associations", async () => {
     await sim.control.resetCounters();
     const started = Date.now();
@@ -116,8 +116,8 @@ describe("association tables", () => {
     const { rows: sides } = await db.pool.query(`select table_name, read_side from hubsync.association_pairs where table_name in ('associations_contact_deal', 'associations_company_contact')`);
     // contacts outnumber deals and companies: both pairs are read from the smaller end
     expect(Object.fromEntries(sides.map((s) => [s.table_name, s.read_side]))).toEqual({ associations_contact_deal: "b", associations_company_contact: "a" });
-    process.stdout.write(
-      `[associations] backfill: ${associations} associations in ${tables.length} tables, ${calls} API calls (${(calls / associations).toFixed(4)} per association), ${ms} ms\n`,
+    console.log(
+      `[associations] backfill: ${associations} associations in ${tables.length} tables, ${calls} API calls (${(calls / associations).toFixed(4)} per association), ${ms} ms`,
     );
   }, 60_000);
 
@@ -171,7 +171,7 @@ describe("association tables", () => {
     );
     expect(status).toEqual([{ object_type: "associations_company_contact", rows: expect.any(String), phase: "live", swept: true }]);
     const { rows: local } = await db.pool.query(`select count(*)::int as n from hubspot.contacts`);
-    process.stdout.write(`[associations] sweep of the ${await countPairs("contacts")} pairs with contacts (${local[0].n} contacts): ${calls} API calls\n`);
+    console.log(`[associations] sweep of the ${await countPairs("contacts")} pairs with contacts (${local[0].n} contacts): ${calls} API calls`);
   });
 
   it("a label with a different inverse name: a→b labels in the table, whichever end is read (inverse ids learned, or read from a when they cannot be)", async () => {
@@ -186,6 +186,7 @@ describe("association tables", () => {
     const check = async () => {
       const rows = await actual(pair);
       expect(rows).toEqual(await expected(pair));
+      expect(rows).toHaveLength(edges.length);
       expect(rows.every((r) => r.labels.length === 1 && r.labels[0] === "Reporter" && r.type_ids.includes(15) && r.type_ids.includes(reporter))).toBe(true);
     };
     // tickets are fewer: read from b; 16 ↔ 15 is known from the backfill, the new id follows by elimination

@@ -2,9 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { withDatabase } from "../src/tools/shared/local-postgres.ts";
-import { installedDatabase } from "./pull-helpers.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
 import { runCli, type CliResult } from "./support/cli.ts";
-import type { TestDatabase } from "./support/database.ts";
 
 /**
  * A mistyped DATABASE_URL or token, as an operator makes it, for each command that needs them:
@@ -14,7 +13,7 @@ import type { TestDatabase } from "./support/database.ts";
 let db: TestDatabase;
 let sim: RunningSimulator;
 const results: Array<{ name: string; result: CliResult }> = [];
-// The test server trusts local logins (no password check), so a refused login is a role without LOGIN.
+// A role without LOGIN, given a password: the server accepts the password, then refuses the login.
 const noLogin = `hubsync_nologin_${process.pid}`;
 
 beforeAll(async () => {
@@ -22,11 +21,11 @@ beforeAll(async () => {
   sim = await startSimulator({ rateLimits: false });
   await db.pool.query(`select hubsync.enable_sync('contacts')`);
   await db.pool.query(`drop role if exists ${noLogin}`);
-  await db.pool.query(`create role ${noLogin} nologin`);
+  await db.pool.query(`create role ${noLogin} nologin password 'right'`);
 });
 
 afterAll(async () => {
-  for (const r of results) process.stdout.write(`BAD-CONFIG ${r.name}: exit ${r.result.code}: ${r.result.stderr.trim()}\n`);
+  for (const r of results) console.log(`BAD-CONFIG ${r.name}: exit ${r.result.code}: ${r.result.stderr.trim()}`);
   await sim?.close();
   await db?.pool.query(`drop role if exists ${noLogin}`);
   await db?.drop();
@@ -55,11 +54,10 @@ describe("a misconfigured DATABASE_URL", () => {
       () => {
         const u = new URL(db.url);
         u.username = noLogin;
-        u.password = "wrong";
+        u.password = "right";
         return u.toString();
       },
-      // trust auth reaches the role check; password auth (embedded PostgreSQL) stops at the password
-      /PostgreSQL refused the login for hubsync_nologin_\d+@.*(not permitted to log in|password authentication failed).*check the user and password in DATABASE_URL/,
+      /PostgreSQL refused the login for hubsync_nologin_\d+@.*not permitted to log in.*check the user and password in DATABASE_URL/,
     ],
   ];
   for (const [label, url, mention] of cases) {
@@ -72,12 +70,11 @@ describe("a misconfigured DATABASE_URL", () => {
     }
   }
 
-  it("wrong password (where the server checks passwords: CI's embedded PostgreSQL)", async (t) => {
+  it("wrong password", async () => {
     const u = new URL(inject("adminUrl"));
     u.password = "certainly-not-the-password";
     u.pathname = `/${db.name}`;
     const r = await runCli(["status"], { DATABASE_URL: u.toString() });
-    if (r.code === 0) t.skip(); // the server trusts local logins: no password to get wrong
     expectOneClearLine("wrong password: status", r, /PostgreSQL refused the login for .*password authentication failed.*check the user and password in DATABASE_URL/);
   });
 

@@ -5,8 +5,8 @@ import { cycleObject } from "../src/core/pull/cycle.ts";
 import { pullIncremental } from "../src/core/pull/incremental.ts";
 import { runPush } from "../src/core/push/run.ts";
 import { quoteIdent } from "../src/core/schema/naming.ts";
-import { connectWorker, installedDatabase, quietLog } from "./pull-helpers.ts";
-import type { TestDatabase } from "./support/database.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
+import { connectWorker, quietLog } from "./support/worker.ts";
 
 /**
  * Property names and values crafted as SQL injection, and hostile object type names: identifiers

@@ -4,8 +4,8 @@ import { cycleObject } from "../src/core/pull/cycle.ts";
 import { pullIncremental } from "../src/core/pull/incremental.ts";
 import { runPush } from "../src/core/push/run.ts";
 import { compareWithSimulator } from "../src/tools/verify/compare.ts";
-import { connectWorker, enableSync, installedDatabase, quietLog } from "./pull-helpers.ts";
-import type { TestDatabase } from "./support/database.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
+import { connectWorker, enableSync, quietLog } from "./support/worker.ts";
 
 /**
  * HubSpot answers 200 with something that is not its documented JSON (the simulator's
@@ -64,7 +64,7 @@ describe("malformed answers from HubSpot", () => {
       } finally {
         await sim.control.configure({ faults: { malformedRate: 0 } });
       }
-      process.stdout.write(`MALFORMED ${kind}: ${message}\n`);
+      console.log(`MALFORMED ${kind}: ${message}`);
       expect(message).toContain("HubSpot sent a malformed answer to search contacts (POST /crm/v3/objects/contacts/search)");
       expect(message).toMatch(kind === "shape" ? /results\.0\.id: .*expected string/i : /not valid JSON/);
       expect(await snapshot()).toEqual(before);
@@ -88,7 +88,7 @@ describe("malformed answers from HubSpot", () => {
     } finally {
       await sim.control.configure({ faults: { malformedRate: 0 } });
     }
-    process.stdout.write(`MALFORMED properties: ${cycle.error}\n`);
+    console.log(`MALFORMED properties: ${cycle.error}`);
     expect(cycle.error).toContain("HubSpot sent a malformed answer to properties companies (GET /crm/v3/properties/companies): results.0.name");
     const t = await db.pool.query(`select to_regclass('hubspot.companies') as t`);
     expect(t.rows[0].t).toBeNull();
@@ -135,7 +135,7 @@ describe("malformed answers from HubSpot", () => {
     }
     const waiting = await db.pool.query(`select op, status, error_message from hubsync.outbox where status <> 'sent' order by id`);
     expect(waiting.rows.map((r) => r.status)).toEqual(["pending", "pending"]);
-    process.stdout.write(`MALFORMED push: ${waiting.rows[0].error_message}\n`);
+    console.log(`MALFORMED push: ${waiting.rows[0].error_message}`);
     expect(waiting.rows[0].error_message).toMatch(/HubSpot sent a malformed answer to batch (upsert|update) contacts \(POST \/crm\/v3\/objects\/contacts\/batch\/(upsert|update)\): results\.0/);
 
     await db.pool.query(`update hubsync.outbox set next_attempt_at = now() where status = 'pending'`); // the backoff, elapsed
@@ -164,9 +164,10 @@ describe("malformed answers from HubSpot", () => {
     } finally {
       await sim.control.configure({ faults: { malformedRate: 0 } });
     }
-    expect(errors.every((e) => e.includes("HubSpot sent a malformed answer to"))).toBe(true);
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors.filter((e) => !e.includes("HubSpot sent a malformed answer to"))).toEqual([]);
     const cmp = await compareWithSimulator(db.pool, sim.control, ["contacts", "deals", "companies", "tickets"], { createKey: null });
-    process.stdout.write(`MALFORMED 20%: ${errors.length} failed runs over ${cycles + 1} cycles, then ${cmp.summary}\n`);
+    console.log(`MALFORMED 20%: ${errors.length} failed runs over ${cycles + 1} cycles, then ${cmp.summary}`);
     expect(cmp.ok, cmp.summary).toBe(true);
   });
 });

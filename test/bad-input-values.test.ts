@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { SyncContext } from "../src/core/context.ts";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { cycleObject } from "../src/core/pull/cycle.ts";
 import { pullIncremental } from "../src/core/pull/incremental.ts";
 import { runPush } from "../src/core/push/run.ts";
-import { connectWorker, installedDatabase, quietLog } from "./pull-helpers.ts";
-import type { TestDatabase } from "./support/database.ts";
+import type { SyncContext } from "../src/core/context.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
+import { connectWorker, quietLog } from "./support/worker.ts";
 
 /**
  * Values HubSpot refuses, written in SQL on a write-back table in one statement with good rows:
@@ -34,13 +34,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const o of outcomes) process.stdout.write(`BAD-VALUE ${o}\n`);
+  for (const o of outcomes) console.log(`BAD-VALUE ${o}`);
   await w?.close();
   await sim?.close();
   await db?.drop();
 });
 
-describe("values HubSpot refuses, written in SQL", () => {
+describe("values HubSpot refuses, written in SQL — one story, in order: later tests build on what earlier ones left", () => {
   it("each bad row is rejected with HubSpot's reason; the good rows of the same batch are sent; nothing is lost", async () => {
     const long = "L".repeat(70_000);
     await db.pool.query(

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readWebhookConfig } from "../src/core/webhooks/config.ts";
 import { startReceiver, type RunningReceiver } from "../src/core/webhooks/receiver.ts";
 import { sign } from "../src/core/webhooks/signature.ts";
-import { installedDatabase, quietLog } from "./pull-helpers.ts";
-import type { TestDatabase } from "./support/database.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
+import { quietLog } from "./support/worker.ts";
 
 /**
  * Webhook events carrying values that are awkward for PostgreSQL, signed correctly (so HubSpot

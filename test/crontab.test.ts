@@ -7,7 +7,8 @@ import { cycleAll } from "../src/core/pull/cycle.ts";
 import { DEFAULT_CRONTAB, DEFAULT_TASK_DIRECTORY, loadCrontab, taskNames } from "../src/core/worker/runner.ts";
 import { startWorkerProcess, type WorkerProcess } from "../src/tools/shared/worker-process.ts";
 import { waitFor } from "../src/tools/shared/wait.ts";
-import { connectWorker, enableSync, installedDatabase } from "./pull-helpers.ts";
+import { connectWorker, enableSync } from "./support/worker.ts";
+import { installedDatabase } from "./support/database.ts";
 import type { TestDatabase } from "./support/database.ts";
 
 // The `crontab` file hubsync ships is what keeps a copy current without anyone calling anything:

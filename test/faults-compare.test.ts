@@ -3,8 +3,8 @@ import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts
 import { cycleAll } from "../src/core/pull/cycle.ts";
 import { sweepAssociations } from "../src/core/associations/sweep.ts";
 import { compareWithSimulator } from "../src/tools/verify/compare.ts";
-import { connectWorker, enableSync, installedDatabase } from "./pull-helpers.ts";
-import type { TestDatabase } from "./support/database.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
+import { connectWorker, enableSync } from "./support/worker.ts";
 
 // The comparison every fault test ends with must see each way a copy can go wrong.
 let db: TestDatabase;

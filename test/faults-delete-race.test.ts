@@ -3,8 +3,8 @@ import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts
 import { cycleAll } from "../src/core/pull/cycle.ts";
 import { runPush } from "../src/core/push/run.ts";
 import { compareWithSimulator } from "../src/tools/verify/compare.ts";
-import { connectWorker, installedDatabase } from "./pull-helpers.ts";
-import type { TestDatabase } from "./support/database.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
+import { connectWorker } from "./support/worker.ts";
 
 // Found by the fault suite (test/faults-http.test.ts): a pull that read a record before a local
 // DELETE reached HubSpot wrote the row back, and it stayed until the archived-records pull, up to

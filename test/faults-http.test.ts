@@ -2,8 +2,8 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { waitFor } from "../src/tools/shared/wait.ts";
 import { objectQueue } from "../src/core/jobs.ts";
-import { enableSync, installedDatabase } from "./pull-helpers.ts";
-import type { TestDatabase } from "./support/database.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
+import { enableSync } from "./support/worker.ts";
 import { converge, report, traffic, workers, type Workers } from "./support/worker-process.ts";
 
 // HubSpot misbehaving under a running `hubsync worker`: 30% 5xx and timeouts, dropped connections

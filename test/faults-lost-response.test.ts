@@ -3,8 +3,8 @@ import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts
 import { cycleAll } from "../src/core/pull/cycle.ts";
 import { runPush } from "../src/core/push/run.ts";
 import { compareWithSimulator } from "../src/tools/verify/compare.ts";
-import { connectWorker, installedDatabase } from "./pull-helpers.ts";
-import type { TestDatabase } from "./support/database.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
+import { connectWorker } from "./support/worker.ts";
 
 // Exactly-once creates, deterministically: HubSpot processes every request of a push (each retry
 // included) but no answer ever arrives. Then the answers come back, and each SQL insert must be
@@ -52,7 +52,7 @@ it("every answer lost, each request retried: 30 inserts are 30 HubSpot records, 
   await cycleAll(deps, ["contacts"]);
   expect(await created()).toHaveLength(30);
   const r = await compareWithSimulator(db.pool, sim.control, ["contacts"]);
-  process.stdout.write(`FAULT all answers lost: upserts_sent_blind=${upserts} requests_blind=${blind.length} records_compared=${r.records} ${r.summary}\n`);
+  console.log(`FAULT all answers lost: upserts_sent_blind=${upserts} requests_blind=${blind.length} records_compared=${r.records} ${r.summary}`);
   expect(r.ok).toBe(true);
   expect((await db.pool.query(`select status, count(*)::int as n from hubsync.outbox group by 1`)).rows).toEqual([{ status: "sent", n: 35 }]);
 });

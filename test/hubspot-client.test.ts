@@ -3,8 +3,8 @@ import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts
 import { DailyLimitError } from "../src/core/hubspot/rate-budget.ts";
 import { backfill } from "../src/core/pull/backfill.ts";
 import { discover } from "../src/core/schema/discover.ts";
-import { connectWorker, enableSync, installedDatabase } from "./pull-helpers.ts";
-import type { TestDatabase } from "./support/database.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
+import { connectWorker, enableSync } from "./support/worker.ts";
 
 let db: TestDatabase;
 

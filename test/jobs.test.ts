@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobKey, jobQueue, TASKS, type TaskName } from "../src/core/jobs.ts";
 import type { TestDatabase } from "./support/database.ts";
-import { installedDatabase } from "./pull-helpers.ts";
+import { installedDatabase } from "./support/database.ts";
 
 // Job keys and queue names are spelled in three places: src/core/jobs.ts (TypeScript),
 // sql/05_jobs.sql (SQL) and the crontab file. A job queued under two different keys runs twice;

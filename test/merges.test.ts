@@ -4,7 +4,8 @@ import { cycleAll } from "../src/core/pull/cycle.ts";
 import { reconcile } from "../src/core/pull/reconcile.ts";
 import { runPush } from "../src/core/push/run.ts";
 import { compareWithSimulator } from "../src/tools/verify/compare.ts";
-import { connectWorker, installedDatabase } from "./pull-helpers.ts";
+import { connectWorker } from "./support/worker.ts";
+import { installedDatabase } from "./support/database.ts";
 import type { TestDatabase } from "./support/database.ts";
 
 // HubSpot merges two contacts into a new record with a new id while a local edit of one of them

@@ -3,8 +3,8 @@ import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts
 import { backfill } from "../src/core/pull/backfill.ts";
 import { cycleAll } from "../src/core/pull/cycle.ts";
 import { discover } from "../src/core/schema/discover.ts";
-import { connectWorker, countRequests, enableSync, installedDatabase } from "./pull-helpers.ts";
-import type { TestDatabase } from "./support/database.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
+import { connectWorker, countRequests, enableSync } from "./support/worker.ts";
 
 let db: TestDatabase;
 let sim: RunningSimulator;
@@ -71,7 +71,7 @@ async function expectTableEqualsSimulator(type: string, table: string) {
   }
 }
 
-describe("backfill", () => {
+describe("backfill — one story, in order: later tests build on what earlier ones left", () => {
   it("copies contacts, companies and a custom object exactly, with typed columns, owners and pipelines", async () => {
     for (const t of ["contacts", "companies", "owners", "pipelines", "deals"]) await enableSync(db.pool, t);
     // a custom object with its properties chosen as typed columns (null would give HubSpot's default set)
@@ -79,7 +79,8 @@ describe("backfill", () => {
     await sim.control.resetCounters();
     const results = await cycleAll(worker, null);
     expect(results.filter((r) => r.error)).toEqual([]);
-    expect(results.every((r) => r.phase === "live")).toBe(true);
+    expect(results.length).toBeGreaterThanOrEqual(6);
+    expect(results.filter((r) => r.phase !== "live")).toEqual([]);
 
     await expectTableEqualsSimulator("contacts", "contacts");
     await expectTableEqualsSimulator("companies", "companies");

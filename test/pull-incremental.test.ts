@@ -4,8 +4,8 @@ import { pullArchived } from "../src/core/pull/archived.ts";
 import { cycleAll } from "../src/core/pull/cycle.ts";
 import { pullIncremental } from "../src/core/pull/incremental.ts";
 import { reconcile } from "../src/core/pull/reconcile.ts";
-import { connectWorker, enableSync, installedDatabase } from "./pull-helpers.ts";
-import type { TestDatabase } from "./support/database.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
+import { connectWorker, enableSync } from "./support/worker.ts";
 
 let db: TestDatabase;
 let sim: RunningSimulator;
@@ -48,7 +48,7 @@ afterAll(async () => {
 
 const row = async (table: string, id: string) => (await db.pool.query(`select * from hubspot.${table} where id = $1`, [id])).rows[0];
 
-describe("incremental pull", () => {
+describe("incremental pull — one story, in order: later tests build on what earlier ones left", () => {
   it("brings changes, creations, archives and merges made in HubSpot", async () => {
     await sim.control.updateRecord("contacts", ids.contacts![0]!, { firstname: "Changed" });
     await sim.control.updateRecord("boats", ids.boats![0]!, { length_m: "42.5" });

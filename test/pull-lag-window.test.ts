@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { cycleAll } from "../src/core/pull/cycle.ts";
-import { connectWorker, enableSync, installedDatabase } from "./pull-helpers.ts";
+import { connectWorker, enableSync } from "./support/worker.ts";
+import { installedDatabase } from "./support/database.ts";
 import type { TestDatabase } from "./support/database.ts";
 
 // hubsync.objects.lag_window_ms: how far behind the newest change already pulled each incremental

@@ -5,8 +5,8 @@ import { reconcile } from "../src/core/pull/reconcile.ts";
 import { runPush } from "../src/core/push/run.ts";
 import { applyWebhookEvents } from "../src/core/webhooks/apply.ts";
 import { insertBatch } from "../src/core/webhooks/inbox.ts";
-import { connectWorker, installedDatabase } from "./pull-helpers.ts";
-import type { TestDatabase } from "./support/database.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
+import { connectWorker } from "./support/worker.ts";
 
 /**
  * Found by the soak: a row deleted in SQL (archived in HubSpot by the push) that a HubSpot user

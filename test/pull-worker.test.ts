@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { waitFor } from "../src/tools/shared/wait.ts";
 import type { RunningWorker } from "../src/core/worker/runner.ts";
-import { enableSync, installedDatabase, startTestWorker } from "./pull-helpers.ts";
-import type { TestDatabase } from "./support/database.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
+import { enableSync, startTestWorker } from "./support/worker.ts";
 
 let db: TestDatabase;
 let sim: RunningSimulator;

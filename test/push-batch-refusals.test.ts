@@ -3,7 +3,8 @@ import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts
 import { cycleObject } from "../src/core/pull/cycle.ts";
 import { runPush } from "../src/core/push/run.ts";
 import type { SyncContext } from "../src/core/context.ts";
-import { connectWorker, countRequests, installedDatabase, quietLog } from "./pull-helpers.ts";
+import { connectWorker, countRequests, quietLog } from "./support/worker.ts";
+import { installedDatabase } from "./support/database.ts";
 import type { TestDatabase } from "./support/database.ts";
 
 /**

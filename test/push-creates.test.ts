@@ -3,7 +3,8 @@ import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts
 import { cycleAll } from "../src/core/pull/cycle.ts";
 import { runPush } from "../src/core/push/run.ts";
 import { compareWithSimulator } from "../src/tools/verify/compare.ts";
-import { connectWorker, countRequests, installedDatabase } from "./pull-helpers.ts";
+import { connectWorker, countRequests } from "./support/worker.ts";
+import { installedDatabase } from "./support/database.ts";
 import type { TestDatabase } from "./support/database.ts";
 
 /**

@@ -7,9 +7,9 @@ import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts
 import { createHubSpotApi, type HubSpotApi } from "../src/core/hubspot/client.ts";
 import { createLogger } from "../src/core/log.ts";
 import { discover } from "../src/core/schema/discover.ts";
-import { freshDatabase, type TestDatabase } from "./support/database.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
 import { startWorker, type RunningWorker } from "../src/core/worker/runner.ts";
-import { drained, installSchema } from "./push-helpers.ts";
+import { drained } from "./support/push.ts";
 
 let db: TestDatabase;
 let sim: RunningSimulator;
@@ -20,8 +20,7 @@ writeFileSync(emptyCrontab, "# no schedules in this test\n");
 const log = createLogger({ level: process.env.PUSH_TEST_LOG ?? "silent" });
 
 beforeAll(async () => {
-  db = await freshDatabase("push_kill");
-  await installSchema(db.url, db.pool);
+  db = await installedDatabase("push_kill");
   sim = await startSimulator({ rateLimits: false });
   hubspot = createHubSpotApi({ accessToken: sim.token, basePath: sim.url, pool: db.pool, log });
   await db.pool.query(`select hubsync.enable_sync('contacts', array['email', 'firstname', 'lastname'], true)`);
@@ -78,6 +77,7 @@ it("a worker killed (SIGKILL) between HubSpot's answer and the commit leaves no 
   expect(killed.find((r) => r.properties.email === "k7@kill.test")!.properties.lastname).toBe("changed while down");
   const rows = (await db.pool.query(`select id, email from hubspot.contacts order by email`)).rows;
   const remoteIds = new Map(killed.map((r) => [r.properties.email, r.id]));
+  expect(rows).toHaveLength(150);
   for (const r of rows) expect(r.id).toBe(remoteIds.get(r.email));
   expect((await db.pool.query(`select status, count(*)::int as n from hubsync.outbox group by 1`)).rows).toEqual([{ status: "sent", n: 151 }]);
 });

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { cycleAll } from "../src/core/pull/cycle.ts";
-import { connectWorker, installedDatabase } from "./pull-helpers.ts";
+import { connectWorker } from "./support/worker.ts";
+import { installedDatabase } from "./support/database.ts";
 import { runCli } from "./support/cli.ts";
 import type { TestDatabase } from "./support/database.ts";
 import { objectStatus } from "./support/status.ts";

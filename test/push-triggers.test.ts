@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
-import { freshDatabase, type TestDatabase } from "./support/database.ts";
-import { CONTACT_COLUMNS, installSchema, makeAssociationTable, makeObjectTable } from "./push-helpers.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
+import { CONTACT_COLUMNS, makeAssociationTable, makeObjectTable } from "./support/push.ts";
 
 let db: TestDatabase;
 
@@ -29,8 +29,7 @@ async function pulled(sql: string, params: unknown[] = []) {
 }
 
 beforeAll(async () => {
-  db = await freshDatabase("push_triggers");
-  await installSchema(db.url, db.pool);
+  db = await installedDatabase("push_triggers");
   await makeObjectTable(db.pool, "contacts", "contact", CONTACT_COLUMNS);
   await makeObjectTable(db.pool, "companies", "company", [{ property: "name", hubspotType: "string", pgType: "text" }]);
   await makeAssociationTable(db.pool, "company", "contact");
@@ -41,7 +40,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-describe("write-back triggers", () => {
+describe("write-back triggers — one story, in order: later tests build on what earlier ones left", () => {
   it("records an insert with its properties encoded as HubSpot strings, and wakes the push once per transaction", async () => {
     await db.pool.query(`delete from hubsync.outbox`);
     await db.pool.query(`delete from hubsync_worker._private_jobs`);

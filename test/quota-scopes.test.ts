@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { waitFor } from "../src/tools/shared/wait.ts";
-import { enableSync, installedDatabase } from "./pull-helpers.ts";
-import type { TestDatabase } from "./support/database.ts";
-import { objectStatus, startWorkerWithEnv } from "./support/status.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
+import { enableSync, startWorkerWithEnv } from "./support/worker.ts";
+import { objectStatus } from "./support/status.ts";
 
 /**
  * The private app lacks one scope (HubSpot's 403 MISSING_SCOPES for deals): deals say which scope
@@ -58,7 +58,7 @@ describe("a missing scope (403)", () => {
     const dealCalls = (await sim.control.requests({ since })).filter((r) => r.path.includes("deals"));
     const seconds = (Date.now() - since) / 1000;
     expect(dealCalls.length).toBeLessThanOrEqual(Math.ceil((seconds * 1000) / PAUSE_MS) + 2);
-    process.stdout.write(`requests for deals while the scope was missing: ${dealCalls.length} in ${seconds.toFixed(1)} s (pause ${PAUSE_MS} ms; 10 min by default)\n`);
+    console.log(`requests for deals while the scope was missing: ${dealCalls.length} in ${seconds.toFixed(1)} s (pause ${PAUSE_MS} ms; 10 min by default)`);
     const failed = await db.pool.query(`select task_identifier, last_error from hubsync_worker.jobs where last_error is not null`);
     expect(failed.rows).toEqual([]);
 

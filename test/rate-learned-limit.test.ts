@@ -3,7 +3,8 @@ import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts
 import { httpOptions, readEnv } from "../src/core/config.ts";
 import { createPool } from "../src/core/db/pool.ts";
 import { createHubSpotApi } from "../src/core/hubspot/client.ts";
-import { installedDatabase, quietLog } from "./pull-helpers.ts";
+import { installedDatabase } from "./support/database.ts";
+import { quietLog } from "./support/worker.ts";
 import type { TestDatabase } from "./support/database.ts";
 
 // hubsync starts from HubSpot's smallest burst limit (100 per 10 s), learns the portal's real one

@@ -3,8 +3,8 @@ import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts
 import { cycleAll } from "../src/core/pull/cycle.ts";
 import { pullIncremental } from "../src/core/pull/incremental.ts";
 import { MAX_TYPED_COLUMNS } from "../src/core/schema/discover.ts";
-import { connectWorker, enableSync, installedDatabase } from "./pull-helpers.ts";
-import type { TestDatabase } from "./support/database.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
+import { connectWorker, enableSync } from "./support/worker.ts";
 
 let db: TestDatabase;
 let sim: RunningSimulator;
@@ -42,7 +42,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-describe("a portal with 2,000 custom properties", () => {
+describe("a portal with 2,000 custom properties — one story, in order: later tests build on what earlier ones left", () => {
   it("syncs with default typed columns and every property in jsonb, or with all selected up to the column budget", async () => {
     await enableSync(db.pool, "contacts");
     await enableSync(db.pool, "companies", ["name", "domain", ...names]);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, inject, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { startWorkerProcess } from "../src/tools/shared/worker-process.ts";
 import { waitFor } from "../src/tools/shared/wait.ts";
-import { installedDatabase } from "./pull-helpers.ts";
+import { installedDatabase } from "./support/database.ts";
 import { runCli } from "./support/cli.ts";
 import type { TestDatabase } from "./support/database.ts";
 import { objectStatus } from "./support/status.ts";

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { randomBytes } from "node:crypto";
-import { installedDatabase } from "./pull-helpers.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
 import { runCli } from "./support/cli.ts";
-import { COMPANY_COLUMNS, CONTACT_COLUMNS, makeObjectTable } from "./push-helpers.ts";
-import type { TestDatabase } from "./support/database.ts";
+import { COMPANY_COLUMNS, CONTACT_COLUMNS, makeObjectTable } from "./support/push.ts";
 
 /**
  * The three roles install creates, exercised through real logins: what a reader, a writer and an

@@ -8,9 +8,9 @@ import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts
 import { startWorkerProcess, type WorkerProcess } from "../src/tools/shared/worker-process.ts";
 import { waitFor } from "../src/tools/shared/wait.ts";
 import { sign } from "../src/core/webhooks/signature.ts";
-import { installedDatabase } from "./pull-helpers.ts";
+import { REDACTED_PATHS } from "../src/core/log.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
 import { runCli, type CliResult } from "./support/cli.ts";
-import type { TestDatabase } from "./support/database.ts";
 import { objectStatus } from "./support/status.ts";
 
 /**
@@ -102,7 +102,7 @@ function leaks(text: string): string[] {
   return found;
 }
 
-describe("secrets", () => {
+describe("secrets — one story, in order: later tests build on what earlier ones left", () => {
   it("a debug-level worker run through faults, a refused token and a rejected push logs neither the token nor the webhook secret", async () => {
     await waitFor("contacts live", async () => ((await status())?.phase === "live" ? true : undefined), {
       timeoutMs: 30_000,
@@ -140,7 +140,7 @@ describe("secrets", () => {
     outputs.push(await runCli(["sync", "--once", "contacts"], { ...env, HUBSPOT_ACCESS_TOKEN: TOKEN }));
     outputs.push(await runCli(["push", "--dry-run"], { ...env, HUBSPOT_ACCESS_TOKEN: TOKEN }));
     expect(outputs.map((o) => o.stdout + o.stderr).join("\n")).toContain("401");
-    for (const o of outputs) process.stdout.write(`exit ${o.code}\n${o.stdout}${o.stderr.split("\n").filter((l) => !l.startsWith("{")).join("\n")}\n`);
+    for (const o of outputs) console.log(`exit ${o.code}\n${o.stdout}${o.stderr.split("\n").filter((l) => !l.startsWith("{")).join("\n")}`);
 
     await sim.control.configure({ token: TOKEN });
     await waitFor("the change to go through", async () => {

@@ -72,15 +72,18 @@ describe("seedPortal", () => {
         expect(kinds.has(kind), `${name} ${kind}`).toBe(true);
       }
       const list = records(store, name);
-      for (const p of custom) {
-        const values = list.map((r) => r.properties[p.name]).filter((v): v is string => v !== undefined);
-        expect(values.length, `${name}.${p.name} has values`).toBeGreaterThan(list.length / 2);
-        const format = formats[p.type];
-        if (format) for (const v of values) expect(v, `${name}.${p.name}`).toMatch(format);
-        if (p.type === "enumeration") {
-          const allowed = new Set(p.options.map((o) => o.value));
-          for (const v of values) for (const part of v.split(";")) expect(allowed.has(part), `${name}.${p.name}=${v}`).toBe(true);
-        }
+      const valuesOf = (p: (typeof custom)[number]) => list.map((r) => r.properties[p.name]).filter((v): v is string => v !== undefined);
+      for (const p of custom) expect(valuesOf(p).length, `${name}.${p.name} has values`).toBeGreaterThan(list.length / 2);
+      for (const [type, format] of Object.entries(formats)) {
+        const typed = custom.filter((p) => p.type === type);
+        expect(typed.length, `${name}: a ${type} property`).toBeGreaterThan(0);
+        for (const p of typed) for (const v of valuesOf(p)) expect(v, `${name}.${p.name}`).toMatch(format);
+      }
+      const enumerations = custom.filter((p) => p.type === "enumeration");
+      expect(enumerations.length, `${name}: an enumeration`).toBeGreaterThan(0);
+      for (const p of enumerations) {
+        const allowed = new Set(p.options.map((o) => o.value));
+        for (const v of valuesOf(p)) for (const part of v.split(";")) expect(allowed.has(part), `${name}.${p.name}=${v}`).toBe(true);
       }
     }
     const cars = store.resolveType("cars")!;
@@ -166,17 +169,14 @@ describe("seedPortal", () => {
     expect(distinct).toBeLessThan(modified.length);
   });
 
-  it("seeds 100,000 records in seconds, and batch-reading 1,000 ids' associations stays fast", () => {
+  it("seeds 100,000 records, and pages 1,000 companies' associations", () => {
+    // How fast is the bench's concern (it seeds 100,000 records before measuring anything).
     const big = seeded(100_000, 1);
-    // A few seconds on a quiet machine; the bound leaves room for a loaded CI box.
-    expect(big.summary.ms).toBeLessThan(30_000);
     const total = Object.values(big.summary.created).reduce((a, b) => a + b, 0);
     expect(total).toBeGreaterThan(95_000);
     const companies = records(big.store, "companies").slice(0, 1000);
-    const started = performance.now();
     let targets = 0;
     for (const c of companies) targets += big.assoc.page(id("companies"), c.idNum, id("contacts"), { limit: 500 }).results.length;
-    expect(performance.now() - started).toBeLessThan(500);
     expect(targets).toBeGreaterThan(2000);
   });
 });

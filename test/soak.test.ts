@@ -59,6 +59,7 @@ describe("hubsync soak (short)", () => {
     expect(r.outbox.sent).toBeGreaterThan(30);
     // One SIGKILL mid-run: restarted by the supervisor, counted, and nothing lost (the comparison above).
     expect(r.worker.restarts).toBeGreaterThanOrEqual(1);
+    expect(r.worker.deaths.length).toBeGreaterThanOrEqual(1);
     expect(r.worker.deaths.every((d) => d.killed)).toBe(true);
     // HubSpot's changes also came as webhooks, and were applied (events the killed worker had
     // claimed may still wait out their claim: the pulls brought those changes, as the comparison shows).

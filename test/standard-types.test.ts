@@ -3,7 +3,7 @@ import type pg from "pg";
 import { STANDARD_OBJECT_TYPES } from "../src/core/schema/object-catalog.ts";
 import { standardObjectTypes } from "../src/simulator/object-types.ts";
 import type { TestDatabase } from "./support/database.ts";
-import { installedDatabase } from "./pull-helpers.ts";
+import { installedDatabase } from "./support/database.ts";
 
 // HubSpot's standard object types are listed in TypeScript (src/core/schema/object-catalog.ts, the
 // one discovery and webhooks read), in SQL (sql/10_api.sql: hubsync.standard_object_types() and the

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
-import { enableSync, installedDatabase } from "./pull-helpers.ts";
+import { enableSync } from "./support/worker.ts";
+import { installedDatabase } from "./support/database.ts";
 import { runCli } from "./support/cli.ts";
 import type { TestDatabase } from "./support/database.ts";
 

@@ -4,7 +4,8 @@ import { cycleAll } from "../src/core/pull/cycle.ts";
 import { sweepAssociations } from "../src/core/associations/sweep.ts";
 import { compareWithSimulator } from "../src/tools/verify/compare.ts";
 import { expectedColumnValue } from "../src/tools/verify/expected-value.ts";
-import { connectWorker, enableSync, installedDatabase } from "./pull-helpers.ts";
+import { connectWorker, enableSync } from "./support/worker.ts";
+import { installedDatabase } from "./support/database.ts";
 import type { TestDatabase } from "./support/database.ts";
 
 // The comparison must not share the pull's blind spots: a conversion bug in the pull, a wrong label

@@ -8,10 +8,10 @@ import { compareWithSimulator } from "../src/tools/verify/compare.ts";
 import { applyWebhookEvents } from "../src/core/webhooks/apply.ts";
 import { startReceiver, type RunningReceiver } from "../src/core/webhooks/receiver.ts";
 import { startWorker, type RunningWorker } from "../src/core/worker/runner.ts";
-import { connectWorker, enableSync, installedDatabase, quietLog } from "./pull-helpers.ts";
-import type { TestDatabase } from "./support/database.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
+import { connectWorker, enableSync, quietLog } from "./support/worker.ts";
 import { testSimulator, type TestSimulator } from "./support/simulator.ts";
-import { event, postBatch, testConfig } from "./webhooks-helpers.ts";
+import { event, postBatch, testConfig } from "./support/webhooks.ts";
 
 // Hand-signed HubSpot batches through the real receiver, applied by the real worker against the
 // simulator. The worker runs without a crontab: only the webhooks bring changes in.
@@ -89,7 +89,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-describe("webhook events applied by the worker", () => {
+describe("webhook events applied by the worker — one story, in order: later tests build on what earlier ones left", () => {
   it("creations, property changes, deletions and restores land in hubspot.*", async () => {
     const created = await sim.control.createRecord("contacts", { email: "new@example.com", firstname: "New" });
     await post([event("contact.creation", { objectId: Number(created.id) })]);

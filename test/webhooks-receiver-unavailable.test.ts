@@ -2,9 +2,10 @@ import pg from "pg";
 import { afterAll, beforeAll, expect, inject, it } from "vitest";
 import { createPool } from "../src/core/db/pool.ts";
 import { startReceiver, type RunningReceiver } from "../src/core/webhooks/receiver.ts";
-import { installedDatabase, quietLog } from "./pull-helpers.ts";
+import { installedDatabase } from "./support/database.ts";
+import { quietLog } from "./support/worker.ts";
 import type { TestDatabase } from "./support/database.ts";
-import { event, inboxCount, postBatch, testConfig } from "./webhooks-helpers.ts";
+import { event, inboxCount, postBatch, testConfig } from "./support/webhooks.ts";
 
 // When the receiver cannot store a batch it must not say 204: HubSpot would drop the events. It
 // answers 503 (with Retry-After) so HubSpot sends the batch again, and /healthz answers 503 while

@@ -9,11 +9,10 @@ import { REDACTED_PATHS } from "../src/core/log.ts";
 import { startSimulator } from "../src/simulator/index.ts";
 import { readWebhookConfig } from "../src/core/webhooks/config.ts";
 import { startReceiver, WEBHOOK_PATH, type RunningReceiver } from "../src/core/webhooks/receiver.ts";
-import { installedDatabase } from "./pull-helpers.ts";
-import type { TestDatabase } from "./support/database.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
 import { percentile } from "../src/tools/shared/wait.ts";
 import { runCli } from "./support/cli.ts";
-import { event, inboxCount, postBatch, SECRET, signedHeaders, testConfig } from "./webhooks-helpers.ts";
+import { event, inboxCount, postBatch, SECRET, signedHeaders, testConfig } from "./support/webhooks.ts";
 
 // The receiver over real HTTP against a real database: what HubSpot (or an attacker) would see.
 
@@ -48,7 +47,7 @@ beforeEach(async () => {
 const batch = (n = 2) => Array.from({ length: n }, (_, i) => event("contact.propertyChange", { objectId: 100 + i, propertyName: "firstname", propertyValue: `v${i}` }));
 
 describe("signatures", () => {
-  it("stores a v3-signed batch, queues the apply job, and answers 204 fast", async () => {
+  it("stores a v3-signed batch, queues the apply job, and answers 204 before HubSpot gives up", async () => {
     const times: number[] = [];
     for (let i = 0; i < 40; i++) {
       const res = await postBatch(receiver.url, batch(5));
@@ -67,8 +66,10 @@ describe("signatures", () => {
     expect(jobs.rows).toEqual([{ key: "hubsync_webhook_apply", priority: -10 }]);
     const p50 = percentile(times, 50)!;
     const p95 = percentile(times, 95)!;
-    process.stdout.write(`webhook receiver answer time (5-event batches, store + queue + commit): p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, max ${Math.max(...times).toFixed(1)} ms\n`);
-    expect(p95).toBeLessThan(1000); // HubSpot waits 5 s
+    console.log(`webhook receiver answer time (5-event batches, store + queue + commit): p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, max ${Math.max(...times).toFixed(1)} ms`);
+    // HubSpot counts a delivery that takes longer than 5 s as failed and sends it again. How fast
+    // the answer comes is `hubsync bench`'s figure, not this test's.
+    expect(Math.max(...times)).toBeLessThan(5_000);
   });
 
   it("accepts v1 and v2 only when configured", async () => {
@@ -199,7 +200,7 @@ describe("bad requests", () => {
     expect((await postBatch(receiver.url, batch(1))).status).toBe(204);
   });
 
-  it("survives a client that goes away mid-body, and still closes promptly", async () => {
+  it("survives a client that goes away mid-body, and closes without waiting for that client", async () => {
     const own = await startReceiver({ pool, config: testConfig(), log: captured });
     await new Promise<void>((resolve) => {
       const req = http.request(`${own.url}${WEBHOOK_PATH}`, { method: "POST", headers: { "content-length": "1000" } });
@@ -208,9 +209,9 @@ describe("bad requests", () => {
       setTimeout(() => (req.destroy(), resolve()), 100);
     });
     expect((await postBatch(own.url, batch(1))).status).toBe(204);
-    const started = Date.now();
-    await own.close();
-    expect(Date.now() - started).toBeLessThan(2_000);
+    // Left to itself, Node's server.close() would wait for the half-sent request: minutes (its request timeout).
+    const closed = await Promise.race([own.close().then(() => "closed"), new Promise((r) => setTimeout(() => r("still open after 30 s"), 30_000))]);
+    expect(closed).toBe("closed");
   });
 
   it("answers 404 elsewhere, 405 to other methods, and 200 on /healthz", async () => {
@@ -302,7 +303,7 @@ describe("configuration and CLI", () => {
     expect(code).toBe(0);
     expect(await inboxCount(db.pool)).toBe(3);
     expect(out + err).not.toContain(SECRET);
-  }, 30_000);
+  }, 90_000); // five `hubsync` processes started one after the other: seconds each on a busy machine
 });
 
 function rawPost(base: string, body: string, headers: Record<string, string>): Promise<number> {

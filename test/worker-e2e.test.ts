@@ -1,9 +1,8 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { spawn, execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { freshDatabase, type TestDatabase } from "./support/database.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
-import { install } from "../src/core/db/install.ts";
 import { waitFor as waitUntil } from "../src/tools/shared/wait.ts";
 
 // What a DBA does: install, enable with SQL, run `hubsync worker` — and the tables fill up.
@@ -17,8 +16,7 @@ let sim: RunningSimulator;
 
 beforeAll(async () => {
   sim = await startSimulator({ rateLimits: false });
-  d = await freshDatabase("worker_e2e");
-  await install({ databaseUrl: d.url });
+  d = await installedDatabase("worker_e2e");
 });
 afterAll(async () => {
   await d?.drop();

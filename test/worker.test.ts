@@ -3,8 +3,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freshDatabase, type TestDatabase } from "./support/database.ts";
-import { install } from "../src/core/db/install.ts";
+import { freshDatabase, installedDatabase, type TestDatabase } from "./support/database.ts";
 import { waitFor as waitUntil } from "../src/tools/shared/wait.ts";
 import { DEFAULT_CRONTAB, loadCrontab } from "../src/core/worker/runner.ts";
 
@@ -18,8 +17,7 @@ const FIXTURE_TASKS = join(ROOT, "test", "worker-tasks");
 let d: TestDatabase;
 let tmp: string;
 beforeAll(async () => {
-  d = await freshDatabase("worker");
-  await install({ databaseUrl: d.url });
+  d = await installedDatabase("worker");
   await d.pool.query("create table worker_test_done (label text, at timestamptz default clock_timestamp())");
   tmp = await mkdtemp(join(tmpdir(), "hubsync-worker-"));
 });

@@ -1,6 +1,4 @@
 import type pg from "pg";
-import { startTestWorker } from "../pull-helpers.ts";
-import type { RunningWorker } from "../../src/core/worker/runner.ts";
 
 export interface ObjectStatus {
   phase: string;
@@ -17,28 +15,4 @@ export async function objectStatus(pool: pg.Pool, objectType: string): Promise<O
     [objectType],
   );
   return rows[0] as ObjectStatus | undefined;
-}
-
-/**
- * The in-process worker with extra environment (pause lengths and the like), read by the task
- * context when it is built; stop() stops it and restores the environment.
- */
-export async function startWorkerWithEnv(
-  dbUrl: string,
-  sim: { url: string; token: string },
-  env: Record<string, string>,
-): Promise<{ worker: RunningWorker; stop(): Promise<void> }> {
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, env);
-  const worker = await startTestWorker(dbUrl, sim);
-  return {
-    worker,
-    async stop() {
-      await worker.stop();
-      for (const [k, v] of Object.entries(saved)) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
-    },
-  };
 }

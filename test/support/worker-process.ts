@@ -128,7 +128,7 @@ export async function lockedJobs(pool: pg.Pool): Promise<Array<{ task: string; l
   return rows;
 }
 
-/** One line per fault for the closing figures (printed by the test run). */
+/** One line per fault with its figures (shown with the test's output when it fails). */
 export function report(fault: string, figures: Record<string, unknown>): void {
-  process.stdout.write(`FAULT ${fault}: ${Object.entries(figures).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(" ")}\n`);
+  console.log(`FAULT ${fault}: ${Object.entries(figures).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(" ")}`);
 }

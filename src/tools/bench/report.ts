@@ -2,6 +2,7 @@ import type { BackfillFigures } from "./scenarios/backfill.ts";
 import type { IncrementalFigures } from "./scenarios/incremental.ts";
 import type { TriggerFigures } from "./scenarios/trigger.ts";
 import type { CommitStream, WriteBackFigures } from "./scenarios/write-back.ts";
+import type { WebhookLatencyFigures } from "./scenarios/webhooks.ts";
 import type { Tier } from "../shared/sim.ts";
 import type { CopyCheck } from "./verify.ts";
 
@@ -13,6 +14,8 @@ export interface TierResults {
   backfill?: { hubsync?: BackfillFigures; naive?: BackfillFigures };
   incremental?: { hubsync?: IncrementalFigures; naive?: IncrementalFigures };
   writeBack?: { stream: CommitStream; hubsync?: WriteBackFigures; naive?: WriteBackFigures };
+  /** Changes made in HubSpot arriving through webhooks alone (the naive script has none). */
+  webhooks?: { hubsync?: WebhookLatencyFigures };
   checks: CopyCheck[];
   errors: string[];
 }
@@ -79,6 +82,13 @@ export function evaluateGoals(r: Omit<BenchResults, "goals" | "ok">): Goal[] {
       measured: w ? msOrDash(w.latencyP95Ms) : "not measured",
       met: w && w.latencyP95Ms !== null ? w.latencyP95Ms < 1000 : null,
     });
+    const h = t.webhooks?.hubsync;
+    goals.push({
+      name: `webhook change-to-row p95 (${t.tier})`,
+      target: "< 1 s, none lost",
+      measured: h ? `${msOrDash(h.latencyP95Ms)}, ${h.lost} lost` : "not measured",
+      met: h && h.latencyP95Ms !== null ? h.latencyP95Ms < 1000 && h.lost === 0 : null,
+    });
   }
   goals.push({
     name: "trigger overhead on a single-row UPDATE",
@@ -112,6 +122,13 @@ const SHORTFALL: Array<[prefix: string, why: string]> = [
       "rows, so every UPDATE pays the wake-up. What would close it: wake through something cheaper than add_job when a push " +
       "job is already queued (a per-type flag row or LISTEN/NOTIFY read by the worker), and a per-table trigger function " +
       "generated at enable time instead of the generic jsonb diff.",
+  ],
+  [
+    "webhook change-to-row",
+    "an event is stored by the receiver, then applied by a job that re-reads the changed records from HubSpot (within the " +
+      "rate budget the pulls and pushes share) on one of the worker's job slots; runs start at least 200 ms apart " +
+      "(HUBSYNC_WEBHOOK_APPLY_INTERVAL_MS) so that a steady stream is read in batches. A slot busy with a pull, or the " +
+      "budget spent by one, delays the apply.",
   ],
   ["API calls per pushed row", "rows are sent 100 per batch call; a stream of commits smaller than the coalescing window fills batches only partly."],
   [
@@ -178,6 +195,11 @@ function tierRows(t: TierResults, sizes: BenchResults["sizes"]): Row[] {
     "p95 < 1 s",
   ]);
   rows.push(["Write-back: 429s / rows lost / records created", tier, ...both(wh, wn, (w) => `${w.rateLimited} / ${w.lost} / ${w.created}`), "0 / 0 / 0"]);
+  const hh = t.webhooks?.hubsync;
+  if (hh) {
+    rows.push([`Webhooks: ${int(hh.changes)} changes made in HubSpot, change-to-row latency p50 / p95 / max`, tier, `${msOrDash(hh.latencyP50Ms)} / ${msOrDash(hh.latencyP95Ms)} / ${msOrDash(hh.maxMs)}`, "—", "p95 < 1 s"]);
+    rows.push(["Webhooks: changes lost / failed deliveries / API calls per change", tier, `${hh.lost} / ${hh.failedDeliveries} / ${dec(hh.callsPerChange, 2)}`, "—", "0 / 0 / —"]);
+  }
   for (const c of t.checks) {
     rows.push([`Lost / duplicated / extra records (${c.name})`, tier, "", "", "0 / 0 / 0"]);
     const last = rows[rows.length - 1]!;
@@ -249,6 +271,8 @@ ${closingNotes(r.goals)}
   ${r.tiers[0]?.writeBack?.stream.batchSize ?? "?"} rows every ${r.tiers[0]?.writeBack?.stream.intervalMs ?? "?"} ms. Latency is
   the simulator's modification time of each record minus the commit time of its UPDATE (same clock). At one PATCH per
   row the naive loop cannot keep up with the rate limit, so it runs on a sample and its drain time is scaled to the full stream.
+- **Webhooks**: the worker restarted with its receiver on and no crontab, so only the webhooks bring changes in; edits
+  made in the simulator 100–200 ms apart; latency is from just before each edit until PostgreSQL shows its value.
 - **Incremental**: changes are made in the simulator (as users editing in HubSpot), then hubsync's pull is enqueued at once
   (in production the worker's minutely cron does it, adding up to 60 s); converge = last change → all in PostgreSQL.
 - **Memory**: \`hubsync worker\` runs as its own process with Node's default heap settings; peak = VmHWM from /proc

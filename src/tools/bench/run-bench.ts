@@ -14,6 +14,7 @@ import { maxRecordsPerSecond, type TierContext } from "./scenarios/context.ts";
 import { hubsyncIncremental, naiveIncrementalRun } from "./scenarios/incremental.ts";
 import { triggerCost, type TriggerFigures } from "./scenarios/trigger.ts";
 import { hubsyncWriteBack, naiveWriteBack } from "./scenarios/write-back.ts";
+import { hubsyncWebhooks } from "./scenarios/webhooks.ts";
 import { BURST_LIMIT_PER_10S, startBenchSimulator, type Tier } from "../shared/sim.ts";
 import { checkCopy, hubsyncTable } from "./verify.ts";
 import { quoteIdent } from "../../core/schema/naming.ts";
@@ -27,6 +28,9 @@ async function serverVersion(adminUrl: string): Promise<string> {
     await c.end();
   }
 }
+
+/** Changes made in the simulator for the webhook scenario: about 9 s of edits. */
+const WEBHOOK_CHANGES = 60;
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
@@ -84,6 +88,8 @@ async function runTier(
     if (bf) {
       result.incremental.hubsync = await step("hubsync incremental pull", () => hubsyncIncremental(ctx, opts.changes, opts.timeoutMs));
       result.writeBack.hubsync = await step("hubsync write-back", () => hubsyncWriteBack(ctx, stream, opts.timeoutMs));
+      const webhooks = await step("hubsync webhooks", () => hubsyncWebhooks(ctx, WEBHOOK_CHANGES, opts.timeoutMs));
+      result.webhooks = { hubsync: webhooks };
     }
     if (ctx.worker) {
       const code = await ctx.worker.stop();

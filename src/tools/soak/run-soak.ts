@@ -15,7 +15,7 @@ import type { SoakOptions } from "./options.ts";
 import { catchUpRound, outboxOpen } from "./settle.ts";
 import { superviseWorker, type SupervisedWorker, type WorkerDeath } from "./supervisor.ts";
 import { trafficOf, type Traffic } from "./traffic.ts";
-import { setUpWebhooks, type WebhookFigures } from "./webhooks.ts";
+import { setUpWebhooks, type WebhookFigures } from "../shared/webhooks.ts";
 
 /** Everything one soak run measured; the text and markdown reports are renderings of this. */
 export interface SoakResults {

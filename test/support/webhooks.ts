@@ -1,7 +1,7 @@
 import type pg from "pg";
-import { sign, type SignatureVersion } from "../src/core/webhooks/signature.ts";
-import type { WebhookConfig } from "../src/core/webhooks/config.ts";
-import { WEBHOOK_PATH } from "../src/core/webhooks/receiver.ts";
+import { sign, type SignatureVersion } from "../../src/core/webhooks/signature.ts";
+import type { WebhookConfig } from "../../src/core/webhooks/config.ts";
+import { WEBHOOK_PATH } from "../../src/core/webhooks/receiver.ts";
 
 export const SECRET = "webhook-client-secret-for-tests-3f9a";
 

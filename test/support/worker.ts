@@ -1,19 +1,11 @@
 import type pg from "pg";
-import { install } from "../src/core/db/install.ts";
-import { createPool } from "../src/core/db/pool.ts";
-import { createHubSpotApi, type HubSpotApi, type HubSpotApiOptions } from "../src/core/hubspot/client.ts";
-import { createLogger } from "../src/core/log.ts";
-import { startWorker, type RunningWorker } from "../src/core/worker/runner.ts";
-import type { SyncContext } from "../src/core/context.ts";
-import { freshDatabase, type TestDatabase } from "./support/database.ts";
+import { createPool } from "../../src/core/db/pool.ts";
+import { createHubSpotApi, type HubSpotApi, type HubSpotApiOptions } from "../../src/core/hubspot/client.ts";
+import { createLogger } from "../../src/core/log.ts";
+import { startWorker, type RunningWorker } from "../../src/core/worker/runner.ts";
+import type { SyncContext } from "../../src/core/context.ts";
 
-/** A new database with hubsync installed by `hubsync install`'s code. */
-export async function installedDatabase(label: string): Promise<TestDatabase> {
-  const db = await freshDatabase(label);
-  await install({ databaseUrl: db.url, log: quietLog });
-  return db;
-}
-
+/** The logger handed to code under test; HUBSYNC_TEST_LOG=debug shows what it says. */
 export const quietLog = createLogger({ level: process.env.HUBSYNC_TEST_LOG ?? "silent" });
 
 /** For simulators started with `rateLimits: false`: the budget must not be what a test waits on. */
@@ -57,4 +49,28 @@ export async function startTestWorker(dbUrl: string, sim: { url: string; token: 
   process.env.HUBSPOT_ACCESS_TOKEN = sim.token;
   process.env.HUBSPOT_BASE_URL = sim.url;
   return startWorker({ databaseUrl: dbUrl, concurrency: 3, handleSignals: false, log: quietLog });
+}
+
+/**
+ * The in-process worker with extra environment (pause lengths and the like), read by the task
+ * context when it is built; stop() stops it and restores the environment.
+ */
+export async function startWorkerWithEnv(
+  dbUrl: string,
+  sim: { url: string; token: string },
+  env: Record<string, string>,
+): Promise<{ worker: RunningWorker; stop(): Promise<void> }> {
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  const worker = await startTestWorker(dbUrl, sim);
+  return {
+    worker,
+    async stop() {
+      await worker.stop();
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    },
+  };
 }

@@ -1,15 +1,8 @@
 import type pg from "pg";
 import { Logger, run, type Runner } from "graphile-worker";
-import { install } from "../src/core/db/install.ts";
-import { createLogger } from "../src/core/log.ts";
-import type { SyncContext } from "../src/core/context.ts";
-import type { PushOptions } from "../src/core/push/run.ts";
-import { createPushTask } from "../src/core/push/task.ts";
-
-/** `hubsync install`: worker schema, committed migrations, current.sql, the SQL API. */
-export async function installSchema(url: string, _pool?: pg.Pool): Promise<void> {
-  await install({ databaseUrl: url, log: createLogger({ level: "silent" }) });
-}
+import type { PushOptions } from "../../src/core/push/run.ts";
+import type { SyncContext } from "../../src/core/context.ts";
+import { createPushTask } from "../../src/core/push/task.ts";
 
 export interface ColumnSpec {
   property: string;

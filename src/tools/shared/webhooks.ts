@@ -5,16 +5,20 @@ import { freePort } from "../shared/local-postgres.ts";
 import type { SimulatorControl } from "../../simulator/index.ts";
 
 /**
- * `hubsync soak --webhooks`: the simulator sends its signed webhook batches (every change a HubSpot
- * user makes) to the receiver inside `hubsync worker --webhooks-port`, as HubSpot would to a public
- * URL. The pulls keep running: webhooks make changes arrive sooner, the pulls catch what they miss.
+ * Webhooks for `hubsync soak --webhooks` and the bench: the simulator sends its signed webhook
+ * batches (every change a HubSpot user makes) to the receiver inside `hubsync worker
+ * --webhooks-port`, as HubSpot would to a public URL.
  */
-export interface SoakWebhooks {
+export interface WebhookSetUp {
   /** `hubsync worker` options and environment. */
   workerArgs: string[];
   workerEnv: Record<string, string>;
+  /** The receiver's health check, answering 200 once the worker listens. */
+  healthUrl: string;
   /** Sends what the simulator still holds and waits until it was answered. */
   flush(): Promise<void>;
+  /** The simulator stops sending (what it holds is dropped). */
+  stop(): Promise<void>;
   figures(pool: pg.Pool): Promise<WebhookFigures>;
 }
 
@@ -44,15 +48,20 @@ const InboxRow = z.object({
   lag_p95_ms: z.coerce.number().nullable(),
 });
 
-export async function setUpWebhooks(control: SimulatorControl): Promise<SoakWebhooks> {
+export async function setUpWebhooks(control: SimulatorControl): Promise<WebhookSetUp> {
   const port = await freePort();
   const secret = randomBytes(16).toString("hex");
-  await control.configureWebhooks({ targetUrl: `http://127.0.0.1:${port}/hubspot/webhooks`, secret });
+  const settings = { targetUrl: `http://127.0.0.1:${port}/hubspot/webhooks`, secret };
+  await control.configureWebhooks(settings);
   return {
     workerArgs: ["--webhooks-port", String(port), "--webhooks-host", "127.0.0.1"],
     workerEnv: { HUBSPOT_WEBHOOK_SECRET: secret },
+    healthUrl: `http://127.0.0.1:${port}/healthz`,
     async flush() {
       await control.flushWebhooks({ timeoutMs: 60_000 });
+    },
+    async stop() {
+      await control.configureWebhooks({ ...settings, enabled: false });
     },
     async figures(pool) {
       const s = await control.webhookStats();
