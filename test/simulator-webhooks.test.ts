@@ -194,7 +194,7 @@ describe("simulator webhooks", () => {
       const vehicle = await sim.control.createRecord(carTypeId, { model: "T" });
       await sim.control.updateRecord(carTypeId, vehicle.id, { model: "S" });
       const note = await sim.control.createRecord("notes", { hs_note_body: "Called", hs_timestamp: new Date().toISOString() });
-      await sim.control.associate("notes", note.id, "contacts", a.id);
+      await sim.control.associate("notes", note.id, "contacts", merged.id);
       expect((await sim.control.flushWebhooks()).flushed).toBe(true);
 
       const events = r.events();
@@ -229,7 +229,7 @@ describe("simulator webhooks", () => {
       // note, only the contact's side of the note's association.
       expect(events.filter((e) => e.subscriptionType.startsWith("object."))).toEqual([]);
       expect(find("contact.associationChange", (e) => e.toObjectId === note.id)).toEqual([
-        expect.objectContaining({ fromObjectId: a.id, toObjectTypeId: "0-46", associationRemoved: false }),
+        expect.objectContaining({ fromObjectId: merged.id, toObjectTypeId: "0-46", associationRemoved: false }),
       ]);
       // Ids increase, times are the changes' times, the deliveries are signed.
       const ids = events.map((e) => e.eventId!);
