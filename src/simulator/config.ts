@@ -57,8 +57,24 @@ export const FaultsSchema = z.object({
   /** Only paths containing this text are affected (e.g. "/search", "/crm/v3/objects/contacts"); "" = every path. */
   malformedPath: z.string().optional(),
   malformedKind: z.enum(["truncated", "shape", "mixed"]).default("mixed"),
+  /**
+   * Fraction of record updates after which search still finds the record at its previous
+   * last-modified position for `searchStaleMs`, carrying its new values and time (hits out of
+   * sort order, later than the query's upper bound). Besides its entry at the new position.
+   */
+  searchStaleRate: z.number().min(0).max(1).default(0),
+  searchStaleMs: z.number().int().min(0).default(30 * 60_000),
+  /** Fraction of search pages cut short (possibly to nothing) that still carry paging.next to the rest. */
+  searchShortPageRate: z.number().min(0).max(1).default(0),
 });
 export type FaultConfig = z.infer<typeof FaultsSchema>;
+
+/**
+ * Search as connector authors meet it on busy portals: 5% of updates leave the record at its old
+ * position for a while (hits out of sort order, past the query's bound), 10% of pages come back
+ * short with a cursor to the rest. What the pull tests, the soak and the bench run against.
+ */
+export const SEARCH_DISORDER = { searchStaleRate: 0.05, searchShortPageRate: 0.1 } as const;
 
 const RateLimitsSchema = z.object({
   burst: z.number().int().positive(),
@@ -92,6 +108,9 @@ export const ConfigPatchSchema = z
       malformedPath: z.string(),
       faultPath: z.string(),
       malformedKind: z.enum(["truncated", "shape", "mixed"]),
+      searchStaleRate: z.number().min(0).max(1),
+      searchStaleMs: z.number().int().min(0),
+      searchShortPageRate: z.number().min(0).max(1),
     }).partial(),
     maxUrlLength: z.number().int().positive(),
     /** limit > 100 on lists / > 200 on search / > 100 batch inputs: clamp instead of 400. */

@@ -12,6 +12,7 @@ import { RequestLog } from "./request-log.ts";
 import { Router } from "./router.ts";
 import { registerSchemaRoutes } from "./schemas-routes.ts";
 import { registerSearchRoutes } from "./search.ts";
+import { setSearchStaleEntries } from "./search-faults.ts";
 import { seedPortal } from "./seed.ts";
 import { startHttpServer } from "./server.ts";
 import { Store } from "./store.ts";
@@ -44,6 +45,7 @@ export interface RunningSimulator {
 
 export type { SimulatorControl } from "./control-client.ts";
 export type { SimulatorConfig } from "./config.ts";
+export { SEARCH_DISORDER } from "./config.ts";
 
 export async function startSimulator(opts: Partial<SimulatorOptions> = {}): Promise<RunningSimulator> {
   const { port = 0, host = "127.0.0.1", portalId, seed, webhooks: webhookConfig, ...patch } = opts;
@@ -64,6 +66,7 @@ export async function startSimulator(opts: Partial<SimulatorOptions> = {}): Prom
       config = applyConfig(config, p);
       store.indexLagMs = config.indexLagMs;
       setAssociationsBumpLastModified(store, config.associationsBumpLastModified);
+      setSearchStaleEntries(store, staleSettings(config));
       if (p.rateLimits !== undefined || p.tier !== undefined) limiter.reset();
       return config;
     },
@@ -82,6 +85,8 @@ export async function startSimulator(opts: Partial<SimulatorOptions> = {}): Prom
   // The seeded portal exists before the first request: it is indexed already, not lagging.
   if (seed) seedPortal(store, { size: seed.size, seed: seed.seed ?? 1 });
   store.indexLagMs = config.indexLagMs;
+  // After the seed: the seeded portal is indexed already, nothing of it sits at an old position.
+  setSearchStaleEntries(store, staleSettings(config));
   if (webhookConfig) webhooks.configure(webhookConfig);
   const http = await startHttpServer({ store, router, getConfig: () => config, limiter, requestLog }, port, host);
   return {
@@ -96,4 +101,8 @@ export async function startSimulator(opts: Partial<SimulatorOptions> = {}): Prom
       await http.close();
     },
   };
+}
+
+function staleSettings(config: SimulatorConfig) {
+  return { rate: config.faults.searchStaleRate, ms: config.faults.searchStaleMs, seed: config.faults.seed ?? 0 };
 }

@@ -32,6 +32,8 @@ export interface SimResponse {
 export interface SimContext {
   store: Store;
   config: SimulatorConfig;
+  /** Dice for faults a handler injects: seeded while `faults.seed` is set. */
+  random: () => number;
 }
 
 export type Handler = (req: SimRequest, ctx: SimContext) => SimResponse | Promise<SimResponse>;

@@ -225,7 +225,7 @@ async function handle(
     }
   }
   const simReq: SimRequest = { method, path: url.pathname, params: match.params, query: url.searchParams, body, bodyLength: bodyText.length, headers: req.headers, correlationId };
-  const ctx: SimContext = { store: parts.store, config };
+  const ctx: SimContext = { store: parts.store, config, random: dice(config) };
   let out: SimResponse;
   try {
     out = await match.handler(simReq, ctx);
