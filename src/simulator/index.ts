@@ -76,8 +76,9 @@ export async function startSimulator(opts: Partial<SimulatorOptions> = {}): Prom
   setAssociationsBumpLastModified(store, config.associationsBumpLastModified);
   for (const r of [...associationRoutes(store, { pageSize: () => config.associationsPageSize }), ...control]) {
     const isControl = r.path.startsWith("/_sim");
-    // Associations v4 batch endpoints are exempt from the ten-secondly limit per HubSpot's spec.
-    const rateClass = isControl ? "none" : r.path.includes("/batch/") ? "daily-only" : "general";
+    // Every association and association-label endpoint is exempt from the general ten-secondly
+    // bucket (the spec's x-hubspot-rate-limit-exemptions) and limited by a burst window of its own.
+    const rateClass = isControl ? "none" : "associations";
     router.route(r.method, r.path, (req) => r.handler(req), { rateClass, auth: !isControl });
   }
   const webhooks = new WebhookSender(store);

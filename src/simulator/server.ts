@@ -207,7 +207,7 @@ async function handle(
   const decision = parts.limiter.check(match.options.rateClass, effectiveLimits(config));
   if (decision.policy) {
     policy = decision.policy;
-    finish({ status: 429, headers: decision.headers, body: rateLimitBody(decision.policy, correlationId, parts.store.portalId) });
+    finish({ status: 429, headers: decision.headers, body: rateLimitBody(decision.policy, correlationId, parts.store.portalId, decision.associations) });
     return;
   }
 
