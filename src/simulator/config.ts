@@ -181,7 +181,8 @@ export function defaultConfig(): SimulatorConfig {
     latencyJitterMs: 0,
     indexLagMs: 0,
     faults: FaultsSchema.parse({}),
-    maxUrlLength: 8_192,
+    // HubSpot answers 414 only past about 16,300 characters (what connectors chunk property lists to).
+    maxUrlLength: 16_300,
     clampLimits: false,
     mergedIdLookup: "404",
     emptyProperties: "null",

@@ -1,4 +1,5 @@
 import { associationRoutes } from "./associations-routes.ts";
+import { installCatalog, type CatalogOptions } from "./catalog.ts";
 import { setAssociationsBumpLastModified } from "./associations.ts";
 import { applyConfig, defaultConfig, type ConfigPatch, type SimulatorConfig } from "./config.ts";
 import { simulatorControl, type SimulatorControl } from "./control-client.ts";
@@ -32,6 +33,12 @@ export interface SimulatorOptions extends ConfigPatch {
   seed: { size: number; seed?: number };
   /** Send signed webhook batches from the start (same settings as `POST /_sim/webhooks`). */
   webhooks: WebhookConfigInput;
+  /**
+   * Property catalogs: `realistic` grows contacts, companies, deals and tickets to a real portal's
+   * width (about 370 contact properties); `custom` adds that many portal-defined properties to
+   * contacts, companies and deals. Default: the small built-in catalog, which keeps tests fast.
+   */
+  catalog: Partial<CatalogOptions>;
 }
 
 export interface RunningSimulator {
@@ -48,9 +55,10 @@ export type { SimulatorConfig } from "./config.ts";
 export { SEARCH_DISORDER } from "./config.ts";
 
 export async function startSimulator(opts: Partial<SimulatorOptions> = {}): Promise<RunningSimulator> {
-  const { port = 0, host = "127.0.0.1", portalId, seed, webhooks: webhookConfig, ...patch } = opts;
+  const { port = 0, host = "127.0.0.1", portalId, seed, webhooks: webhookConfig, catalog, ...patch } = opts;
   let config: SimulatorConfig = applyConfig(defaultConfig(), patch);
   const store = new Store({ portalId });
+  installCatalog(store, { realistic: catalog?.realistic ?? false, custom: catalog?.custom ?? 0 });
   const limiter = new RateLimiter();
   const requestLog = new RequestLog();
   const router = new Router();

@@ -61,6 +61,8 @@ export interface BenchSimOptions {
    */
   faults?: Partial<FaultConfig>;
   searchDisorder?: boolean;
+  /** HubSpot's catalog widths (about 370 contact properties) unless false. */
+  realisticCatalog?: boolean;
   /** How late search sees changes (HubSpot's index lag); 0 by default. */
   indexLagMs?: number;
 }
@@ -74,6 +76,7 @@ export async function startBenchSimulator(opts: BenchSimOptions): Promise<BenchS
     latencyMs: opts.latencyMs.min,
     latencyJitterMs: opts.latencyMs.max - opts.latencyMs.min,
     seed: { size: opts.seedSize, seed: opts.seed },
+    catalog: { realistic: opts.realisticCatalog ?? true },
     faults: { ...(opts.searchDisorder === false ? {} : SEARCH_DISORDER), ...opts.faults },
     ...(opts.indexLagMs !== undefined ? { indexLagMs: opts.indexLagMs } : {}),
   });
