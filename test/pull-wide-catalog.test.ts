@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { backfill } from "../src/core/pull/backfill.ts";
+import { pullIncremental } from "../src/core/pull/incremental.ts";
 import { readCursor } from "../src/core/schema/cursors.ts";
 import { connectWorker, enableSync, installedDatabase } from "./pull-helpers.ts";
 import type { TestDatabase } from "./support/database.ts";
@@ -71,5 +72,40 @@ describe("backfill on a realistic property catalog", () => {
     } finally {
       await sim.control.configure({ maxUrlLength: 16_300 });
     }
+  });
+
+  it("tries a search carrying every property once, and keeps what the portal answered", async () => {
+    const contacts = sim.store.resolveType("contacts")!;
+    const ids = sim.store.recordList(contacts, false).map((r) => r.id);
+    const change = (label: string) => {
+      for (const id of ids) sim.store.updateRecord(contacts, id, { firstname: label });
+    };
+    const refusals = async () => (await sim.control.requests()).filter((r) => r.status === 400 && r.path.includes("/search")).length;
+    const perRecord = (run: { requests: number; records: number }) => (run.requests / run.records).toFixed(3);
+
+    // The cap counts the property list (the simulator's default): one 400, then ids + batch read, remembered.
+    await sim.control.resetCounters();
+    change("First");
+    const first = await pullIncremental(worker, "contacts", { lagWindowMs: 1_000 });
+    expect(first.records).toBe(N);
+    expect(await refusals()).toBe(1);
+    expect((await readCursor<{ fullWidth: boolean }>(db.pool, "_portal", "search-width"))!.fullWidth).toBe(false);
+    change("Second");
+    const second = await pullIncremental(worker, "contacts", { lagWindowMs: 1_000 });
+    expect(second.records).toBe(N);
+    expect(await refusals()).toBe(1);
+
+    // A portal whose cap leaves the list out: search carries the records, no batch reads.
+    await sim.control.configure({ searchCapCountsProperties: false });
+    await db.pool.query(`delete from hubsync.cursors where object_type = '_portal' and stream = 'search-width'`);
+    change("Third");
+    const wide = await pullIncremental(worker, "contacts", { lagWindowMs: 1_000 });
+    expect(wide.records).toBe(N);
+    expect(wide.details).toMatchObject({ fetched: N });
+    expect((await readCursor<{ fullWidth: boolean }>(db.pool, "_portal", "search-width"))!.fullWidth).toBe(true);
+    const names = (await db.pool.query(`select firstname from hubspot.contacts group by 1`)).rows.map((r) => r.firstname);
+    expect(names).toEqual(["Third"]);
+    console.log(`incremental on ${N} changed contacts with a realistic catalog: ${perRecord(second)} calls per record (ids + batch read), ${perRecord(wide)} when search carries every property`);
+    expect(wide.requests).toBeLessThan(second.requests);
   });
 });

@@ -125,6 +125,11 @@ export const ConfigPatchSchema = z
       searchShortPageRate: z.number().min(0).max(1),
     }).partial(),
     maxUrlLength: z.number().int().positive(),
+    /**
+     * Whether search's 3,000-character body cap counts the `properties` list (HubSpot does not
+     * say; true, the stricter reading, by default). False: only the rest of the body is counted.
+     */
+    searchCapCountsProperties: z.boolean(),
     /** limit > 100 on lists / > 200 on search / > 100 batch inputs: clamp instead of 400. */
     clampLimits: z.boolean(),
     /** GET on a merged-away id: 404, or the winner (older APIs' behaviour). */
@@ -161,6 +166,7 @@ export interface SimulatorConfig {
   indexLagMs: number;
   faults: FaultConfig;
   maxUrlLength: number;
+  searchCapCountsProperties: boolean;
   clampLimits: boolean;
   mergedIdLookup: "404" | "winner";
   emptyProperties: "null" | "omit";
@@ -183,6 +189,7 @@ export function defaultConfig(): SimulatorConfig {
     faults: FaultsSchema.parse({}),
     // HubSpot answers 414 only past about 16,300 characters (what connectors chunk property lists to).
     maxUrlLength: 16_300,
+    searchCapCountsProperties: true,
     clampLimits: false,
     mergedIdLookup: "404",
     emptyProperties: "null",
@@ -211,6 +218,7 @@ export function applyConfig(config: SimulatorConfig, patch: ConfigPatch): Simula
   if (p.indexLagMs !== undefined) next.indexLagMs = p.indexLagMs;
   if (p.faults !== undefined) next.faults = FaultsSchema.parse({ ...config.faults, ...p.faults });
   if (p.maxUrlLength !== undefined) next.maxUrlLength = p.maxUrlLength;
+  if (p.searchCapCountsProperties !== undefined) next.searchCapCountsProperties = p.searchCapCountsProperties;
   if (p.clampLimits !== undefined) next.clampLimits = p.clampLimits;
   if (p.mergedIdLookup !== undefined) next.mergedIdLookup = p.mergedIdLookup;
   if (p.emptyProperties !== undefined) next.emptyProperties = p.emptyProperties;

@@ -339,8 +339,9 @@ function queryMatcher(store: Store, type: ObjectTypeDef, query: string): (v: Sea
 }
 
 function search(req: SimRequest, ctx: SimContext): SimResponse {
-  if (req.bodyLength > MAX_BODY) {
-    throw validationError(`The request body is too long: ${req.bodyLength} characters, at most ${MAX_BODY} are allowed.`);
+  const counted = ctx.config.searchCapCountsProperties ? req.bodyLength : JSON.stringify({ ...(req.body as object), properties: undefined }).length;
+  if (counted > MAX_BODY) {
+    throw validationError(`The request body is too long: ${counted} characters, at most ${MAX_BODY} are allowed.`);
   }
   const type = requireType(ctx.store, req.params.objectType!);
   const body = parseBody(SearchBody, req.body);

@@ -10,7 +10,7 @@ import { recordRun, type RunSummary } from "./runs.ts";
 import { loadTarget } from "./target.ts";
 import { addCounts, applyRecords, emptyCounts } from "./upsert.ts";
 import { HubSpotError } from "../hubspot/errors.ts";
-import { propertyQueryLength, rememberUrlRefused, urlBudget } from "./url-budget.ts";
+import { propertyQueryLength, rememberUrlRefused, urlBudget } from "./portal-limits.ts";
 
 const BackfillState = z.object({
   after: z.string().nullable(),

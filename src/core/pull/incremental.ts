@@ -10,6 +10,8 @@ import { refreshPipelines } from "./pipelines.ts";
 import { recordRun, type RunSummary } from "./runs.ts";
 import { loadTarget, type PullTarget } from "./target.ts";
 import { addCounts, applyRecords, emptyCounts, type ApplyCounts } from "./upsert.ts";
+import { HubSpotError } from "../hubspot/errors.ts";
+import { rememberSearchWidth, searchCarriesWideProperties } from "./portal-limits.ts";
 
 const SearchWindow = z.object({
   /** Last-modified bounds (epoch ms, inclusive) the window's searches filter on. */
@@ -73,13 +75,15 @@ interface Hit {
 /**
  * What each search asks for. When every property name fits in the request body, search returns the
  * full records and a change costs one search per 200 instead of a search plus a batch read per 100;
- * otherwise search gives ids and timestamps and batch read (POST body) fetches the records.
+ * otherwise search gives ids and timestamps and batch read (POST body) fetches the records, unless
+ * this portal has shown that a search body may carry the whole list anyway (`wide`).
  */
-function searchProperties(target: PullTarget): { properties: string[]; full: boolean } {
+function searchProperties(target: PullTarget, wide: boolean | undefined): { properties: string[]; full: boolean; fits: boolean } {
   const lm = target.lastModifiedProperty;
   const big = String(Number.MAX_SAFE_INTEGER);
   const widest = JSON.stringify(windowQuery(lm, { from: Number.MAX_SAFE_INTEGER, to: Number.MAX_SAFE_INTEGER, afterId: big }, target.allProperties, 200, "10000"));
-  return widest.length <= SEARCH_BODY_LIMIT ? { properties: target.allProperties, full: true } : { properties: [lm], full: false };
+  const fits = widest.length <= SEARCH_BODY_LIMIT;
+  return fits || wide === true ? { properties: target.allProperties, full: true, fits } : { properties: [lm], full: false, fits };
 }
 
 /**
@@ -141,7 +145,10 @@ export async function pullIncremental(deps: SyncDeps, objectType: string, opts: 
     let watermark = saved.success ? saved.data.watermark : runStart - lagWindow;
     const startWatermark = watermark;
 
-    const wanted = searchProperties(target);
+    const wide = await searchCarriesWideProperties(deps.pool);
+    let wanted = searchProperties(target, wide);
+    // Not known yet for this portal: the first page tries the whole list once.
+    let tryWide = !wanted.fits && wide === undefined;
     const fetcher = createFetcher(deps, target, counts, stats);
     const checkpoint = async (window: SearchWindow | undefined) => {
       await fetcher.flush();
@@ -151,12 +158,30 @@ export async function pullIncremental(deps: SyncDeps, objectType: string, opts: 
       });
     };
 
+    const searchPage = async (window: SearchWindow, after: string | undefined) => {
+      if (!tryWide) return deps.hubspot.search(target.apiName, windowQuery(lm, window, wanted.properties, pageSize, after));
+      tryWide = false;
+      try {
+        const page = await deps.hubspot.search(target.apiName, windowQuery(lm, window, target.allProperties, pageSize, after));
+        await rememberSearchWidth(deps.pool, true);
+        wanted = { properties: target.allProperties, full: true, fits: false };
+        return page;
+      } catch (err) {
+        if (!(err instanceof HubSpotError) || err.status !== 400) throw err;
+        // The body cap counts the property list on this portal: ids from search, records by batch read.
+        await rememberSearchWidth(deps.pool, false);
+        deps.log.info({ objectType, properties: target.allProperties.length }, "search refused the full property list: reading changed records by batch read");
+        stats.searches++;
+        return deps.hubspot.search(target.apiName, windowQuery(lm, window, wanted.properties, pageSize, after));
+      }
+    };
+
     const readWindow = async (window: SearchWindow) => {
       stats.windows++;
       let after: string | undefined;
       let empty = 0;
       for (let pages = 1; ; pages++) {
-        const page = await deps.hubspot.search(target.apiName, windowQuery(lm, window, wanted.properties, pageSize, after));
+        const page = await searchPage(window, after);
         stats.searches++;
         const hits = page.results.map((r) => ({ id: r.id, ms: lastModifiedMs(r, lm) }));
         stats.hits += hits.length;
