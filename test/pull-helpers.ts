@@ -5,6 +5,7 @@ import { createHubSpotApi, type HubSpotApi, type HubSpotApiOptions } from "../sr
 import { createLogger } from "../src/core/log.ts";
 import { startWorker, type RunningWorker } from "../src/core/worker/runner.ts";
 import type { SyncDeps } from "../src/core/pull/deps.ts";
+import type { SearchPage } from "../src/core/hubspot/schemas.ts";
 import { freshDatabase, type TestDatabase } from "./support/database.ts";
 
 /** A new database with hubsync installed by `hubsync install`'s code. */
@@ -35,6 +36,15 @@ export function connectWorker(dbUrl: string, sim: { url: string; token: string }
       await pool.end();
     },
   };
+}
+
+/**
+ * The worker's deps with its search wrapped: `around(n, search)` runs for the n-th search of the
+ * run (from 1) and returns the page, so a test can act between pages or make one fail.
+ */
+export function aroundSearch(deps: SyncDeps, around: (n: number, search: () => Promise<SearchPage>) => Promise<SearchPage>): SyncDeps {
+  let n = 0;
+  return { ...deps, hubspot: { ...deps.hubspot, search: (...args) => around(++n, () => deps.hubspot.search(...args)) } };
 }
 
 /** hubsync.enable_sync, as a DBA would call it. */

@@ -4,7 +4,7 @@ import { pullArchived } from "../src/core/pull/archived.ts";
 import { cycleAll } from "../src/core/pull/cycle.ts";
 import { pullIncremental } from "../src/core/pull/incremental.ts";
 import { reconcile } from "../src/core/pull/reconcile.ts";
-import { connectWorker, enableSync, installedDatabase } from "./pull-helpers.ts";
+import { aroundSearch, connectWorker, enableSync, installedDatabase } from "./pull-helpers.ts";
 import type { TestDatabase } from "./support/database.ts";
 
 let db: TestDatabase;
@@ -238,20 +238,11 @@ describe("incremental pull while records change under it", () => {
     // Between the first page and the second, a user edits the records that page returned: they
     // leave the run's window (their new time is after its start). With offset paging the second
     // page would then start 10 records late and those 10 would wait for the next run.
-    let searches = 0;
-    const deps = {
-      ...worker,
-      hubspot: {
-        ...worker.hubspot,
-        search: async (...args: Parameters<typeof worker.hubspot.search>) => {
-          const page = await worker.hubspot.search(...args);
-          if (++searches === 1) {
-            for (const id of contacts.slice(0, 10)) await sim.control.updateRecord("contacts", id, { lastname: "Edited meanwhile" });
-          }
-          return page;
-        },
-      },
-    };
+    const deps = aroundSearch(worker, async (n, search) => {
+      const page = await search();
+      if (n === 1) for (const id of contacts.slice(0, 10)) await sim.control.updateRecord("contacts", id, { lastname: "Edited meanwhile" });
+      return page;
+    });
     await pullIncremental(deps, "contacts", { lagWindowMs: 1_000, pageSize: 10 });
     const read = async () => {
       const { rows } = await db.pool.query<{ id: string; firstname: string; lastname: string | null }>(

@@ -4,7 +4,7 @@ import { cycleAll } from "../src/core/pull/cycle.ts";
 import { pullIncremental } from "../src/core/pull/incremental.ts";
 import { readCursor } from "../src/core/schema/cursors.ts";
 import { staleViews } from "../src/simulator/search-faults.ts";
-import { connectWorker, enableSync, installedDatabase } from "./pull-helpers.ts";
+import { aroundSearch, connectWorker, enableSync, installedDatabase } from "./pull-helpers.ts";
 import type { TestDatabase } from "./support/database.ts";
 
 /**
@@ -78,23 +78,16 @@ describe("incremental pull against a search that returns hits out of order and s
     for (const id of moved) sim.store.updateRecord(contacts, id, { firstname: "Backlog" });
     // After the first page, users edit records the run has not reached: with 5% stale entries some
     // come back at their old position carrying a time after the run's start.
-    let searches = 0;
     let editedAt = 0;
-    const deps = {
-      ...worker,
-      hubspot: {
-        ...worker.hubspot,
-        search: async (...args: Parameters<typeof worker.hubspot.search>) => {
-          const page = await worker.hubspot.search(...args);
-          if (++searches === 1) {
-            await new Promise((r) => setTimeout(r, 5));
-            editedAt = Date.now();
-            for (const id of moved) sim.store.updateRecord(contacts, id, { firstname: "Edited mid-run" });
-          }
-          return page;
-        },
-      },
-    };
+    const deps = aroundSearch(worker, async (n, search) => {
+      const page = await search();
+      if (n === 1) {
+        await new Promise((r) => setTimeout(r, 5));
+        editedAt = Date.now();
+        for (const id of moved) sim.store.updateRecord(contacts, id, { firstname: "Edited mid-run" });
+      }
+      return page;
+    });
     const run = await pullIncremental(deps, "contacts", { lagWindowMs: 1_000, pageSize: 100 });
     expect(run.details!.beyondBound).toBeGreaterThan(0);
     const cursor = (await readCursor<{ watermark: number }>(db.pool, "contacts", "incremental"))!;
@@ -110,17 +103,7 @@ describe("incremental pull against a search that returns hits out of order and s
     const changed = ids.slice(5_000, 11_000);
     for (const id of changed) sim.store.updateRecord(contacts, id, { firstname: "Resumed" });
     const before = (await readCursor<{ watermark: number }>(db.pool, "contacts", "incremental"))!;
-    let searches = 0;
-    const failing = {
-      ...worker,
-      hubspot: {
-        ...worker.hubspot,
-        search: async (...args: Parameters<typeof worker.hubspot.search>) => {
-          if (++searches === 28) throw new Error("connection reset");
-          return worker.hubspot.search(...args);
-        },
-      },
-    };
+    const failing = aroundSearch(worker, (n, search) => (n === 28 ? Promise.reject(new Error("connection reset")) : search()));
     await expect(pullIncremental(failing, "contacts", { lagWindowMs: 1_000 })).rejects.toThrow("connection reset");
     const left = (await readCursor<{ watermark: number; window?: { afterId: string } }>(db.pool, "contacts", "incremental"))!;
     expect(left.watermark).toBe(before.watermark);
@@ -136,10 +119,7 @@ describe("incremental pull against a search that returns hits out of order and s
 
   it("gives up on empty pages that point further for ever, without moving the watermark", async () => {
     const before = (await readCursor<{ watermark: number }>(db.pool, "contacts", "incremental"))!;
-    const endless = {
-      ...worker,
-      hubspot: { ...worker.hubspot, search: async () => ({ total: 5, results: [], nextAfter: "0" }) },
-    };
+    const endless = aroundSearch(worker, async () => ({ total: 5, results: [], nextAfter: "0" }));
     await expect(pullIncremental(endless, "contacts", { lagWindowMs: 1_000 })).rejects.toThrow(/empty pages in a row/);
     const after = (await readCursor<{ watermark: number }>(db.pool, "contacts", "incremental"))!;
     expect(after.watermark).toBe(before.watermark);
