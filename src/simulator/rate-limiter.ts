@@ -2,7 +2,7 @@ import type { RateLimitConfig } from "./config.ts";
 import type { RateClass } from "./router.ts";
 
 /**
- * HubSpot's limits (reference §1): a rolling ten-secondly burst bucket, a per-second bucket for
+ * HubSpot's limits: a rolling ten-secondly burst bucket, a per-second bucket for
  * search (exempt from the burst bucket, no headers on its responses), a rolling window of its own
  * for the association endpoints (also exempt from the burst bucket) and a daily quota that resets
  * at midnight (UTC here). Rejected requests are not counted.
