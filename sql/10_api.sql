@@ -1,10 +1,11 @@
 -- hubsync's SQL API: how a DBA turns sync on and off. Re-applied by every `hubsync install`, so
--- everything here is `create or replace` (or create-if-missing for hooks other areas replace).
+-- everything here is `create or replace`.
 --
 -- Functions that change configuration are SECURITY DEFINER with a fixed search_path: they run as
--- the installing role, which owns hubsync_worker (enqueueing a job needs that, graphile-notes §0.6),
+-- the installing role, which owns hubsync_worker (graphile-worker's add_job needs its owner's rights),
 -- and a caller cannot hijack them with objects in its own schemas. Every name inside is
--- schema-qualified. Execute is granted to hubsync_admin only.
+-- schema-qualified. Execute is granted to hubsync_admin only, beside each function; the SECURITY
+-- DEFINER helpers (names starting with _) stay private to the owner.
 --
 -- Errors use SQLSTATE 22023 (invalid_parameter_value) with a HINT that says what to do instead.
 
@@ -17,6 +18,8 @@ as $$
   select array['contacts', 'companies', 'deals', 'tickets', 'products', 'line_items', 'quotes', 'calls',
                'emails', 'meetings', 'notes', 'tasks', 'postal_mail', 'communications']
 $$;
+comment on function hubsync.standard_object_types() is
+  'The object types HubSpot has built in, as hubsync.enable_sync() takes them; any other name is looked up as a custom object';
 
 -- Validates an object type name and says which kind it is ('crm', 'owners', 'pipelines').
 -- Names people plausibly type instead (singulars, type ids, capitals) get a hint with the right one.
@@ -69,8 +72,8 @@ begin
 end
 $$;
 
--- Grants hubspot_writer on the object's table to match its write_back flag, then lets PUSH
--- install or remove its triggers. Called when the flag changes, and by discovery after it has
+-- Grants hubspot_writer on the object's table to match its write_back flag, then has
+-- hubsync._apply_write_back (sql/41_push_triggers.sql) install or remove the write-back triggers. Called when the flag changes, and by discovery after it has
 -- created or altered the table (the table does not exist yet when write-back is enabled up front).
 create or replace function hubsync._refresh_write_back(object_type text) returns void
 language plpgsql security definer
@@ -93,30 +96,7 @@ begin
   perform hubsync._apply_write_back(o.object_type);
 end
 $$;
-
--- Hooks that PUSH replaces with the real thing (its sql/ file does `create or replace` with the
--- same signature). Created here only when missing, so re-running this file never undoes PUSH's
--- version whatever the file order.
-do $$
-begin
-  if to_regprocedure('hubsync._apply_write_back(text)') is null then
-    -- Placeholder: installs/removes the write-back triggers on the object's table according to
-    -- hubsync.objects.write_back. Must be a no-op when the table does not exist yet.
-    create function hubsync._apply_write_back(object_type text) returns void
-    language plpgsql security definer
-    set search_path = pg_catalog, pg_temp
-    as $body$ begin null; end $body$;
-  end if;
-
-  if to_regprocedure('hubsync.retry_rejected(text)') is null then
-    -- Placeholder: sql/40_push_outbox.sql defines the real one (re-queues rejected outbox rows).
-    create function hubsync.retry_rejected(object_type text default null) returns integer
-    language plpgsql security definer
-    set search_path = pg_catalog, pg_temp
-    as $body$ begin return 0; end $body$;
-  end if;
-end
-$$;
+revoke all on function hubsync._refresh_write_back(text) from public;
 
 -- Start syncing an object type, or change the configuration of one already enabled (the call
 -- states the whole configuration: properties and write_back). Discovery, table creation,
@@ -186,6 +166,13 @@ begin
                 case when wb then ', write-back on' else '' end);
 end
 $$;
+revoke all on function hubsync.enable_sync(text, text[], boolean) from public;
+grant execute on function hubsync.enable_sync(text, text[], boolean) to hubsync_admin;
+comment on function hubsync.enable_sync(text, text[], boolean) is
+  'Starts syncing an object type (a standard type, a custom object''s name, ''owners'' or ''pipelines''), or restates '
+  'the configuration of one already enabled. properties: the HubSpot properties to keep as typed columns (null = HubSpot''s '
+  'defaults; every property is in the properties jsonb column either way). write_back: local inserts, updates and deletes '
+  'go to HubSpot. Discovery, backfill and live pulls follow once the worker runs; see hubsync.status';
 
 -- Looks up an enabled-or-disabled object type for the functions below, with a useful error.
 create or replace function hubsync._require_object(object_type text) returns hubsync.objects
@@ -205,6 +192,7 @@ begin
   return o;
 end
 $$;
+revoke all on function hubsync._require_object(text) from public;
 
 -- Stop pulling an object type. Its table and data stay (and stay readable); queued pulls are
 -- dropped; the tasks skip disabled types. enable_sync() resumes from the saved cursors.
@@ -230,6 +218,11 @@ begin
   return format('%s: disabled; the data in hubspot.%s is kept', o.object_type, coalesce(o.table_name, o.object_type));
 end
 $$;
+revoke all on function hubsync.disable_sync(text) from public;
+grant execute on function hubsync.disable_sync(text) to hubsync_admin;
+comment on function hubsync.disable_sync(text) is
+  'Stops syncing an object type: queued pulls are dropped, its table and data stay readable. '
+  'hubsync.enable_sync() resumes from where it stopped';
 
 -- Pull everything again: forget every checkpoint of the object type and backfill from scratch
 -- (discover first if it never got that far). Rows are upserted, so the table stays usable meanwhile.
@@ -260,6 +253,11 @@ begin
   return format('%s: cursors cleared; full backfill queued', o.object_type);
 end
 $$;
+revoke all on function hubsync.resync(text) from public;
+grant execute on function hubsync.resync(text) to hubsync_admin;
+comment on function hubsync.resync(text) is
+  'Pulls an object type again from scratch: forgets its checkpoints and queues a full backfill (rows are upserted, '
+  'so the table stays usable meanwhile)';
 
 create or replace function hubsync.enable_write_back(object_type text) returns text
 language plpgsql security definer
@@ -286,6 +284,11 @@ begin
                 o.object_type, coalesce(o.table_name, o.object_type));
 end
 $$;
+revoke all on function hubsync.enable_write_back(text) from public;
+grant execute on function hubsync.enable_write_back(text) to hubsync_admin;
+comment on function hubsync.enable_write_back(text) is
+  'Turns write-back on for an enabled object type: local inserts, updates and deletes in its hubspot.<table> '
+  'are sent to HubSpot (hubspot_writer may make them)';
 
 create or replace function hubsync.disable_write_back(object_type text) returns text
 language plpgsql security definer
@@ -302,14 +305,7 @@ begin
   return format('%s: write-back off; local changes are no longer sent (queued ones stay in hubsync.outbox)', o.object_type);
 end
 $$;
-
--- Only hubsync_admin calls the API; the helpers stay private to the owner.
-revoke all on function
-  hubsync.enable_sync(text, text[], boolean), hubsync.disable_sync(text), hubsync.resync(text),
-  hubsync.enable_write_back(text), hubsync.disable_write_back(text), hubsync.retry_rejected(text),
-  hubsync._refresh_write_back(text), hubsync._apply_write_back(text), hubsync._require_object(text)
-  from public;
-grant execute on function
-  hubsync.enable_sync(text, text[], boolean), hubsync.disable_sync(text), hubsync.resync(text),
-  hubsync.enable_write_back(text), hubsync.disable_write_back(text), hubsync.retry_rejected(text)
-  to hubsync_admin;
+revoke all on function hubsync.disable_write_back(text) from public;
+grant execute on function hubsync.disable_write_back(text) to hubsync_admin;
+comment on function hubsync.disable_write_back(text) is
+  'Turns write-back off for an object type: local changes are no longer sent (changes already queued stay in hubsync.outbox)';

@@ -1,9 +1,12 @@
--- hubsync.status: one row per object type, what an operator asks first ("is it running, is it
--- current, is anything stuck"). `hubsync status` prints it as a table.
+-- The health views: what an operator asks first ("is it running, is it current, is anything
+-- stuck"). `hubsync status` prints hubsync.status as a table. Readers (hubspot_reader) may see
+-- them: counts, times and the last error, nothing of the outbox's content.
 
 -- Row count of hubspot.<table_name>, cheap enough to evaluate on every look at the view: an exact
 -- count(*) while the planner's estimate (pg_class.reltuples, kept by autovacuum/ANALYZE) is under
 -- 100,000 rows or unknown, the estimate above that. Null while the table does not exist yet.
+-- SECURITY DEFINER and executable by readers: a view's caller needs execute on the functions it
+-- calls, and this one reads only hubspot.* tables, which readers may read anyway.
 create or replace function hubsync._row_count(table_name text) returns bigint
 language plpgsql stable security definer
 set search_path = pg_catalog, pg_temp
@@ -21,7 +24,38 @@ begin
 end
 $$;
 revoke all on function hubsync._row_count(text) from public;
+grant execute on function hubsync._row_count(text) to hubspot_reader;
 
+-- Per association table (src/core/associations/ creates and fills them): its object types, rows,
+-- last backfill and sweep, last error.
+create or replace view hubsync.association_status as
+select p.table_name,
+       p.a_type,
+       p.b_type,
+       oa.enabled and ob.enabled as enabled,
+       hubsync._row_count(p.table_name) as rows,
+       p.backfilled_at,
+       p.last_sweep_at,
+       now() - p.last_sweep_at as since_sweep,
+       p.last_sweep_requests,
+       p.last_sweep_changes,
+       p.read_side,
+       p.last_error,
+       p.last_error_at,
+       p.rest_until
+  from hubsync.association_pairs p
+  join hubsync.objects oa on oa.object_type = p.a_type
+  join hubsync.objects ob on ob.object_type = p.b_type;
+
+comment on view hubsync.association_status is
+  'Per hubspot.associations_<a>_<b> table: object types, rows, last backfill and sweep (API requests and rows changed), '
+  'which end the sweep reads, last error, and until when sweeps leave it alone (empty, or refused by HubSpot)';
+grant select on hubsync.association_status to hubsync_admin, hubspot_reader;
+
+-- One row per object type, then one per association table. An association table's row reads as an
+-- object type's would: object_type is the table's name, phase 'backfilling' until its first fill,
+-- last_pull_at its last sweep, write_back whether either end writes back, pending/rejected the
+-- association changes waiting in the outbox.
 create or replace view hubsync.status as
 select o.object_type,
        o.enabled,
@@ -41,10 +75,29 @@ select o.object_type,
                     count(*) filter (where outbox.status in ('pending', 'in_flight')) as pending,
                     count(*) filter (where outbox.status = 'rejected') as rejected
                from hubsync.outbox
-              group by outbox.object_type) ob on ob.object_type = o.object_type;
+              group by outbox.object_type) ob on ob.object_type = o.object_type
+union all
+select a.table_name,
+       a.enabled,
+       coalesce(w.write_back, false),
+       case when a.backfilled_at is null then 'backfilling' else 'live' end,
+       a.rows,
+       a.last_sweep_at,
+       a.since_sweep,
+       coalesce(ob.pending, 0),
+       coalesce(ob.rejected, 0),
+       a.last_error,
+       a.last_error_at
+  from hubsync.association_status a
+  left join lateral (select bool_or(o.write_back) as write_back from hubsync.objects o
+                      where o.object_type in (a.a_type, a.b_type)) w on true
+  left join lateral (select count(*) filter (where x.status in ('pending', 'in_flight')) as pending,
+                            count(*) filter (where x.status = 'rejected') as rejected
+                       from hubsync.outbox x
+                      where x.op in ('associate', 'unassociate') and x.changes ->> 'table' = a.table_name) ob on true;
 
 comment on view hubsync.status is
-  'Per object type: enabled, write_back, phase, rows (exact below 100,000, else the planner estimate), '
-  'last successful incremental pull, lag since then, pending and rejected outbox changes, last error';
-
-grant select on hubsync.status to hubsync_admin;
+  'Per object type, then per association table (object_type = the table''s name): enabled, write_back, phase, '
+  'rows (exact below 100,000, else the planner estimate), last successful incremental pull (for an association '
+  'table: last sweep), lag since then, pending and rejected outbox changes, last error';
+grant select on hubsync.status to hubsync_admin, hubspot_reader;

@@ -1,8 +1,17 @@
--- == PULL: portal-wide HubSpot rate budget ==
+-- Portal-wide HubSpot rate budget, spent by every HubSpot call (src/core/hubspot/rate-budget.ts).
 -- One sliding-window log per bucket, shared by every worker process. A reservation is one call of
 -- hubsync.rate_reserve(bucket): it takes the bucket row's lock for the length of one statement, so
--- concurrent processes are serialised and never over-spend the window between them.
+-- concurrent processes are serialised and never over-spend the window between them. The worker
+-- calls these functions (src/core/hubspot/rate-budget.ts); a DBA reads the table.
 
+comment on table hubsync.rate_budget is
+  'HubSpot''s rate limits as every hubsync process spends them, one row per bucket: general (the 10-second burst '
+  'limit, the daily quota as HubSpot reports it, and portal-wide pauses: daily quota used up, token refused), '
+  'search (the per-second search limit) and associations (association API calls). capacity per window_ms, '
+  'requests and 429s counted since install';
+
+-- create or replace cannot change a function's OUT columns, and an older install has a rate_reserve
+-- with fewer of them: dropped and created again on every install (nothing depends on it in SQL).
 drop function if exists hubsync.rate_reserve(text);
 create or replace function hubsync.rate_reserve(p_bucket text, out wait_ms integer, out reason text, out slot timestamptz,
                                                 out probe boolean, out message text)
@@ -72,6 +81,10 @@ begin
   slot := t;
 end
 $$;
+comment on function hubsync.rate_reserve(text) is
+  'Reserves one HubSpot request in a bucket of hubsync.rate_budget for the calling process: wait_ms = 0 and the slot '
+  'taken, or how long to wait and why (window, 429 block, daily or auth pause); probe = the one request let through '
+  'to see whether a pause is over. Called by the worker before each request';
 
 -- A portal-wide pause: nobody sends anything before p_until except one probe then.
 create or replace function hubsync.rate_pause(p_reason text, p_until timestamptz, p_message text)
@@ -83,6 +96,8 @@ returns void language sql as $$
          updated_at = clock_timestamp()
    where bucket = 'general'
 $$;
+comment on function hubsync.rate_pause(text, timestamptz, text) is
+  'Pauses every bucket until a time (reason daily or auth, with the sentence hubsync.status shows); then one probe request goes';
 
 -- HubSpot answered again (the probe got through, or a new process started with a fixed token): the pause ends.
 create or replace function hubsync.rate_resume(p_reason text default null)
@@ -91,6 +106,8 @@ returns void language sql as $$
      set blocked_until = null, blocked_reason = null, blocked_message = null, paused_at = null, updated_at = clock_timestamp()
    where bucket = 'general' and blocked_reason in ('daily', 'auth') and (p_reason is null or blocked_reason = p_reason)
 $$;
+comment on function hubsync.rate_resume(text) is
+  'Ends a portal-wide pause (of one reason, or any): HubSpot answered again';
 
 -- Once the answer is in, the slot is moved to the time of the answer. HubSpot counted the request
 -- when it arrived, which is no later than that: the window we keep then always covers HubSpot's,
@@ -101,6 +118,8 @@ returns void language sql as $$
      set slots = case when p_slot = any (slots) then array_replace(slots, p_slot, clock_timestamp()) else slots || clock_timestamp() end
    where bucket = p_bucket
 $$;
+comment on function hubsync.rate_settle(text, timestamptz) is
+  'Moves a reserved slot to the time HubSpot''s answer came in, so the window kept here always covers HubSpot''s';
 
 -- A 429 (or a daily stop) blocks the bucket for every process until HubSpot's window has passed.
 create or replace function hubsync.rate_block(p_bucket text, p_ms integer, p_reason text, p_count_429 boolean default true)
@@ -113,3 +132,5 @@ returns void language sql as $$
          updated_at = clock_timestamp()
    where bucket = p_bucket
 $$;
+comment on function hubsync.rate_block(text, integer, text, boolean) is
+  'Blocks a bucket for every process for p_ms milliseconds after a 429 (counted unless p_count_429 is false) or a daily stop';

@@ -1,9 +1,9 @@
--- Write-back (PUSH): value encoding, waking the push task, and the functions the push task calls to
+-- Write-back: value encoding, waking the push task, and the functions the push task calls to
 -- write HubSpot's answers back into hubspot.<table>. The triggers are in 41_push_triggers.sql.
 --
 -- HubSpot takes every property value as a string: numbers as written, booleans 'true'/'false',
 -- dates 'YYYY-MM-DD', datetimes ISO 8601 UTC with milliseconds, multi-selects ';'-joined, and ''
--- to clear a value (reference/hubspot-api.md §4).
+-- to clear a value.
 
 -- A column value (as to_jsonb(row)->column gives it) in HubSpot's string encoding.
 create or replace function hubsync._encode_value(v jsonb, pg_type text) returns text
@@ -88,6 +88,7 @@ begin
                                  job_key_mode := 'replace');
 end
 $$;
+revoke all on function hubsync._wake_push(text, timestamptz) from public;
 
 -- Puts rejected changes back in the queue (after the data or the portal was fixed) and wakes the
 -- push task for each object type concerned. Returns how many outbox rows were re-queued.
@@ -109,6 +110,11 @@ begin
   return n;
 end
 $$;
+revoke all on function hubsync.retry_rejected(text) from public;
+grant execute on function hubsync.retry_rejected(text) to hubsync_admin;
+comment on function hubsync.retry_rejected(text) is
+  'Puts the changes HubSpot rejected (hubsync.outbox status ''rejected'') back in the queue, of one object type or all '
+  '(null), and wakes the push; returns how many were re-queued. Call it after fixing the data or the portal.';
 
 -- Writes HubSpot's answer to pushed records back into hubspot.<table>, with echo suppression on.
 -- results: [{localId, id, properties: {name: string}, createdAt, updatedAt}]. A property that has
@@ -166,6 +172,7 @@ begin
   return n;
 end
 $$;
+revoke all on function hubsync._push_write_back(text, jsonb) from public;
 
 -- Marks a row out of step after HubSpot rejected its change (_sync_error), and with
 -- on_reject = 'revert' puts back the values it had before (revert: {property: encoded value}).
@@ -205,7 +212,4 @@ begin
     using typed, _push_mark_rejected.local_id, error, loose;
 end
 $$;
-
-revoke all on function hubsync._wake_push(text, timestamptz), hubsync.retry_rejected(text),
-  hubsync._push_write_back(text, jsonb), hubsync._push_mark_rejected(text, uuid, text, jsonb) from public;
-grant execute on function hubsync.retry_rejected(text) to hubsync_admin;
+revoke all on function hubsync._push_mark_rejected(text, uuid, text, jsonb) from public;

@@ -1,6 +1,6 @@
--- Write-back triggers (PUSH). hubsync._apply_write_back(object_type) installs them on
+-- Write-back triggers. hubsync._apply_write_back(object_type) installs them on
 -- hubspot.<table> and on the association tables that have the type at one end (or removes them when
--- write-back is off); CTRL's hubsync._refresh_write_back calls it when the flag changes and after
+-- write-back is off); hubsync._refresh_write_back (sql/10_api.sql) calls it when the flag changes and after
 -- discovery created or altered the table.
 --
 --   hubsync_outbox (AFTER, each row, local writes only): records the change in hubsync.outbox in the
@@ -11,7 +11,8 @@
 --     logged in hubsync.conflicts, so the pull code needs to know nothing about write-back.
 --
 -- Every trigger function is SECURITY DEFINER with a fixed search_path: a hubspot_writer that owns
--- nothing and has no rights on hubsync.* or hubsync_worker can still write (graphile-notes §0.6).
+-- nothing and has no rights on hubsync.* or hubsync_worker can still write (graphile-worker's add_job,
+-- which the push wake-up calls, needs the rights of hubsync_worker's owner).
 -- Echo suppression: the worker sets hubsync.applying = 'on' for its own writes (pulls and the push's
 -- write-back); the push's write-back also sets hubsync.pushing = 'on' so it is not taken for a pull.
 
@@ -101,6 +102,7 @@ begin
   return null;
 end
 $$;
+revoke all on function hubsync._tg_outbox() from public;
 
 -- Pulled change meets pending local change: see the header. Per property, with base = the value
 -- before the local change (outbox.previous), local = the pending value, hubspot = the pulled value:
@@ -216,11 +218,8 @@ begin
   return new;
 end
 $$;
+revoke all on function hubsync._tg_pull_conflict() from public;
 
--- Association rows: insert = associate (with the row's type ids / labels), delete = unassociate,
--- relabel = associate with the new set (the old set is kept to remove labels no longer wanted).
--- An end may hold a row's _sync_local_id instead of a HubSpot id for a record created in the same
--- transaction; the push waits until that record has its id and then writes it into the row.
 -- A pull that read a record just before a local DELETE of it committed must not insert the row
 -- again. The pull's upsert checks the outbox too, but with its statement's snapshot: a DELETE that
 -- commits while the upsert waits on the row lock lets ON CONFLICT fall back to a plain insert (and
@@ -240,7 +239,12 @@ begin
   return null;
 end
 $$;
+revoke all on function hubsync._tg_pull_insert_deleted() from public;
 
+-- Association rows: insert = associate (with the row's type ids / labels), delete = unassociate,
+-- relabel = associate with the new set (the old set is kept to remove labels no longer wanted).
+-- An end may hold a row's _sync_local_id instead of a HubSpot id for a record created in the same
+-- transaction; the push waits until that record has its id and then writes it into the row.
 create or replace function hubsync._tg_outbox_association() returns trigger
 language plpgsql security definer
 set search_path = pg_catalog, pg_temp
@@ -278,6 +282,7 @@ begin
   return null;
 end
 $$;
+revoke all on function hubsync._tg_outbox_association() from public;
 
 -- Wakes the push when the transaction that queued changes commits (a deferred constraint trigger
 -- on hubsync.outbox), not at its first change: the job row add_job touches stays locked only for
@@ -291,13 +296,14 @@ begin
   return null;
 end
 $$;
+revoke all on function hubsync._tg_outbox_wake() from public;
 drop trigger if exists hubsync_wake_push on hubsync.outbox;
 create constraint trigger hubsync_wake_push after insert on hubsync.outbox
   deferrable initially deferred for each row when (new.status = 'pending')
   execute function hubsync._tg_outbox_wake();
 
--- The association tables with the object type at one end: table, both end columns and types. ASSOC
--- records its tables in hubsync.association_pairs; tables made another way are read from their
+-- The association tables with the object type at one end: table, both end columns and types.
+-- src/core/associations/pairs.ts records its tables in hubsync.association_pairs; tables made another way are read from their
 -- column names (<a>_id, <b>_id; from_<a>_id, to_<a>_id for a pair of one type).
 create or replace function hubsync._association_tables(object_type text)
 returns table (table_name text, from_column text, to_column text, from_type text, to_type text)
@@ -305,14 +311,11 @@ language plpgsql stable
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-  if to_regclass('hubsync.association_pairs') is not null then
-    return query execute
-      'select p.table_name::text, p.a_column::text, p.b_column::text, p.a_type::text, p.b_type::text
-         from hubsync.association_pairs p
-        where $1 in (p.a_type, p.b_type) and to_regclass(format(''hubspot.%I'', p.table_name)) is not null'
-      using _association_tables.object_type;
-    if found then return; end if;
-  end if;
+  return query
+    select p.table_name, p.a_column, p.b_column, p.a_type, p.b_type
+      from hubsync.association_pairs p
+     where _association_tables.object_type in (p.a_type, p.b_type) and to_regclass(format('hubspot.%I', p.table_name)) is not null;
+  if found then return; end if;
   return query
   with ends as (
     select c.relname::text as tbl, a.attname::text as col, a.attnum,
@@ -328,6 +331,7 @@ begin
    where _association_tables.object_type in (f.end_type, t.end_type);
 end
 $$;
+revoke all on function hubsync._association_tables(text) from public;
 
 create or replace function hubsync._apply_write_back(object_type text) returns void
 language plpgsql security definer
@@ -406,9 +410,11 @@ begin
   if on_ then perform hubsync._wake_push(o.object_type); end if;
 end
 $$;
+revoke all on function hubsync._apply_write_back(text) from public;
 
--- Discovery (PULL) creates or alters hubspot.<table> and then records it in hubsync.objects: that
--- is when write-back can be put on a table whose write_back was set before the table existed.
+-- Discovery (src/core/schema/discover.ts) creates or alters hubspot.<table> and then records it in
+-- hubsync.objects: that is when write-back can be put on a table whose write_back was set before
+-- the table existed.
 create or replace function hubsync._tg_objects_write_back() returns trigger
 language plpgsql security definer
 set search_path = pg_catalog, pg_temp
@@ -418,11 +424,8 @@ begin
   return null;
 end
 $$;
+revoke all on function hubsync._tg_objects_write_back() from public;
 drop trigger if exists hubsync_push_write_back on hubsync.objects;
 create trigger hubsync_push_write_back after insert or update of table_name, phase, write_back, enabled on hubsync.objects
   for each row when (new.table_name is not null and new.write_back)
   execute function hubsync._tg_objects_write_back();
-
-revoke all on function hubsync._tg_outbox_wake(), hubsync._tg_objects_write_back(), hubsync._tg_outbox(), hubsync._tg_pull_conflict(), hubsync._tg_outbox_association(),
-  hubsync._tg_pull_insert_deleted(),
-  hubsync._apply_write_back(text), hubsync._association_tables(text) from public;

@@ -1,6 +1,6 @@
--- Associations (ASSOC): keeping hubspot.associations_<a>_<b> in step with the object tables, and
--- showing each pair in hubsync.status. The tables themselves and their rows come from the worker
--- (src/associations/); hubsync.association_pairs (migrations) lists them.
+-- Associations: keeping hubspot.associations_<a>_<b> in step with the object tables. The tables
+-- themselves and their rows come from the worker (src/core/associations/); hubsync.association_pairs
+-- (migrations) lists them, and hubsync.association_status (sql/20_status.sql) shows them.
 
 -- Removes the association rows that have one of `ids` (records of object_type) at either end.
 -- HubSpot drops the associations of a record that is archived, deleted or merged away by itself,
@@ -33,6 +33,7 @@ begin
   return n;
 end
 $$;
+revoke all on function hubsync._association_delete_rows(text, text[]) from public;
 
 -- Statement trigger on hubspot.<object> (after delete, old rows as `gone`): one delete per
 -- association table however many records a pull or an archive pass removed.
@@ -45,6 +46,7 @@ begin
   return null;
 end
 $$;
+revoke all on function hubsync._tg_association_deleted() from public;
 
 -- Row trigger on hubspot.<object> for on_archive = 'mark': the row stays, its associations go
 -- (HubSpot hides an archived record's associations; a restore brings them back at the next sweep).
@@ -57,6 +59,7 @@ begin
   return null;
 end
 $$;
+revoke all on function hubsync._tg_association_archived() from public;
 
 -- Installs the two triggers above on an object's table (idempotent). DDL only when a trigger is
 -- missing: CREATE TRIGGER waits for every open write on the table (a backfill page), so it is never
@@ -83,6 +86,7 @@ begin
   end if;
 end
 $$;
+revoke all on function hubsync._association_install_triggers(text) from public;
 
 -- A merge (hubsync.merges, filled by the pull from hs_merged_object_ids) moves the merged-away
 -- record's association rows to the surviving record, as HubSpot does: type ids and labels of a
@@ -122,6 +126,7 @@ begin
   return null;
 end
 $$;
+revoke all on function hubsync._tg_association_merge() from public;
 
 create or replace trigger hubsync_associations_merge after insert or update of winner_id on hubsync.merges
   for each row execute function hubsync._tg_association_merge();
@@ -144,6 +149,7 @@ begin
   return null;
 end
 $$;
+revoke all on function hubsync._tg_association_phase() from public;
 
 create or replace trigger hubsync_associations_phase after update of phase, enabled on hubsync.objects
   for each row
@@ -169,77 +175,9 @@ begin
   return null;
 end
 $$;
+revoke all on function hubsync._tg_association_pulled() from public;
 
 create or replace trigger hubsync_associations_pulled after update of last_pull_at on hubsync.objects
   for each row
   when (new.enabled and new.kind = 'crm' and new.last_pull_at is distinct from old.last_pull_at)
   execute function hubsync._tg_association_pulled();
-
-revoke all on function hubsync._association_delete_rows(text, text[]), hubsync._tg_association_deleted(),
-  hubsync._tg_association_archived(), hubsync._association_install_triggers(text), hubsync._tg_association_merge(),
-  hubsync._tg_association_phase(), hubsync._tg_association_pulled() from public;
-
--- Per association table: its object types, rows, last backfill and sweep, last error.
-create or replace view hubsync.association_status as
-select p.table_name,
-       p.a_type,
-       p.b_type,
-       oa.enabled and ob.enabled as enabled,
-       hubsync._row_count(p.table_name) as rows,
-       p.backfilled_at,
-       p.last_sweep_at,
-       now() - p.last_sweep_at as since_sweep,
-       p.last_sweep_requests,
-       p.last_sweep_changes,
-       p.read_side,
-       p.last_error,
-       p.last_error_at,
-       p.rest_until
-  from hubsync.association_pairs p
-  join hubsync.objects oa on oa.object_type = p.a_type
-  join hubsync.objects ob on ob.object_type = p.b_type;
-
-comment on view hubsync.association_status is
-  'Per hubspot.associations_<a>_<b> table: object types, rows, last backfill and sweep (API requests and rows changed), '
-  'which end the sweep reads, last error, and until when sweeps leave it alone (empty, or refused by HubSpot)';
-grant select on hubsync.association_status to hubsync_admin;
-
--- hubsync.status (sql/20_status.sql) gets one row per association table: object_type is the table
--- name, phase 'backfilling' until the first fill, last_pull_at = last sweep, pending/rejected =
--- association changes waiting in the outbox. The view is extended as defined at this point (20_*
--- re-creates it on every install), so it stays CTRL's definition plus these rows; a column this
--- file does not know is null in them, so a new column there never breaks the install.
-do $$
-declare
-  def text := pg_catalog.pg_get_viewdef('hubsync.status'::regclass);
-  known jsonb := jsonb_build_object(
-    'object_type', 'a.table_name',
-    'enabled', 'a.enabled',
-    'write_back', 'coalesce(w.write_back, false)',
-    'phase', 'case when a.backfilled_at is null then ''backfilling'' else ''live'' end',
-    'rows', 'a.rows',
-    'last_pull_at', 'a.last_sweep_at',
-    'lag', 'a.since_sweep',
-    'pending', 'coalesce(ob.pending, 0)',
-    'rejected', 'coalesce(ob.rejected, 0)',
-    'last_error', 'a.last_error',
-    'last_error_at', 'a.last_error_at');
-  cols text;
-begin
-  if position('association_status' in def) > 0 then return; end if;
-  select string_agg(format('(%s)::%s', coalesce(known ->> att.attname, 'null'), format_type(att.atttypid, att.atttypmod)), ', ' order by att.attnum)
-    into cols
-    from pg_catalog.pg_attribute att
-   where att.attrelid = 'hubsync.status'::regclass and att.attnum > 0 and not att.attisdropped;
-  execute 'create or replace view hubsync.status as select * from (' || rtrim(def, E'; \n') || ') s
-    union all
-    select ' || cols || '
-      from hubsync.association_status a
-      left join lateral (select bool_or(o.write_back) as write_back from hubsync.objects o
-                          where o.object_type in (a.a_type, a.b_type)) w on true
-      left join lateral (select count(*) filter (where x.status in (''pending'', ''in_flight'')) as pending,
-                                count(*) filter (where x.status = ''rejected'') as rejected
-                           from hubsync.outbox x
-                          where x.op in (''associate'', ''unassociate'') and x.changes ->> ''table'' = a.table_name) ob on true';
-end
-$$;

@@ -1,6 +1,11 @@
--- Real time through HubSpot webhooks: the receiver (src/webhooks/receiver.ts) writes each posted
+-- Real time through HubSpot webhooks: the receiver (src/core/webhooks/receiver.ts) writes each posted
 -- batch into hubsync.webhook_events and wakes the apply task in the same statement; the task
 -- (tasks/hubsync_webhook_apply.ts) re-reads the records and applies them.
+
+comment on table hubsync.webhook_events is
+  'The webhook inbox: one row per event HubSpot posted to the receiver, stored before it answered, then applied by '
+  'the hubsync_webhook_apply task (status pending, processing, done, ignored with a note, or failed with the error and '
+  'retried at next_attempt_at); event holds the event as HubSpot sent it';
 
 -- Wakes hubsync_webhook_apply: now (one job key, coalesced across requests), or at run_at under a
 -- separate key (failed rows waiting for their retry time; a wake-up now must not push that job back).
@@ -43,4 +48,4 @@ comment on view hubsync.webhook_status is
   'The webhook inbox: events waiting, failed (kept and retried), applied and ignored (kept 24 h), '
   'the oldest one waiting, the last received/applied, lag from HubSpot''s occurredAt to applied over the last hour, last error';
 
-grant select on hubsync.webhook_status to hubsync_admin;
+grant select on hubsync.webhook_status to hubsync_admin, hubspot_reader;

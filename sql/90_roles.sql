@@ -1,5 +1,5 @@
--- Who may see and do what. Applied last by `hubsync install`, so it has the final word over the
--- files before it.
+-- Who may see and do what. Each function and view is granted beside its definition; this file
+-- says what the three roles are for and lets readers into the schema.
 --
 --   hubspot_reader  the data: select on hubspot.* (default privileges, migration 000001), plus the
 --                   health views hubsync.status, association_status and webhook_status (counts,
@@ -15,19 +15,3 @@
 -- executable by PUBLIC (test/security-roles.test.ts checks the whole catalog).
 
 grant usage on schema hubsync to hubspot_reader;
-grant select on hubsync.status to hubspot_reader;
--- the other health views, where their areas are installed (`hubsync status` reads webhook_status too)
-do $$
-declare
-  v text;
-begin
-  foreach v in array array['hubsync.association_status', 'hubsync.webhook_status'] loop
-    if to_regclass(v) is not null then
-      execute format('grant select on %s to hubspot_reader', v);
-    end if;
-  end loop;
-end
-$$;
--- The views count rows with this (SECURITY DEFINER, reads only hubspot.* tables, which readers
--- may read anyway); a view's caller needs execute on the functions it calls.
-grant execute on function hubsync._row_count(text) to hubspot_reader;

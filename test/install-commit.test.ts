@@ -8,7 +8,7 @@ import { install } from "../src/core/db/install.ts";
 import { calculateHash, readCommittedMigrations } from "../src/core/db/committed-migrations.ts";
 import { DEFAULT_MIGRATIONS_DIR } from "../src/core/db/install.ts";
 
-// The lead's end-of-session fold (scripts/commit-migration.ts), on a copy of the repository.
+// Folding migrations/current.sql into a committed migration (scripts/commit-migration.ts), on a copy of the repository.
 const ROOT = new URL("../", import.meta.url).pathname;
 const BEFORE = (await readCommittedMigrations(DEFAULT_MIGRATIONS_DIR)).map((m) => m.realFilename);
 const NEXT = `${String(BEFORE.length + 1).padStart(6, "0")}-fold-test.sql`;

@@ -18,7 +18,7 @@ export interface ColumnSpec {
   readOnly?: boolean;
 }
 
-/** A hubspot.<table> shaped as discovery makes it (CONTRACTS.md), registered in hubsync.objects/columns. */
+/** A hubspot.<table> shaped as discovery makes it (src/core/schema/discover.ts), registered in hubsync.objects/columns. */
 export async function makeObjectTable(
   pool: pg.Pool,
   objectType: string,

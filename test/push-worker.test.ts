@@ -70,7 +70,7 @@ beforeAll(async () => {
     await db.pool.query(`select hubsync.enable_sync($1, $2, true)`, [type, props]);
     await discover(ctx, type);
   }
-  // ASSOC's association tables (they call _refresh_write_back, which puts the outbox trigger on them).
+  // The association tables (src/core/associations/pairs.ts; they call _refresh_write_back, which puts the outbox trigger on them).
   await ensureAssociationTables(db.pool, log);
   worker = await startPushWorker(ctx);
   await drained(db.pool);

@@ -34,7 +34,7 @@ describe("column names", () => {
 });
 
 describe("property types", () => {
-  it("map as DESIGN.md says", () => {
+  it("map as README.md says (Types)", () => {
     expect(pgTypeFor({ type: "string", fieldType: "text" })).toBe("text");
     expect(pgTypeFor({ type: "number", fieldType: "number" })).toBe("numeric");
     expect(pgTypeFor({ type: "date", fieldType: "date" })).toBe("date");

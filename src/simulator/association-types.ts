@@ -29,7 +29,8 @@ const OBJECT_TYPE_IDS: Record<string, string> = Object.fromEntries(
 );
 type Std = "contact" | "company" | "deal" | "ticket" | "line_item" | "quote" | "communication" | "task" | "note" | "meeting" | "call" | "email" | "postal_mail";
 
-/** [from, to, forward id, inverse id, forward label, inverse label, primary?] — reference §5.4 / SDK AssociationTypes. */
+/** [from, to, forward id, inverse id, forward label, inverse label, primary?]: HubSpot's
+ * HUBSPOT_DEFINED type ids from its association docs, the same as @hubspot/api-client's AssociationTypes. */
 type Row = [Std, Std, number, number, (string | null)?, (string | null)?, boolean?];
 
 // Unlabeled rows first: the first row of a pair is its default ("unlabeled") type.

@@ -60,7 +60,7 @@ export class AssociationStore {
     this.#onTouched = options.onRecordTouched;
   }
 
-  /** HubSpot's §5.5 question: do association writes bump last-modified? Off unless a callback is given. */
+  /** Whether association writes bump last-modified (HubSpot leaves it undocumented): off unless a callback is given. */
   setTouchHandler(handler: ((objectTypeId: string, id: number) => void) | undefined): void {
     this.#onTouched = handler;
   }
@@ -304,7 +304,8 @@ export function associationsOf(store: Store): AssociationStore {
 }
 
 /**
- * Makes association writes bump both records' last-modified (HubSpot does not: reference §5.5).
+ * Makes association writes bump both records' last-modified (HubSpot, as far as
+ * anyone has observed, does not: an association change alone leaves lastmodifieddate as it was).
  * Off by default; the server's `associationsBumpLastModified` option turns it on.
  */
 export function setAssociationsBumpLastModified(store: Store, on: boolean): void {

@@ -2,7 +2,7 @@ import { z } from "zod";
 
 /**
  * The simulator's knobs: tier and rate limits, latency, index lag, faults and the behaviours
- * HubSpot leaves undocumented (reference §10), each switchable. Parsed with zod wherever it
+ * HubSpot leaves undocumented, each switchable. Parsed with zod wherever it
  * enters (startSimulator options, `POST /_sim/configure`, the CLI).
  */
 
@@ -25,7 +25,10 @@ export interface RateLimitConfig {
   associations: number;
 }
 
-/** HubSpot's published limits for private apps (reference §1.1). Pro's daily figure: 625k (docs) or 650k (changelog). */
+/**
+ * HubSpot's published limits for private apps: burst per 10 s per app, search 5 per second, daily
+ * per account. Pro's daily figure: 625k (usage guidelines) or 650k (Sept-2024 changelog).
+ */
 export function tierLimits(tier: Tier, proDaily: 625_000 | 650_000 = 625_000): RateLimitConfig {
   switch (tier) {
     case "free":
@@ -138,11 +141,11 @@ export const ConfigPatchSchema = z
     emptyProperties: z.enum(["null", "omit"]),
     /** Targets per page of associations v4 reads (HubSpot: 500). */
     associationsPageSize: z.number().int().positive(),
-    /** Association writes bump both records' last-modified (HubSpot: generally not, reference §5.5). */
+    /** Association writes bump both records' last-modified (HubSpot: generally not). */
     associationsBumpLastModified: z.boolean(),
     /**
      * Scopes the app lacks: requests to paths starting with `pathPrefix` get HubSpot's 403
-     * MISSING_SCOPES naming `scope` (reference §2.5). [] = every scope granted.
+     * MISSING_SCOPES naming `scope`. [] = every scope granted.
      */
     missingScopes: z.array(z.object({ pathPrefix: z.string().min(1), scope: z.string().min(1) })),
     /**

@@ -2,7 +2,7 @@ import type { Pipeline, PipelineStage } from "./store.ts";
 
 /**
  * The pipelines a new portal has: deals' "default" pipeline and tickets' "0" pipeline, with the
- * stage ids HubSpot's documentation uses. Default pipelines have createdAt = 0 (reference §3.3).
+ * stage ids HubSpot's documentation uses. HubSpot gives its default pipelines createdAt = 0.
  */
 
 function stage(id: string, label: string, displayOrder: number, metadata: Record<string, string>): PipelineStage {

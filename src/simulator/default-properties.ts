@@ -3,7 +3,7 @@ import type { PropertyDefinition, PropertyOption, PropertyType } from "./store.t
 
 /**
  * The property definitions a fresh portal has for each standard type: HubSpot's default sets
- * (reference §2.3) plus the common ones integrations touch, with realistic read-only and
+ * (what a read returns when it names no properties) plus the common ones integrations touch, with realistic read-only and
  * calculated flags so validation behaves as HubSpot's does.
  */
 

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 
 /**
- * HubSpot's error bodies (reference §2.5): `{status:"error", message, correlationId, category,
+ * HubSpot's error bodies: `{status:"error", message, correlationId, category,
  * subCategory?, context?, errors?[]}`. Route handlers throw `HubSpotError`; the server turns it
  * into the response, so every path answers errors the same way.
  */

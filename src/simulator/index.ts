@@ -21,7 +21,8 @@ import { WebhookSender, webhookRoutes, type WebhookConfigInput } from "./webhook
 
 /**
  * `startSimulator(opts)`: a HubSpot portal on a local port that @hubspot/api-client talks to with
- * `basePath` set to `url` and `accessToken` set to `token`. See CONTRACTS.md for the options.
+ * `basePath` set to `url` and `accessToken` set to `token`. The options are SimulatorOptions below
+ * plus the behaviour switches of ConfigPatch (config.ts).
  */
 
 export interface SimulatorOptions extends ConfigPatch {
@@ -29,7 +30,7 @@ export interface SimulatorOptions extends ConfigPatch {
   port: number;
   host: string;
   portalId: number;
-  /** Generate a realistic portal at start (SIM-B's seedPortal). */
+  /** Generate a realistic portal at start (seedPortal in seed.ts). */
   seed: { size: number; seed?: number };
   /** Send signed webhook batches from the start (same settings as `POST /_sim/webhooks`). */
   webhooks: WebhookConfigInput;

@@ -16,7 +16,7 @@ import {
 import { embeddedAssociations, planCreateAssociations } from "./associations-routes.ts";
 
 /**
- * CRM objects v3 (reference §2.1–2.4): list, get, create, update, archive, the batch
+ * CRM objects v3: list, get, create, update, archive, the batch
  * endpoints with their 100-input cap and 207 partial results, upsert on unique-value
  * properties, and merge. Search lives in search.ts.
  */
@@ -166,7 +166,7 @@ function update(req: SimRequest, ctx: SimContext): SimResponse {
   const type = requireType(ctx.store, req.params.objectType!);
   const body = parseBody(UpdateBody, req.body);
   const id = req.params.objectId!;
-  // The single update endpoint accepts merged-away ids (reference §2.4).
+  // HubSpot's single update endpoint accepts merged-away ids (its batch update does not).
   const r = lookup(ctx, type, id, req.query.get("idProperty"), true);
   if (!r || r.archived) throw notFound(`Object not found.  objectId are usually numeric.`, { id: [id] });
   const { values, problems } = validateProperties(ctx.store, type, body.properties, { existing: r });
@@ -294,7 +294,7 @@ function batchUpdate(req: SimRequest, ctx: SimContext): SimResponse {
   const missing: string[] = [];
   const prepared: Array<{ record: StoredRecord; values: Record<string, string>; traceId?: string; outcome: InputOutcome }> = [];
   for (const input of body.inputs) {
-    // Merged-away ids are not accepted here, unlike the single update (reference §2.4).
+    // HubSpot's batch update does not accept merged-away ids, unlike the single update.
     const record = lookup(ctx, type, input.id, input.idProperty ?? null, false);
     if (!record || record.archived) {
       missing.push(input.id);
@@ -386,7 +386,7 @@ function merge(req: SimRequest, ctx: SimContext): SimResponse {
   return { status: 200, body: serialize(ctx, type, winner, "all") };
 }
 
-/** Contacts only (reference §6): permanent; an unknown email is "blocklisted" and still answers 204. */
+/** Contacts only (HubSpot's GDPR delete): permanent; an unknown email is "blocklisted" and still answers 204. */
 function gdprDelete(req: SimRequest, ctx: SimContext): SimResponse {
   const type = requireType(ctx.store, req.params.objectType!);
   if (type.name !== "contacts") throw notFound(`GDPR delete is only available for contacts`);

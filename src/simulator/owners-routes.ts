@@ -3,7 +3,7 @@ import { boolParam, decodeCursor, encodeCursor, limitParam } from "./params.ts";
 import type { Router, SimContext, SimRequest, SimResponse } from "./router.ts";
 import type { Owner } from "./store.ts";
 
-/** Owners v3 (reference §3.2): list with email/after/limit (default 100)/archived, get by id or userId. */
+/** Owners v3: list with email/after/limit (default 100)/archived, get by id or userId. */
 
 export function ownerJson(o: Owner) {
   return {

@@ -3,7 +3,7 @@ import { requireType } from "./objects-routes.ts";
 import type { Router, SimContext, SimRequest, SimResponse } from "./router.ts";
 import type { Pipeline, PipelineStage } from "./store.ts";
 
-/** Pipelines v3 (reference §3.3): list (no paging), one pipeline, its stages. */
+/** Pipelines v3: list (HubSpot does not page it), one pipeline, its stages. */
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 

@@ -5,7 +5,7 @@ import { boolParam, listParam } from "./params.ts";
 import type { Router, SimContext, SimRequest, SimResponse } from "./router.ts";
 import type { PropertyType } from "./store.ts";
 
-/** Properties v3 (reference §4): list (archived param), get, create (201), update, archive (204). */
+/** Properties v3: list (archived param), get, create (201), update, archive (204). */
 
 const PROPERTY_TYPES = ["string", "number", "date", "datetime", "enumeration", "bool", "phone_number"] as const;
 

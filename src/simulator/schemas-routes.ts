@@ -6,7 +6,7 @@ import { PropertyCreate } from "./properties-routes.ts";
 import type { Router, SimContext, SimRequest, SimResponse } from "./router.ts";
 import type { Store } from "./store.ts";
 
-/** Custom-object schemas v3 (reference §3.1) on both paths the SDK and docs use. */
+/** Custom-object schemas v3 on both paths the SDK and docs use. */
 
 export const SchemaCreate = z.object({
   name: z.string().regex(/^[a-z][a-z0-9_]*$/i),

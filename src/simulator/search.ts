@@ -11,7 +11,7 @@ import { associationsOf } from "./associations.ts";
 import { documentOf, shortPage, staleViews } from "./search-faults.ts";
 
 /**
- * POST /crm/v3/objects/{type}/search (reference §2.6): filter groups (OR of ANDs), one sort,
+ * POST /crm/v3/objects/{type}/search: filter groups (OR of ANDs), one sort,
  * offset paging capped at 10,000 results, 3,000-character bodies, archived records never
  * returned, and an index that lags writes by `indexLagMs`. Range filters on the last-modified
  * property or hs_object_id are answered from sorted indexes, so incremental pulls over large

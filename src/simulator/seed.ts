@@ -225,7 +225,7 @@ function seedOwners(store: Store, rng: Prng, now: number): Owner[] {
         teams: [{ ...team, primary: true }, ...(i % 4 === 0 ? [{ ...teams[(i + 1) % teams.length]!, primary: false }] : [])],
         createdAt,
         updatedAt: createdAt + rng.int(0, 300) * DAY,
-        // One deactivated user: userId moves to userIdIncludingInactive (reference §3.2).
+        // One deactivated user: HubSpot then sends userId null and the id in userIdIncludingInactive.
         archived: i === 9,
       }),
     );

@@ -6,7 +6,9 @@ import { HubSpotError } from "./http-errors.ts";
  * Checks and normalises property values the way HubSpot does on writes: unknown and read-only
  * properties, enum options, numbers, booleans, dates and contact emails. Values come back in
  * HubSpot's canonical string forms (numbers canonical, "true"/"false", ISO datetimes with ms,
- * YYYY-MM-DD dates, lowercased emails). The error bodies follow reference §2.4/§2.5.
+ * YYYY-MM-DD dates, lowercased emails). Problems are answered as HubSpot does: a
+ * 400 VALIDATION_ERROR whose message lists each property's problem, with one entry per problem in
+ * `errors` (see http-errors.ts for the body's shape).
  */
 
 export interface PropertyProblem {

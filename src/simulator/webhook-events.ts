@@ -4,9 +4,10 @@ import type { ObjectTypeDef } from "./object-types.ts";
 import type { Store } from "./store.ts";
 
 /**
- * Turns the simulator's store and association changes into HubSpot v3 webhook events (reference §7.2,
- * CONTRACTS "Webhooks wire contract"). The sender (webhooks.ts) adds eventId, subscriptionId,
- * portalId, appId and attemptNumber; this module only says what happened, to what and when.
+ * Turns the simulator's store and association changes into HubSpot v3 webhook events (the
+ * receiver parses them with src/core/webhooks/events.ts). The sender (webhooks.ts) adds eventId,
+ * subscriptionId, portalId, appId and attemptNumber; this module only says what happened, to what
+ * and when.
  */
 
 /** An event before delivery: everything but the per-delivery fields. */

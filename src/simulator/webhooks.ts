@@ -10,8 +10,8 @@ import type { Store } from "./store.ts";
 import { followChanges, type ChangeEvent } from "./webhook-events.ts";
 
 /**
- * The simulator's webhook sender: what HubSpot's app webhooks do (reference §7.1, CONTRACTS
- * "Webhooks wire contract"). Store changes become events, events are batched (a window of
+ * The simulator's webhook sender: what HubSpot's app webhooks do (the events
+ * are webhook-events.ts). Store changes become events, events are batched (a window of
  * `batchWindowMs` or 100 events), each batch is POSTed signed to `targetUrl` with at most
  * `maxConcurrentRequests` in flight, and a batch that gets no 2xx within 5 s is sent again with
  * attemptNumber + 1 after `retryDelayMs` × attempt, until `maxAttempts`, then dropped.

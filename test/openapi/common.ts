@@ -92,7 +92,7 @@ export function collectionForwardPaging<T extends z.ZodType>(item: T) {
 
 /**
  * The 429 body. Not in the OpenAPI specs (their `Error` requires `category`, which HubSpot's documented
- * 429 example lacks); written from the usage-guidelines example and observed bodies (reference §1.3):
+ * 429 example lacks); written from HubSpot's usage-guidelines example and bodies seen from the real API:
  * status, message, errorType RATE_LIMIT, correlationId, policyName; groupName and requestId optional.
  */
 export const RateLimitErrorBody = z.strictObject({

@@ -16,7 +16,7 @@ import {
 
 /**
  * DEVIATION: the spec types property values as strings; HubSpot returns null for requested
- * properties without a value (reference §2.3), so null is accepted.
+ * properties without a value, so null is accepted.
  */
 const propertyValues = z.record(z.string(), z.string().nullable());
 

@@ -3,7 +3,9 @@ import { startSimulator, type RunningSimulator, type SimulatorOptions } from "..
 
 /**
  * A simulator for one test file plus a @hubspot/api-client Client pointed at it. The SDK's
- * retry settings are process-global (reference §8): build each client's API objects right away.
+ * retry settings are process-global: each new Client resets them, and an API object (e.g.
+ * crm.contacts.basicApi) takes the settings current when it is first touched. So build each
+ * client's API objects right away.
  */
 
 export interface TestSimulator extends RunningSimulator {

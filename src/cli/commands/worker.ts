@@ -43,7 +43,7 @@ export const command: Command = {
       options["webhooks-port"] !== undefined ? readWebhookConfig(process.env, { port: options["webhooks-port"], host: options["webhooks-host"] }) : null;
     // a token HubSpot refuses stops the command here, in one line, instead of pausing every job
     await checkAccessToken({ ...env, HUBSPOT_ACCESS_TOKEN: requireAccessToken(env) }, requireDatabaseUrl(env), log);
-    // With HUBSYNC_DATABASE_WAIT_MS, waits for a database that is still restarting (src/worker/supervise.ts).
+    // With HUBSYNC_DATABASE_WAIT_MS, waits for a database that is still restarting (src/core/worker/supervise.ts).
     const worker = await startWorkerWhenDatabaseAnswers({
       databaseUrl: requireDatabaseUrl(env),
       concurrency: options.concurrency,

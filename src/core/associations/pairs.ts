@@ -138,7 +138,7 @@ export async function ensureAssociationTables(pool: pg.Pool, log: Logger, object
     if (isNew) created.push(p.table);
   }
   if (created.length) {
-    // Write-back (PUSH) puts its outbox triggers on association tables with a write-back type at one end.
+    // Write-back (sql/41_push_triggers.sql) puts its outbox triggers on association tables with a write-back type at one end.
     const types = new Set(pairs.filter((p) => created.includes(p.table)).flatMap((p) => [p.a.objectType, p.b.objectType]));
     for (const type of types) await pool.query(`select hubsync._refresh_write_back($1)`, [type]);
     log.info({ tables: created }, "association tables created");

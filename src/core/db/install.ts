@@ -14,8 +14,8 @@ import { log as rootLog, type Logger } from "../log.ts";
  * 1. committed migrations (migrations/committed, graphile-migrate's format and hashes) — each one
  *    not yet recorded in hubsync.migrations, in order. The bookkeeping is hubsync's own: a database
  *    that uses graphile-migrate for itself keeps its graphile_migrate history untouched, and that
- *    history can never make us skip a file (graphile-notes §0.8: graphile-migrate only runs files
- *    whose names sort after its last row). A migration applied with another hash is refused.
+ *    history can never make us skip a file (graphile-migrate only runs files whose names sort after
+ *    the last row of its history). A migration applied with another hash is refused.
  * 2. migrations/current.sql when it has content (the development workflow; idempotent DDL).
  * 3. graphile-worker's schema, in hubsync_worker (a user's own graphile_worker is left alone).
  * 4. the SQL API, sql/*.sql in file-name order, re-applied every time (create or replace).

@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-/** HubSpot takes at most 100 inputs per object batch call (reference/hubspot-api.md §2.4). */
+/** HubSpot takes at most 100 inputs per object batch call. */
 export const BATCH_SIZE = 100;
 
 /** The unique-value property that makes creates idempotent (batch upsert with idProperty). */

@@ -1,6 +1,6 @@
 import type { PropertyDef } from "../hubspot/schemas.ts";
 
-/** The PostgreSQL types hubsync creates for HubSpot properties (DESIGN.md, SQL contract). */
+/** The PostgreSQL types hubsync creates for HubSpot properties (README.md, "Types", lists them for users). */
 export type PgType = "text" | "numeric" | "date" | "timestamptz" | "boolean" | "text[]";
 
 export function pgTypeFor(def: Pick<PropertyDef, "type" | "fieldType">): PgType {

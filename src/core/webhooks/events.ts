@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /**
- * HubSpot's webhook event (reference §7.2): a batch is a JSON array of up to 100 of these.
+ * HubSpot's webhook event (app webhooks v3): a batch is a JSON array of up to 100 of these.
  * Fields HubSpot may add are kept (passthrough); ids arrive as numbers, we keep them as text.
  */
 

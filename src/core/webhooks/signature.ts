@@ -1,7 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 
 /**
- * HubSpot's webhook signatures (reference §7.3), used by both ends: the receiver verifies, the
+ * HubSpot's webhook signatures, used by both ends: the receiver verifies, the
  * simulator signs. v3 = base64 HMAC-SHA256(secret, method + uri + body + timestamp) with a
  * 5-minute timestamp window; v2 = hex sha256(secret + method + uri + body); v1 = hex sha256(secret + body).
  */

@@ -85,7 +85,9 @@ export async function loadTasks(directory: string, getPool: () => Promise<import
  * Shutdown is ours, not graphile's signal handler: graphile re-raises the signal after its
  * graceful stop, killing the process before the pool and the logger are flushed. The batch
  * delays are 0 because with the default (-1) a job finishing during shutdown is reported done
- * but stays locked for 4 hours (graphile-notes §0.4).
+ * but stays locked for 4 hours: graphile-worker does not wait for the deferred DELETE of a
+ * completed job, and the pool goes away first. With a delay >= 0 the batches are flushed when the
+ * runner stops.
  */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const log = (options.log ?? rootLog).child({ component: "worker" });
@@ -177,7 +179,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     log.error({ task: job.task_identifier, jobId: job.id, attempts: job.attempts, err: String(error) }, "job failed permanently");
   });
 
-  // PUSH's task, started with {}, sweeps every object type with changes due: after a crash the
+  // The push task (tasks/hubsync_push.ts), started with {}, sweeps every object type with changes due: after a crash the
   // dead worker's push job stays locked for hours, so a new worker sends the leftovers itself.
   if (tasks.includes("hubsync_push")) {
     await runner.addJob("hubsync_push", {}, { jobKey: "hubsync_push_sweep" }).catch((err: unknown) => {

@@ -8,7 +8,7 @@ import { startWorker, type RunningWorker, type WorkerOptions } from "./runner.ts
  *   (its batch retry stops at the first failure) and then hangs on jobs that cannot finish. The
  *   worker then exits with EXIT_DATABASE_LOST at once, for its supervisor (systemd
  *   `Restart=always`, a container's restart policy) to start it again; the jobs it held are
- *   released by the next worker's liveness check (src/worker/liveness.ts) and run again.
+ *   released by the next worker's liveness check (src/core/worker/liveness.ts) and run again.
  *   A restart with no job finishing at that moment needs nothing: connections are re-made.
  * - At start, with HUBSYNC_DATABASE_WAIT_MS set, a database that refuses connections (still
  *   restarting) is waited for that long, so a supervisor's quick restarts do not crash-loop into

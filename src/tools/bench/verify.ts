@@ -6,7 +6,7 @@ import type { BenchSim } from "../shared/sim.ts";
 
 /**
  * Did a copy lose or duplicate a record? Every live record of the simulator must be in the table
- * exactly once, and the table must hold nothing the simulator does not: src/verify/compare.ts's
+ * exactly once, and the table must hold nothing the simulator does not: src/tools/verify/compare.ts's
  * record-by-record check, on ids only (the naive script's changes reach HubSpot while hubsync's
  * worker is stopped, so values may lag), read from the in-process store.
  */

@@ -2,7 +2,7 @@ import type pg from "pg";
 import type { BenchSim } from "../shared/sim.ts";
 import { compareWithSimulator, type Comparison } from "../verify/compare.ts";
 
-/** The record-by-record comparison (src/verify/), reduced to what the soak reports: counts per table and a few examples. */
+/** The record-by-record comparison (src/tools/verify/), reduced to what the soak reports: counts per table and a few examples. */
 export interface TableComparison {
   table: string;
   expected: number;

@@ -8,7 +8,7 @@ import { quoteIdent } from "../../core/schema/naming.ts";
  * Record-by-record comparison of hubsync's copy with the simulator's portal: the check every
  * fault test, the soak and the bench end with. Every live record must be in its table exactly
  * once with the typed columns holding what a pull would have written (HubSpot's strings through
- * src/schema/mapping.ts, compared in SQL with the column's own type), archived records must be
+ * src/core/schema/mapping.ts, compared in SQL with the column's own type), archived records must be
  * gone (or marked, per on_archive), and nothing else may be there. HubSpot's side is checked for
  * duplicated creates too: two live records carrying one hubsync_local_id.
  */
