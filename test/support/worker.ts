@@ -4,6 +4,7 @@ import { createHubSpotApi, type HubSpotApi, type HubSpotApiOptions } from "../..
 import { createLogger } from "../../src/core/log.ts";
 import { startWorker, type RunningWorker } from "../../src/core/worker/runner.ts";
 import type { SyncContext } from "../../src/core/context.ts";
+import type { SearchPage } from "../../src/core/hubspot/schemas.ts";
 
 /** The logger handed to code under test; HUBSYNC_TEST_LOG=debug shows what it says. */
 export const quietLog = createLogger({ level: process.env.HUBSYNC_TEST_LOG ?? "silent" });
@@ -27,6 +28,15 @@ export function connectWorker(dbUrl: string, sim: { url: string; token: string }
       await pool.end();
     },
   };
+}
+
+/**
+ * The worker's deps with its search wrapped: `around(n, search)` runs for the n-th search of the
+ * run (from 1) and returns the page, so a test can act between pages or make one fail.
+ */
+export function aroundSearch(deps: SyncContext, around: (n: number, search: () => Promise<SearchPage>) => Promise<SearchPage>): SyncContext {
+  let n = 0;
+  return { ...deps, hubspot: { ...deps.hubspot, search: (...args) => around(++n, () => deps.hubspot.search(...args)) } };
 }
 
 /** hubsync.enable_sync, as a DBA would call it. */

@@ -15,6 +15,8 @@ const Options = z.object({
   tier: z.enum(TIERS).default("pro"),
   latency: z.coerce.number().min(0).default(0),
   "index-lag": z.coerce.number().min(0).default(0),
+  properties: z.coerce.number().int().min(0).default(0),
+  "small-catalog": z.boolean().default(false),
   token: z.string().min(1).default("sim-token"),
   "no-rate-limits": z.boolean().default(false),
   "webhook-url": z.url({ protocol: /^https?$/ }).optional(),
@@ -30,7 +32,7 @@ const Options = z.object({
 });
 
 const USAGE = `usage: hubsync simulator [--port N] [--seed N] [--tier free|starter|pro|enterprise] [--latency MS] [--index-lag MS]
-                          [--token T] [--host H] [--random-seed N] [--no-rate-limits]
+                          [--token T] [--host H] [--random-seed N] [--no-rate-limits] [--properties N] [--small-catalog]
                           [--webhook-url URL --webhook-secret S [--webhook-signature v3,v1]]
 
 Serves HubSpot's CRM API (objects, search, associations, properties, pipelines, owners) from memory,
@@ -44,6 +46,9 @@ with its rate limits, until SIGINT/SIGTERM; a control API under /_sim/ seeds it 
   --index-lag MS         how late search sees changes, as HubSpot's search index (default 0)
   --token T              the access token it accepts (default sim-token)
   --no-rate-limits       answer every request, never 429
+  --properties N         add N custom properties to contacts, companies and deals (on top of a catalog
+                         of HubSpot's size: about 370 contact properties, hundreds on companies and deals)
+  --small-catalog        only the few dozen built-in properties per type (faster, less like HubSpot)
   --webhook-url URL      POST signed HubSpot webhook batches of every change to URL
   --webhook-secret S     the app's client secret those batches are signed with
   --webhook-signature L  the signature versions to send, comma-separated (default v3,v1: HubSpot sends
@@ -62,6 +67,8 @@ export const command: Command = {
         tier: { type: "string" },
         latency: { type: "string" },
         "index-lag": { type: "string" },
+        properties: { type: "string" },
+        "small-catalog": { type: "boolean" },
         token: { type: "string" },
         "no-rate-limits": { type: "boolean" },
         "webhook-url": { type: "string" },
@@ -82,6 +89,7 @@ export const command: Command = {
       indexLagMs: o["index-lag"],
       rateLimits: o["no-rate-limits"] ? false : {},
       seed: o.seed !== undefined ? { size: o.seed, seed: o["random-seed"] } : undefined,
+      catalog: { realistic: !o["small-catalog"], custom: o.properties },
       webhooks: o["webhook-url"] ? { targetUrl: o["webhook-url"], secret: o["webhook-secret"]!, signatures: o["webhook-signature"] } : undefined,
     });
     process.stdout.write(

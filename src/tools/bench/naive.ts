@@ -88,6 +88,10 @@ function listPath(type: string, props: string[], assoc: string[], after: string 
   return `/crm/v3/objects/${type}?${q.toString()}`;
 }
 
+function recordPath(type: string, id: string, props: string[]): string {
+  return `/crm/v3/objects/${type}/${id}?${new URLSearchParams({ properties: props.join(",") }).toString()}`;
+}
+
 const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === "23505";
 
 /**
@@ -148,7 +152,9 @@ export async function naiveBackfill(pool: pg.Pool, http: NaiveHttp, types: strin
 
 /**
  * Incremental pull, the naive way: search each type for last-modified ≥ since, every property,
- * 100 per page, one upsert per row.
+ * 100 per page, one upsert per row. When the property list does not fit in a search body
+ * (HubSpot's 3,000 characters: any realistic catalog) the search asks for ids only and each record
+ * is read with a GET carrying every property, one call per record.
  */
 export async function naiveIncremental(
   pool: pg.Pool,
@@ -170,8 +176,11 @@ export async function naiveIncremental(
         limit: 100,
         ...(after ? { after } : {}),
       };
-      const page = NaivePage.parse(await http.request("POST", `/crm/v3/objects/${type}/search`, body));
-      for (const r of page.results) {
+      const fits = JSON.stringify(body).length <= 3_000;
+      const found = NaivePage.parse(await http.request("POST", `/crm/v3/objects/${type}/search`, fits ? body : { ...body, properties: [lastModified] }));
+      const rows = fits ? found.results : [];
+      if (!fits) for (const hit of found.results) rows.push(NaiveRecord.parse(await http.request("GET", recordPath(type, hit.id, props))));
+      for (const r of rows) {
         await pool.query(
           `insert into ${NAIVE_SCHEMA}.${quoteIdent(type)} (id, properties, created_at, updated_at) values ($1, $2, $3, $4)
            on conflict (id) do update set properties = excluded.properties, updated_at = excluded.updated_at`,
@@ -179,7 +188,7 @@ export async function naiveIncremental(
         );
         records++;
       }
-      after = page.paging?.next?.after;
+      after = found.paging?.next?.after;
     } while (after);
   }
   return { records, associations: 0, duplicates: 0, calls: http.stats.calls - before.calls, rateLimited: http.stats.rateLimited - before.rateLimited, ms: Date.now() - started };
