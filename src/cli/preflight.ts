@@ -1,6 +1,7 @@
 import type { Env } from "../core/config.ts";
 import { createPool } from "../core/db/pool.ts";
-import { AuthPausedError, createHubSpotApi } from "../core/hubspot/client.ts";
+import { createHubSpotApi } from "../core/hubspot/client.ts";
+import { AuthPausedError } from "../core/hubspot/errors.ts";
 import type { Logger } from "../core/log.ts";
 
 /**

@@ -1,4 +1,4 @@
-import type { Bucket } from "../hubspot/client.ts";
+import type { Bucket } from "../hubspot/rate-budget.ts";
 
 /**
  * Rate-budget buckets of association reads. HubSpot's spec exempts the v4 association batch

@@ -1,4 +1,4 @@
-import { HubSpotError, MissingScopesError, PausedError } from "../hubspot/client.ts";
+import { HubSpotError, MissingScopesError, PausedError } from "../hubspot/errors.ts";
 import type { SyncDeps } from "../pull/deps.ts";
 import { recordRun, type RunSummary } from "../pull/runs.ts";
 import { quoteIdent } from "../schema/naming.ts";

@@ -2,20 +2,10 @@ import { Client } from "@hubspot/api-client";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { log as rootLog } from "../log.ts";
-import { classify, HubSpotError, MalformedResponseError, parseResponse } from "./errors.ts";
+import { AuthPausedError, classify, DailyLimitError, MalformedResponseError, MissingScopesError, parseResponse, PausedError } from "./errors.ts";
 import { createTimeoutAgent } from "./http-agent.ts";
-import {
-  AuthPausedError,
-  createMemoryRateBudget,
-  createPgRateBudget,
-  DailyLimitError,
-  dailyPause,
-  MissingScopesError,
-  PausedError,
-  type BudgetLimits,
-  type Bucket,
-  type RateBudget,
-} from "./rate-budget.ts";
+import { createMemoryRateBudget, createPgRateBudget, type BudgetLimits, type Bucket, type RateBudget } from "./rate-budget.ts";
+import { countFailure, decide, type Attempts, type RetryPolicy } from "./retry.ts";
 import {
   BatchReadResponse,
   ListPage as ListPageSchema,
@@ -33,8 +23,6 @@ import {
   type SearchPage,
 } from "./schemas.ts";
 import { recordUsage } from "./usage.ts";
-
-export { AuthPausedError, DailyLimitError, HubSpotError, MalformedResponseError, MissingScopesError, parseResponse, PausedError, type Bucket };
 
 export interface HubSpotApiOptions {
   accessToken: string;
@@ -118,32 +106,17 @@ function createSemaphore(n: number) {
     },
   };
 }
-const MAX_RATE_LIMITED = 12;
-const SECONDLY_WAIT_MS = 1_100;
-const TEN_SECONDLY_WAIT_MS = 10_000;
-export const AUTH_MESSAGE = "HubSpot rejected the access token (401) — check HUBSPOT_ACCESS_TOKEN (expired, revoked, or for another account)";
-
-/** The scopes HubSpot says are missing (403 MISSING_SCOPES: errors[].context.requiredGranularScopes). */
-function missingScopes(err: HubSpotError): string[] {
-  const out = new Set<string>();
-  for (const e of err.body?.errors ?? []) {
-    const ctx = (e as { context?: Record<string, unknown> } | null)?.context;
-    for (const key of ["requiredGranularScopes", "requiredScopes", "missingScopes"]) {
-      const v = ctx?.[key];
-      if (Array.isArray(v)) for (const s of v) if (typeof s === "string") out.add(s);
-    }
-  }
-  return [...out];
-}
-
 export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
   const basePath = options.basePath ?? "https://api.hubapi.com";
   const log = (options.log ?? rootLog).child({ component: "hubspot" });
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const maxAttempts = options.maxAttempts ?? 6;
-  const backoffBaseMs = options.backoffBaseMs ?? 500;
-  const backoffCapMs = options.backoffCapMs ?? 30_000;
   const budget = options.pool ? createPgRateBudget(options.pool, options.limits) : createMemoryRateBudget(options.limits);
+  const retryPolicy: RetryPolicy = {
+    maxAttempts: options.maxAttempts ?? 6,
+    backoffBaseMs: options.backoffBaseMs ?? 500,
+    backoffCapMs: options.backoffCapMs ?? 30_000,
+    limits: budget.limits,
+  };
   const concurrency = options.concurrency ?? 8;
   // search has its own (small) allowance: waiting search calls must not hold general ones back
   const inFlight: Record<Bucket, ReturnType<typeof createSemaphore>> = {
@@ -173,8 +146,7 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
 
   async function call<T>(bucket: Bucket, fn: (sdk: Client) => Promise<T>, callOptions: CallOptions = {}): Promise<T> {
     const idempotent = callOptions.idempotent ?? true;
-    let failures = 0;
-    let limited = 0;
+    let attempts: Attempts = { failures: 0, limited: 0 };
     for (;;) {
       // A slot is reserved only once a socket is ours, so the request leaves when the budget says
       // (reserving first and queueing for a socket after would bunch requests at HubSpot's end).
@@ -198,63 +170,44 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
         // the SDK parses the body before we see it: cut-off or non-JSON answers arrive as a SyntaxError
         if (err instanceof SyntaxError) throw new MalformedResponseError(callOptions.label ?? "a HubSpot request", `the body is not valid JSON (${err.message})`);
         const failure = classify(err);
-        if (failure.kind === "fatal") {
-          const e = failure.error;
-          if (e instanceof HubSpotError && e.status === 401) {
-            // A refused token fails every request alike: one portal-wide pause, one probe a minute,
-            // instead of every job retrying on its own.
-            const until = new Date(Date.now() + budget.limits.authPauseMs);
-            await budget.pause("auth", until, AUTH_MESSAGE);
-            log.error({ status: 401, correlationId: e.correlationId, label: callOptions.label, retryAt: until.toISOString() }, AUTH_MESSAGE);
-            throw new AuthPausedError(until, AUTH_MESSAGE);
-          }
-          if (e instanceof HubSpotError && e.status === 403) {
-            const scopes = missingScopes(e);
-            const until = new Date(Date.now() + budget.limits.scopesPauseMs);
-            const message =
-              `HubSpot refused ${callOptions.label ?? "the request"} (403 ${e.category ?? "FORBIDDEN"})` +
-              (scopes.length ? `: the private app lacks scope ${scopes.join(", ")} — add it in HubSpot (Settings › Integrations › Private apps)` : `: ${e.body?.message ?? "forbidden"}`);
-            log.error({ status: 403, correlationId: e.correlationId, scopes, label: callOptions.label }, message);
-            throw new MissingScopesError(until, message);
-          }
-          throw e;
-        }
+        attempts = countFailure(attempts, failure);
         if (failure.kind === "rate_limited") {
           stats.rateLimited++;
           recordUsage("rateLimited");
-          limited++;
-          const policy = failure.policy.toUpperCase();
-          if (policy === "DAILY") {
-            const { until, message } = dailyPause(budget.limits, new Date(), `HubSpot said: ${failure.body?.message ?? "DAILY 429"}`);
-            await budget.pause("daily", until, message);
-            log.error({ policy, correlationId: failure.body?.correlationId, retryAt: until.toISOString() }, message);
-            throw new DailyLimitError(until, message);
+        }
+        const decision = decide({ failure, bucket, idempotent, ...(callOptions.label ? { label: callOptions.label } : {}) }, attempts, retryPolicy, new Date(), Math.random());
+        switch (decision.kind) {
+          case "fail":
+            throw decision.error;
+          case "pause": {
+            const { reason, until, message } = decision;
+            const correlationId = failure.kind === "fatal" ? (failure.error as { correlationId?: string }).correlationId : failure.kind === "rate_limited" ? failure.body?.correlationId : undefined;
+            if (decision.portalWide && reason !== "scopes") await budget.pause(reason, until, message);
+            log.error({ reason, correlationId, label: callOptions.label, retryAt: until.toISOString() }, message);
+            throw reason === "daily" ? new DailyLimitError(until, message) : reason === "auth" ? new AuthPausedError(until, message) : new MissingScopesError(until, message);
           }
-          const interval = Number(failure.headers["x-hubspot-ratelimit-interval-milliseconds"]);
-          const waitMs =
-            policy === "SECONDLY" || bucket === "search"
-              ? SECONDLY_WAIT_MS
-              : Number.isFinite(interval) && interval > 0
-                ? interval
-                : TEN_SECONDLY_WAIT_MS;
-          log.warn({ bucket, policy, waitMs, label: callOptions.label }, "HubSpot rate limit hit (429); waiting for the window");
-          await budget.block(bucket, waitMs, policy.toLowerCase());
-          if (limited > MAX_RATE_LIMITED) throw new HubSpotError(429, failure.body, "still rate limited after many waits");
-          continue;
+          case "wait-window":
+            log.warn({ bucket, policy: decision.policy, waitMs: decision.waitMs, label: callOptions.label }, "HubSpot rate limit hit (429); waiting for the window");
+            await budget.block(bucket, decision.waitMs, decision.policy.toLowerCase());
+            if (decision.giveUp) throw decision.giveUp;
+            continue;
+          case "retry":
+            stats.retries++;
+            recordUsage("retries");
+            log.warn(
+              {
+                bucket,
+                status: failure.kind === "transient" ? failure.status : undefined,
+                attempt: attempts.failures,
+                waitMs: Math.round(decision.waitMs),
+                ms: Date.now() - started,
+                label: callOptions.label,
+                error: failure.kind === "transient" ? failure.message : undefined,
+              },
+              "HubSpot request failed; retrying",
+            );
+            await sleep(decision.waitMs);
         }
-        failures++;
-        if ((!idempotent && failure.sent) || failures >= maxAttempts) {
-          throw new HubSpotError(failure.status, { message: failure.message }, `${failure.message} (after ${failures} attempts)`);
-        }
-        stats.retries++;
-        recordUsage("retries");
-        const exp = Math.min(backoffCapMs, backoffBaseMs * 2 ** (failures - 1));
-        const waitMs = Math.max(failure.retryAfterMs ?? 0, exp / 2 + Math.random() * (exp / 2));
-        log.warn(
-          { bucket, status: failure.status, attempt: failures, waitMs: Math.round(waitMs), ms: Date.now() - started, label: callOptions.label, error: failure.message },
-          "HubSpot request failed; retrying",
-        );
-        await sleep(waitMs);
       } finally {
         release();
       }

@@ -1,5 +1,7 @@
 import type pg from "pg";
 import { z } from "zod";
+import { rateLimitSettings } from "../config.ts";
+import { AuthPausedError, DailyLimitError, formatUtc } from "./errors.ts";
 
 /**
  * The portal-wide request budget. HubSpot counts every request of the app against one 10-second
@@ -55,87 +57,9 @@ export const DEFAULT_LIMITS: BudgetLimits = {
   marginMs: 100,
 };
 
-const Headroom = z.coerce.number().gt(0).max(1);
-
-const Milliseconds = z.coerce.number().int().min(1);
-
-/**
- * DEFAULT_LIMITS with the environment applied: HUBSYNC_RATE_HEADROOM (a fraction, e.g. 0.8 to
- * leave room for other integrations), HUBSYNC_DAILY_RESET_TZ, HUBSYNC_DAILY_RECHECK_MS,
- * HUBSYNC_AUTH_PAUSE_MS and HUBSYNC_SCOPES_PAUSE_MS.
- */
+/** DEFAULT_LIMITS with the settings of the environment applied (see rateLimitSettings in config.ts). */
 export function defaultLimits(env: NodeJS.ProcessEnv = process.env): BudgetLimits {
-  const limits = { ...DEFAULT_LIMITS };
-  const raw = env.HUBSYNC_RATE_HEADROOM;
-  if (raw !== undefined && raw !== "") {
-    const parsed = Headroom.safeParse(raw);
-    if (!parsed.success) throw new Error(`hubsync: HUBSYNC_RATE_HEADROOM must be a fraction in (0, 1], got "${raw}"`);
-    limits.headroom = parsed.data;
-  }
-  const ms = (name: string, key: "dailyRecheckMs" | "authPauseMs" | "scopesPauseMs") => {
-    const v = env[name];
-    if (v === undefined || v === "") return;
-    const parsed = Milliseconds.safeParse(v);
-    if (!parsed.success) throw new Error(`hubsync: ${name} must be a positive number of milliseconds, got "${v}"`);
-    limits[key] = parsed.data;
-  };
-  ms("HUBSYNC_DAILY_RECHECK_MS", "dailyRecheckMs");
-  ms("HUBSYNC_AUTH_PAUSE_MS", "authPauseMs");
-  ms("HUBSYNC_SCOPES_PAUSE_MS", "scopesPauseMs");
-  const tz = env.HUBSYNC_DAILY_RESET_TZ;
-  if (tz) {
-    try {
-      new Intl.DateTimeFormat("en-US", { timeZone: tz });
-    } catch {
-      throw new Error(`hubsync: HUBSYNC_DAILY_RESET_TZ must be an IANA time zone such as "America/New_York" (your HubSpot account's), got "${tz}"`);
-    }
-    limits.dailyResetTimeZone = tz;
-  }
-  return limits;
-}
-
-/**
- * hubsync must not call HubSpot before `until`: the daily quota is used up, the access token was
- * refused, or (per request) the app lacks a scope. Tasks re-queue themselves for `until` instead
- * of failing into graphile-worker's backoff; the message is what hubsync.status shows.
- */
-export class PausedError extends Error {
-  readonly until: Date;
-  readonly reason: "daily" | "auth" | "scopes";
-  constructor(reason: "daily" | "auth" | "scopes", until: Date, message: string) {
-    super(message);
-    this.name = "PausedError";
-    this.reason = reason;
-    this.until = until;
-  }
-}
-
-export class DailyLimitError extends PausedError {
-  constructor(until: Date, detail: string) {
-    super("daily", until, detail.startsWith("HubSpot daily API limit reached") ? detail : `HubSpot daily API limit reached; waiting until ${formatUtc(until)} (${detail})`);
-    this.name = "DailyLimitError";
-  }
-}
-
-/** HubSpot answered 401: the token is expired, revoked or wrong. Everything waits; one probe a minute. */
-export class AuthPausedError extends PausedError {
-  constructor(until: Date, message: string) {
-    super("auth", until, message);
-    this.name = "AuthPausedError";
-  }
-}
-
-/** HubSpot answered 403 (MISSING_SCOPES): only the calls needing that scope wait. */
-export class MissingScopesError extends PausedError {
-  readonly status = 403;
-  constructor(until: Date, message: string) {
-    super("scopes", until, message);
-    this.name = "MissingScopesError";
-  }
-}
-
-export function formatUtc(d: Date): string {
-  return `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+  return { ...DEFAULT_LIMITS, ...rateLimitSettings(env) };
 }
 
 /**
@@ -368,7 +292,7 @@ export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): R
  * The daily stop: until the quota resets (midnight in the portal's time zone), but probed again
  * after dailyRecheckMs at the latest, and the sentence that says so.
  */
-export function dailyPause(limits: BudgetLimits, now: Date, detail: string): { until: Date; reset: Date; message: string } {
+export function dailyPause(limits: Pick<BudgetLimits, "dailyResetTimeZone" | "dailyRecheckMs">, now: Date, detail: string): { until: Date; reset: Date; message: string } {
   const reset = nextDailyReset(now, limits.dailyResetTimeZone);
   const until = new Date(Math.min(reset.getTime(), now.getTime() + limits.dailyRecheckMs));
   const zone = limits.dailyResetTimeZone === "UTC" ? "UTC midnight" : `midnight ${limits.dailyResetTimeZone}`;

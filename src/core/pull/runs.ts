@@ -1,4 +1,4 @@
-import { PausedError } from "../hubspot/rate-budget.ts";
+import { PausedError } from "../hubspot/errors.ts";
 import { newUsage, trackUsage } from "../hubspot/usage.ts";
 import { recordError } from "../schema/objects.ts";
 import type { SyncDeps } from "./deps.ts";

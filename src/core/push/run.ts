@@ -24,7 +24,7 @@ import {
 } from "./outbox.ts";
 import { chunk, coalesce, type RecordChange } from "./plan.ts";
 import { sendBatch, type Outcome, type SendItem, type SendStats } from "./send.ts";
-import { PausedError } from "../hubspot/rate-budget.ts";
+import { PausedError } from "../hubspot/errors.ts";
 
 export interface PushContext {
   pool: pg.Pool;

@@ -1,7 +1,7 @@
 import type pg from "pg";
 import type { JobHelpers, Task } from "graphile-worker";
 import { z } from "zod";
-import { PausedError } from "../hubspot/rate-budget.ts";
+import { PausedError } from "../hubspot/errors.ts";
 import type { Logger } from "../log.ts";
 import { WORKER_SCHEMA } from "../db/install.ts";
 
