@@ -109,6 +109,12 @@ export const ConfigPatchSchema = z
      * MISSING_SCOPES naming `scope` (reference §2.5). [] = every scope granted.
      */
     missingScopes: z.array(z.object({ pathPrefix: z.string().min(1), scope: z.string().min(1) })),
+    /**
+     * 2026-09 paths answer a partly failed batch 207 (true) or 200 with `errors[]` (false). Its
+     * spec declares no 207 and HubSpot does not say which status comes back, so the default is
+     * the one a client cannot lean on: 200.
+     */
+    multiStatus2026_09: z.boolean(),
   })
   .partial();
 export type ConfigPatch = z.input<typeof ConfigPatchSchema>;
@@ -129,6 +135,7 @@ export interface SimulatorConfig {
   associationsPageSize: number;
   associationsBumpLastModified: boolean;
   missingScopes: Array<{ pathPrefix: string; scope: string }>;
+  multiStatus2026_09: boolean;
 }
 
 export function defaultConfig(): SimulatorConfig {
@@ -148,6 +155,7 @@ export function defaultConfig(): SimulatorConfig {
     associationsPageSize: 500,
     associationsBumpLastModified: false,
     missingScopes: [],
+    multiStatus2026_09: false,
   };
 }
 
@@ -174,6 +182,7 @@ export function applyConfig(config: SimulatorConfig, patch: ConfigPatch): Simula
   if (p.associationsPageSize !== undefined) next.associationsPageSize = p.associationsPageSize;
   if (p.associationsBumpLastModified !== undefined) next.associationsBumpLastModified = p.associationsBumpLastModified;
   if (p.missingScopes !== undefined) next.missingScopes = p.missingScopes;
+  if (p.multiStatus2026_09 !== undefined) next.multiStatus2026_09 = p.multiStatus2026_09;
   return next;
 }
 

@@ -4,9 +4,10 @@ import type { FaultConfig } from "./config.ts";
 
 export type Fault = { kind: "drop" } | { kind: "timeout"; ms: number } | { kind: "server-error"; status: number } | { kind: "lost-response" } | null;
 
-export function pickFault(f: FaultConfig, random: () => number = Math.random, path = ""): Fault {
+/** `paths`: the request's path and, for a dated path, its legacy twin; a path filter may name either. */
+export function pickFault(f: FaultConfig, random: () => number = Math.random, paths: readonly string[] = []): Fault {
   if (f.dropRate === 0 && f.timeoutRate === 0 && f.serverErrorRate === 0 && f.lostResponseRate === 0) return null;
-  if (f.faultPath && !path.includes(f.faultPath)) return null;
+  if (f.faultPath && !paths.some((p) => p.includes(f.faultPath!))) return null;
   const r = random();
   if (r < f.dropRate) return { kind: "drop" };
   if (r < f.dropRate + f.timeoutRate) return { kind: "timeout", ms: f.timeoutMs };
@@ -55,9 +56,9 @@ export function malformedBody(body: unknown, kind: "truncated" | "shape", random
 }
 
 /** Whether this answer is to be malformed, and how. */
-export function pickMalformed(f: FaultConfig, path: string, random: () => number): "truncated" | "shape" | null {
+export function pickMalformed(f: FaultConfig, paths: readonly string[], random: () => number): "truncated" | "shape" | null {
   if (f.malformedRate <= 0) return null;
-  if (f.malformedPath && !path.includes(f.malformedPath)) return null;
+  if (f.malformedPath && !paths.some((p) => p.includes(f.malformedPath!))) return null;
   if (random() >= f.malformedRate) return null;
   if (f.malformedKind !== "mixed") return f.malformedKind;
   return random() < 0.5 ? "truncated" : "shape";

@@ -29,6 +29,8 @@ export function schemaJson(store: Store, def: ObjectTypeDef) {
     primaryDisplayProperty: def.primaryDisplayProperty ?? undefined,
     secondaryDisplayProperties: def.secondaryDisplayProperties,
     searchableProperties: def.searchableProperties,
+    // Optional in v3, required in the dated versions; the simulator has no sensitive properties.
+    allowsSensitiveProperties: false,
     requiredProperties: def.requiredProperties,
     properties: store.propertyDefinitions(def).filter((p) => !p.archived),
     associations: [],

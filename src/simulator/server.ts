@@ -2,6 +2,7 @@ import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { log } from "../core/log.ts";
 import { effectiveLimits, type SimulatorConfig } from "./config.ts";
+import { adaptDatedResponse, datedPath, datedRouteMissing } from "./dated-routes.ts";
 import { malformedBody, pickFault, pickMalformed, serverErrorBody } from "./faults.ts";
 import { HubSpotError, newCorrelationId } from "./http-errors.ts";
 import { Prng } from "./prng.ts";
@@ -126,7 +127,10 @@ async function handle(
     return;
   }
 
-  const match = parts.router.match(method, url.pathname);
+  // A dated path is answered by its v3/v4 twin's handler, then reshaped where the version differs.
+  const dated = control ? undefined : datedPath(url.pathname);
+  const paths = dated ? [url.pathname, dated.legacy] : [url.pathname];
+  const match = dated && datedRouteMissing(method, dated) ? undefined : parts.router.match(method, dated?.legacy ?? url.pathname);
   if (match === undefined || match === "method") {
     const status = match === "method" ? 405 : 404;
     finish({ status, body: { status: "error", message: status === 404 ? `No route for ${method} ${url.pathname}` : `Method ${method} not allowed`, correlationId, category: status === 404 ? "OBJECT_NOT_FOUND" : "METHOD_NOT_ALLOWED" } });
@@ -153,7 +157,7 @@ async function handle(
     }
   }
 
-  const missing = match.options.auth ? config.missingScopes.find((m) => url.pathname.startsWith(m.pathPrefix)) : undefined;
+  const missing = match.options.auth ? config.missingScopes.find((m) => paths.some((p) => p.startsWith(m.pathPrefix))) : undefined;
   if (missing) {
     finish({
       status: 403,
@@ -169,7 +173,7 @@ async function handle(
     return;
   }
 
-  const fault = control ? null : pickFault(config.faults, dice(config), url.pathname);
+  const fault = control ? null : pickFault(config.faults, dice(config), paths);
   if (fault) {
     if (fault?.kind === "drop") {
       parts.requestLog.record({ method, path: stripCredentials(url), endpoint, status: 0, ms: Date.now() - started, at: started });
@@ -229,13 +233,14 @@ async function handle(
     if (!(err instanceof HubSpotError)) throw err;
     out = { status: err.httpStatus, body: err.body(correlationId) };
   }
+  if (dated) out = adaptDatedResponse(dated, out, { multiStatus2026_09: config.multiStatus2026_09 }, started);
   if (fault?.kind === "lost-response") {
     // The work is done (a write is stored) but the client never hears back: what a retry must survive.
     parts.requestLog.record({ method, path: stripCredentials(url), endpoint, status: 0, ms: Date.now() - started, at: started });
     req.socket.destroy();
     return;
   }
-  const malformed = out.status >= 200 && out.status < 300 && out.body !== undefined ? pickMalformed(config.faults, url.pathname, dice(config)) : null;
+  const malformed = out.status >= 200 && out.status < 300 && out.body !== undefined ? pickMalformed(config.faults, paths, dice(config)) : null;
   if (malformed) {
     const { text } = malformedBody(out.body, malformed, dice(config));
     res.writeHead(out.status, {
