@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { API_VERSIONS, DEFAULT_API_VERSION, type ApiVersion } from "./hubspot/paths/version.ts";
 
 /**
  * An optional number setting: unset or empty means "the default"; anything else must pass `ok`,
@@ -59,7 +60,20 @@ const EnvSchema = RateEnvSchema.extend({
   HUBSPOT_ACCESS_TOKEN: z.string().min(1).optional(),
   HUBSPOT_BASE_URL: z.string().url({ message: "HUBSPOT_BASE_URL must be an http(s) URL" }).default("https://api.hubapi.com"),
   HUBSPOT_WEBHOOK_SECRET: z.string().optional(),
-  /** A HubSpot request silent this long is abandoned and retried (default 30 s). */
+  /**
+   * Which HubSpot API paths hubsync calls: a dated version (`/crm/objects/2026-09/…`, the default)
+   * or `legacy` (v3/v4, unsupported by HubSpot from 2027-03-30 for v4 and September 2027 for v3).
+   */
+  HUBSYNC_HUBSPOT_API: z
+    .string()
+    .optional()
+    .transform((v, ctx): ApiVersion => {
+      if (v === undefined || v === "") return DEFAULT_API_VERSION;
+      if ((API_VERSIONS as readonly string[]).includes(v)) return v as ApiVersion;
+      ctx.addIssue({ code: "custom", message: `HUBSYNC_HUBSPOT_API must be one of ${API_VERSIONS.join(", ")} (default ${DEFAULT_API_VERSION}), got "${v}"` });
+      return z.NEVER;
+    }),
+  /** A HubSpot request unanswered this long is abandoned and retried (default 30 s). */
   HUBSYNC_HTTP_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
   /** Attempts per HubSpot request on 5xx, timeouts and dropped connections (default 6). */
   HUBSYNC_HTTP_MAX_ATTEMPTS: z.coerce.number().int().positive().optional(),
@@ -119,9 +133,10 @@ export function requireAccessToken(env: Env): string {
   return env.HUBSPOT_ACCESS_TOKEN;
 }
 
-/** The HubSpot client's timeout and retry settings from the environment (only those set). */
-export function httpOptions(env: Env): { timeoutMs?: number; maxAttempts?: number } {
+/** The HubSpot client's API version, timeout and retry settings from the environment. */
+export function httpOptions(env: Env): { apiVersion: ApiVersion; timeoutMs?: number; maxAttempts?: number } {
   return {
+    apiVersion: env.HUBSYNC_HUBSPOT_API,
     ...(env.HUBSYNC_HTTP_TIMEOUT_MS ? { timeoutMs: env.HUBSYNC_HTTP_TIMEOUT_MS } : {}),
     ...(env.HUBSYNC_HTTP_MAX_ATTEMPTS ? { maxAttempts: env.HUBSYNC_HTTP_MAX_ATTEMPTS } : {}),
   };

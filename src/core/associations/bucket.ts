@@ -8,4 +8,3 @@ import type { Bucket } from "../hubspot/rate-budget.ts";
  * it is read at most a couple of times per pair and sweep.
  */
 export const ASSOCIATION_BATCH_BUCKET: Bucket = "associations";
-export const ASSOCIATION_LABELS_BUCKET: Bucket = "general";

@@ -136,7 +136,7 @@ export async function sendBatch(
   let raw: unknown;
   try {
     stats.requests++;
-    raw = await api.call("general", (sdk) => call(sdk, objectType, kind, items), { label: `push ${kind} ${objectType}` });
+    raw = await api.request("general", { method: "POST", path: api.paths.objects.batch(objectType, kind), body: batchBody(kind, items) }, { label: `push ${kind} ${objectType}` });
   } catch (err) {
     if (!isRejection(err)) throw err;
     if (items.length === 1) {
@@ -153,7 +153,8 @@ export async function sendBatch(
     for (const item of items) outcomes.set(item.key, { ok: true, written: null });
     return outcomes;
   }
-  const res = parseResponse(BatchResponse, raw ?? {}, `batch ${kind} ${objectType} (POST /crm/v3/objects/${objectType}/batch/${kind})`);
+  // 200 or 207 (2026-09: 200) alike: per-input failures are in errors[].
+  const res = parseResponse(BatchResponse, raw ?? {}, `batch ${kind} ${objectType} (POST ${api.paths.objects.batch(objectType, kind)})`);
   const byKey = new Map(items.map((i) => [i.key, i]));
   const byRecordId = new Map(items.filter((i) => i.recordId).map((i) => [i.recordId!, i.key]));
   for (const r of res.results) {
@@ -211,24 +212,16 @@ export async function sendBatch(
   return outcomes;
 }
 
-type Sdk = Parameters<Parameters<HubSpotApi["call"]>[1]>[0];
-
-function call(sdk: Sdk, objectType: string, kind: BatchKind, items: SendItem[]): Promise<unknown> {
-  const batch = sdk.crm.objects.batchApi;
-  if (kind === "archive") {
-    return batch.archive(objectType, { inputs: items.map((i) => ({ id: i.recordId! })) });
-  }
-  if (kind === "update") {
-    return batch.update(objectType, {
-      inputs: items.map((i) => ({ id: i.recordId!, objectWriteTraceId: i.key, properties: i.properties })),
-    });
-  }
-  return batch.upsert(objectType, {
+/** The batch request's body for the items. */
+function batchBody(kind: BatchKind, items: SendItem[]): { inputs: unknown[] } {
+  if (kind === "archive") return { inputs: items.map((i) => ({ id: i.recordId! })) };
+  if (kind === "update") return { inputs: items.map((i) => ({ id: i.recordId!, objectWriteTraceId: i.key, properties: i.properties })) };
+  return {
     inputs: items.map((i) => ({
       idProperty: LOCAL_ID_PROPERTY,
       id: i.localId,
       objectWriteTraceId: i.key,
       properties: { ...i.properties, [LOCAL_ID_PROPERTY]: i.localId },
     })),
-  });
+  };
 }
