@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { classify, classifyResponse, HubSpotError } from "../src/core/hubspot/errors.ts";
 import type { Bucket } from "../src/core/hubspot/rate-budget.ts";
-import { AUTH_MESSAGE, countFailure, decide, MAX_RATE_LIMITED, type Attempts, type Decision, type RetryPolicy } from "../src/core/hubspot/retry.ts";
+import { AUTH_MESSAGE, countFailure, MALFORMED_TOKEN_MESSAGE, decide, MAX_RATE_LIMITED, type Attempts, type Decision, type RetryPolicy } from "../src/core/hubspot/retry.ts";
 
 /**
  * What the client does after each kind of failed request, without HTTP: HubSpot's answer (status,
@@ -39,6 +39,25 @@ const rows: Row[] = [
     status: 401,
     body: { status: "error", message: "Authentication credentials not found", category: "INVALID_AUTHENTICATION" },
     expected: { kind: "pause", reason: "auth", portalWide: true, until: new Date(NOW.getTime() + 60_000), message: AUTH_MESSAGE },
+  },
+  {
+    what: "530 (a token HubSpot cannot read): the same portal-wide pause as a 401, with its own sentence",
+    status: 530,
+    body: { status: "error", message: "The access token is malformed." },
+    expected: { kind: "pause", reason: "auth", portalWide: true, until: new Date(NOW.getTime() + 60_000), message: MALFORMED_TOKEN_MESSAGE },
+  },
+  {
+    what: "477 Migration in progress: the whole portal pauses for Retry-After, not a sleep in the job",
+    status: 477,
+    headers: { "retry-after": "7200" },
+    body: { status: "error", message: "Migration in progress" },
+    expected: { kind: "pause", reason: "migration", portalWide: true, until: new Date(NOW.getTime() + 7_200_000) },
+    check: (d) => expect(d.kind === "pause" && d.message).toBe("HubSpot is migrating this account (477 Migration in progress); hubsync waits until 2026-12-07 17:30 UTC as HubSpot asked"),
+  },
+  {
+    what: "477 without Retry-After: an hour",
+    status: 477,
+    expected: { kind: "pause", reason: "migration", portalWide: true, until: new Date(NOW.getTime() + 3_600_000) },
   },
   {
     what: "403 MISSING_SCOPES: only this call waits, and the message names the scope",

@@ -8,6 +8,7 @@ export interface Command {
 }
 
 const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
+  doctor: () => import("./commands/doctor.ts"),
   install: () => import("./commands/install.ts"),
   worker: () => import("./commands/worker.ts"),
   webhooks: () => import("./commands/webhooks.ts"),
@@ -22,11 +23,12 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
 
 const USAGE = `usage: hubsync <command> [options]
 
+  doctor                        check the database, the install, the HubSpot token, scopes, limits and webhooks
   install                       install or upgrade hubsync's SQL schema in DATABASE_URL
   worker [--webhooks-port N]    run the worker (pull crontab, push tasks) until SIGTERM; with the webhook receiver
   webhooks [--port N] [--host H] receive HubSpot webhooks (HUBSPOT_WEBHOOK_SECRET) for the worker to apply
   sync [--once] [object...]     run pull cycles now; --once exits when caught up
-  status                        what hubsync.status says, as a table
+  status [--check]              what hubsync.status says, as a table; --check runs the doctor's checks
   push [--dry-run] [object]     send the outbox now, or print the batch calls it would make
   simulator [--port N] [--seed N] [--tier free|starter|pro|enterprise] [--latency MS] [--index-lag MS]
                                 run the HubSpot simulator (--help for all options)

@@ -108,13 +108,28 @@ export const ConfigPatchSchema = z
      * Scopes the app lacks: requests to paths starting with `pathPrefix` get HubSpot's 403
      * MISSING_SCOPES naming `scope` (reference §2.5). [] = every scope granted.
      */
-    missingScopes: z.array(z.object({ pathPrefix: z.string().min(1), scope: z.string().min(1) })),
+    missingScopes: z.array(z.object({ pathPrefix: z.string().min(1), scope: z.string().min(1), method: z.string().optional() })),
     /**
      * 2026-09 paths answer a partly failed batch 207 (true) or 200 with `errors[]` (false). Its
      * spec declares no 207 and HubSpot does not say which status comes back, so the default is
      * the one a client cannot lean on: 200.
      */
     multiStatus2026_09: z.boolean(),
+    /** The account's time zone (IANA), as account-info reports it. */
+    timeZone: z.string().refine((tz) => {
+      try {
+        new Intl.DateTimeFormat("en-US", { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, "an IANA time zone"),
+    /**
+     * HubSpot is moving the account (between data centres, or a portal merge): every API request is
+     * answered 477 "Migration in progress" with this Retry-After in seconds (HubSpot: up to hours).
+     * null = no migration.
+     */
+    migrationRetryAfterSeconds: z.number().int().positive().nullable(),
   })
   .partial();
 export type ConfigPatch = z.input<typeof ConfigPatchSchema>;
@@ -134,8 +149,11 @@ export interface SimulatorConfig {
   emptyProperties: "null" | "omit";
   associationsPageSize: number;
   associationsBumpLastModified: boolean;
-  missingScopes: Array<{ pathPrefix: string; scope: string }>;
+  /** `method`: only requests with this method (a write scope on a path that is also read). */
+  missingScopes: Array<{ pathPrefix: string; scope: string; method?: string | undefined }>;
   multiStatus2026_09: boolean;
+  timeZone: string;
+  migrationRetryAfterSeconds: number | null;
 }
 
 export function defaultConfig(): SimulatorConfig {
@@ -156,6 +174,8 @@ export function defaultConfig(): SimulatorConfig {
     associationsBumpLastModified: false,
     missingScopes: [],
     multiStatus2026_09: false,
+    timeZone: "UTC",
+    migrationRetryAfterSeconds: null,
   };
 }
 
@@ -183,6 +203,8 @@ export function applyConfig(config: SimulatorConfig, patch: ConfigPatch): Simula
   if (p.associationsBumpLastModified !== undefined) next.associationsBumpLastModified = p.associationsBumpLastModified;
   if (p.missingScopes !== undefined) next.missingScopes = p.missingScopes;
   if (p.multiStatus2026_09 !== undefined) next.multiStatus2026_09 = p.multiStatus2026_09;
+  if (p.timeZone !== undefined) next.timeZone = p.timeZone;
+  if (p.migrationRetryAfterSeconds !== undefined) next.migrationRetryAfterSeconds = p.migrationRetryAfterSeconds;
   return next;
 }
 

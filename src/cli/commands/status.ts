@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import type { Command } from "../main.ts";
+import { doctor } from "./doctor.ts";
 import { readEnv, requireDatabaseUrl } from "../../core/config.ts";
 import { createPool } from "../../core/db/pool.ts";
 import { z } from "zod";
@@ -7,7 +8,8 @@ import { z } from "zod";
 export const command: Command = {
   summary: "what hubsync.status says, as a table",
   async run(argv) {
-    const { values } = parseArgs({ args: argv, options: { json: { type: "boolean" } }, strict: true });
+    const { values } = parseArgs({ args: argv, options: { json: { type: "boolean" }, check: { type: "boolean" } }, strict: true });
+    if (values.check) return doctor();
     const pool = createPool(requireDatabaseUrl(readEnv()), { max: 1, applicationName: "hubsync status" });
     try {
       const installed = await pool.query<{ ok: boolean }>("select to_regclass('hubsync.status') is not null as ok");

@@ -1,8 +1,10 @@
 import { Client } from "@hubspot/api-client";
 import type pg from "pg";
 import type { Logger } from "pino";
+import { rateLimitSettings } from "../config.ts";
 import { log as rootLog } from "../log.ts";
-import { AuthPausedError, classify, classifyResponse, DailyLimitError, MalformedResponseError, MissingScopesError, parseResponse, PausedError, RequestTimeoutError, type Failure } from "./errors.ts";
+import { classify, classifyResponse, MalformedResponseError, MissingScopesError, parseResponse, PausedError, RequestTimeoutError, type Failure } from "./errors.ts";
+import { accountPaths } from "./paths/account.ts";
 import { associationsPaths } from "./paths/associations.ts";
 import { objectsPaths } from "./paths/objects.ts";
 import { ownersPaths } from "./paths/owners.ts";
@@ -10,9 +12,10 @@ import { pipelinesPaths } from "./paths/pipelines.ts";
 import { propertiesPaths } from "./paths/properties.ts";
 import { schemasPaths } from "./paths/schemas.ts";
 import { DEFAULT_API_VERSION, type ApiVersion } from "./paths/version.ts";
-import { createMemoryRateBudget, createPgRateBudget, type BudgetLimits, type Bucket, type RateBudget } from "./rate-budget.ts";
+import { createMemoryRateBudget, createPgRateBudget, portalPauseError, type BudgetLimits, type Bucket, type RateBudget } from "./rate-budget.ts";
 import { countFailure, decide, type Attempts, type RetryPolicy } from "./retry.ts";
 import {
+  AccountDetails as AccountDetailsSchema,
   AssociationLabelsResponse,
   BatchReadResponse,
   ListPage as ListPageSchema,
@@ -21,6 +24,7 @@ import {
   PropertiesResponse,
   SchemasResponse,
   SearchPage as SearchPageSchema,
+  type AccountDetails,
   type AssociationType,
   type CrmRecord,
   type ListPage,
@@ -50,6 +54,11 @@ export interface HubSpotApiOptions {
   backoffCapMs?: number;
   /** General requests in flight at once from this process (search adds up to 4). */
   concurrency?: number;
+  /**
+   * Before the first request, read the account's time zone (one account-info call) and reset the
+   * daily quota at its midnight, unless HUBSYNC_DAILY_RESET_TZ (or `limits`) names one.
+   */
+  learnTimeZone?: boolean;
 }
 
 export interface CallOptions {
@@ -74,6 +83,7 @@ export interface HubSpotRequest {
 
 /** The path builders of every API family, for this client's API version. */
 export interface ApiPaths {
+  account: ReturnType<typeof accountPaths>;
   objects: ReturnType<typeof objectsPaths>;
   properties: ReturnType<typeof propertiesPaths>;
   owners: ReturnType<typeof ownersPaths>;
@@ -84,6 +94,7 @@ export interface ApiPaths {
 
 export function apiPaths(version: ApiVersion): ApiPaths {
   return {
+    account: accountPaths(version),
     objects: objectsPaths(version),
     properties: propertiesPaths(version),
     owners: ownersPaths(version),
@@ -124,9 +135,13 @@ export interface HubSpotApi {
   schemas(): Promise<ObjectSchemaDef[]>;
   ownersPage(opts: { after?: string | null; archived?: boolean }): Promise<{ results: Owner[]; nextAfter: string | null }>;
   pipelines(objectType: string): Promise<Pipeline[]>;
+  /** The account's id, type and time zone. */
+  accountDetails(): Promise<AccountDetails>;
   /** The association types (labelled and not) from one object type to another. */
   associationLabels(fromType: string, toType: string): Promise<AssociationType[]>;
   readonly budget: RateBudget;
+  /** The X-HubSpot-RateLimit-* headers of the latest answer that carried them (names in lower case). */
+  readonly rateHeaders: Readonly<Record<string, string>>;
   /** Totals for this client since it was created. */
   readonly stats: ClientStats;
   close(): void;
@@ -200,11 +215,15 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
     associations: createSemaphore(concurrency),
   };
   const stats: ClientStats = { requests: 0, rateLimited: 0, retries: 0 };
+  let rateHeaders: Record<string, string> = {};
   const apiVersion = options.apiVersion ?? DEFAULT_API_VERSION;
   const paths = apiPaths(apiVersion);
 
   // The SDK's generated classes only know the v3/v4 paths; its apiRequest reaches any path with
   // the SDK's auth. It never retries (we do, on HubSpot's terms and under the shared budget).
+  const timeZoneSet = options.limits?.dailyResetTimeZone !== undefined || rateLimitSettings().dailyResetTimeZone !== undefined;
+  let timeZoneLearned: Promise<void> | null = options.learnTimeZone && !timeZoneSet ? null : Promise.resolve();
+
   const sdk = new Client({ accessToken: options.accessToken, basePath, numberOfApiCallRetries: 0 });
   let closed = false;
 
@@ -236,6 +255,8 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
   async function send(req: HubSpotRequest, label: string): Promise<unknown> {
     if (closed) throw new Error(`hubsync: the HubSpot client is closed (${label})`);
     const answer = await exchange(req);
+    const limits = Object.entries(answer.headers).filter(([name]) => name.startsWith("x-hubspot-ratelimit-"));
+    if (limits.length > 0) rateHeaders = Object.fromEntries(limits);
     budget.observe(answer.headers).catch((err: unknown) => log.warn({ err }, "could not record rate-limit headers"));
     if (answer.status < 200 || answer.status >= 300) throw new FailedAnswer(answer);
     if (answer.text.trim() === "") return undefined;
@@ -247,7 +268,36 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
     }
   }
 
+  /** The account's time zone becomes the daily reset's (once per client; a failure leaves the default). */
+  function learnTimeZone(): Promise<void> {
+    timeZoneLearned ??= accountDetails().then(
+      (d) => {
+        budget.limits.dailyResetTimeZone = d.timeZone;
+        log.info({ portalId: d.portalId, timeZone: d.timeZone }, "HubSpot resets the daily quota at midnight in the account's time zone");
+      },
+      (err: unknown) => {
+        if (err instanceof PausedError) {
+          timeZoneLearned = null; // asked again once the pause is over
+          throw err;
+        }
+        log.warn({ error: err instanceof Error ? err.message : String(err) }, `could not read the account's time zone; the daily quota is taken to reset at midnight ${budget.limits.dailyResetTimeZone}`);
+      },
+    );
+    return timeZoneLearned;
+  }
+
+  async function accountDetails(): Promise<AccountDetails> {
+    const path = paths.account.details();
+    const label = `account details (GET ${path})`;
+    return parseResponse(AccountDetailsSchema, await call("general", { method: "GET", path }, { label }), label);
+  }
+
   async function request(bucket: Bucket, req: HubSpotRequest, callOptions: CallOptions = {}): Promise<unknown> {
+    await learnTimeZone();
+    return call(bucket, req, callOptions);
+  }
+
+  async function call(bucket: Bucket, req: HubSpotRequest, callOptions: CallOptions = {}): Promise<unknown> {
     const label = callOptions.label ?? `${req.method} ${req.path}`;
     const idempotent = callOptions.idempotent ?? true;
     let attempts: Attempts = { failures: 0, limited: 0 };
@@ -284,9 +334,10 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
           case "pause": {
             const { reason, until, message } = decision;
             const correlationId = failure.kind === "fatal" ? (failure.error as { correlationId?: string }).correlationId : failure.kind === "rate_limited" ? failure.body?.correlationId : undefined;
-            if (decision.portalWide && reason !== "scopes") await budget.pause(reason, until, message);
             log.error({ reason, correlationId, label, retryAt: until.toISOString() }, message);
-            throw reason === "daily" ? new DailyLimitError(until, message) : reason === "auth" ? new AuthPausedError(until, message) : new MissingScopesError(until, message);
+            if (reason === "scopes") throw new MissingScopesError(until, message);
+            if (decision.portalWide) await budget.pause(reason, until, message);
+            throw portalPauseError(reason, until, message);
           }
           case "wait-window":
             log.warn({ bucket, policy: decision.policy, waitMs: decision.waitMs, label }, "HubSpot rate limit hit (429); waiting for the window");
@@ -320,6 +371,9 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
 
   return {
     budget,
+    get rateHeaders() {
+      return rateHeaders;
+    },
     stats,
     apiVersion,
     paths,
@@ -372,6 +426,7 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
       const label = `pipelines ${objectType} (GET ${path})`;
       return parseResponse(PipelinesResponse, await get("general", path, undefined, label), label).results;
     },
+    accountDetails,
     async associationLabels(fromType, toType) {
       const path = paths.associations.labels(fromType, toType);
       const label = `association labels ${fromType}→${toType} (GET ${path})`;

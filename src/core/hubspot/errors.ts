@@ -45,6 +45,8 @@ export type Failure =
   | { kind: "rate_limited"; policy: string; headers: Record<string, string>; body: HubSpotErrorBody | undefined }
   /** 5xx, 423, timeouts, dropped connections; `sent` = the request may have been processed. */
   | { kind: "transient"; sent: boolean; status: number; retryAfterMs?: number; message: string }
+  /** 477: HubSpot is moving the account; nothing works until Retry-After (up to hours). */
+  | { kind: "migration"; retryAfterMs: number | null; body: HubSpotErrorBody | undefined }
   | { kind: "fatal"; error: Error };
 
 const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN"]);
@@ -78,7 +80,12 @@ export function classifyResponse(status: number, headers: Record<string, string>
     const policy = body?.policyName ?? (body?.message?.includes("secondly limit") ? "SECONDLY" : "TEN_SECONDLY_ROLLING");
     return { kind: "rate_limited", policy, headers, body };
   }
-  if (status >= 500 || status === 423 || status === 477) {
+  if (status === 477) {
+    const retryAfter = Number(headers["retry-after"]);
+    return { kind: "migration", retryAfterMs: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : null, body };
+  }
+  // 530 is HubSpot's answer to a token it cannot parse: a credentials failure like 401, not an outage.
+  if ((status >= 500 && status !== 530) || status === 423) {
     const retryAfter = Number(headers["retry-after"]);
     return {
       kind: "transient",
@@ -106,13 +113,15 @@ export function classify(err: unknown): Failure {
 
 /**
  * hubsync must not call HubSpot before `until`: the daily quota is used up, the access token was
- * refused, or (per request) the app lacks a scope. Tasks re-queue themselves for `until` instead
+ * refused, HubSpot is migrating the account, or (per request) the app lacks a scope. Tasks re-queue themselves for `until` instead
  * of failing into graphile-worker's backoff; the message is what hubsync.status shows.
  */
+export type PauseReason = "daily" | "auth" | "migration" | "scopes";
+
 export class PausedError extends Error {
   readonly until: Date;
-  readonly reason: "daily" | "auth" | "scopes";
-  constructor(reason: "daily" | "auth" | "scopes", until: Date, message: string) {
+  readonly reason: PauseReason;
+  constructor(reason: PauseReason, until: Date, message: string) {
     super(message);
     this.name = "PausedError";
     this.reason = reason;

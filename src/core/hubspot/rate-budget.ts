@@ -1,7 +1,15 @@
 import type pg from "pg";
 import { z } from "zod";
 import { rateLimitSettings } from "../config.ts";
-import { AuthPausedError, DailyLimitError, formatUtc } from "./errors.ts";
+import { AuthPausedError, DailyLimitError, formatUtc, PausedError, type PauseReason } from "./errors.ts";
+
+/** Pauses that stop every bucket of every process (a missing scope stops only the calls needing it). */
+export type PortalPauseReason = Exclude<PauseReason, "scopes">;
+
+/** The error a call meets while a portal-wide pause lasts. */
+export function portalPauseError(reason: PortalPauseReason, until: Date, message: string): PausedError {
+  return reason === "daily" ? new DailyLimitError(until, message) : reason === "auth" ? new AuthPausedError(until, message) : new PausedError(reason, until, message);
+}
 
 /**
  * The portal-wide request budget. HubSpot counts every request of the app against one 10-second
@@ -24,7 +32,7 @@ export interface BudgetLimits {
   headroom: number;
   /** Below this many daily calls left, stop (0 = only stop when HubSpot says so). */
   dailyFloor: number;
-  /** IANA time zone whose midnight resets HubSpot's daily quota (the portal's; HUBSYNC_DAILY_RESET_TZ). */
+  /** IANA time zone whose midnight resets HubSpot's daily quota: the account's (read from account-info), or HUBSYNC_DAILY_RESET_TZ. */
   dailyResetTimeZone: string;
   /**
    * After a DAILY stop, probe again after this long even before the reset (a wrong time zone then
@@ -63,8 +71,8 @@ export function defaultLimits(env: NodeJS.ProcessEnv = process.env): BudgetLimit
 }
 
 /**
- * When HubSpot resets the daily quota: midnight in the portal's time zone (HubSpot's account
- * setting, which the API does not report; HUBSYNC_DAILY_RESET_TZ names it, default UTC).
+ * When HubSpot resets the daily quota: midnight in the account's time zone (account-info reports
+ * it; HUBSYNC_DAILY_RESET_TZ overrides it).
  */
 export function nextDailyReset(now: Date, timeZone: string): Date {
   // The zone's offset at a given instant, from Intl (no tz database of our own).
@@ -96,7 +104,7 @@ export interface RateBudget {
   /** After a 429: nobody sends in the bucket for ms. */
   block(bucket: Bucket, ms: number, reason: string, countAs429?: boolean): Promise<void>;
   /** A portal-wide pause (every bucket, every process) until `until`, with the sentence hubsync.status shows. */
-  pause(reason: "daily" | "auth", until: Date, message: string): Promise<void>;
+  pause(reason: PortalPauseReason, until: Date, message: string): Promise<void>;
   /** HubSpot answered a request: a pause whose probe this was is over. */
   answered(slot: Slot): Promise<void>;
   /** Learns HubSpot's real limits and the daily quota from response headers. */
@@ -173,6 +181,7 @@ export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimit
         const until = new Date(Date.now() + row.wait_ms);
         if (row.reason === "daily") throw new DailyLimitError(until, row.message ?? "stopped by an earlier DAILY 429 or the daily floor");
         if (row.reason === "auth") throw new AuthPausedError(until, row.message ?? "HubSpot rejected the access token (401) — check HUBSPOT_ACCESS_TOKEN");
+        if (row.reason === "migration") throw new PausedError("migration", until, row.message ?? "HubSpot is migrating this account (477)");
         // Jitter keeps processes that wake together from racing for the same freed slot.
         await sleep(row.wait_ms + Math.floor(Math.random() * 15));
       }
@@ -228,7 +237,7 @@ export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimit
 export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): RateBudget {
   const limits: BudgetLimits = { ...defaultLimits(), ...overrides };
   const slots: Record<Bucket, Array<{ at: number }>> = { general: [], search: [], associations: [] };
-  let paused: { until: number; reason: "daily" | "auth"; message: string } | null = null;
+  let paused: { until: number; reason: PortalPauseReason; message: string } | null = null;
   const blocked: Record<Bucket, { until: number; reason: string }> = {
     general: { until: 0, reason: "" },
     search: { until: 0, reason: "" },
@@ -246,7 +255,7 @@ export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): R
         const b = blocked[bucket];
         if (paused && paused.until > now) {
           const until = new Date(paused.until);
-          throw paused.reason === "daily" ? new DailyLimitError(until, paused.message) : new AuthPausedError(until, paused.message);
+          throw portalPauseError(paused.reason, until, paused.message);
         }
         if (b.until > now) {
           await sleep(b.until - now);
@@ -297,7 +306,6 @@ export function dailyPause(limits: Pick<BudgetLimits, "dailyResetTimeZone" | "da
   const until = new Date(Math.min(reset.getTime(), now.getTime() + limits.dailyRecheckMs));
   const zone = limits.dailyResetTimeZone === "UTC" ? "UTC midnight" : `midnight ${limits.dailyResetTimeZone}`;
   const message =
-    `HubSpot daily API limit reached; waiting until ${formatUtc(reset)} (${zone}, when HubSpot resets the quota; ` +
-    `set HUBSYNC_DAILY_RESET_TZ to the portal's time zone). ${detail}`;
+    `HubSpot daily API limit reached; waiting until ${formatUtc(reset)} (${zone}, when HubSpot resets the quota in the account's time zone). ${detail}`;
   return { until, reset, message };
 }

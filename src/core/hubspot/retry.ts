@@ -1,4 +1,4 @@
-import { HubSpotError, type Failure } from "./errors.ts";
+import { formatUtc, HubSpotError, type Failure, type PauseReason } from "./errors.ts";
 import { dailyPause, type BudgetLimits, type Bucket } from "./rate-budget.ts";
 
 /**
@@ -13,7 +13,7 @@ export type Decision =
    * Nothing may call HubSpot before `until`. `portalWide`: every process and bucket stops (the
    * pause is recorded in the shared budget); otherwise only calls that need what was refused wait.
    */
-  | { kind: "pause"; reason: "daily" | "auth" | "scopes"; portalWide: boolean; until: Date; message: string }
+  | { kind: "pause"; reason: PauseReason; portalWide: boolean; until: Date; message: string }
   /**
    * A 429 for a window: nobody sends in the bucket for `waitMs`, then this request goes again;
    * or, with `giveUp`, the bucket still waits but this request has waited too often and fails.
@@ -54,6 +54,9 @@ const SECONDLY_WAIT_MS = 1_100;
 const TEN_SECONDLY_WAIT_MS = 10_000;
 
 export const AUTH_MESSAGE = "HubSpot rejected the access token (401) — check HUBSPOT_ACCESS_TOKEN (expired, revoked, or for another account)";
+export const MALFORMED_TOKEN_MESSAGE = "HubSpot could not read the access token (530) — check HUBSPOT_ACCESS_TOKEN (the whole token, without quotes or spaces)";
+/** How long a 477 without Retry-After pauses everything (HubSpot: migrations typically take up to hours). */
+export const MIGRATION_DEFAULT_PAUSE_MS = 60 * 60 * 1000;
 
 /** The scopes HubSpot says are missing (403 MISSING_SCOPES: errors[].context.requiredGranularScopes). */
 export function missingScopes(err: HubSpotError): string[] {
@@ -83,19 +86,32 @@ export function decide(request: FailedRequest, attempts: Attempts, policy: Retry
   const { failure, bucket, idempotent, label } = request;
   if (failure.kind === "fatal") {
     const e = failure.error;
-    if (e instanceof HubSpotError && e.status === 401) {
+    if (e instanceof HubSpotError && (e.status === 401 || e.status === 530)) {
       // A refused token fails every request alike: one portal-wide pause with one probe a minute,
       // instead of every job retrying on its own.
-      return { kind: "pause", reason: "auth", portalWide: true, until: new Date(now.getTime() + policy.limits.authPauseMs), message: AUTH_MESSAGE };
+      const message = e.status === 401 ? AUTH_MESSAGE : MALFORMED_TOKEN_MESSAGE;
+      return { kind: "pause", reason: "auth", portalWide: true, until: new Date(now.getTime() + policy.limits.authPauseMs), message };
     }
     if (e instanceof HubSpotError && e.status === 403) {
       const scopes = missingScopes(e);
       const message =
         `HubSpot refused ${label ?? "the request"} (403 ${e.category ?? "FORBIDDEN"})` +
-        (scopes.length ? `: the private app lacks scope ${scopes.join(", ")} — add it in HubSpot (Settings › Integrations › Private apps)` : `: ${e.body?.message ?? "forbidden"}`);
+        (scopes.length ? `: the token lacks scope ${scopes.join(", ")} — add it to the Service Key's (or app's) scopes in HubSpot` : `: ${e.body?.message ?? "forbidden"}`);
       return { kind: "pause", reason: "scopes", portalWide: false, until: new Date(now.getTime() + policy.limits.scopesPauseMs), message };
     }
     return { kind: "fail", error: e };
+  }
+  if (failure.kind === "migration") {
+    // Every call of the account fails alike until HubSpot is done: one portal-wide pause, not a
+    // sleep inside each job (which would hold worker slots for hours).
+    const until = new Date(now.getTime() + (failure.retryAfterMs ?? MIGRATION_DEFAULT_PAUSE_MS));
+    return {
+      kind: "pause",
+      reason: "migration",
+      portalWide: true,
+      until,
+      message: `HubSpot is migrating this account (477 Migration in progress); hubsync waits until ${formatUtc(until)} as HubSpot asked`,
+    };
   }
   if (failure.kind === "rate_limited") {
     const policyName = failure.policy.toUpperCase();

@@ -134,3 +134,15 @@ export const AssociationType = z.object({
 });
 export type AssociationType = z.infer<typeof AssociationType>;
 export const AssociationLabelsResponse = z.object({ results: z.array(AssociationType).default([]) });
+
+/** The account's details (account-info); only what hubsync reads is required. */
+export const AccountDetails = z
+  .object({
+    portalId: z.number().int(),
+    timeZone: z.string(),
+    accountType: z.string().optional(),
+    dataHostingLocation: z.string().optional(),
+    uiDomain: z.string().optional(),
+  })
+  .passthrough();
+export type AccountDetails = z.infer<typeof AccountDetails>;
