@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
+import { SEARCH_DISORDER, startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { backfill } from "../src/core/pull/backfill.ts";
 import { cycleAll } from "../src/core/pull/cycle.ts";
 import { discover } from "../src/core/schema/discover.ts";
@@ -23,7 +23,7 @@ async function createMany(type: string, n: number, make: (i: number) => Record<s
 
 beforeAll(async () => {
   db = await installedDatabase("pull_backfill");
-  sim = await startSimulator({ rateLimits: false });
+  sim = await startSimulator({ rateLimits: false, faults: SEARCH_DISORDER });
   worker = connectWorker(db.url, sim);
   await sim.control.createCustomObject({
     name: "pets",

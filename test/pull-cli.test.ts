@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
+import { SEARCH_DISORDER, startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { enableSync, installedDatabase } from "./pull-helpers.ts";
 import type { TestDatabase } from "./support/database.ts";
 
@@ -11,7 +11,7 @@ let sim: RunningSimulator;
 
 beforeAll(async () => {
   db = await installedDatabase("pull_cli");
-  sim = await startSimulator({ tier: "pro" });
+  sim = await startSimulator({ tier: "pro", faults: SEARCH_DISORDER });
   for (let i = 0; i < 120; i++) await sim.control.createRecord("contacts", { email: `cli${i}@example.com`, firstname: `Cli${i}` });
 });
 

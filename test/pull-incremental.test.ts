@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
+import { SEARCH_DISORDER, startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { pullArchived } from "../src/core/pull/archived.ts";
 import { cycleAll } from "../src/core/pull/cycle.ts";
 import { pullIncremental } from "../src/core/pull/incremental.ts";
@@ -14,7 +14,7 @@ const ids: Record<string, string[]> = {};
 
 beforeAll(async () => {
   db = await installedDatabase("pull_incr");
-  sim = await startSimulator({ rateLimits: false });
+  sim = await startSimulator({ rateLimits: false, faults: SEARCH_DISORDER });
   worker = connectWorker(db.url, sim);
   await sim.control.createCustomObject({
     name: "boats",
@@ -236,8 +236,8 @@ describe("incremental pull while records change under it", () => {
     const base = Date.now();
     for (const [i, id] of contacts.entries()) await sim.control.updateRecord("contacts", id, { firstname: `First ${i}` }, { at: base + i });
     // Between the first page and the second, a user edits the records that page returned: they
-    // move to the end of the last-modified order. With offset paging the second page would then
-    // start 10 records late and those 10 would wait for the next run.
+    // leave the run's window (their new time is after its start). With offset paging the second
+    // page would then start 10 records late and those 10 would wait for the next run.
     let searches = 0;
     const deps = {
       ...worker,
@@ -253,14 +253,21 @@ describe("incremental pull while records change under it", () => {
       },
     };
     await pullIncremental(deps, "contacts", { lagWindowMs: 1_000, pageSize: 10 });
-    const { rows } = await db.pool.query<{ id: string; firstname: string; lastname: string | null }>(
-      `select id, firstname, lastname from hubspot.contacts where id = any($1::text[])`,
-      [contacts],
-    );
-    const got = new Map(rows.map((r) => [r.id, r]));
-    const stale = contacts.filter((id, i) => got.get(id)?.firstname !== `First ${i}`);
+    const read = async () => {
+      const { rows } = await db.pool.query<{ id: string; firstname: string; lastname: string | null }>(
+        `select id, firstname, lastname from hubspot.contacts where id = any($1::text[])`,
+        [contacts],
+      );
+      return new Map(rows.map((r) => [r.id, r]));
+    };
+    // Every record not edited mid-run is current after this run...
+    const got = await read();
+    const stale = contacts.slice(10).filter((id, i) => got.get(id)?.firstname !== `First ${i + 10}`);
     expect(stale).toEqual([]);
-    const edited = contacts.slice(0, 10).filter((id) => got.get(id)?.lastname === "Edited meanwhile");
-    expect(edited).toHaveLength(10);
+    // ...and the edits made after it started arrive with the next one.
+    await pullIncremental(worker, "contacts", { lagWindowMs: 1_000, pageSize: 10 });
+    const next = await read();
+    expect(contacts.filter((id, i) => next.get(id)?.firstname !== `First ${i}`)).toEqual([]);
+    expect(contacts.slice(0, 10).filter((id) => next.get(id)?.lastname === "Edited meanwhile")).toHaveLength(10);
   });
 });

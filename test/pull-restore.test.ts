@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
+import { SEARCH_DISORDER, startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { cycleAll } from "../src/core/pull/cycle.ts";
 import { reconcile } from "../src/core/pull/reconcile.ts";
 import { runPush } from "../src/core/push/run.ts";
@@ -20,7 +20,7 @@ let worker: ReturnType<typeof connectWorker>;
 
 beforeAll(async () => {
   db = await installedDatabase("pull_restore");
-  sim = await startSimulator({ rateLimits: false });
+  sim = await startSimulator({ rateLimits: false, faults: SEARCH_DISORDER });
   worker = connectWorker(db.url, sim);
   for (const name of ["Acme", "Globex", "Initech"]) await sim.control.createRecord("companies", { name });
   await db.pool.query(`select hubsync.enable_sync('companies', null, true)`);

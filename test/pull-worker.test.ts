@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
+import { SEARCH_DISORDER, startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { waitFor } from "../src/tools/shared/wait.ts";
 import type { RunningWorker } from "../src/core/worker/runner.ts";
 import { enableSync, installedDatabase, startTestWorker } from "./pull-helpers.ts";
@@ -14,7 +14,7 @@ const until = <T>(what: string, fn: () => Promise<T | null | undefined | false>)
 
 beforeAll(async () => {
   db = await installedDatabase("pull_worker");
-  sim = await startSimulator({ tier: "pro" });
+  sim = await startSimulator({ tier: "pro", faults: SEARCH_DISORDER });
   for (let i = 0; i < 150; i++) await sim.control.createRecord("contacts", { email: `w${i}@example.com`, firstname: `W${i}` });
   worker = await startTestWorker(db.url, sim);
 });

@@ -70,6 +70,47 @@ describe("rate limits", () => {
     expect(counters.byStatus["429"]).toBe(1);
   });
 
+  it("gives the association endpoints a burst window of their own per tier (v4 and dated), apart from the general bucket", async () => {
+    for (const [tier, limit] of [["free", 100], ["starter", 100], ["pro", 150], ["enterprise", 150]] as const) {
+      const sim = await start({ tier, rateLimits: {} });
+      const hs = sim.client();
+      const read = (path: string) => hs.apiRequest({ method: "POST", path, body: { inputs: [{ id: "1" }] } });
+      const statuses: number[] = [];
+      // Half through v4, half through the dated path: one window.
+      for (let i = 0; i < limit; i++) statuses.push((await read(i % 2 ? "/crm/v4/associations/contacts/companies/batch/read" : "/crm/associations/2026-09/contacts/companies/batch/read")).status);
+      expect(statuses.filter((s) => s === 429)).toEqual([]);
+      const refused = await read("/crm/v4/associations/contacts/companies/batch/read");
+      expect(refused.status, tier).toBe(429);
+      expect(await refused.json()).toMatchObject({
+        status: "error",
+        errorType: "RATE_LIMIT",
+        policyName: "TEN_SECONDLY_ROLLING",
+        groupName: expect.stringContaining("associations"),
+      });
+      expect((await hs.apiRequest({ method: "GET", path: "/crm/v4/objects/contacts/1/associations/companies" })).status).toBe(429);
+      expect((await hs.apiRequest({ method: "GET", path: "/crm/v4/associations/contacts/companies/labels" })).status).toBe(429);
+      // The general bucket is untouched by them.
+      const general = await hs.apiRequest({ path: "/crm/v3/objects/contacts?limit=1" });
+      expect(general.status).toBe(200);
+      expect(general.headers.get("x-hubspot-ratelimit-remaining")).toBe(String(tier === "free" || tier === "starter" ? 99 : 189));
+    }
+  });
+
+  it("the association window rolls, takes the limit increase (200) and can be switched off", async () => {
+    const sim = await start({ tier: "pro", rateLimits: { associations: 200 } });
+    const hs = sim.client();
+    const labels = () => hs.apiRequest({ method: "GET", path: "/crm/associations/2026-03/contacts/companies/labels" });
+    for (let i = 0; i < 200; i++) expect((await labels()).status).toBe(200);
+    expect((await labels()).status).toBe(429);
+    await sim.control.configure({ rateLimits: { associations: 3, windowMs: 300 } });
+    for (let i = 0; i < 3; i++) expect((await labels()).status).toBe(200);
+    expect((await labels()).status).toBe(429);
+    await new Promise((r) => setTimeout(r, 350));
+    expect((await labels()).status).toBe(200);
+    await sim.control.configure({ associationsWindow: false, rateLimits: { associations: 5 } });
+    for (let i = 0; i < 20; i++) expect((await labels()).status).toBe(200);
+  });
+
   it("limits search per second with the message the SDK retries on", async () => {
     const sim = await start({ rateLimits: { search: 2 } });
     const raw = sim.client();

@@ -345,7 +345,7 @@ describe("transport errors: rate limits, faults, long URLs", () => {
     } finally {
       await sim.control.configure({ faults: { serverErrorRate: 0 } });
     }
-    const longQuery = Array.from({ length: 330 }, (_, i) => `properties=property_number_${i}`).join("&");
+    const longQuery = Array.from({ length: 600 }, (_, i) => `properties=property_number_${i}`).join("&");
     await http(414, ErrorBody, "GET", `/crm/v3/objects/contacts?${longQuery}`);
   });
 });

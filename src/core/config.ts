@@ -77,6 +77,13 @@ const EnvSchema = RateEnvSchema.extend({
   HUBSYNC_HTTP_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
   /** Attempts per HubSpot request on 5xx, timeouts and dropped connections (default 6). */
   HUBSYNC_HTTP_MAX_ATTEMPTS: z.coerce.number().int().positive().optional(),
+  /**
+   * Characters of property names hubsync puts in one GET URL before it reads records by id and
+   * batch read instead. HubSpot answers 414 only past about 16,300 characters of URL (connectors
+   * chunk to that figure); the default keeps a margin for the rest of the URL. A 414 lowers it
+   * for the portal (remembered in hubsync.cursors).
+   */
+  HUBSYNC_URL_BUDGET: z.coerce.number().int().positive().default(15_000),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

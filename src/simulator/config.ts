@@ -17,6 +17,12 @@ export interface RateLimitConfig {
   search: number;
   /** Requests per day (DAILY). */
   daily: number;
+  /**
+   * Association requests per rolling `windowMs`: a window of their own, apart from the general
+   * burst bucket (HubSpot's associations guide: 100 per 10 s on Free/Starter, 150 on
+   * Professional/Enterprise, 200 with the limit increase).
+   */
+  associations: number;
 }
 
 /** HubSpot's published limits for private apps (reference §1.1). Pro's daily figure: 625k (docs) or 650k (changelog). */
@@ -24,11 +30,11 @@ export function tierLimits(tier: Tier, proDaily: 625_000 | 650_000 = 625_000): R
   switch (tier) {
     case "free":
     case "starter":
-      return { burst: 100, windowMs: 10_000, search: 5, daily: 250_000 };
+      return { burst: 100, windowMs: 10_000, search: 5, daily: 250_000, associations: 100 };
     case "pro":
-      return { burst: 190, windowMs: 10_000, search: 5, daily: proDaily };
+      return { burst: 190, windowMs: 10_000, search: 5, daily: proDaily, associations: 150 };
     case "enterprise":
-      return { burst: 190, windowMs: 10_000, search: 5, daily: 1_000_000 };
+      return { burst: 190, windowMs: 10_000, search: 5, daily: 1_000_000, associations: 150 };
   }
 }
 
@@ -57,14 +63,31 @@ export const FaultsSchema = z.object({
   /** Only paths containing this text are affected (e.g. "/search", "/crm/v3/objects/contacts"); "" = every path. */
   malformedPath: z.string().optional(),
   malformedKind: z.enum(["truncated", "shape", "mixed"]).default("mixed"),
+  /**
+   * Fraction of record updates after which search still finds the record at its previous
+   * last-modified position for `searchStaleMs`, carrying its new values and time (hits out of
+   * sort order, later than the query's upper bound). Besides its entry at the new position.
+   */
+  searchStaleRate: z.number().min(0).max(1).default(0),
+  searchStaleMs: z.number().int().min(0).default(30 * 60_000),
+  /** Fraction of search pages cut short (possibly to nothing) that still carry paging.next to the rest. */
+  searchShortPageRate: z.number().min(0).max(1).default(0),
 });
 export type FaultConfig = z.infer<typeof FaultsSchema>;
+
+/**
+ * Search as connector authors meet it on busy portals: 5% of updates leave the record at its old
+ * position for a while (hits out of sort order, past the query's bound), 10% of pages come back
+ * short with a cursor to the rest. What the pull tests, the soak and the bench run against.
+ */
+export const SEARCH_DISORDER = { searchStaleRate: 0.05, searchShortPageRate: 0.1 } as const;
 
 const RateLimitsSchema = z.object({
   burst: z.number().int().positive(),
   windowMs: z.number().int().positive(),
   search: z.number().int().positive(),
   daily: z.number().int().positive(),
+  associations: z.number().int().positive(),
 });
 
 export const ConfigPatchSchema = z
@@ -73,6 +96,11 @@ export const ConfigPatchSchema = z
     tier: z.enum(TIERS),
     /** Overrides on top of the tier's limits, or false to switch limits off. */
     rateLimits: z.union([z.literal(false), RateLimitsSchema.partial()]),
+    /**
+     * Association endpoints (records and labels, v4 and dated) draw on their own burst window
+     * (`rateLimits.associations`), as on HubSpot; false = only the daily quota limits them.
+     */
+    associationsWindow: z.boolean(),
     /** Pro's daily quota: 625,000 (current docs) or 650,000 (2024 changelog). */
     proDailyLimit: z.union([z.literal(625_000), z.literal(650_000)]),
     /** Fixed ms, or a {min, max} range (min + uniform jitter). */
@@ -92,6 +120,9 @@ export const ConfigPatchSchema = z
       malformedPath: z.string(),
       faultPath: z.string(),
       malformedKind: z.enum(["truncated", "shape", "mixed"]),
+      searchStaleRate: z.number().min(0).max(1),
+      searchStaleMs: z.number().int().min(0),
+      searchShortPageRate: z.number().min(0).max(1),
     }).partial(),
     maxUrlLength: z.number().int().positive(),
     /** limit > 100 on lists / > 200 on search / > 100 batch inputs: clamp instead of 400. */
@@ -139,6 +170,7 @@ export interface SimulatorConfig {
   tier: Tier;
   proDailyLimit: 625_000 | 650_000;
   rateLimitOverrides: Partial<RateLimitConfig> | false;
+  associationsWindow: boolean;
   latencyMs: number;
   latencyJitterMs: number;
   indexLagMs: number;
@@ -162,11 +194,13 @@ export function defaultConfig(): SimulatorConfig {
     tier: "pro",
     proDailyLimit: 625_000,
     rateLimitOverrides: {},
+    associationsWindow: true,
     latencyMs: 0,
     latencyJitterMs: 0,
     indexLagMs: 0,
     faults: FaultsSchema.parse({}),
-    maxUrlLength: 8_192,
+    // HubSpot answers 414 only past about 16,300 characters (what connectors chunk property lists to).
+    maxUrlLength: 16_300,
     clampLimits: false,
     mergedIdLookup: "404",
     emptyProperties: "null",
@@ -187,6 +221,7 @@ export function applyConfig(config: SimulatorConfig, patch: ConfigPatch): Simula
   if (p.tier !== undefined) next.tier = p.tier;
   if (p.proDailyLimit !== undefined) next.proDailyLimit = p.proDailyLimit;
   if (p.rateLimits !== undefined) next.rateLimitOverrides = p.rateLimits;
+  if (p.associationsWindow !== undefined) next.associationsWindow = p.associationsWindow;
   if (typeof p.latencyMs === "number") next.latencyMs = p.latencyMs;
   else if (p.latencyMs) {
     next.latencyMs = p.latencyMs.min;
@@ -211,5 +246,6 @@ export function applyConfig(config: SimulatorConfig, patch: ConfigPatch): Simula
 /** The limits in force, or null when switched off. */
 export function effectiveLimits(config: SimulatorConfig): RateLimitConfig | null {
   if (config.rateLimitOverrides === false) return null;
-  return { ...tierLimits(config.tier, config.proDailyLimit), ...config.rateLimitOverrides };
+  const limits = { ...tierLimits(config.tier, config.proDailyLimit), ...config.rateLimitOverrides };
+  return config.associationsWindow ? limits : { ...limits, associations: Infinity };
 }

@@ -1,4 +1,5 @@
 import { associationRoutes } from "./associations-routes.ts";
+import { installCatalog, type CatalogOptions } from "./catalog.ts";
 import { setAssociationsBumpLastModified } from "./associations.ts";
 import { applyConfig, defaultConfig, type ConfigPatch, type SimulatorConfig } from "./config.ts";
 import { simulatorControl, type SimulatorControl } from "./control-client.ts";
@@ -13,6 +14,7 @@ import { RequestLog } from "./request-log.ts";
 import { Router } from "./router.ts";
 import { registerSchemaRoutes } from "./schemas-routes.ts";
 import { registerSearchRoutes } from "./search.ts";
+import { setSearchStaleEntries } from "./search-faults.ts";
 import { seedPortal } from "./seed.ts";
 import { startHttpServer } from "./server.ts";
 import { Store } from "./store.ts";
@@ -32,6 +34,12 @@ export interface SimulatorOptions extends ConfigPatch {
   seed: { size: number; seed?: number };
   /** Send signed webhook batches from the start (same settings as `POST /_sim/webhooks`). */
   webhooks: WebhookConfigInput;
+  /**
+   * Property catalogs: `realistic` grows contacts, companies, deals and tickets to a real portal's
+   * width (about 370 contact properties); `custom` adds that many portal-defined properties to
+   * contacts, companies and deals. Default: the small built-in catalog, which keeps tests fast.
+   */
+  catalog: Partial<CatalogOptions>;
 }
 
 export interface RunningSimulator {
@@ -45,11 +53,13 @@ export interface RunningSimulator {
 
 export type { SimulatorControl } from "./control-client.ts";
 export type { SimulatorConfig } from "./config.ts";
+export { SEARCH_DISORDER } from "./config.ts";
 
 export async function startSimulator(opts: Partial<SimulatorOptions> = {}): Promise<RunningSimulator> {
-  const { port = 0, host = "127.0.0.1", portalId, seed, webhooks: webhookConfig, ...patch } = opts;
+  const { port = 0, host = "127.0.0.1", portalId, seed, webhooks: webhookConfig, catalog, ...patch } = opts;
   let config: SimulatorConfig = applyConfig(defaultConfig(), patch);
   const store = new Store({ portalId });
+  installCatalog(store, { realistic: catalog?.realistic ?? false, custom: catalog?.custom ?? 0 });
   const limiter = new RateLimiter();
   const requestLog = new RequestLog();
   const router = new Router();
@@ -66,6 +76,7 @@ export async function startSimulator(opts: Partial<SimulatorOptions> = {}): Prom
       config = applyConfig(config, p);
       store.indexLagMs = config.indexLagMs;
       setAssociationsBumpLastModified(store, config.associationsBumpLastModified);
+      setSearchStaleEntries(store, staleSettings(config));
       if (p.rateLimits !== undefined || p.tier !== undefined) limiter.reset();
       return config;
     },
@@ -75,8 +86,9 @@ export async function startSimulator(opts: Partial<SimulatorOptions> = {}): Prom
   setAssociationsBumpLastModified(store, config.associationsBumpLastModified);
   for (const r of [...associationRoutes(store, { pageSize: () => config.associationsPageSize }), ...control]) {
     const isControl = r.path.startsWith("/_sim");
-    // Associations v4 batch endpoints are exempt from the ten-secondly limit per HubSpot's spec.
-    const rateClass = isControl ? "none" : r.path.includes("/batch/") ? "daily-only" : "general";
+    // Every association and association-label endpoint is exempt from the general ten-secondly
+    // bucket (the spec's x-hubspot-rate-limit-exemptions) and limited by a burst window of its own.
+    const rateClass = isControl ? "none" : "associations";
     router.route(r.method, r.path, (req) => r.handler(req), { rateClass, auth: !isControl });
   }
   const webhooks = new WebhookSender(store);
@@ -84,6 +96,8 @@ export async function startSimulator(opts: Partial<SimulatorOptions> = {}): Prom
   // The seeded portal exists before the first request: it is indexed already, not lagging.
   if (seed) seedPortal(store, { size: seed.size, seed: seed.seed ?? 1 });
   store.indexLagMs = config.indexLagMs;
+  // After the seed: the seeded portal is indexed already, nothing of it sits at an old position.
+  setSearchStaleEntries(store, staleSettings(config));
   if (webhookConfig) webhooks.configure(webhookConfig);
   const http = await startHttpServer({ store, router, getConfig: () => config, limiter, requestLog }, port, host);
   return {
@@ -98,4 +112,8 @@ export async function startSimulator(opts: Partial<SimulatorOptions> = {}): Prom
       await http.close();
     },
   };
+}
+
+function staleSettings(config: SimulatorConfig) {
+  return { rate: config.faults.searchStaleRate, ms: config.faults.searchStaleMs, seed: config.faults.seed ?? 0 };
 }

@@ -2,14 +2,17 @@ import type { RateLimitConfig } from "./config.ts";
 import type { RateClass } from "./router.ts";
 
 /**
- * HubSpot's three limits (reference §1): a rolling ten-secondly burst bucket, a per-second
- * bucket for search (exempt from the burst bucket, no headers on its responses) and a daily
- * quota that resets at midnight (UTC here). Rejected requests are not counted.
+ * HubSpot's limits (reference §1): a rolling ten-secondly burst bucket, a per-second bucket for
+ * search (exempt from the burst bucket, no headers on its responses), a rolling window of its own
+ * for the association endpoints (also exempt from the burst bucket) and a daily quota that resets
+ * at midnight (UTC here). Rejected requests are not counted.
  */
 
 export interface RateDecision {
   /** Set when the request is refused. */
   policy?: "TEN_SECONDLY_ROLLING" | "SECONDLY" | "DAILY";
+  /** The refusing window is the associations' own, not the general burst bucket. */
+  associations?: boolean;
   headers: Record<string, string>;
 }
 
@@ -37,12 +40,14 @@ class Window {
 export class RateLimiter {
   private burst = new Window();
   private search = new Window();
+  private associations = new Window();
   private dailyUsed = 0;
   private day = currentDay(Date.now());
 
   reset(): void {
     this.burst.clear();
     this.search.clear();
+    this.associations.clear();
     this.dailyUsed = 0;
   }
 
@@ -76,7 +81,14 @@ export class RateLimiter {
       this.dailyUsed++;
       return { headers: headersFor(burstUsed + 1) };
     }
-    // Ten-secondly-exempt endpoints (associations v4 batch) still draw on the daily quota.
+    if (rateClass === "associations") {
+      // Their own rolling window; the general bucket's headers are what HubSpot's headers describe.
+      if (this.associations.count(now, limits.windowMs) >= limits.associations) {
+        return { policy: "TEN_SECONDLY_ROLLING", associations: true, headers: headersFor(burstUsed) };
+      }
+      this.associations.add(now);
+    }
+    // Ten-secondly-exempt endpoints still draw on the daily quota.
     this.dailyUsed++;
     return { headers: headersFor(burstUsed) };
   }
@@ -93,8 +105,9 @@ const MESSAGES = {
   DAILY: "You have reached your daily limit.",
 } as const;
 
-export function rateLimitBody(policy: keyof typeof MESSAGES, correlationId: string, portalId: number) {
-  const group = policy === "DAILY" ? "api-calls-daily" : policy === "SECONDLY" ? "search-api-calls-secondly" : "api-calls-ten-secondly";
+export function rateLimitBody(policy: keyof typeof MESSAGES, correlationId: string, portalId: number, associations = false) {
+  const group =
+    policy === "DAILY" ? "api-calls-daily" : policy === "SECONDLY" ? "search-api-calls-secondly" : associations ? "associations-api-calls-ten-secondly" : "api-calls-ten-secondly";
   return {
     status: "error",
     message: MESSAGES[policy],

@@ -32,6 +32,8 @@ export interface SimResponse {
 export interface SimContext {
   store: Store;
   config: SimulatorConfig;
+  /** Dice for faults a handler injects: seeded while `faults.seed` is set. */
+  random: () => number;
 }
 
 export type Handler = (req: SimRequest, ctx: SimContext) => SimResponse | Promise<SimResponse>;
@@ -39,10 +41,10 @@ export type Handler = (req: SimRequest, ctx: SimContext) => SimResponse | Promis
 /**
  * Which rate-limit buckets a route draws from: "general" = ten-secondly + daily;
  * "search" = the search per-second bucket + daily (exempt from ten-secondly, no headers);
- * "daily-only" = exempt from ten-secondly (e.g. associations v4 batch, per the spec);
- * "none" = not limited, no bearer needed (the control API).
+ * "associations" = exempt from ten-secondly (per the spec) but in the associations' own burst
+ * window (unless switched off) + daily; "none" = not limited, no bearer needed (the control API).
  */
-export type RateClass = "general" | "search" | "daily-only" | "none";
+export type RateClass = "general" | "search" | "associations" | "none";
 
 export interface RouteOptions {
   rateClass?: RateClass;

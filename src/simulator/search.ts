@@ -8,6 +8,7 @@ import { serializeRecord } from "./serialize.ts";
 import type { PropertyDefinition, SearchView, Store } from "./store.ts";
 import { parseTimestamp } from "./validation.ts";
 import { associationsOf } from "./associations.ts";
+import { documentOf, shortPage, staleViews } from "./search-faults.ts";
 
 /**
  * POST /crm/v3/objects/{type}/search (reference §2.6): filter groups (OR of ANDs), one sort,
@@ -255,6 +256,7 @@ export function runSearch(store: Store, type: ObjectTypeDef, body: z.infer<typeo
   const sort = parseSort(body.sorts);
   const queryTest = body.query ? queryMatcher(store, type, body.query) : null;
   const lagging = store.laggingViews(type);
+  const stale = staleViews(store, type);
 
   // Candidate source: a sorted index when every group bounds one indexed property.
   const lm = type.lastModifiedProperty;
@@ -280,7 +282,7 @@ export function runSearch(store: Store, type: ObjectTypeDef, body: z.infer<typeo
   const cap = Math.min(offset + limit, MAX_RESULTS);
 
   // Fast path: the index range is exactly the answer, in the requested order.
-  if (source.exact && !queryTest && lagging.size === 0 && wantOrder === source.order) {
+  if (source.exact && !queryTest && lagging.size === 0 && stale.length === 0 && wantOrder === source.order) {
     const total = source.end - source.start;
     const views: SearchView[] = [];
     for (let i = offset; i < cap && i < total; i++) views.push(source.list[desc ? source.end - 1 - i : source.start + i]!);
@@ -296,7 +298,7 @@ export function runSearch(store: Store, type: ObjectTypeDef, body: z.infer<typeo
     if (matches(v)) found.push(v);
   }
   let inOrder = wantOrder === source.order;
-  for (const view of lagging.values()) {
+  for (const view of [...lagging.values(), ...stale]) {
     if (view && matches(view)) {
       found.push(view);
       inOrder = false;
@@ -355,8 +357,11 @@ function search(req: SimRequest, ctx: SimContext): SimResponse {
     throw validationError(`Paging beyond ${MAX_RESULTS} results is not supported: after=${offset}. Narrow the query (e.g. a later ${type.lastModifiedProperty} bound) instead.`);
   }
   const result = runSearch(ctx.store, type, body, limit, offset);
+  if (result.views.length > 1 && ctx.config.faults.searchShortPageRate > 0 && ctx.random() < ctx.config.faults.searchShortPageRate) {
+    Object.assign(result, shortPage(result.views, offset, ctx.random));
+  }
   const results = result.views.map((v) =>
-    serializeRecord(ctx.store, type, v, { properties: body.properties ?? null, emptyAs: ctx.config.emptyProperties, withArchiveFields: false }),
+    serializeRecord(ctx.store, type, documentOf(v), { properties: body.properties ?? null, emptyAs: ctx.config.emptyProperties, withArchiveFields: false }),
   );
   const out: Record<string, unknown> = { total: result.total, results };
   if (result.nextAfter !== null) out.paging = { next: { after: String(result.nextAfter) } };

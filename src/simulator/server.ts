@@ -221,7 +221,7 @@ async function handle(
   const decision = parts.limiter.check(match.options.rateClass, effectiveLimits(config));
   if (decision.policy) {
     policy = decision.policy;
-    finish({ status: 429, headers: decision.headers, body: rateLimitBody(decision.policy, correlationId, parts.store.portalId) });
+    finish({ status: 429, headers: decision.headers, body: rateLimitBody(decision.policy, correlationId, parts.store.portalId, decision.associations) });
     return;
   }
 
@@ -239,7 +239,7 @@ async function handle(
     }
   }
   const simReq: SimRequest = { method, path: url.pathname, params: match.params, query: url.searchParams, body, bodyLength: bodyText.length, headers: req.headers, correlationId };
-  const ctx: SimContext = { store: parts.store, config };
+  const ctx: SimContext = { store: parts.store, config, random: dice(config) };
   let out: SimResponse;
   try {
     out = await match.handler(simReq, ctx);

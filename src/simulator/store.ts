@@ -101,8 +101,11 @@ export interface SearchView {
 
 export interface StoreEvents {
   create: { type: ObjectTypeDef; record: StoredRecord };
-  /** `changed`: the properties whose value the update really changed (system stamps excluded). */
-  update: { type: ObjectTypeDef; record: StoredRecord; changed: string[] };
+  /**
+   * `changed`: the properties whose value the update really changed (system stamps excluded);
+   * `previousUpdatedAt`: the last-modified time the record had before.
+   */
+  update: { type: ObjectTypeDef; record: StoredRecord; changed: string[]; previousUpdatedAt: number };
   /** A record went to the recycle bin (archived = true). */
   archive: { type: ObjectTypeDef; id: string };
   restore: { type: ObjectTypeDef; id: string };
@@ -433,6 +436,7 @@ export class Store {
     const state = this.typeState(type);
     const record = state.records.get(id);
     if (!record) return undefined;
+    const previousUpdatedAt = record.updatedAt;
     this.noteLag(state, id, record.archived ? null : viewOf(record));
     if (!record.archived) {
       this.indexUnique(state, record, false);
@@ -450,7 +454,7 @@ export class Store {
       sortedInsert(state.byModified, record, byModified);
       this.indexUnique(state, record, true);
     }
-    this.emit("update", { type, record, changed });
+    this.emit("update", { type, record, changed, previousUpdatedAt });
     return record;
   }
 

@@ -15,6 +15,8 @@ const Options = z.object({
   tier: z.enum(TIERS).default("pro"),
   latency: z.coerce.number().min(0).default(0),
   "index-lag": z.coerce.number().min(0).default(0),
+  properties: z.coerce.number().int().min(0).default(0),
+  "small-catalog": z.boolean().default(false),
   token: z.string().min(1).default("sim-token"),
   "no-rate-limits": z.boolean().default(false),
   "webhook-url": z.url({ protocol: /^https?$/ }).optional(),
@@ -26,10 +28,13 @@ const Options = z.object({
 });
 
 const USAGE = `usage: hubsync simulator [--port N] [--seed N] [--tier free|starter|pro|enterprise] [--latency MS] [--index-lag MS]
-                          [--token T] [--host H] [--random-seed N] [--no-rate-limits]
+                          [--token T] [--host H] [--random-seed N] [--no-rate-limits] [--properties N] [--small-catalog]
                           [--webhook-url URL --webhook-secret S [--webhook-signature v1|v2|v3]]
 
   --seed N         start with a generated portal of about N records (deterministic; see --random-seed)
+  --properties N   add N custom properties to contacts, companies and deals (on top of HubSpot's
+                   default catalog: about 370 contact properties, hundreds on companies and deals)
+  --small-catalog  only the few dozen built-in properties per type (faster, less like HubSpot)
   --webhook-url    POST signed HubSpot webhook batches of every change to URL (default signature v3)`;
 
 export const command: Command = {
@@ -46,6 +51,8 @@ export const command: Command = {
         tier: { type: "string" },
         latency: { type: "string" },
         "index-lag": { type: "string" },
+        properties: { type: "string" },
+        "small-catalog": { type: "boolean" },
         token: { type: "string" },
         "no-rate-limits": { type: "boolean" },
         "webhook-url": { type: "string" },
@@ -66,6 +73,7 @@ export const command: Command = {
       indexLagMs: o["index-lag"],
       rateLimits: o["no-rate-limits"] ? false : {},
       seed: o.seed !== undefined ? { size: o.seed, seed: o["random-seed"] } : undefined,
+      catalog: { realistic: !o["small-catalog"], custom: o.properties },
       webhooks: o["webhook-url"] ? { targetUrl: o["webhook-url"], secret: o["webhook-secret"]!, signatureVersion: o["webhook-signature"] } : undefined,
     });
     process.stdout.write(

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { CrmRecord } from "../hubspot/schemas.ts";
 import { readCursor, writeCursor } from "../schema/cursors.ts";
 import { loadObject, setPhase } from "../schema/objects.ts";
 import { inApplyingTransaction } from "../db/transaction.ts";
@@ -8,6 +9,8 @@ import { refreshPipelines } from "./pipelines.ts";
 import { recordRun, type RunSummary } from "./runs.ts";
 import { loadTarget } from "./target.ts";
 import { addCounts, applyRecords, emptyCounts } from "./upsert.ts";
+import { HubSpotError } from "../hubspot/errors.ts";
+import { propertyQueryLength, rememberUrlRefused, urlBudget } from "./url-budget.ts";
 
 const BackfillState = z.object({
   after: z.string().nullable(),
@@ -27,16 +30,10 @@ export interface BackfillOptions {
   /**
    * Up to this many characters of `properties=` query, records come straight from the list page
    * (one call per 100 records); beyond it (wide portals: 414 URI Too Long) the list gives ids only
-   * and batch read fetches the records with the property names in a POST body.
+   * and batch read fetches the records with the property names in a POST body. Default: the
+   * portal's URL budget (HUBSYNC_URL_BUDGET, lowered by a 414 it answered).
    */
   maxPropertyQueryChars?: number;
-}
-
-/** HubSpot answers 414 somewhere past a few thousand characters of URL; stay well below. */
-export const MAX_PROPERTY_QUERY_CHARS = 2_000;
-
-function propertyQueryLength(properties: string[]): number {
-  return new URLSearchParams(properties.map((p): [string, string] => ["properties", p])).toString().length;
 }
 
 /**
@@ -65,14 +62,22 @@ export async function backfill(deps: SyncDeps, objectType: string, opts: Backfil
     await writeCursor(deps.pool, objectType, "backfill", state);
     const counts = emptyCounts();
     let missing = 0;
-    const direct = propertyQueryLength(target.allProperties) <= (opts.maxPropertyQueryChars ?? MAX_PROPERTY_QUERY_CHARS);
-    const fetchPage = async (after: string | null) => {
-      const page = await deps.hubspot.listPage(target.apiName, {
-        after,
-        limit: pageSize,
-        properties: direct ? target.allProperties : ["hs_object_id", target.lastModifiedProperty],
-      });
-      if (direct) return { records: page.results, nextAfter: page.nextAfter, missing: 0 };
+    const queryChars = propertyQueryLength(target.allProperties);
+    let direct = queryChars <= (opts.maxPropertyQueryChars ?? (await urlBudget(deps.pool)));
+    const fetchPage = async (after: string | null): Promise<{ records: CrmRecord[]; nextAfter: string | null; missing: number }> => {
+      if (direct) {
+        try {
+          const page = await deps.hubspot.listPage(target.apiName, { after, limit: pageSize, properties: target.allProperties });
+          return { records: page.results, nextAfter: page.nextAfter, missing: 0 };
+        } catch (err) {
+          if (!(err instanceof HubSpotError) || err.status !== 414) throw err;
+          // This portal's limit is lower than the budget: remember it, and read by id from here on.
+          const budget = await rememberUrlRefused(deps.pool, queryChars);
+          deps.log.warn({ objectType, queryChars, budget }, "HubSpot answered 414 to the property list: reading records by id and batch read");
+          direct = false;
+        }
+      }
+      const page = await deps.hubspot.listPage(target.apiName, { after, limit: pageSize, properties: ["hs_object_id", target.lastModifiedProperty] });
       const read = await deps.hubspot.batchRead(target.apiName, page.results.map((r) => r.id), target.allProperties);
       return { records: read.results, nextAfter: page.nextAfter, missing: read.missing.length };
     };

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { SearchRequest } from "../hubspot/client.ts";
 import type { CrmRecord } from "../hubspot/schemas.ts";
 import { readCursor, writeCursor } from "../schema/cursors.ts";
 import { loadObject } from "../schema/objects.ts";
@@ -10,11 +11,25 @@ import { recordRun, type RunSummary } from "./runs.ts";
 import { loadTarget, type PullTarget } from "./target.ts";
 import { addCounts, applyRecords, emptyCounts, type ApplyCounts } from "./upsert.ts";
 
+const SearchWindow = z.object({
+  /** Last-modified bounds (epoch ms, inclusive) the window's searches filter on. */
+  from: z.number(),
+  to: z.number(),
+  /** Every hit with an id up to this one has been applied. */
+  afterId: z.string(),
+});
+type SearchWindow = z.infer<typeof SearchWindow>;
+
 const IncrementalState = z.object({
-  /** Newest last-modified time (epoch ms) seen so far; the next run searches from watermark − lag window. */
+  /**
+   * Every change up to this time (epoch ms) has been read: the upper bound of the last window read
+   * to the end, never a time taken from a hit. The next run searches from watermark − lag window.
+   */
   watermark: z.number(),
   /** When the last deep re-scan ran (epoch ms). */
   deepAt: z.number().optional(),
+  /** A window a run left part-way (it failed or stopped): the next run finishes it first. */
+  window: SearchWindow.optional(),
 });
 
 export interface IncrementalOptions {
@@ -42,6 +57,13 @@ const DEEP_LAG_MS = 60 * 60 * 1000;
 /** HubSpot answers 400 to a search body over 3,000 characters. */
 const SEARCH_BODY_LIMIT = 3_000;
 const DEEP_EVERY_MS = 60 * 60 * 1000;
+/** Pages between checkpoints of a window: what a failed run has to read again at most. */
+const CHECKPOINT_PAGES = 25;
+/**
+ * Empty pages in a row that still point further (`paging.next`) before the run gives up. HubSpot
+ * does send empty pages with a cursor; one that never ends would otherwise loop for ever.
+ */
+const MAX_EMPTY_PAGES = 20;
 
 interface Hit {
   id: string;
@@ -55,26 +77,45 @@ interface Hit {
  */
 function searchProperties(target: PullTarget): { properties: string[]; full: boolean } {
   const lm = target.lastModifiedProperty;
-  const widest = JSON.stringify({
-    filterGroups: [{ filters: [
-      { propertyName: lm, operator: "EQ", value: String(Number.MAX_SAFE_INTEGER) },
-      { propertyName: "hs_object_id", operator: "GT", value: String(Number.MAX_SAFE_INTEGER) },
-    ] }],
-    sorts: [{ propertyName: "hs_object_id", direction: "ASCENDING" }],
-    properties: target.allProperties,
-    limit: 200,
-    after: "10000",
-  });
+  const big = String(Number.MAX_SAFE_INTEGER);
+  const widest = JSON.stringify(windowQuery(lm, { from: Number.MAX_SAFE_INTEGER, to: Number.MAX_SAFE_INTEGER, afterId: big }, target.allProperties, 200, "10000"));
   return widest.length <= SEARCH_BODY_LIMIT ? { properties: target.allProperties, full: true } : { properties: [lm], full: false };
 }
 
 /**
- * One incremental pass over an object: search ascending on last-modified from the watermark minus
- * the lag window; records whose copy is older than what search reports are taken from the search
- * page itself when the property list fits in a search body, else read by batch read. Every page is
- * a fresh query from the newest millisecond seen (so search's 10,000-result cap is never reached and
- * records modified mid-run cannot shift a page); a millisecond holding more than a page is drained
- * with EQ + hs_object_id keyset.
+ * One page of a window: changes with last-modified in [from, to] and an id above `afterId`, in id
+ * order. Ids never change, so this order holds however search misplaces records by time.
+ */
+function windowQuery(lm: string, w: SearchWindow, properties: string[], limit: number, after?: string): SearchRequest {
+  return {
+    filterGroups: [{ filters: [
+      { propertyName: lm, operator: "GTE", value: String(w.from) },
+      { propertyName: lm, operator: "LTE", value: String(w.to) },
+      { propertyName: "hs_object_id", operator: "GT", value: w.afterId },
+    ] }],
+    sorts: [{ propertyName: "hs_object_id", direction: "ASCENDING" }],
+    properties,
+    limit,
+    ...(after !== undefined ? { after } : {}),
+  };
+}
+
+/**
+ * One incremental pass over an object. The run is bounded by its start time: it reads the window
+ * [watermark − lag window, start] to the end, then moves the watermark to the start time and no
+ * further. Records we already hold at the time search reports are not fetched again; the others
+ * come from the search page itself when the property list fits in a search body, else by batch read.
+ *
+ * Search does not keep its promises about time, so nothing here depends on them:
+ * - HubSpot's search can return a record at its old last-modified position carrying its new values
+ *   and time, later than its neighbours and later than the query's upper bound. A cursor taken
+ *   from the newest time on a page would jump over every change in between. The window is walked
+ *   by record id instead (keyset on hs_object_id), and such a hit is applied (it is the record as it
+ *   is now) without moving the watermark: the watermark only ever becomes a bound a window was read to.
+ * - A page can be shorter than the limit, even empty, and still carry `paging.next`. Only the
+ *   absence of `paging.next` ends a window; an empty page follows its cursor.
+ * Each page is a new query from the last id seen, so search's 10,000-result cap is never reached and
+ * records modified mid-run (they leave the window, their new time is after its bound) shift nothing.
  */
 export async function pullIncremental(deps: SyncDeps, objectType: string, opts: IncrementalOptions = {}): Promise<RunSummary> {
   const row = await loadObject(deps.pool, objectType);
@@ -86,61 +127,74 @@ export async function pullIncremental(deps: SyncDeps, objectType: string, opts: 
     });
   }
   return recordRun(deps, objectType, "incremental", async () => {
+    const runStart = Date.now();
     const target = await loadTarget(deps, objectType, { rediscoverAfterMs: opts.rediscoverAfterMs });
     const pageSize = Math.min(opts.pageSize ?? 200, 200);
     const lagWindow = opts.lagWindowMs ?? (await lagWindowFor(deps, objectType));
     const saved = IncrementalState.safeParse(await readCursor(deps.pool, objectType, "incremental"));
-    const startWatermark = saved.success ? saved.data.watermark : Date.now() - lagWindow;
-    const deep = Date.now() - (saved.success ? (saved.data.deepAt ?? 0) : 0) >= (opts.deepEveryMs ?? DEEP_EVERY_MS);
+    const deep = runStart - (saved.success ? (saved.data.deepAt ?? 0) : 0) >= (opts.deepEveryMs ?? DEEP_EVERY_MS);
     const lag = deep ? Math.max(lagWindow, opts.deepLagMs ?? DEEP_LAG_MS) : lagWindow;
-    const deepAt = deep ? Date.now() : saved.success ? saved.data.deepAt : undefined;
+    const deepAt = deep ? runStart : saved.success ? saved.data.deepAt : undefined;
     const lm = target.lastModifiedProperty;
     const counts = emptyCounts();
-    const stats = { searches: 0, hits: 0, fetched: 0, alreadyCurrent: 0, restarts: 0, drains: 0, missing: 0 };
-    let watermark = startWatermark;
-    let lower = startWatermark - lag;
+    const stats = { searches: 0, hits: 0, fetched: 0, alreadyCurrent: 0, missing: 0, windows: 0, beyondBound: 0, shortPages: 0, emptyPages: 0 };
+    let watermark = saved.success ? saved.data.watermark : runStart - lagWindow;
+    const startWatermark = watermark;
 
     const wanted = searchProperties(target);
     const fetcher = createFetcher(deps, target, counts, stats);
-    const take = async (records: CrmRecord[]) => {
-      const hits = records.map((r) => ({ id: r.id, ms: lastModifiedMs(r, lm) }));
-      stats.hits += hits.length;
-      for (const h of hits) if (h.ms > watermark) watermark = h.ms;
-      await fetcher.add(hits, wanted.full ? records : null);
-      return hits;
+    const checkpoint = async (window: SearchWindow | undefined) => {
+      await fetcher.flush();
+      await inApplyingTransaction(deps.pool, async (client) => {
+        await writeCursor(client, objectType, "incremental", { watermark, ...(deepAt !== undefined ? { deepAt } : {}), ...(window ? { window } : {}) });
+        await client.query(`update hubsync.objects set last_pull_at = now(), last_error = null where object_type = $1`, [objectType]);
+      });
     };
 
-    // Keyset paging: each page is a new query from the newest millisecond seen so far, never an
-    // `after` offset. Records modified while a run pages (our own pushes, users, workflows) move
-    // to the end of the order; with offsets that shifted later pages and skipped records.
-    for (;;) {
-      const page = await deps.hubspot.search(target.apiName, {
-        filterGroups: [{ filters: [{ propertyName: lm, operator: "GTE", value: String(lower) }] }],
-        sorts: [{ propertyName: lm, direction: "ASCENDING" }],
-        properties: wanted.properties,
-        limit: pageSize,
-      });
-      stats.searches++;
-      let pageMax = -Infinity;
-      for (const h of await take(page.results)) if (h.ms > pageMax) pageMax = h.ms;
-      if (page.results.length < pageSize) break;
-      stats.restarts++;
-      if (pageMax > lower) {
-        lower = pageMax; // GTE: the newest millisecond is read again in full
-        continue;
+    const readWindow = async (window: SearchWindow) => {
+      stats.windows++;
+      let after: string | undefined;
+      let empty = 0;
+      for (let pages = 1; ; pages++) {
+        const page = await deps.hubspot.search(target.apiName, windowQuery(lm, window, wanted.properties, pageSize, after));
+        stats.searches++;
+        const hits = page.results.map((r) => ({ id: r.id, ms: lastModifiedMs(r, lm) }));
+        stats.hits += hits.length;
+        stats.beyondBound += hits.filter((h) => h.ms > window.to).length;
+        await fetcher.add(hits, wanted.full ? page.results : null);
+        if (!page.nextAfter) return;
+        if (hits.length < pageSize) stats.shortPages++;
+        if (hits.length === 0) {
+          stats.emptyPages++;
+          if (++empty > MAX_EMPTY_PAGES) {
+            throw new Error(`search for ${objectType} answered ${empty} empty pages in a row that still point further (after ${page.nextAfter}); the watermark stays where it was and the next run reads the window again`);
+          }
+          after = page.nextAfter;
+          continue;
+        }
+        empty = 0;
+        after = undefined;
+        window = { ...window, afterId: hits[hits.length - 1]!.id };
+        if (pages % CHECKPOINT_PAGES === 0) await checkpoint(window);
       }
-      // A whole page of records share one millisecond.
-      stats.drains++;
-      await drainMillisecond(deps, target, lower, pageSize, wanted.properties, take, stats);
-      lower = lower + 1;
-    }
-    await fetcher.flush();
+    };
 
-    await inApplyingTransaction(deps.pool, async (client) => {
-      await writeCursor(client, objectType, "incremental", { watermark, ...(deepAt !== undefined ? { deepAt } : {}) });
-      await client.query(`update hubsync.objects set last_pull_at = now(), last_error = null where object_type = $1`, [objectType]);
-    });
-    return { records: counts.inserted + counts.updated, details: { ...counts, ...stats, lagWindowMs: lag, deep, from: new Date(startWatermark - lag).toISOString(), watermark: new Date(watermark).toISOString() } };
+    // A window a failed run left part-way is finished first, with the bounds it had: extending
+    // its upper bound would miss records changed since with ids below where it stopped.
+    if (saved.success && saved.data.window) {
+      await readWindow(saved.data.window);
+      watermark = Math.max(watermark, saved.data.window.to);
+    }
+    const from = watermark - lag;
+    if (from <= runStart) {
+      await readWindow({ from, to: runStart, afterId: "0" });
+      watermark = Math.max(watermark, runStart);
+    }
+    await checkpoint(undefined);
+    return {
+      records: counts.inserted + counts.updated,
+      details: { ...counts, ...stats, lagWindowMs: lag, deep, from: new Date(startWatermark - lag).toISOString(), watermark: new Date(watermark).toISOString() },
+    };
   });
 }
 
@@ -156,34 +210,6 @@ function lastModifiedMs(record: CrmRecord, property: string): number {
     if (Number.isFinite(ms)) return ms;
   }
   return Date.parse(record.updatedAt);
-}
-
-async function drainMillisecond(
-  deps: SyncDeps,
-  target: PullTarget,
-  ms: number,
-  pageSize: number,
-  properties: string[],
-  take: (records: CrmRecord[]) => Promise<Hit[]>,
-  stats: { searches: number },
-): Promise<void> {
-  let lastId: string | null = null;
-  for (;;) {
-    const filters: Array<{ propertyName: string; operator: string; value: string }> = [
-      { propertyName: target.lastModifiedProperty, operator: "EQ", value: String(ms) },
-    ];
-    if (lastId !== null) filters.push({ propertyName: "hs_object_id", operator: "GT", value: lastId });
-    const page = await deps.hubspot.search(target.apiName, {
-      filterGroups: [{ filters }],
-      sorts: [{ propertyName: "hs_object_id", direction: "ASCENDING" }],
-      properties,
-      limit: pageSize,
-    });
-    stats.searches++;
-    await take(page.results);
-    if (page.results.length < pageSize || !page.nextAfter) return;
-    lastId = page.results[page.results.length - 1]!.id;
-  }
 }
 
 /**

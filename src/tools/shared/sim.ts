@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { FaultConfig } from "../../simulator/config.ts";
-import { startSimulator, type SimulatorControl } from "../../simulator/index.ts";
+import { SEARCH_DISORDER, startSimulator, type SimulatorControl } from "../../simulator/index.ts";
 import type { Store } from "../../simulator/store.ts";
 
 /**
@@ -54,8 +54,15 @@ export interface BenchSimOptions {
   latencyMs: { min: number; max: number };
   seedSize: number;
   seed: number;
-  /** Fault injection from the start (the soak); off by default. */
+  /**
+   * Fault injection from the start (the soak). Search misbehaves as on a busy HubSpot portal
+   * (hits out of order, short pages: SEARCH_DISORDER) unless `searchDisorder` is false; the other
+   * faults are off unless given here.
+   */
   faults?: Partial<FaultConfig>;
+  searchDisorder?: boolean;
+  /** HubSpot's catalog widths (about 370 contact properties) unless false. */
+  realisticCatalog?: boolean;
   /** How late search sees changes (HubSpot's index lag); 0 by default. */
   indexLagMs?: number;
 }
@@ -69,7 +76,8 @@ export async function startBenchSimulator(opts: BenchSimOptions): Promise<BenchS
     latencyMs: opts.latencyMs.min,
     latencyJitterMs: opts.latencyMs.max - opts.latencyMs.min,
     seed: { size: opts.seedSize, seed: opts.seed },
-    ...(opts.faults ? { faults: opts.faults } : {}),
+    catalog: { realistic: opts.realisticCatalog ?? true },
+    faults: { ...(opts.searchDisorder === false ? {} : SEARCH_DISORDER), ...opts.faults },
     ...(opts.indexLagMs !== undefined ? { indexLagMs: opts.indexLagMs } : {}),
   });
   const { control, store } = sim;
