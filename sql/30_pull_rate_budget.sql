@@ -49,13 +49,6 @@ begin
     reason := coalesce(r.blocked_reason, 'blocked');
     return;
   end if;
-  if p_bucket = 'associations' then
-    -- exempt from the ten-secondly limit: counted (daily quota) but never held back by a window
-    update hubsync.rate_budget set requests = requests + 1, updated_at = t where bucket = p_bucket;
-    wait_ms := 0;
-    slot := null;
-    return;
-  end if;
   win := make_interval(secs => r.window_ms / 1000.0);
   live := array(select s from unnest(r.slots) as s where s > t - win order by s);
   if cardinality(live) >= r.capacity and not probe then

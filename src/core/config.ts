@@ -52,6 +52,19 @@ const RateEnvSchema = z.object({
   HUBSYNC_AUTH_PAUSE_MS: milliseconds("HUBSYNC_AUTH_PAUSE_MS"),
   /** After a 403 for a missing scope, the refused call's job waits this long (default 10 min). */
   HUBSYNC_SCOPES_PAUSE_MS: milliseconds("HUBSYNC_SCOPES_PAUSE_MS"),
+  /**
+   * Which burst window association calls keep to: `own` (default; HubSpot limits them apart from
+   * the general bucket), `general` (they share the general window) or `none` (daily quota only).
+   */
+  HUBSYNC_ASSOCIATIONS_LIMIT: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === "") return undefined;
+      if (v === "own" || v === "general" || v === "none") return v;
+      ctx.addIssue({ code: "custom", message: `HUBSYNC_ASSOCIATIONS_LIMIT must be own, general or none, got "${v}"` });
+      return z.NEVER;
+    }),
 });
 
 /** Environment of a hubsync process, checked once at start so a typo fails loudly, not later. */
@@ -115,6 +128,7 @@ export function rateLimitSettings(source: NodeJS.ProcessEnv = process.env): {
   dailyRecheckMs?: number;
   authPauseMs?: number;
   scopesPauseMs?: number;
+  associationsMode?: "own" | "general" | "none";
 } {
   const parsed = RateEnvSchema.safeParse(source);
   if (!parsed.success) throw new Error(`hubsync: ${problemsOf(parsed.error)}`);
@@ -125,6 +139,7 @@ export function rateLimitSettings(source: NodeJS.ProcessEnv = process.env): {
     ...(e.HUBSYNC_DAILY_RECHECK_MS !== undefined ? { dailyRecheckMs: e.HUBSYNC_DAILY_RECHECK_MS } : {}),
     ...(e.HUBSYNC_AUTH_PAUSE_MS !== undefined ? { authPauseMs: e.HUBSYNC_AUTH_PAUSE_MS } : {}),
     ...(e.HUBSYNC_SCOPES_PAUSE_MS !== undefined ? { scopesPauseMs: e.HUBSYNC_SCOPES_PAUSE_MS } : {}),
+    ...(e.HUBSYNC_ASSOCIATIONS_LIMIT !== undefined ? { associationsMode: e.HUBSYNC_ASSOCIATIONS_LIMIT } : {}),
   };
 }
 

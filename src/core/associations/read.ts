@@ -2,7 +2,6 @@ import { z } from "zod";
 import type { HubSpotApi } from "../hubspot/client.ts";
 import { HubSpotError, parseResponse } from "../hubspot/errors.ts";
 import { AssociationType } from "../hubspot/schemas.ts";
-import { ASSOCIATION_BATCH_BUCKET } from "./bucket.ts";
 
 /** HubSpot's limit on inputs per association batch read. */
 export const BATCH_READ_LIMIT = 1000;
@@ -58,7 +57,7 @@ export async function readAssociations(api: HubSpotApi, fromTypeId: string, toTy
       const inputs = pending.slice(i, i + batchSize);
       const path = api.paths.associations.batch(fromTypeId, toTypeId, "read");
       const raw = await api.request(
-        ASSOCIATION_BATCH_BUCKET,
+        "associations",
         { method: "POST", path, body: { inputs: inputs.map((x) => (x.after ? { id: x.id, after: x.after } : { id: x.id })) } },
         { label: `associations ${fromTypeId}→${toTypeId}` },
       );

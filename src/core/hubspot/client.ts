@@ -297,7 +297,9 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
     return call(bucket, req, callOptions);
   }
 
-  async function call(bucket: Bucket, req: HubSpotRequest, callOptions: CallOptions = {}): Promise<unknown> {
+  async function call(requested: Bucket, req: HubSpotRequest, callOptions: CallOptions = {}): Promise<unknown> {
+    // HUBSYNC_ASSOCIATIONS_LIMIT=general: association calls keep to the general window instead of their own
+    const bucket = requested === "associations" && budget.limits.associationsMode === "general" ? "general" : requested;
     const label = callOptions.label ?? `${req.method} ${req.path}`;
     const idempotent = callOptions.idempotent ?? true;
     let attempts: Attempts = { failures: 0, limited: 0 };
@@ -430,8 +432,7 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
     async associationLabels(fromType, toType) {
       const path = paths.associations.labels(fromType, toType);
       const label = `association labels ${fromType}→${toType} (GET ${path})`;
-      // read at most a couple of times per pair and sweep: counted as a general call
-      return parseResponse(AssociationLabelsResponse, await get("general", path, undefined, label), label).results;
+      return parseResponse(AssociationLabelsResponse, await get("associations", path, undefined, label), label).results;
     },
     close() {
       closed = true;

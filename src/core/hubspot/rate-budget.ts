@@ -18,13 +18,29 @@ export function portalPauseError(reason: PortalPauseReason, until: Date, message
  * a slot before it sends. Without a pool (simulator demos, unit checks) the same sliding-window
  * rule runs in memory for this process only.
  */
-/** 'associations': v4 association batch endpoints, which HubSpot exempts from the 10-second limit (daily quota only). */
+/**
+ * 'associations': every association and association-label call. HubSpot keeps them out of the
+ * general 10-second bucket but gives them a burst window of their own (its associations guide: 100
+ * per 10 s on Free/Starter, 150 on Professional/Enterprise, 200 with the limit increase).
+ */
 export type Bucket = "general" | "search" | "associations";
+
+/** The associations' burst limit for a general burst limit (X-HubSpot-RateLimit-Max) of `generalMax`. */
+export function associationsLimitFor(generalMax: number): number {
+  return generalMax <= 110 ? 100 : generalMax <= 190 ? 150 : 200;
+}
 
 export interface BudgetLimits {
   /** HubSpot's burst limit per 10 s for this app (100 free/starter, 190 pro/enterprise, 250 with the add-on). */
   generalLimit: number;
   generalWindowMs: number;
+  /**
+   * Association calls: a window of their own (`own`, HubSpot's rule), the general window
+   * (`general`), or none (`none`: daily quota only). HUBSYNC_ASSOCIATIONS_LIMIT.
+   */
+  associationsMode: "own" | "general" | "none";
+  /** Their burst limit per general window, followed from the tier (associationsLimitFor). */
+  associationsLimit: number;
   /** HubSpot's search limit per second (5). */
   searchLimit: number;
   searchWindowMs: number;
@@ -53,6 +69,8 @@ export interface BudgetLimits {
 export const DEFAULT_LIMITS: BudgetLimits = {
   generalLimit: 100,
   generalWindowMs: 10_000,
+  associationsMode: "own",
+  associationsLimit: 100,
   searchLimit: 5,
   searchWindowMs: 1_000,
   // The burst limit is per app, so hubsync may use nearly all of it; the shared window keeps it under.
@@ -130,6 +148,12 @@ function capacityFor(limit: number, headroom: number): number {
   return Math.max(1, Math.floor(limit * headroom));
 }
 
+/** Reservations per window and the window of the associations bucket; `none` is a window nobody fills. */
+function associationsWindow(limits: BudgetLimits): [capacity: number, windowMs: number] {
+  if (limits.associationsMode === "none") return [1_000_000, 1_000];
+  return [capacityFor(limits.associationsLimit, limits.headroom), limits.generalWindowMs + limits.marginMs];
+}
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function headerNumber(headers: Record<string, string | undefined>, name: string): number | undefined {
@@ -149,13 +173,14 @@ export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimit
   function configure(): Promise<void> {
     configured ??= pool
       .query(
-        `insert into hubsync.rate_budget (bucket, capacity, window_ms) values ('general', $1, $2), ('search', $3, $4), ('associations', 1, 1000)
+        `insert into hubsync.rate_budget (bucket, capacity, window_ms) values ('general', $1, $2), ('search', $3, $4), ('associations', $5, $6)
          on conflict (bucket) do update set capacity = excluded.capacity, window_ms = excluded.window_ms`,
         [
           capacityFor(limits.generalLimit, limits.headroom),
           limits.generalWindowMs + limits.marginMs,
           capacityFor(limits.searchLimit, limits.headroom),
           limits.searchWindowMs + limits.marginMs,
+          ...associationsWindow(limits),
         ],
       )
       // A process starting up may carry a fixed token: an earlier 401 pause gives it one try
@@ -208,10 +233,13 @@ export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimit
         knownMax = max;
         limits.generalLimit = max;
         if (interval) limits.generalWindowMs = interval;
+        limits.associationsLimit = associationsLimitFor(max);
         await pool.query(`update hubsync.rate_budget set capacity = $1, window_ms = $2 where bucket = 'general'`, [
           capacityFor(max, limits.headroom),
           limits.generalWindowMs + limits.marginMs,
         ]);
+        const [capacity, windowMs] = associationsWindow(limits);
+        await pool.query(`update hubsync.rate_budget set capacity = $1, window_ms = $2 where bucket = 'associations'`, [capacity, windowMs]);
       }
       const daily = headerNumber(headers, "x-hubspot-ratelimit-daily");
       const remaining = headerNumber(headers, "x-hubspot-ratelimit-daily-remaining");
@@ -243,10 +271,12 @@ export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): R
     search: { until: 0, reason: "" },
     associations: { until: 0, reason: "" },
   };
-  const settings = (bucket: Bucket) =>
-    bucket === "general"
-      ? { capacity: capacityFor(limits.generalLimit, limits.headroom), windowMs: limits.generalWindowMs + limits.marginMs }
-      : { capacity: capacityFor(limits.searchLimit, limits.headroom), windowMs: limits.searchWindowMs + limits.marginMs };
+  const settings = (bucket: Bucket) => {
+    if (bucket === "general") return { capacity: capacityFor(limits.generalLimit, limits.headroom), windowMs: limits.generalWindowMs + limits.marginMs };
+    if (bucket === "search") return { capacity: capacityFor(limits.searchLimit, limits.headroom), windowMs: limits.searchWindowMs + limits.marginMs };
+    const [capacity, windowMs] = associationsWindow(limits);
+    return { capacity, windowMs };
+  };
   return {
     limits,
     async reserve(bucket) {
@@ -261,7 +291,6 @@ export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): R
           await sleep(b.until - now);
           continue;
         }
-        if (bucket === "associations") return null;
         const { capacity, windowMs } = settings(bucket);
         const live = slots[bucket].filter((s) => s.at > now - windowMs).sort((a, b) => a.at - b.at);
         slots[bucket] = live;
@@ -287,7 +316,10 @@ export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): R
     },
     async observe(headers) {
       const max = headerNumber(headers, "x-hubspot-ratelimit-max");
-      if (max !== undefined && max > 0) limits.generalLimit = max;
+      if (max !== undefined && max > 0) {
+        limits.generalLimit = max;
+        limits.associationsLimit = associationsLimitFor(max);
+      }
       const remaining = headerNumber(headers, "x-hubspot-ratelimit-daily-remaining");
       if (remaining !== undefined && limits.dailyFloor > 0 && remaining <= limits.dailyFloor) {
         const { until, message } = dailyPause(limits, new Date(), `${remaining} calls left today`);

@@ -177,7 +177,7 @@ async function sendGroup(
   // Archives answer 204 on v4 and 200 with a batch body on the dated versions; creates 201 or 200;
   // partial failures 207 or (2026-09) 200: any 2xx is read for its errors[] alike.
   const post = (kind: AssociationBatchKind, inputs: unknown[], label: string) =>
-    api.request("general", { method: "POST", path: api.paths.associations.batch(fromType, toType, kind), body: { inputs } }, { label });
+    api.request("associations", { method: "POST", path: api.paths.associations.batch(fromType, toType, kind), body: { inputs } }, { label });
   const attempt = async (list: Resolved[], send: (list: Resolved[]) => Promise<unknown>): Promise<void> => {
     if (list.length === 0) return;
     try {
