@@ -88,21 +88,23 @@ export function defaultLimits(env: NodeJS.ProcessEnv = process.env): BudgetLimit
   return { ...DEFAULT_LIMITS, ...rateLimitSettings(env) };
 }
 
+/** The zone's offset from UTC at `at`, in ms, from Intl (no tz database of our own). */
+export function zoneOffsetMs(timeZone: string, at: Date): number {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" })
+      .formatToParts(at)
+      .map((p) => [p.type, p.value]),
+  );
+  const asUtc = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
+  return asUtc - Math.floor(at.getTime() / 1000) * 1000;
+}
+
 /**
  * When HubSpot resets the daily quota: midnight in the account's time zone (account-info reports
  * it; HUBSYNC_DAILY_RESET_TZ overrides it).
  */
 export function nextDailyReset(now: Date, timeZone: string): Date {
-  // The zone's offset at a given instant, from Intl (no tz database of our own).
-  const offsetMs = (at: Date) => {
-    const parts = Object.fromEntries(
-      new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" })
-        .formatToParts(at)
-        .map((p) => [p.type, p.value]),
-    );
-    const asUtc = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
-    return asUtc - Math.floor(at.getTime() / 1000) * 1000;
-  };
+  const offsetMs = (at: Date) => zoneOffsetMs(timeZone, at);
   const local = new Date(now.getTime() + offsetMs(now));
   const nextLocalMidnight = Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate() + 1);
   // the offset at midnight itself may differ (DST): correct once
