@@ -84,7 +84,7 @@ select o.object_type,
        case when o.enabled and pause.blocked_message is not null then pause.paused_at else o.last_error_at end as last_error_at,
        case when o.object_type = any (hubsync.webhook_object_types()) then 'webhooks' else 'pull' end as changes
   from hubsync.objects o
-  left join hubsync.rate_budget pause on pause.bucket = 'general' and pause.blocked_reason in ('daily', 'auth')
+  left join hubsync.rate_budget pause on pause.bucket = 'general' and pause.blocked_reason in ('daily', 'auth', 'migration')
   left join (select outbox.object_type,
                     count(*) filter (where outbox.status in ('pending', 'in_flight')) as pending,
                     count(*) filter (where outbox.status = 'rejected') as rejected

@@ -31,7 +31,7 @@ begin
   -- the time is read once the lock is ours: a slot stamped while queueing for the lock would
   -- leave the window early and let the next window over-spend
   t := clock_timestamp();
-  -- A portal-wide pause (daily quota used up, access token refused) is kept on the 'general' row
+  -- A portal-wide pause (daily quota used up, access token refused, account being migrated) is kept on the 'general' row
   -- and stops every bucket. When it runs out, exactly one request (the probe) goes: it takes a
   -- 10-second lease so the others keep waiting for its answer instead of all asking at once.
   if p_bucket = 'general' then
@@ -39,11 +39,11 @@ begin
   else
     -- read without a lock first: only a pause (rare) needs the general row locked too
     select * into g from hubsync.rate_budget where bucket = 'general';
-    if g.blocked_reason in ('daily', 'auth') then
+    if g.blocked_reason in ('daily', 'auth', 'migration') then
       select * into g from hubsync.rate_budget where bucket = 'general' for update;
     end if;
   end if;
-  if g.blocked_reason in ('daily', 'auth') then
+  if g.blocked_reason in ('daily', 'auth', 'migration') then
     reason := g.blocked_reason;
     message := g.blocked_message;
     if g.blocked_until is not null and g.blocked_until > t then
@@ -56,13 +56,6 @@ begin
   if r.blocked_until is not null and r.blocked_until > t and not probe then
     wait_ms := ceil(extract(epoch from (r.blocked_until - t)) * 1000)::integer;
     reason := coalesce(r.blocked_reason, 'blocked');
-    return;
-  end if;
-  if p_bucket = 'associations' then
-    -- exempt from the ten-secondly limit: counted (daily quota) but never held back by a window
-    update hubsync.rate_budget set requests = requests + 1, updated_at = t where bucket = p_bucket;
-    wait_ms := 0;
-    slot := null;
     return;
   end if;
   win := make_interval(secs => r.window_ms / 1000.0);
@@ -104,7 +97,7 @@ create or replace function hubsync.rate_resume(p_reason text default null)
 returns void language sql as $$
   update hubsync.rate_budget
      set blocked_until = null, blocked_reason = null, blocked_message = null, paused_at = null, updated_at = clock_timestamp()
-   where bucket = 'general' and blocked_reason in ('daily', 'auth') and (p_reason is null or blocked_reason = p_reason)
+   where bucket = 'general' and blocked_reason in ('daily', 'auth', 'migration') and (p_reason is null or blocked_reason = p_reason)
 $$;
 comment on function hubsync.rate_resume(text) is
   'Ends a portal-wide pause (of one reason, or any): HubSpot answered again';
@@ -127,7 +120,7 @@ returns void language sql as $$
   update hubsync.rate_budget
      set blocked_until = greatest(coalesce(blocked_until, clock_timestamp()), clock_timestamp() + make_interval(secs => p_ms / 1000.0)),
          -- a window's 429 never hides a portal-wide pause (reserve needs its reason)
-         blocked_reason = case when blocked_reason in ('daily', 'auth') then blocked_reason else p_reason end,
+         blocked_reason = case when blocked_reason in ('daily', 'auth', 'migration') then blocked_reason else p_reason end,
          rate_limited = rate_limited + case when p_count_429 then 1 else 0 end,
          updated_at = clock_timestamp()
    where bucket = p_bucket

@@ -175,9 +175,11 @@ describe("association tables — one story, in order: later tests build on what 
   });
 
   it("a label with a different inverse name: a→b labels in the table, whichever end is read (inverse ids learned, or read from a when they cannot be)", async () => {
-    const created = await worker.hubspot.call("general", (sdk) =>
-      sdk.crm.associations.v4.schema.definitionsApi.create("contacts", "tickets", { label: "Reporter", name: "reporter", inverseLabel: "Reported by" }),
-    );
+    const created = (await worker.hubspot.request("general", {
+      method: "POST",
+      path: worker.hubspot.paths.associations.labels("contacts", "tickets"),
+      body: { label: "Reporter", name: "reporter", inverseLabel: "Reported by" },
+    })) as { results: Array<{ label: string | null; typeId: number }> };
     const reporter = created.results.find((r) => r.label === "Reporter")!.typeId;
     const edges = await sim.control.listAssociations("contacts", "tickets");
     expect(edges.length).toBeGreaterThan(10);
@@ -360,7 +362,7 @@ describe("association tables — one story, in order: later tests build on what 
     const { rows: n } = await db.pool.query(`select count(*)::int as n from hubspot.associations_company_contact where company_id = $1`, [company]);
     expect(n[0].n).toBe(contacts.length);
     // one batch read for every company, then one more for the one company's second page
-    const reads = (await sim.control.requests()).filter((r) => r.method === "POST" && r.path.includes("/crm/v4/associations/0-2/0-1/batch/read"));
+    const reads = (await sim.control.requests()).filter((r) => r.method === "POST" && r.path.includes("/crm/associations/2026-09/0-2/0-1/batch/read"));
     expect(reads).toHaveLength(2);
     const pair = await pairNamed("associations_company_contact");
     expect(await actual(pair)).toEqual(await expected(pair));

@@ -65,7 +65,7 @@ describe("malformed answers from HubSpot", () => {
         await sim.control.configure({ faults: { malformedRate: 0 } });
       }
       console.log(`MALFORMED ${kind}: ${message}`);
-      expect(message).toContain("HubSpot sent a malformed answer to search contacts (POST /crm/v3/objects/contacts/search)");
+      expect(message).toContain("HubSpot sent a malformed answer to search contacts (POST /crm/objects/2026-09/contacts/search)");
       expect(message).toMatch(kind === "shape" ? /results\.0\.id: .*expected string/i : /not valid JSON/);
       expect(await snapshot()).toEqual(before);
       const run = await db.pool.query(`select status, error from hubsync.runs where object_type = 'contacts' order by id desc limit 1`);
@@ -81,7 +81,7 @@ describe("malformed answers from HubSpot", () => {
   it("a malformed property list stops discovery of a new type with the endpoint named; no table is created", async () => {
     await sim.control.createRecord("companies", { name: "Acme" });
     await enableSync(db.pool, "companies");
-    await sim.control.configure({ faults: { malformedRate: 1, malformedPath: "/crm/v3/properties/companies", malformedKind: "shape" } });
+    await sim.control.configure({ faults: { malformedRate: 1, malformedPath: "/crm/properties/2026-09/companies", malformedKind: "shape" } });
     let cycle;
     try {
       cycle = await cycleObject(w, "companies", { archived: false });
@@ -89,7 +89,7 @@ describe("malformed answers from HubSpot", () => {
       await sim.control.configure({ faults: { malformedRate: 0 } });
     }
     console.log(`MALFORMED properties: ${cycle.error}`);
-    expect(cycle.error).toContain("HubSpot sent a malformed answer to properties companies (GET /crm/v3/properties/companies): results.0.name");
+    expect(cycle.error).toContain("HubSpot sent a malformed answer to properties companies (GET /crm/properties/2026-09/companies): results.0.name");
     const t = await db.pool.query(`select to_regclass('hubspot.companies') as t`);
     expect(t.rows[0].t).toBeNull();
     const status = await db.pool.query(`select phase, last_error from hubsync.status where object_type = 'companies'`);
@@ -105,7 +105,7 @@ describe("malformed answers from HubSpot", () => {
     for (let i = 0; i < 250; i++) await sim.control.createRecord("deals", { dealname: `D${i}` });
     await enableSync(db.pool, "deals");
     let cycle;
-    const listPath = "/crm/v3/objects/deals";
+    const listPath = "/crm/objects/2026-09/deals";
     await sim.control.configure({ faults: { malformedRate: 1, malformedPath: listPath, malformedKind: "truncated" } });
     try {
       cycle = await cycleObject(w, "deals", { archived: false });
@@ -136,7 +136,7 @@ describe("malformed answers from HubSpot", () => {
     const waiting = await db.pool.query(`select op, status, error_message from hubsync.outbox where status <> 'sent' order by id`);
     expect(waiting.rows.map((r) => r.status)).toEqual(["pending", "pending"]);
     console.log(`MALFORMED push: ${waiting.rows[0].error_message}`);
-    expect(waiting.rows[0].error_message).toMatch(/HubSpot sent a malformed answer to batch (upsert|update) contacts \(POST \/crm\/v3\/objects\/contacts\/batch\/(upsert|update)\): results\.0/);
+    expect(waiting.rows[0].error_message).toMatch(/HubSpot sent a malformed answer to batch (upsert|update) contacts \(POST \/crm\/objects\/2026-09\/contacts\/batch\/(upsert|update)\): results\.0/);
 
     await db.pool.query(`update hubsync.outbox set next_attempt_at = now() where status = 'pending'`); // the backoff, elapsed
     const again = await runPush(ctx, "contacts", { coalesceMs: 0 });

@@ -52,7 +52,7 @@ it("SIGKILL during the backfill: a restarted worker resumes from the last page a
   const log = await sim.control.requests(); // the restarted worker's requests (the counters were reset at the kill)
   const t = await traffic(sim.control);
   const contactPages = Math.ceil(contacts / 100);
-  const contactListCalls = log.filter((r) => r.method === "GET" && r.path.startsWith("/crm/v3/objects/contacts?")).length;
+  const contactListCalls = log.filter((r) => r.method === "GET" && r.path.startsWith("/crm/objects/2026-09/contacts?")).length;
   report("kill during backfill", { converge_ms: done.ms, requests: t.requests, "429s": t.rateLimited, records_compared: done.comparison.records, copied_before_kill: copiedBeforeKill, contact_pages_after_restart: `${contactListCalls}/${contactPages}`, summary: done.comparison.summary });
   expect(done.comparison.ok).toBe(true);
   // resumed, not started over: the contact pages already copied were not fetched again

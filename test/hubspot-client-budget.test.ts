@@ -45,8 +45,23 @@ describe("rate budget in Postgres", () => {
     expect(Number(rows[0].rate_limited)).toBe(1);
   });
 
-  it("counts association calls without holding them to a window (HubSpot exempts them from the burst limit)", async () => {
-    const a = createPgRateBudget(db.pool, { generalLimit: 10, headroom: 1 });
+  it("holds association calls to a window of their own (HUBSYNC_ASSOCIATIONS_LIMIT=own), not the general one", async () => {
+    const a = createPgRateBudget(db.pool, { generalLimit: 1000, associationsLimit: 10, generalWindowMs: 1_000, headroom: 1 });
+    await db.pool.query(`update hubsync.rate_budget set requests = 0`);
+    const started = Date.now();
+    await Promise.all(Array.from({ length: 25 }, () => a.reserve("associations")));
+    // 25 calls at 10 per window: the third ten waits for two windows to pass
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2_000);
+    const { rows } = await db.pool.query(`select bucket, requests::int from hubsync.rate_budget where bucket in ('associations', 'general') order by bucket`);
+    expect(rows).toEqual([
+      { bucket: "associations", requests: 25 },
+      { bucket: "general", requests: 0 },
+    ]);
+  });
+
+  it("counts association calls without a window when HUBSYNC_ASSOCIATIONS_LIMIT=none", async () => {
+    const a = createPgRateBudget(db.pool, { associationsMode: "none", associationsLimit: 10, headroom: 1 });
+    await db.pool.query(`update hubsync.rate_budget set requests = 0`);
     const started = Date.now();
     await Promise.all(Array.from({ length: 200 }, () => a.reserve("associations")));
     // Held to the 10-per-10-seconds window, the eleventh call alone would have waited 10 s.

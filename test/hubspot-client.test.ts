@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
-import { DailyLimitError } from "../src/core/hubspot/rate-budget.ts";
+import { DailyLimitError } from "../src/core/hubspot/errors.ts";
 import { backfill } from "../src/core/pull/backfill.ts";
 import { discover } from "../src/core/schema/discover.ts";
 import { installedDatabase, type TestDatabase } from "./support/database.ts";

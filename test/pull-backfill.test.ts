@@ -136,10 +136,10 @@ describe("backfill — one story, in order: later tests build on what earlier on
     expect(full.rows[0].n).toBe(1000);
     const log = await sim.control.requests({ since });
     // 4 pages before the crash (plus the one read ahead), 6 after: nothing re-read from the start
-    const lists = countRequests(log, `/crm/v3/objects/${type}`, "GET");
+    const lists = countRequests(log, `/crm/objects/2026-09/${type}`, "GET");
     expect(lists).toBeGreaterThanOrEqual(10);
     expect(lists).toBeLessThanOrEqual(11);
-    expect(countRequests(log, `/crm/v3/objects/${type}/batch/read`, "POST")).toBe(mode === "list" ? 0 : lists);
+    expect(countRequests(log, `/crm/objects/2026-09/${type}/batch/read`, "POST")).toBe(mode === "list" ? 0 : lists);
     await expectTableEqualsSimulator(type, type);
   });
 

@@ -31,11 +31,11 @@ beforeAll(async () => {
   workerPool = createPool(db.url, { max: 8, applicationName: "push test worker" });
   const ctx = { pool: workerPool, hubspot, log };
   for (let i = 0; i < 1000; i += 100) {
-    await hubspot.call("general", (sdk) =>
-      sdk.crm.objects.batchApi.create("contacts", {
-        inputs: Array.from({ length: 100 }, (_, j) => ({ properties: { email: `l${i + j}@lat.test`, firstname: "L" }, associations: [] })),
-      }),
-    );
+    await hubspot.request("general", {
+      method: "POST",
+      path: hubspot.paths.objects.batch("contacts", "create"),
+      body: { inputs: Array.from({ length: 100 }, (_, j) => ({ properties: { email: `l${i + j}@lat.test`, firstname: "L" }, associations: [] })) },
+    });
   }
   await db.pool.query(`select hubsync.enable_sync('contacts', array['email', 'firstname', 'lastname'], true)`);
   await discover(ctx, "contacts");
@@ -67,7 +67,7 @@ it("each committed change is sent to HubSpot in a batch call of its own, one com
     const committed = Date.now();
     await drained(db.pool, 30_000);
     const reqs = ((await sim.control.requests({ since: committed - 5 })) as unknown as LoggedRequest[]).filter((r) =>
-      r.path.startsWith("/crm/v3/objects/contacts/batch/update"),
+      r.path.startsWith("/crm/objects/2026-09/contacts/batch/update"),
     );
     expect(reqs.length).toBeGreaterThan(0);
     latencies.push(atMs(reqs[0]!) - committed);
@@ -83,7 +83,7 @@ it("1,000 updated rows take 10 batch calls", async () => {
   await db.pool.query(`update hubspot.contacts set firstname = 'Bulk ' || id`);
   await drained(db.pool, 30_000);
   const reqs = ((await sim.control.requests({ since })) as unknown as LoggedRequest[]).filter((r) => !r.path.startsWith("/_sim"));
-  const updates = reqs.filter((r) => r.path.startsWith("/crm/v3/objects/contacts/batch/update"));
+  const updates = reqs.filter((r) => r.path.startsWith("/crm/objects/2026-09/contacts/batch/update"));
   console.log(`API calls per 1,000 updated rows: ${reqs.length} (batch/update: ${updates.length})`);
   expect(updates).toHaveLength(10);
   const remote = (await sim.control.listRecords("contacts")) as Array<{ id: string; properties: Record<string, string> }>;
@@ -110,9 +110,9 @@ it("a steady stream, 20 commits of 100 rows 250 ms apart with HubSpot answering 
       [since - 1000],
     );
     const lat = sentAt.rows.map((r) => r.at.getTime() - commits[Number(r.wave.slice(4))]!);
-    const reqs = ((await sim.control.requests({ since })) as unknown as LoggedRequest[]).filter((r) => r.path.startsWith("/crm/v3/objects/contacts/batch/update"));
+    const reqs = ((await sim.control.requests({ since })) as unknown as LoggedRequest[]).filter((r) => r.path.startsWith("/crm/objects/2026-09/contacts/batch/update"));
     console.log(
-      `steady stream (100 rows / 250 ms, 50 ms HubSpot latency): commit → sent p50 ${pct(lat, 50)} ms, p95 ${pct(lat, 95)} ms, max ${Math.max(...lat)} ms; ${reqs.length} batch/update calls for 2,000 rows`,
+      `steady stream (100 rows / 250 ms, 50 ms HubSpot latency): commit → sent p50 ${pct(lat, 50)} ms, p95 ${pct(lat, 95)} ms, max ${Math.max(...lat)} ms; ${reqs.length} batch/update calls for 2,000 rows\n`,
     );
     expect(lat).toHaveLength(20);
     // HubSpot holds every row's last wave (the 1,000 rows went through twice)

@@ -107,7 +107,7 @@ describe("write-back through the worker — one story, in order: later tests bui
     expect(remoteDeal.properties.amount).toBe("1000");
     expect(Date.parse(remoteDeal.properties.closedate!)).toBe(Date.parse("2026-12-01T10:00:00Z"));
     const made = calls(await requestsSince(since));
-    for (const t of ["companies", "contacts", "deals"]) expect(made).toContain(`POST /crm/v3/objects/${t}/batch/upsert`);
+    for (const t of ["companies", "contacts", "deals"]) expect(made).toContain(`POST /crm/objects/2026-09/${t}/batch/upsert`);
     expect(made.filter((c) => c.includes("batch/upsert"))).toHaveLength(3); // one call per type, both contacts together
 
     const since2 = Date.now();
@@ -119,11 +119,11 @@ describe("write-back through the worker — one story, in order: later tests bui
     expect(((await sim.control.getRecord("companies", company.id)) as { properties: Record<string, string> }).properties.numberofemployees).toBe("41");
     expect(((await sim.control.getRecord("deals", deal.id)) as { archived?: boolean }).archived).toBe(true);
     expect(calls(await requestsSince(since2)).sort()).toEqual([
-      "POST /crm/v3/objects/companies/batch/update",
-      "POST /crm/v3/objects/contacts/batch/update",
-      "POST /crm/v3/objects/deals/batch/archive",
+      "POST /crm/objects/2026-09/companies/batch/update",
+      "POST /crm/objects/2026-09/contacts/batch/update",
+      "POST /crm/objects/2026-09/deals/batch/archive",
       // HubSpot answers an archive of a merged-away id as done: one read tells whether it was
-      "POST /crm/v3/objects/deals/batch/read",
+      "POST /crm/objects/2026-09/deals/batch/read",
     ]);
     const outbox = await one<{ sent: number; other: number }>(
       `select count(*) filter (where status = 'sent')::int as sent, count(*) filter (where status not in ('sent', 'superseded'))::int as other from hubsync.outbox`,
@@ -148,9 +148,9 @@ describe("write-back through the worker — one story, in order: later tests bui
     // Dependency order: the company is created before the contact, then the association.
     const order = calls(await requestsSince(since)).filter((x) => /batch\/(upsert|create)/.test(x));
     expect(order).toEqual([
-      "POST /crm/v3/objects/companies/batch/upsert",
-      "POST /crm/v3/objects/contacts/batch/upsert",
-      "POST /crm/v4/associations/companies/contacts/batch/create",
+      "POST /crm/objects/2026-09/companies/batch/upsert",
+      "POST /crm/objects/2026-09/contacts/batch/upsert",
+      "POST /crm/associations/2026-09/companies/contacts/batch/create",
     ]);
     const ids = await one<{ co: string; ct: string }>(
       `select (select id from hubspot.companies where name = 'Newco') as co, (select id from hubspot.contacts where email = 'new@newco.test') as ct`,
@@ -349,8 +349,8 @@ describe("write-back through the worker — one story, in order: later tests bui
       const since = Date.now();
       const plan = await planPush(db.pool, hubspot);
       const text = renderDryRun(plan);
-      expect(text).toContain("POST /crm/v3/objects/companies/batch/update  1 input(s)");
-      expect(text).toContain("POST /crm/v3/objects/contacts/batch/upsert  1 input(s)");
+      expect(text).toContain("POST /crm/objects/2026-09/companies/batch/update  1 input(s)");
+      expect(text).toContain("POST /crm/objects/2026-09/contacts/batch/upsert  1 input(s)");
       expect(text).toMatch(/hs_lead_status = "NOPE" — INVALID_OPTION/);
       // a read-only property written into properties jsonb was refused when written: never queued, never sent
       expect(text).not.toContain("hs_analytics_num_visits");
@@ -361,7 +361,7 @@ describe("write-back through the worker — one story, in order: later tests bui
       });
       const cli = await hubsyncCli("push", "--dry-run", "contacts");
       expect(cli.status).toBe(0);
-      expect(cli.stdout).toContain("POST /crm/v3/objects/contacts/batch/upsert  1 input(s)");
+      expect(cli.stdout).toContain("POST /crm/objects/2026-09/contacts/batch/upsert  1 input(s)");
       expect(cli.stdout).toContain("dry run: nothing was sent");
       const made = await requestsSince(since);
       expect(made.length).toBeGreaterThan(0);

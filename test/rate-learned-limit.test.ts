@@ -47,7 +47,7 @@ it("keeps to HUBSYNC_RATE_HEADROOM of the limit learned from X-HubSpot-RateLimit
   const api = createHubSpotApi({ accessToken: sim.token, basePath: sim.url, pool, log: quietLog, ...httpOptions(readEnv()) });
   if (saved === undefined) delete process.env.HUBSYNC_RATE_HEADROOM;
   else process.env.HUBSYNC_RATE_HEADROOM = saved;
-  const owners = () => api.call("general", (sdk) => sdk.crm.owners.ownersApi.getPage(undefined, undefined, 100, false));
+  const owners = () => api.ownersPage({});
   try {
     await owners(); // the first answer carries the headers
     await Promise.all(Array.from({ length: 40 }, owners));
@@ -57,7 +57,7 @@ it("keeps to HUBSYNC_RATE_HEADROOM of the limit learned from X-HubSpot-RateLimit
   }
 
   const sent = await sim.control.requests();
-  expect(sent.filter((r) => r.path.startsWith("/crm/v3/owners"))).toHaveLength(41);
+  expect(sent.filter((r) => r.path.startsWith(api.paths.owners.list()))).toHaveLength(41);
   expect((await sim.control.counters()).rateLimited).toBe(0);
   // 19 would mean the headroom was not applied; 20 (with 429s) that the limit was not learned
   expect(busiestWindow(sent.map((r) => r.at), WINDOW_MS)).toBeLessThanOrEqual(MAX / 2);

@@ -189,8 +189,8 @@ describe("webhook events applied by the worker — one story, in order: later te
     await post([event("contact.associationChange", { ...change, associationRemoved: false })]);
     await until("the association row", pair);
     // only the pair the event names is read again, not the four other pairs the two records are ends of
-    const reads = (await sim.control.requests({ since })).filter((r) => r.path.startsWith("/crm/v4/associations/") && r.path.endsWith("/batch/read"));
-    expect(new Set(reads.map((r) => r.path))).toEqual(new Set(["/crm/v4/associations/0-1/0-2/batch/read", "/crm/v4/associations/0-2/0-1/batch/read"]));
+    const reads = (await sim.control.requests({ since })).filter((r) => r.path.startsWith("/crm/associations/2026-09/") && r.path.endsWith("/batch/read"));
+    expect(new Set(reads.map((r) => r.path))).toEqual(new Set(["/crm/associations/2026-09/0-1/0-2/batch/read", "/crm/associations/2026-09/0-2/0-1/batch/read"]));
 
     await sim.control.unassociate("contacts", contact, "companies", company);
     const again = Date.now();

@@ -5,6 +5,7 @@ import { VERSION } from "../core/package.ts";
 
 /** Every command, in the order `hubsync --help` lists them; the top-level usage is built from these summaries. */
 export const COMMANDS: Record<string, CommandEntry> = {
+  doctor: { summary: "check the database, the install, the HubSpot token, scopes, limits and webhooks", load: () => import("./commands/doctor.ts") },
   install: { summary: "install or upgrade hubsync's SQL schema in DATABASE_URL", load: () => import("./commands/install.ts") },
   worker: { summary: "run the worker (pull crontab, push tasks, optionally the webhook receiver) until SIGTERM", load: () => import("./commands/worker.ts") },
   webhooks: { summary: "receive HubSpot webhooks into the inbox the worker applies", load: () => import("./commands/webhooks.ts") },

@@ -1,6 +1,7 @@
-import type { Env } from "../core/config.ts";
+import { httpOptions, type Env } from "../core/config.ts";
 import { createPool } from "../core/db/pool.ts";
-import { AuthPausedError, createHubSpotApi } from "../core/hubspot/client.ts";
+import { createHubSpotApi } from "../core/hubspot/client.ts";
+import { AuthPausedError } from "../core/hubspot/errors.ts";
 import type { Logger } from "../core/log.ts";
 
 /**
@@ -14,9 +15,9 @@ export async function checkAccessToken(env: Env & { HUBSPOT_ACCESS_TOKEN: string
   const pool = createPool(databaseUrl, { max: 1, applicationName: "hubsync token check" });
   // the command's one line says it; the client's own error line only at debug level
   const quiet = log.child({ component: "token check" }, { level: log.isLevelEnabled("debug") ? log.level : "silent" });
-  const hubspot = createHubSpotApi({ accessToken: env.HUBSPOT_ACCESS_TOKEN, basePath: env.HUBSPOT_BASE_URL, pool, log: quiet, maxAttempts: 1, timeoutMs: 15_000 });
+  const hubspot = createHubSpotApi({ accessToken: env.HUBSPOT_ACCESS_TOKEN, basePath: env.HUBSPOT_BASE_URL, pool, log: quiet, ...httpOptions(env), maxAttempts: 1, timeoutMs: 15_000 });
   try {
-    await hubspot.call("general", (sdk) => sdk.crm.properties.coreApi.getAll("contacts", false), { label: "token check" });
+    await hubspot.properties("contacts");
   } catch (err) {
     if (err instanceof AuthPausedError) throw new Error(err.message);
     quiet.debug({ err: err instanceof Error ? err.message : String(err) }, "token check inconclusive; carrying on");

@@ -1,12 +1,92 @@
 import { z } from "zod";
+import { API_VERSIONS, DEFAULT_API_VERSION, type ApiVersion } from "./hubspot/paths/version.ts";
+
+/**
+ * An optional number setting: unset or empty means "the default"; anything else must pass `ok`,
+ * or the one-line error names the variable, what it must be and what it got.
+ */
+function numberSetting(name: string, ok: (n: number) => boolean, mustBe: string) {
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw === "") return undefined;
+      const n = Number(raw);
+      if (Number.isFinite(n) && ok(n)) return n;
+      ctx.addIssue({ code: "custom", message: `${name} must be ${mustBe}, got "${raw}"` });
+      return z.NEVER;
+    });
+}
+
+const milliseconds = (name: string) => numberSetting(name, (n) => Number.isInteger(n) && n >= 1, "a positive number of milliseconds");
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The settings of the portal-wide rate budget (src/core/hubspot/rate-budget.ts). */
+const RateEnvSchema = z.object({
+  /** Share of HubSpot's limits hubsync uses, e.g. 0.8 to leave room for other integrations (default 0.97). */
+  HUBSYNC_RATE_HEADROOM: numberSetting("HUBSYNC_RATE_HEADROOM", (n) => n > 0 && n <= 1, "a fraction in (0, 1]"),
+  /** IANA time zone whose midnight resets HubSpot's daily quota (the HubSpot account's; default UTC). */
+  HUBSYNC_DAILY_RESET_TZ: z
+    .string()
+    .optional()
+    .transform((tz, ctx) => {
+      if (!tz) return undefined;
+      if (isTimeZone(tz)) return tz;
+      ctx.addIssue({
+        code: "custom",
+        message: `HUBSYNC_DAILY_RESET_TZ must be an IANA time zone such as "America/New_York" (your HubSpot account's), got "${tz}"`,
+      });
+      return z.NEVER;
+    }),
+  /** After a DAILY stop, probe again after this long even before the reset (default 1 hour). */
+  HUBSYNC_DAILY_RECHECK_MS: milliseconds("HUBSYNC_DAILY_RECHECK_MS"),
+  /** After a 401, one probe request per this long (default 60 s). */
+  HUBSYNC_AUTH_PAUSE_MS: milliseconds("HUBSYNC_AUTH_PAUSE_MS"),
+  /** After a 403 for a missing scope, the refused call's job waits this long (default 10 min). */
+  HUBSYNC_SCOPES_PAUSE_MS: milliseconds("HUBSYNC_SCOPES_PAUSE_MS"),
+  /**
+   * Which burst window association calls keep to: `own` (default; HubSpot limits them apart from
+   * the general bucket), `general` (they share the general window) or `none` (daily quota only).
+   */
+  HUBSYNC_ASSOCIATIONS_LIMIT: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === "") return undefined;
+      if (v === "own" || v === "general" || v === "none") return v;
+      ctx.addIssue({ code: "custom", message: `HUBSYNC_ASSOCIATIONS_LIMIT must be own, general or none, got "${v}"` });
+      return z.NEVER;
+    }),
+});
 
 /** Environment of a hubsync process, checked once at start so a typo fails loudly, not later. */
-const EnvSchema = z.object({
+const EnvSchema = RateEnvSchema.extend({
   DATABASE_URL: z.string().url({ message: "DATABASE_URL must be a postgres:// URL" }).optional(),
   HUBSPOT_ACCESS_TOKEN: z.string().min(1).optional(),
   HUBSPOT_BASE_URL: z.string().url({ message: "HUBSPOT_BASE_URL must be an http(s) URL" }).default("https://api.hubapi.com"),
   HUBSPOT_WEBHOOK_SECRET: z.string().optional(),
-  /** A HubSpot request silent this long is abandoned and retried (default 30 s). */
+  /**
+   * Which HubSpot API paths hubsync calls: a dated version (`/crm/objects/2026-09/…`, the default)
+   * or `legacy` (v3/v4, unsupported by HubSpot from 2027-03-30 for v4 and September 2027 for v3).
+   */
+  HUBSYNC_HUBSPOT_API: z
+    .string()
+    .optional()
+    .transform((v, ctx): ApiVersion => {
+      if (v === undefined || v === "") return DEFAULT_API_VERSION;
+      if ((API_VERSIONS as readonly string[]).includes(v)) return v as ApiVersion;
+      ctx.addIssue({ code: "custom", message: `HUBSYNC_HUBSPOT_API must be one of ${API_VERSIONS.join(", ")} (default ${DEFAULT_API_VERSION}), got "${v}"` });
+      return z.NEVER;
+    }),
+  /** A HubSpot request unanswered this long is abandoned and retried (default 30 s). */
   HUBSYNC_HTTP_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
   /** Attempts per HubSpot request on 5xx, timeouts and dropped connections (default 6). */
   HUBSYNC_HTTP_MAX_ATTEMPTS: z.coerce.number().int().positive().optional(),
@@ -24,10 +104,43 @@ export type Env = z.infer<typeof EnvSchema>;
 export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
   const parsed = EnvSchema.safeParse(source);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-    throw new Error(`hubsync: bad environment: ${problems}`);
+    throw new Error(`hubsync: bad environment: ${problemsOf(parsed.error)}`);
   }
   return parsed.data;
+}
+
+function problemsOf(error: z.ZodError): string {
+  return error.issues
+    .map((i) => {
+      const name = i.path.join(".");
+      return i.message.startsWith(name) ? i.message : `${name}: ${i.message}`;
+    })
+    .join("; ");
+}
+
+/**
+ * The rate budget's settings that the environment sets (only those set), under the budget's own
+ * names. Read where a budget is made, so every client of the process agrees.
+ */
+export function rateLimitSettings(source: NodeJS.ProcessEnv = process.env): {
+  headroom?: number;
+  dailyResetTimeZone?: string;
+  dailyRecheckMs?: number;
+  authPauseMs?: number;
+  scopesPauseMs?: number;
+  associationsMode?: "own" | "general" | "none";
+} {
+  const parsed = RateEnvSchema.safeParse(source);
+  if (!parsed.success) throw new Error(`hubsync: ${problemsOf(parsed.error)}`);
+  const e = parsed.data;
+  return {
+    ...(e.HUBSYNC_RATE_HEADROOM !== undefined ? { headroom: e.HUBSYNC_RATE_HEADROOM } : {}),
+    ...(e.HUBSYNC_DAILY_RESET_TZ !== undefined ? { dailyResetTimeZone: e.HUBSYNC_DAILY_RESET_TZ } : {}),
+    ...(e.HUBSYNC_DAILY_RECHECK_MS !== undefined ? { dailyRecheckMs: e.HUBSYNC_DAILY_RECHECK_MS } : {}),
+    ...(e.HUBSYNC_AUTH_PAUSE_MS !== undefined ? { authPauseMs: e.HUBSYNC_AUTH_PAUSE_MS } : {}),
+    ...(e.HUBSYNC_SCOPES_PAUSE_MS !== undefined ? { scopesPauseMs: e.HUBSYNC_SCOPES_PAUSE_MS } : {}),
+    ...(e.HUBSYNC_ASSOCIATIONS_LIMIT !== undefined ? { associationsMode: e.HUBSYNC_ASSOCIATIONS_LIMIT } : {}),
+  };
 }
 
 export function requireDatabaseUrl(env: Env): string {
@@ -42,9 +155,10 @@ export function requireAccessToken(env: Env): string {
   return env.HUBSPOT_ACCESS_TOKEN;
 }
 
-/** The HubSpot client's timeout and retry settings from the environment (only those set). */
-export function httpOptions(env: Env): { timeoutMs?: number; maxAttempts?: number } {
+/** The HubSpot client's API version, timeout and retry settings from the environment. */
+export function httpOptions(env: Env): { apiVersion: ApiVersion; timeoutMs?: number; maxAttempts?: number } {
   return {
+    apiVersion: env.HUBSYNC_HUBSPOT_API,
     ...(env.HUBSYNC_HTTP_TIMEOUT_MS ? { timeoutMs: env.HUBSYNC_HTTP_TIMEOUT_MS } : {}),
     ...(env.HUBSYNC_HTTP_MAX_ATTEMPTS ? { maxAttempts: env.HUBSYNC_HTTP_MAX_ATTEMPTS } : {}),
   };

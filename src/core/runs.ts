@@ -1,6 +1,6 @@
 import type pg from "pg";
 import type { SyncContext } from "./context.ts";
-import { PausedError } from "./hubspot/rate-budget.ts";
+import { PausedError } from "./hubspot/errors.ts";
 import { newUsage, trackUsage } from "./hubspot/usage.ts";
 import { recordError } from "./schema/objects.ts";
 

@@ -190,6 +190,21 @@ export const ConfigPatchSchema = z
      * the one a client cannot lean on: 200.
      */
     multiStatus2026_09: z.boolean(),
+    /** The account's time zone (IANA), as account-info reports it. */
+    timeZone: z.string().refine((tz) => {
+      try {
+        new Intl.DateTimeFormat("en-US", { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, "an IANA time zone"),
+    /**
+     * HubSpot is moving the account (between data centres, or a portal merge): every API request is
+     * answered 477 "Migration in progress" with this Retry-After in seconds (HubSpot: up to hours).
+     * null = no migration.
+     */
+    migrationRetryAfterSeconds: z.number().int().positive().nullable(),
   })
   .partial();
 export type ConfigPatch = z.input<typeof ConfigPatchSchema>;
@@ -219,6 +234,8 @@ export interface SimulatorConfig {
   validationRules: Array<{ objectType: string; property: string; pattern?: string; requiredWhen?: { property: string; equals: string }; message: string }>;
   validationRulesOn: "dated" | "all";
   multiStatus2026_09: boolean;
+  timeZone: string;
+  migrationRetryAfterSeconds: number | null;
 }
 
 export function defaultConfig(): SimulatorConfig {
@@ -248,6 +265,8 @@ export function defaultConfig(): SimulatorConfig {
     validationRules: [],
     validationRulesOn: "dated",
     multiStatus2026_09: false,
+    timeZone: "UTC",
+    migrationRetryAfterSeconds: null,
   };
 }
 
@@ -283,6 +302,8 @@ export function applyConfig(config: SimulatorConfig, patch: ConfigPatch): Simula
   if (p.validationRules !== undefined) next.validationRules = p.validationRules;
   if (p.validationRulesOn !== undefined) next.validationRulesOn = p.validationRulesOn;
   if (p.multiStatus2026_09 !== undefined) next.multiStatus2026_09 = p.multiStatus2026_09;
+  if (p.timeZone !== undefined) next.timeZone = p.timeZone;
+  if (p.migrationRetryAfterSeconds !== undefined) next.migrationRetryAfterSeconds = p.migrationRetryAfterSeconds;
   return next;
 }
 

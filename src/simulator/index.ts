@@ -4,6 +4,7 @@ import { setAssociationsBumpLastModified } from "./associations.ts";
 import { applyConfig, defaultConfig, type ConfigPatch, type SimulatorConfig } from "./config.ts";
 import { simulatorControl, type SimulatorControl } from "./control-client.ts";
 import { controlRoutes } from "./control-routes.ts";
+import { registerAccountRoutes } from "./account-routes.ts";
 import { registerObjectRoutes } from "./objects-routes.ts";
 import { registerOwnerRoutes } from "./owners-routes.ts";
 import { registerPipelineRoutes } from "./pipelines-routes.ts";
@@ -69,6 +70,7 @@ export async function startSimulator(opts: Partial<SimulatorOptions> = {}): Prom
   registerSchemaRoutes(router);
   registerOwnerRoutes(router);
   registerPipelineRoutes(router);
+  registerAccountRoutes(router);
   const control = controlRoutes(store, {
     config: () => config,
     configure(p: ConfigPatch) {

@@ -141,6 +141,11 @@ async function handle(
   if (match.options.auth) {
     const auth = req.headers.authorization;
     const token = auth?.startsWith("Bearer ") ? auth.slice(7).trim() : undefined;
+    // A token HubSpot cannot even parse (quotes or spaces copied with it) is answered 530, not 401.
+    if (token && token !== config.token && !/^[A-Za-z0-9._~+/=-]+$/.test(token)) {
+      finish({ status: 530, body: { status: "error", message: "The access token is malformed.", correlationId, category: "INVALID_AUTHENTICATION" } });
+      return;
+    }
     if (token !== config.token) {
       finish({
         status: 401,
@@ -157,7 +162,16 @@ async function handle(
     }
   }
 
-  const missing = match.options.auth ? config.missingScopes.find((m) => paths.some((p) => p.startsWith(m.pathPrefix)) && (!m.method || m.method === method)) : undefined;
+  if (match.options.auth && config.migrationRetryAfterSeconds !== null) {
+    finish({
+      status: 477,
+      headers: { "Retry-After": String(config.migrationRetryAfterSeconds) },
+      body: { status: "error", message: "Migration in progress", correlationId, category: "MIGRATION_IN_PROGRESS" },
+    });
+    return;
+  }
+
+  const missing = match.options.auth ? config.missingScopes.find((m) => (!m.method || m.method === method) && paths.some((p) => p.startsWith(m.pathPrefix))) : undefined;
   if (missing) {
     finish({
       status: 403,

@@ -25,7 +25,7 @@ export const command: Command = {
     const only = parsed.positionals[0];
     const env = readEnv();
     const pool = createPool(requireDatabaseUrl(env), { applicationName: "hubsync push" });
-    const hubspot = createHubSpotApi({ accessToken: requireAccessToken(env), basePath: env.HUBSPOT_BASE_URL, pool, log, ...httpOptions(env) });
+    const hubspot = createHubSpotApi({ accessToken: requireAccessToken(env), basePath: env.HUBSPOT_BASE_URL, pool, log, ...httpOptions(env), learnTimeZone: true });
     try {
       if (values["dry-run"]) {
         const plan = await planPush(pool, hubspot, only);

@@ -1,22 +1,25 @@
 import type { Command } from "../command.ts";
 import { commandOptions } from "../options.ts";
+import { doctor } from "./doctor.ts";
 import { readEnv, requireDatabaseUrl } from "../../core/config.ts";
 import { createPool } from "../../core/db/pool.ts";
 import { z } from "zod";
 
-const Options = z.object({ json: z.boolean().default(false) });
+const Options = z.object({ json: z.boolean().default(false), check: z.boolean().default(false) });
 
-const USAGE = `usage: hubsync status [--json]
+const USAGE = `usage: hubsync status [--json] [--check]
 
 Prints hubsync.status (one row per object type: phase, rows, last pull, lag, pending and rejected
 changes, last error) as a table, and a line about the webhook inbox once webhooks arrive.
-  --json   the rows as JSON instead`;
+  --json   the rows as JSON instead
+  --check  run hubsync doctor's checks instead (database, install, token, scopes, limits, webhooks)`;
 
 export const command: Command = {
   async run(argv) {
-    const parsed = commandOptions("status", argv, { json: { type: "boolean" } }, Options, USAGE);
+    const parsed = commandOptions("status", argv, { json: { type: "boolean" }, check: { type: "boolean" } }, Options, USAGE);
     if ("exit" in parsed) return parsed.exit;
     const values = parsed.options;
+    if (values.check) return doctor();
     const pool = createPool(requireDatabaseUrl(readEnv()), { max: 1, applicationName: "hubsync status" });
     try {
       const installed = await pool.query<{ ok: boolean }>("select to_regclass('hubsync.status') is not null as ok");

@@ -36,7 +36,7 @@ export const command: Command = {
     const env = readEnv();
     await checkAccessToken({ ...env, HUBSPOT_ACCESS_TOKEN: requireAccessToken(env) }, requireDatabaseUrl(env), log);
     const pool = createPool(requireDatabaseUrl(env), { applicationName: "hubsync sync" });
-    const hubspot = createHubSpotApi({ accessToken: requireAccessToken(env), basePath: env.HUBSPOT_BASE_URL, pool, log, ...httpOptions(env) });
+    const hubspot = createHubSpotApi({ accessToken: requireAccessToken(env), basePath: env.HUBSPOT_BASE_URL, pool, log, ...httpOptions(env), learnTimeZone: true });
     let stopping = false;
     let wake: (() => void) | null = null;
     const stop = () => {

@@ -1,28 +1,20 @@
 import { z } from "zod";
 import type { HubSpotApi } from "../hubspot/client.ts";
 import { HubSpotError, parseResponse } from "../hubspot/errors.ts";
-import { ASSOCIATION_BATCH_BUCKET } from "./bucket.ts";
+import { AssociationType } from "../hubspot/schemas.ts";
 
-/** HubSpot's limit on inputs per v4 association batch read. */
+/** HubSpot's limit on inputs per association batch read. */
 export const BATCH_READ_LIMIT = 1000;
 
-/** One association type on an edge, as v4 sends it (label null for unlabeled types). */
-export const AssociationType = z.object({
-  category: z.string().nullish(),
-  typeId: z.coerce.number().int(),
-  label: z.string().nullish(),
-});
-export type AssociationType = z.infer<typeof AssociationType>;
-
 /**
- * The SDK's deserialised BatchResponsePublicAssociationMultiWithLabel(WithErrors): `from` arrives as
- * `_from`; toObjectId is a JSON number in HubSpot's answers though typed string, so both are taken.
+ * HubSpot's association batch read answer (200 or 207, and 200 with `errors[]` on 2026-09):
+ * toObjectId is a JSON number in HubSpot's answers though its spec types it a string, so both are taken.
  */
 const BatchReadResponse = z.object({
   results: z
     .array(
       z.object({
-        _from: z.object({ id: z.coerce.string() }),
+        from: z.object({ id: z.coerce.string() }),
         to: z.array(z.object({ toObjectId: z.coerce.string(), associationTypes: z.array(AssociationType).default([]) })).default([]),
         paging: z.object({ next: z.object({ after: z.string().nullish() }).nullish() }).nullish(),
       }),
@@ -49,7 +41,7 @@ export interface ReadOptions {
 }
 
 /**
- * All associations fromType → toType of `ids`, through v4 batch read: 1,000 ids per call, then the
+ * All associations fromType → toType of `ids`, through the associations batch read: 1,000 ids per call, then the
  * ids that have more than a page of targets again, each with its own `after`, until none is left.
  * Ids HubSpot reports as having no associations (a 207 "errors" entry, NO_ASSOCIATIONS_FOUND /
  * OBJECT_NOT_FOUND) simply have none; any other error fails the read, so the caller never takes a
@@ -63,22 +55,23 @@ export async function readAssociations(api: HubSpotApi, fromTypeId: string, toTy
     const next: typeof pending = [];
     for (let i = 0; i < pending.length; i += batchSize) {
       const inputs = pending.slice(i, i + batchSize);
-      const raw = await api.call(
-        ASSOCIATION_BATCH_BUCKET,
-        (sdk) => sdk.crm.associations.v4.batchApi.getPage(fromTypeId, toTypeId, { inputs: inputs.map((x) => (x.after ? { id: x.id, after: x.after } : { id: x.id })) }),
+      const path = api.paths.associations.batch(fromTypeId, toTypeId, "read");
+      const raw = await api.request(
+        "associations",
+        { method: "POST", path, body: { inputs: inputs.map((x) => (x.after ? { id: x.id, after: x.after } : { id: x.id })) } },
         { label: `associations ${fromTypeId}→${toTypeId}` },
       );
-      const res = parseResponse(BatchReadResponse, raw, `associations ${fromTypeId}→${toTypeId} (POST /crm/v4/associations/${fromTypeId}/${toTypeId}/batch/read)`);
+      const res = parseResponse(BatchReadResponse, raw, `associations ${fromTypeId}→${toTypeId} (POST ${path})`);
       for (const e of res.errors ?? []) {
         if (e.category === "OBJECT_NOT_FOUND" || String(e.subCategory ?? "").includes("NO_ASSOCIATIONS_FOUND")) continue;
         throw new HubSpotError(207, { category: e.category ?? "UNKNOWN", message: e.message ?? "association batch read error" }, `association batch read ${fromTypeId}→${toTypeId}: ${e.category}: ${e.message}`);
       }
       for (const r of res.results) {
-        let targets = edges.get(r._from.id);
-        if (!targets) edges.set(r._from.id, (targets = new Map()));
+        let targets = edges.get(r.from.id);
+        if (!targets) edges.set(r.from.id, (targets = new Map()));
         for (const t of r.to) targets.set(t.toObjectId, [...(targets.get(t.toObjectId) ?? []), ...t.associationTypes]);
         const after = r.paging?.next?.after;
-        if (after) next.push({ id: r._from.id, after });
+        if (after) next.push({ id: r.from.id, after });
       }
     }
     pending = next;

@@ -1,4 +1,4 @@
-import { HubSpotError, MissingScopesError, PausedError } from "../hubspot/client.ts";
+import { HubSpotError, MissingScopesError, PausedError } from "../hubspot/errors.ts";
 import type { SyncContext } from "../context.ts";
 import { recordRun, type RunSummary } from "../runs.ts";
 import { quoteIdent } from "../schema/naming.ts";

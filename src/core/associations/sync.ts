@@ -1,13 +1,10 @@
 import type pg from "pg";
-import { z } from "zod";
 import type { HubSpotApi } from "../hubspot/client.ts";
-import { parseResponse } from "../hubspot/errors.ts";
 import { inApplyingTransaction } from "../db/transaction.ts";
 import type { SyncContext } from "../context.ts";
 import { quoteIdent } from "../schema/naming.ts";
-import { ASSOCIATION_LABELS_BUCKET } from "./bucket.ts";
 import type { AssociationPair } from "./pairs.ts";
-import { AssociationType, BATCH_READ_LIMIT, readAssociations, sortedTypeIds, type Edges } from "./read.ts";
+import { BATCH_READ_LIMIT, readAssociations, sortedTypeIds, type Edges } from "./read.ts";
 import { learnTypeMap } from "./type-map.ts";
 
 /** Which end's ids a read starts from: a (a→b ids as they are) or b (b→a ids, translated). */
@@ -52,8 +49,6 @@ interface Row {
   type_ids: number[];
 }
 
-const Definitions = z.object({ results: z.array(AssociationType).default([]) });
-
 /** What one pass over a pair needs besides the ids: the a→b labels by type id when reading from b. */
 export interface PassContext {
   side: Side;
@@ -79,11 +74,8 @@ export async function labelsOf(api: HubSpotApi, pair: AssociationPair, opts: { f
   const hit = cache.get(pair.table);
   if (hit && !opts.fresh && Date.now() - hit.at < LABELS_TTL_MS) return hit.labels;
   const at = Date.now();
-  const raw = await api.call(ASSOCIATION_LABELS_BUCKET, (sdk) => sdk.crm.associations.v4.schema.definitionsApi.getAll(pair.a.objectTypeId, pair.b.objectTypeId), {
-    label: `association labels ${pair.a.objectTypeId}→${pair.b.objectTypeId}`,
-  });
-  const defs = parseResponse(Definitions, raw, `association labels (GET /crm/v4/associations/${pair.a.objectTypeId}/${pair.b.objectTypeId}/labels)`);
-  const labels = new Map(defs.results.map((d) => [d.typeId, d.label ?? null]));
+  const defs = await api.associationLabels(pair.a.objectTypeId, pair.b.objectTypeId);
+  const labels = new Map(defs.map((d) => [d.typeId, d.label ?? null]));
   cache.set(pair.table, { at, labels });
   return labels;
 }

@@ -1,22 +1,22 @@
 import { Client } from "@hubspot/api-client";
 import type pg from "pg";
 import type { Logger } from "pino";
+import { rateLimitSettings } from "../config.ts";
 import { log as rootLog } from "../log.ts";
-import { classify, HubSpotError, MalformedResponseError, parseResponse } from "./errors.ts";
-import { createTimeoutAgent } from "./http-agent.ts";
+import { classify, classifyResponse, MalformedResponseError, MissingScopesError, parseResponse, PausedError, RequestTimeoutError, type Failure } from "./errors.ts";
+import { accountPaths } from "./paths/account.ts";
+import { associationsPaths } from "./paths/associations.ts";
+import { objectsPaths } from "./paths/objects.ts";
+import { ownersPaths } from "./paths/owners.ts";
+import { pipelinesPaths } from "./paths/pipelines.ts";
+import { propertiesPaths } from "./paths/properties.ts";
+import { schemasPaths } from "./paths/schemas.ts";
+import { DEFAULT_API_VERSION, type ApiVersion } from "./paths/version.ts";
+import { createMemoryRateBudget, createPgRateBudget, portalPauseError, type BudgetLimits, type Bucket, type RateBudget } from "./rate-budget.ts";
+import { countFailure, decide, type Attempts, type RetryPolicy } from "./retry.ts";
 import {
-  AuthPausedError,
-  createMemoryRateBudget,
-  createPgRateBudget,
-  DailyLimitError,
-  dailyPause,
-  MissingScopesError,
-  PausedError,
-  type BudgetLimits,
-  type Bucket,
-  type RateBudget,
-} from "./rate-budget.ts";
-import {
+  AccountDetails as AccountDetailsSchema,
+  AssociationLabelsResponse,
   BatchReadResponse,
   ListPage as ListPageSchema,
   OwnersPage,
@@ -24,6 +24,8 @@ import {
   PropertiesResponse,
   SchemasResponse,
   SearchPage as SearchPageSchema,
+  type AccountDetails,
+  type AssociationType,
   type CrmRecord,
   type ListPage,
   type ObjectSchemaDef,
@@ -34,8 +36,6 @@ import {
 } from "./schemas.ts";
 import { recordUsage } from "./usage.ts";
 
-export { AuthPausedError, DailyLimitError, HubSpotError, MalformedResponseError, MissingScopesError, parseResponse, PausedError, type Bucket };
-
 export interface HubSpotApiOptions {
   accessToken: string;
   /** https://api.hubapi.com, or the simulator's URL. */
@@ -44,7 +44,9 @@ export interface HubSpotApiOptions {
   pool?: pg.Pool | null;
   log?: Logger;
   limits?: Partial<BudgetLimits>;
-  /** A request silent for this long is abandoned and retried. */
+  /** Which of HubSpot's path families to call (HUBSYNC_HUBSPOT_API; default the newest dated version). */
+  apiVersion?: ApiVersion;
+  /** A request unanswered for this long is abandoned and retried. */
   timeoutMs?: number;
   /** Attempts for 5xx / timeouts / dropped connections (429s have their own allowance). */
   maxAttempts?: number;
@@ -52,6 +54,11 @@ export interface HubSpotApiOptions {
   backoffCapMs?: number;
   /** General requests in flight at once from this process (search adds up to 4). */
   concurrency?: number;
+  /**
+   * Before the first request, read the account's time zone (one account-info call) and reset the
+   * daily quota at its midnight, unless HUBSYNC_DAILY_RESET_TZ (or `limits`) names one.
+   */
+  learnTimeZone?: boolean;
 }
 
 export interface CallOptions {
@@ -63,6 +70,38 @@ export interface CallOptions {
   idempotent?: boolean;
   /** Names the call in logs. */
   label?: string;
+}
+
+/** One HTTP request to HubSpot, by path (see `paths`), answered with its parsed JSON body. */
+export interface HubSpotRequest {
+  method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
+  path: string;
+  /** Query parameters; a list repeats its key (properties=a&properties=b), as HubSpot's own SDK sends it. */
+  query?: Record<string, string | number | boolean | readonly string[] | null | undefined>;
+  body?: unknown;
+}
+
+/** The path builders of every API family, for this client's API version. */
+export interface ApiPaths {
+  account: ReturnType<typeof accountPaths>;
+  objects: ReturnType<typeof objectsPaths>;
+  properties: ReturnType<typeof propertiesPaths>;
+  owners: ReturnType<typeof ownersPaths>;
+  pipelines: ReturnType<typeof pipelinesPaths>;
+  schemas: ReturnType<typeof schemasPaths>;
+  associations: ReturnType<typeof associationsPaths>;
+}
+
+export function apiPaths(version: ApiVersion): ApiPaths {
+  return {
+    account: accountPaths(version),
+    objects: objectsPaths(version),
+    properties: propertiesPaths(version),
+    owners: ownersPaths(version),
+    pipelines: pipelinesPaths(version),
+    schemas: schemasPaths(version),
+    associations: associationsPaths(version),
+  };
 }
 
 export interface SearchRequest {
@@ -80,8 +119,14 @@ export interface ClientStats {
 }
 
 export interface HubSpotApi {
-  /** Runs one SDK call under the portal's rate budget, with HubSpot-aware retries. */
-  call<T>(bucket: Bucket, fn: (sdk: Client) => Promise<T>, options?: CallOptions): Promise<T>;
+  /**
+   * Sends one request under the portal's rate budget, with HubSpot-aware retries, and returns the
+   * answer's JSON (undefined for an empty body). A 2xx is an answer whatever its code: 200 and 207
+   * batches alike carry their per-input `errors[]`.
+   */
+  request(bucket: Bucket, request: HubSpotRequest, options?: CallOptions): Promise<unknown>;
+  readonly apiVersion: ApiVersion;
+  readonly paths: ApiPaths;
   listPage(objectType: string, opts: { after?: string | null; limit?: number; properties?: string[]; archived?: boolean }): Promise<ListPage>;
   /** Full records by id through a POST body (no 414 however many properties); ids HubSpot does not know are returned in `missing`. */
   batchRead(objectType: string, ids: string[], properties: string[], opts?: { archived?: boolean }): Promise<{ results: CrmRecord[]; missing: string[] }>;
@@ -90,7 +135,13 @@ export interface HubSpotApi {
   schemas(): Promise<ObjectSchemaDef[]>;
   ownersPage(opts: { after?: string | null; archived?: boolean }): Promise<{ results: Owner[]; nextAfter: string | null }>;
   pipelines(objectType: string): Promise<Pipeline[]>;
+  /** The account's id, type and time zone. */
+  accountDetails(): Promise<AccountDetails>;
+  /** The association types (labelled and not) from one object type to another. */
+  associationLabels(fromType: string, toType: string): Promise<AssociationType[]>;
   readonly budget: RateBudget;
+  /** The X-HubSpot-RateLimit-* headers of the latest answer that carried them (names in lower case). */
+  readonly rateHeaders: Readonly<Record<string, string>>;
   /** Totals for this client since it was created. */
   readonly stats: ClientStats;
   close(): void;
@@ -98,6 +149,33 @@ export interface HubSpotApi {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** The path with its query string; list values repeat the key. */
+export function withQuery(path: string, query: HubSpotRequest["query"]): string {
+  const q = new URLSearchParams();
+  for (const [key, value] of Object.entries(query ?? {})) {
+    if (value === undefined || value === null) continue;
+    if (Array.isArray(value)) for (const v of value) q.append(key, String(v));
+    else q.append(key, String(value));
+  }
+  const text = q.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+/** What HubSpot answered: status, headers (lower-case names) and the body as text. */
+interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  text: string;
+}
+
+/** A request answered with something else than a success; carries HubSpot's answer to the retry decision. */
+class FailedAnswer extends Error {
+  readonly failure: Failure;
+  constructor(answer: Answer) {
+    super(`HTTP ${answer.status}`);
+    this.failure = classifyResponse(answer.status, answer.headers, answer.text);
+  }
+}
 
 /** At most `n` holders at once; release() is idempotent so every path may call it. */
 function createSemaphore(n: number) {
@@ -118,32 +196,17 @@ function createSemaphore(n: number) {
     },
   };
 }
-const MAX_RATE_LIMITED = 12;
-const SECONDLY_WAIT_MS = 1_100;
-const TEN_SECONDLY_WAIT_MS = 10_000;
-export const AUTH_MESSAGE = "HubSpot rejected the access token (401) — check HUBSPOT_ACCESS_TOKEN (expired, revoked, or for another account)";
-
-/** The scopes HubSpot says are missing (403 MISSING_SCOPES: errors[].context.requiredGranularScopes). */
-function missingScopes(err: HubSpotError): string[] {
-  const out = new Set<string>();
-  for (const e of err.body?.errors ?? []) {
-    const ctx = (e as { context?: Record<string, unknown> } | null)?.context;
-    for (const key of ["requiredGranularScopes", "requiredScopes", "missingScopes"]) {
-      const v = ctx?.[key];
-      if (Array.isArray(v)) for (const s of v) if (typeof s === "string") out.add(s);
-    }
-  }
-  return [...out];
-}
-
 export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
   const basePath = options.basePath ?? "https://api.hubapi.com";
   const log = (options.log ?? rootLog).child({ component: "hubspot" });
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const maxAttempts = options.maxAttempts ?? 6;
-  const backoffBaseMs = options.backoffBaseMs ?? 500;
-  const backoffCapMs = options.backoffCapMs ?? 30_000;
   const budget = options.pool ? createPgRateBudget(options.pool, options.limits) : createMemoryRateBudget(options.limits);
+  const retryPolicy: RetryPolicy = {
+    maxAttempts: options.maxAttempts ?? 6,
+    backoffBaseMs: options.backoffBaseMs ?? 500,
+    backoffCapMs: options.backoffCapMs ?? 30_000,
+    limits: budget.limits,
+  };
   const concurrency = options.concurrency ?? 8;
   // search has its own (small) allowance: waiting search calls must not hold general ones back
   const inFlight: Record<Bucket, ReturnType<typeof createSemaphore>> = {
@@ -151,30 +214,95 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
     search: createSemaphore(4),
     associations: createSemaphore(concurrency),
   };
-  const agent = createTimeoutAgent(basePath, timeoutMs, 2 * concurrency + 4);
   const stats: ClientStats = { requests: 0, rateLimited: 0, retries: 0 };
+  let rateHeaders: Record<string, string> = {};
+  const apiVersion = options.apiVersion ?? DEFAULT_API_VERSION;
+  const paths = apiPaths(apiVersion);
 
-  const sdk = new Client({
-    accessToken: options.accessToken,
-    basePath,
-    numberOfApiCallRetries: 0, // we retry ourselves, on HubSpot's terms and under the shared budget
-    httpAgent: agent,
-    middleware: [
-      {
-        pre: (ctx: unknown) => ctx,
-        post: (ctx: unknown) => {
-          const headers = (ctx as { headers?: Record<string, string> }).headers;
-          if (headers) budget.observe(headers).catch((err: unknown) => log.warn({ err }, "could not record rate-limit headers"));
-          return ctx;
-        },
+  // The SDK's generated classes only know the v3/v4 paths; its apiRequest reaches any path with
+  // the SDK's auth. It never retries (we do, on HubSpot's terms and under the shared budget).
+  const timeZoneSet = options.limits?.dailyResetTimeZone !== undefined || rateLimitSettings().dailyResetTimeZone !== undefined;
+  let timeZoneLearned: Promise<void> | null = options.learnTimeZone && !timeZoneSet ? null : Promise.resolve();
+
+  const sdk = new Client({ accessToken: options.accessToken, basePath, numberOfApiCallRetries: 0 });
+  let closed = false;
+
+  /**
+   * One exchange. apiRequest sends through fetch with no way to pass an agent or a signal, so the
+   * timeout races the exchange: an abandoned one is left to finish on its own and is not read.
+   */
+  async function exchange(req: HubSpotRequest): Promise<Answer> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new RequestTimeoutError(timeoutMs)), timeoutMs);
+    });
+    const answer = (async (): Promise<Answer> => {
+      const res = await sdk.apiRequest({ method: req.method, path: withQuery(req.path, req.query), ...(req.body !== undefined ? { body: req.body } : {}) });
+      const headers: Record<string, string> = {};
+      res.headers.forEach((value, name) => {
+        headers[name.toLowerCase()] = value;
+      });
+      return { status: res.status, headers, text: await res.text() };
+    })();
+    answer.catch(() => undefined);
+    try {
+      return await Promise.race([answer, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function send(req: HubSpotRequest, label: string): Promise<unknown> {
+    if (closed) throw new Error(`hubsync: the HubSpot client is closed (${label})`);
+    const answer = await exchange(req);
+    const limits = Object.entries(answer.headers).filter(([name]) => name.startsWith("x-hubspot-ratelimit-"));
+    if (limits.length > 0) rateHeaders = Object.fromEntries(limits);
+    budget.observe(answer.headers).catch((err: unknown) => log.warn({ err }, "could not record rate-limit headers"));
+    if (answer.status < 200 || answer.status >= 300) throw new FailedAnswer(answer);
+    if (answer.text.trim() === "") return undefined;
+    try {
+      return JSON.parse(answer.text) as unknown;
+    } catch (err) {
+      // cut-off or non-JSON answers
+      throw new MalformedResponseError(label, `the body is not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+    }
+  }
+
+  /** The account's time zone becomes the daily reset's (once per client; a failure leaves the default). */
+  function learnTimeZone(): Promise<void> {
+    timeZoneLearned ??= accountDetails().then(
+      (d) => {
+        budget.limits.dailyResetTimeZone = d.timeZone;
+        log.info({ portalId: d.portalId, timeZone: d.timeZone }, "HubSpot resets the daily quota at midnight in the account's time zone");
       },
-    ],
-  });
+      (err: unknown) => {
+        if (err instanceof PausedError) {
+          timeZoneLearned = null; // asked again once the pause is over
+          throw err;
+        }
+        log.warn({ error: err instanceof Error ? err.message : String(err) }, `could not read the account's time zone; the daily quota is taken to reset at midnight ${budget.limits.dailyResetTimeZone}`);
+      },
+    );
+    return timeZoneLearned;
+  }
 
-  async function call<T>(bucket: Bucket, fn: (sdk: Client) => Promise<T>, callOptions: CallOptions = {}): Promise<T> {
+  async function accountDetails(): Promise<AccountDetails> {
+    const path = paths.account.details();
+    const label = `account details (GET ${path})`;
+    return parseResponse(AccountDetailsSchema, await call("general", { method: "GET", path }, { label }), label);
+  }
+
+  async function request(bucket: Bucket, req: HubSpotRequest, callOptions: CallOptions = {}): Promise<unknown> {
+    await learnTimeZone();
+    return call(bucket, req, callOptions);
+  }
+
+  async function call(requested: Bucket, req: HubSpotRequest, callOptions: CallOptions = {}): Promise<unknown> {
+    // HUBSYNC_ASSOCIATIONS_LIMIT=general: association calls keep to the general window instead of their own
+    const bucket = requested === "associations" && budget.limits.associationsMode === "general" ? "general" : requested;
+    const label = callOptions.label ?? `${req.method} ${req.path}`;
     const idempotent = callOptions.idempotent ?? true;
-    let failures = 0;
-    let limited = 0;
+    let attempts: Attempts = { failures: 0, limited: 0 };
     for (;;) {
       // A slot is reserved only once a socket is ours, so the request leaves when the budget says
       // (reserving first and queueing for a socket after would bunch requests at HubSpot's end).
@@ -186,7 +314,7 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
         stats.requests++;
         recordUsage("requests");
         try {
-          const result = await fn(sdk);
+          const result = await send(req, label);
           await budget.answered(slot).catch((err: unknown) => log.warn({ err }, "could not end the pause after a successful probe"));
           return result;
         } finally {
@@ -194,123 +322,120 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
         }
       } catch (err) {
         release();
-        if (err instanceof PausedError) throw err;
-        // the SDK parses the body before we see it: cut-off or non-JSON answers arrive as a SyntaxError
-        if (err instanceof SyntaxError) throw new MalformedResponseError(callOptions.label ?? "a HubSpot request", `the body is not valid JSON (${err.message})`);
-        const failure = classify(err);
-        if (failure.kind === "fatal") {
-          const e = failure.error;
-          if (e instanceof HubSpotError && e.status === 401) {
-            // A refused token fails every request alike: one portal-wide pause, one probe a minute,
-            // instead of every job retrying on its own.
-            const until = new Date(Date.now() + budget.limits.authPauseMs);
-            await budget.pause("auth", until, AUTH_MESSAGE);
-            log.error({ status: 401, correlationId: e.correlationId, label: callOptions.label, retryAt: until.toISOString() }, AUTH_MESSAGE);
-            throw new AuthPausedError(until, AUTH_MESSAGE);
-          }
-          if (e instanceof HubSpotError && e.status === 403) {
-            const scopes = missingScopes(e);
-            const until = new Date(Date.now() + budget.limits.scopesPauseMs);
-            const message =
-              `HubSpot refused ${callOptions.label ?? "the request"} (403 ${e.category ?? "FORBIDDEN"})` +
-              (scopes.length ? `: the private app lacks scope ${scopes.join(", ")} — add it in HubSpot (Settings › Integrations › Private apps)` : `: ${e.body?.message ?? "forbidden"}`);
-            log.error({ status: 403, correlationId: e.correlationId, scopes, label: callOptions.label }, message);
-            throw new MissingScopesError(until, message);
-          }
-          throw e;
-        }
+        if (err instanceof PausedError || err instanceof MalformedResponseError) throw err;
+        const failure = err instanceof FailedAnswer ? err.failure : classify(err);
+        attempts = countFailure(attempts, failure);
         if (failure.kind === "rate_limited") {
           stats.rateLimited++;
           recordUsage("rateLimited");
-          limited++;
-          const policy = failure.policy.toUpperCase();
-          if (policy === "DAILY") {
-            const { until, message } = dailyPause(budget.limits, new Date(), `HubSpot said: ${failure.body?.message ?? "DAILY 429"}`);
-            await budget.pause("daily", until, message);
-            log.error({ policy, correlationId: failure.body?.correlationId, retryAt: until.toISOString() }, message);
-            throw new DailyLimitError(until, message);
+        }
+        const decision = decide({ failure, bucket, idempotent, label }, attempts, retryPolicy, new Date(), Math.random());
+        switch (decision.kind) {
+          case "fail":
+            throw decision.error;
+          case "pause": {
+            const { reason, until, message } = decision;
+            const correlationId = failure.kind === "fatal" ? (failure.error as { correlationId?: string }).correlationId : failure.kind === "rate_limited" ? failure.body?.correlationId : undefined;
+            log.error({ reason, correlationId, label, retryAt: until.toISOString() }, message);
+            if (reason === "scopes") throw new MissingScopesError(until, message);
+            if (decision.portalWide) await budget.pause(reason, until, message);
+            throw portalPauseError(reason, until, message);
           }
-          const interval = Number(failure.headers["x-hubspot-ratelimit-interval-milliseconds"]);
-          const waitMs =
-            policy === "SECONDLY" || bucket === "search"
-              ? SECONDLY_WAIT_MS
-              : Number.isFinite(interval) && interval > 0
-                ? interval
-                : TEN_SECONDLY_WAIT_MS;
-          log.warn({ bucket, policy, waitMs, label: callOptions.label }, "HubSpot rate limit hit (429); waiting for the window");
-          await budget.block(bucket, waitMs, policy.toLowerCase());
-          if (limited > MAX_RATE_LIMITED) throw new HubSpotError(429, failure.body, "still rate limited after many waits");
-          continue;
+          case "wait-window":
+            log.warn({ bucket, policy: decision.policy, waitMs: decision.waitMs, label }, "HubSpot rate limit hit (429); waiting for the window");
+            await budget.block(bucket, decision.waitMs, decision.policy.toLowerCase());
+            if (decision.giveUp) throw decision.giveUp;
+            continue;
+          case "retry":
+            stats.retries++;
+            recordUsage("retries");
+            log.warn(
+              {
+                bucket,
+                status: failure.kind === "transient" ? failure.status : undefined,
+                attempt: attempts.failures,
+                waitMs: Math.round(decision.waitMs),
+                ms: Date.now() - started,
+                label,
+                error: failure.kind === "transient" ? failure.message : undefined,
+              },
+              "HubSpot request failed; retrying",
+            );
+            await sleep(decision.waitMs);
         }
-        failures++;
-        if ((!idempotent && failure.sent) || failures >= maxAttempts) {
-          throw new HubSpotError(failure.status, { message: failure.message }, `${failure.message} (after ${failures} attempts)`);
-        }
-        stats.retries++;
-        recordUsage("retries");
-        const exp = Math.min(backoffCapMs, backoffBaseMs * 2 ** (failures - 1));
-        const waitMs = Math.max(failure.retryAfterMs ?? 0, exp / 2 + Math.random() * (exp / 2));
-        log.warn(
-          { bucket, status: failure.status, attempt: failures, waitMs: Math.round(waitMs), ms: Date.now() - started, label: callOptions.label, error: failure.message },
-          "HubSpot request failed; retrying",
-        );
-        await sleep(waitMs);
       } finally {
         release();
       }
     }
   }
 
+  const get = (bucket: Bucket, path: string, query: HubSpotRequest["query"], label: string) => request(bucket, { method: "GET", path, query }, { label });
+
   return {
     budget,
+    get rateHeaders() {
+      return rateHeaders;
+    },
     stats,
-    call,
+    apiVersion,
+    paths,
+    request,
     async listPage(objectType, opts) {
-      const raw = await call(
-        "general",
-        (s) => s.crm.objects.basicApi.getPage(objectType, opts.limit ?? 100, opts.after ?? undefined, opts.properties, undefined, undefined, opts.archived ?? false),
-        { label: `list ${objectType} (GET /crm/v3/objects/${objectType})` },
-      );
-      const page = parseResponse(ListPageSchema, raw, `list ${objectType} (GET /crm/v3/objects/${objectType})`);
+      const path = paths.objects.list(objectType);
+      const label = `list ${objectType} (GET ${path})`;
+      const raw = await get("general", path, { limit: opts.limit ?? 100, after: opts.after, properties: opts.properties, archived: opts.archived ?? false }, label);
+      const page = parseResponse(ListPageSchema, raw, label);
       return { results: page.results, nextAfter: page.paging };
     },
     async batchRead(objectType, ids, properties, opts = {}) {
       if (ids.length === 0) return { results: [], missing: [] };
-      const raw = await call(
+      const path = paths.objects.batch(objectType, "read");
+      const label = `batch read ${objectType} (POST ${path})`;
+      const raw = await request(
         "general",
-        (s) => s.crm.objects.batchApi.read(objectType, { inputs: ids.map((id) => ({ id })), properties, propertiesWithHistory: [] }, opts.archived ?? false),
-        { label: `batch read ${objectType} (POST /crm/v3/objects/${objectType}/batch/read)` },
+        { method: "POST", path, query: { archived: opts.archived ?? false }, body: { inputs: ids.map((id) => ({ id })), properties, propertiesWithHistory: [] } },
+        { label },
       );
-      const res = parseResponse(BatchReadResponse, raw, `batch read ${objectType} (POST /crm/v3/objects/${objectType}/batch/read)`);
+      const res = parseResponse(BatchReadResponse, raw, label);
       const missing = (res.errors ?? []).flatMap((e) => (e.category === "OBJECT_NOT_FOUND" ? (e.context?.ids ?? []) : []));
       return { results: res.results, missing };
     },
-    async search(objectType, request) {
-      const raw = await call("search", (s) => s.crm.objects.searchApi.doSearch(objectType, request as never), { label: `search ${objectType} (POST /crm/v3/objects/${objectType}/search)` });
-      const page = parseResponse(SearchPageSchema, raw, `search ${objectType} (POST /crm/v3/objects/${objectType}/search)`);
+    async search(objectType, body) {
+      const path = paths.objects.search(objectType);
+      const label = `search ${objectType} (POST ${path})`;
+      const raw = await request("search", { method: "POST", path, body }, { label });
+      const page = parseResponse(SearchPageSchema, raw, label);
       return { total: page.total, results: page.results, nextAfter: page.paging };
     },
     async properties(objectType) {
-      const raw = await call("general", (s) => s.crm.properties.coreApi.getAll(objectType, false), { label: `properties ${objectType} (GET /crm/v3/properties/${objectType})` });
-      return parseResponse(PropertiesResponse, raw, `properties ${objectType} (GET /crm/v3/properties/${objectType})`).results;
+      const path = paths.properties.list(objectType);
+      const label = `properties ${objectType} (GET ${path})`;
+      return parseResponse(PropertiesResponse, await get("general", path, { archived: false }, label), label).results;
     },
     async schemas() {
-      const raw = await call("general", (s) => s.crm.schemas.coreApi.getAll(false), { label: "schemas (GET /crm/v3/schemas)" });
-      return parseResponse(SchemasResponse, raw, "schemas (GET /crm/v3/schemas)").results;
+      const path = paths.schemas.list();
+      const label = `schemas (GET ${path})`;
+      return parseResponse(SchemasResponse, await get("general", path, { archived: false }, label), label).results;
     },
     async ownersPage(opts) {
-      const raw = await call("general", (s) => s.crm.owners.ownersApi.getPage(undefined, opts.after ?? undefined, 100, opts.archived ?? false), {
-        label: "owners (GET /crm/v3/owners)",
-      });
-      const page = parseResponse(OwnersPage, raw, "owners (GET /crm/v3/owners)");
+      const path = paths.owners.list();
+      const label = `owners (GET ${path})`;
+      const page = parseResponse(OwnersPage, await get("general", path, { after: opts.after, limit: 100, archived: opts.archived ?? false }, label), label);
       return { results: page.results, nextAfter: page.paging };
     },
     async pipelines(objectType) {
-      const raw = await call("general", (s) => s.crm.pipelines.pipelinesApi.getAll(objectType), { label: `pipelines ${objectType} (GET /crm/v3/pipelines/${objectType})` });
-      return parseResponse(PipelinesResponse, raw, `pipelines ${objectType} (GET /crm/v3/pipelines/${objectType})`).results;
+      const path = paths.pipelines.list(objectType);
+      const label = `pipelines ${objectType} (GET ${path})`;
+      return parseResponse(PipelinesResponse, await get("general", path, undefined, label), label).results;
+    },
+    accountDetails,
+    async associationLabels(fromType, toType) {
+      const path = paths.associations.labels(fromType, toType);
+      const label = `association labels ${fromType}→${toType} (GET ${path})`;
+      return parseResponse(AssociationLabelsResponse, await get("associations", path, undefined, label), label).results;
     },
     close() {
-      agent.destroy();
+      closed = true;
     },
   };
 }

@@ -45,6 +45,8 @@ export type Failure =
   | { kind: "rate_limited"; policy: string; headers: Record<string, string>; body: HubSpotErrorBody | undefined }
   /** 5xx, 423, timeouts, dropped connections; `sent` = the request may have been processed. */
   | { kind: "transient"; sent: boolean; status: number; retryAfterMs?: number; message: string }
+  /** 477: HubSpot is moving the account; nothing works until Retry-After (up to hours). */
+  | { kind: "migration"; retryAfterMs: number | null; body: HubSpotErrorBody | undefined }
   | { kind: "fatal"; error: Error };
 
 const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN"]);
@@ -71,36 +73,88 @@ function lowerHeaders(headers: unknown): Record<string, string> {
   return out;
 }
 
+/** Sorts an HTTP answer that is not a success into what to do next (headers with lower-case names). */
+export function classifyResponse(status: number, headers: Record<string, string>, rawBody: unknown): Failure {
+  const body = parseBody(rawBody);
+  if (status === 429) {
+    const policy = body?.policyName ?? (body?.message?.includes("secondly limit") ? "SECONDLY" : "TEN_SECONDLY_ROLLING");
+    return { kind: "rate_limited", policy, headers, body };
+  }
+  if (status === 477) {
+    const retryAfter = Number(headers["retry-after"]);
+    return { kind: "migration", retryAfterMs: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : null, body };
+  }
+  // 530 is HubSpot's answer to a token it cannot parse: a credentials failure like 401, not an outage.
+  if ((status >= 500 && status !== 530) || status === 423) {
+    const retryAfter = Number(headers["retry-after"]);
+    return {
+      kind: "transient",
+      sent: true,
+      status,
+      message: body?.message ?? `HTTP ${status}`,
+      ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : status === 423 ? { retryAfterMs: 2000 } : {}),
+    };
+  }
+  return { kind: "fatal", error: new HubSpotError(status, body, "request rejected") };
+}
+
 /** Sorts an error thrown by @hubspot/api-client (ApiException or a socket error) into what to do next. */
 export function classify(err: unknown): Failure {
   if (!(err instanceof Error)) return { kind: "fatal", error: new Error(String(err)) };
   const e = err as Error & { code?: unknown; body?: unknown; headers?: unknown; cause?: { code?: unknown } };
-  if (typeof e.code === "number") {
-    const status = e.code;
-    const body = parseBody(e.body);
-    const headers = lowerHeaders(e.headers);
-    if (status === 429) {
-      const policy = body?.policyName ?? (body?.message?.includes("secondly limit") ? "SECONDLY" : "TEN_SECONDLY_ROLLING");
-      return { kind: "rate_limited", policy, headers, body };
-    }
-    if (status >= 500 || status === 423 || status === 477) {
-      const retryAfter = Number(headers["retry-after"]);
-      return {
-        kind: "transient",
-        sent: true,
-        status,
-        message: body?.message ?? `HTTP ${status}`,
-        ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : status === 423 ? { retryAfterMs: 2000 } : {}),
-      };
-    }
-    return { kind: "fatal", error: new HubSpotError(status, body, "request rejected") };
-  }
+  if (typeof e.code === "number") return classifyResponse(e.code, lowerHeaders(e.headers), e.body);
   const code = typeof e.code === "string" ? e.code : typeof e.cause?.code === "string" ? e.cause.code : undefined;
   if (code && NOT_SENT_CODES.has(code)) return { kind: "transient", sent: false, status: 0, message: e.message };
   if ((code && NETWORK_CODES.has(code)) || /socket hang up|other side closed|fetch failed/i.test(e.message)) {
     return { kind: "transient", sent: true, status: 0, message: e.message };
   }
   return { kind: "fatal", error: e };
+}
+
+/**
+ * hubsync must not call HubSpot before `until`: the daily quota is used up, the access token was
+ * refused, HubSpot is migrating the account, or (per request) the app lacks a scope. Tasks re-queue themselves for `until` instead
+ * of failing into graphile-worker's backoff; the message is what hubsync.status shows.
+ */
+export type PauseReason = "daily" | "auth" | "migration" | "scopes";
+
+export class PausedError extends Error {
+  readonly until: Date;
+  readonly reason: PauseReason;
+  constructor(reason: PauseReason, until: Date, message: string) {
+    super(message);
+    this.name = "PausedError";
+    this.reason = reason;
+    this.until = until;
+  }
+}
+
+export class DailyLimitError extends PausedError {
+  constructor(until: Date, detail: string) {
+    super("daily", until, detail.startsWith("HubSpot daily API limit reached") ? detail : `HubSpot daily API limit reached; waiting until ${formatUtc(until)} (${detail})`);
+    this.name = "DailyLimitError";
+  }
+}
+
+/** HubSpot answered 401: the token is expired, revoked or wrong. Everything waits; one probe a minute. */
+export class AuthPausedError extends PausedError {
+  constructor(until: Date, message: string) {
+    super("auth", until, message);
+    this.name = "AuthPausedError";
+  }
+}
+
+/** HubSpot answered 403 (MISSING_SCOPES): only the calls needing that scope wait. */
+export class MissingScopesError extends PausedError {
+  readonly status = 403;
+  constructor(until: Date, message: string) {
+    super("scopes", until, message);
+    this.name = "MissingScopesError";
+  }
+}
+
+export function formatUtc(d: Date): string {
+  return `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }
 
 /**

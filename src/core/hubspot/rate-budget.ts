@@ -1,5 +1,15 @@
 import type pg from "pg";
 import { z } from "zod";
+import { rateLimitSettings } from "../config.ts";
+import { AuthPausedError, DailyLimitError, formatUtc, PausedError, type PauseReason } from "./errors.ts";
+
+/** Pauses that stop every bucket of every process (a missing scope stops only the calls needing it). */
+export type PortalPauseReason = Exclude<PauseReason, "scopes">;
+
+/** The error a call meets while a portal-wide pause lasts. */
+export function portalPauseError(reason: PortalPauseReason, until: Date, message: string): PausedError {
+  return reason === "daily" ? new DailyLimitError(until, message) : reason === "auth" ? new AuthPausedError(until, message) : new PausedError(reason, until, message);
+}
 
 /**
  * The portal-wide request budget. HubSpot counts every request of the app against one 10-second
@@ -8,13 +18,29 @@ import { z } from "zod";
  * a slot before it sends. Without a pool (simulator demos, unit checks) the same sliding-window
  * rule runs in memory for this process only.
  */
-/** 'associations': v4 association batch endpoints, which HubSpot exempts from the 10-second limit (daily quota only). */
+/**
+ * 'associations': every association and association-label call. HubSpot keeps them out of the
+ * general 10-second bucket but gives them a burst window of their own (its associations guide: 100
+ * per 10 s on Free/Starter, 150 on Professional/Enterprise, 200 with the limit increase).
+ */
 export type Bucket = "general" | "search" | "associations";
+
+/** The associations' burst limit for a general burst limit (X-HubSpot-RateLimit-Max) of `generalMax`. */
+export function associationsLimitFor(generalMax: number): number {
+  return generalMax <= 110 ? 100 : generalMax <= 190 ? 150 : 200;
+}
 
 export interface BudgetLimits {
   /** HubSpot's burst limit per 10 s for this app (100 free/starter, 190 pro/enterprise, 250 with the add-on). */
   generalLimit: number;
   generalWindowMs: number;
+  /**
+   * Association calls: a window of their own (`own`, HubSpot's rule), the general window
+   * (`general`), or none (`none`: daily quota only). HUBSYNC_ASSOCIATIONS_LIMIT.
+   */
+  associationsMode: "own" | "general" | "none";
+  /** Their burst limit per general window, followed from the tier (associationsLimitFor). */
+  associationsLimit: number;
   /** HubSpot's search limit per second (5). */
   searchLimit: number;
   searchWindowMs: number;
@@ -22,7 +48,7 @@ export interface BudgetLimits {
   headroom: number;
   /** Below this many daily calls left, stop (0 = only stop when HubSpot says so). */
   dailyFloor: number;
-  /** IANA time zone whose midnight resets HubSpot's daily quota (the portal's; HUBSYNC_DAILY_RESET_TZ). */
+  /** IANA time zone whose midnight resets HubSpot's daily quota: the account's (read from account-info), or HUBSYNC_DAILY_RESET_TZ. */
   dailyResetTimeZone: string;
   /**
    * After a DAILY stop, probe again after this long even before the reset (a wrong time zone then
@@ -43,6 +69,8 @@ export interface BudgetLimits {
 export const DEFAULT_LIMITS: BudgetLimits = {
   generalLimit: 100,
   generalWindowMs: 10_000,
+  associationsMode: "own",
+  associationsLimit: 100,
   searchLimit: 5,
   searchWindowMs: 1_000,
   // The burst limit is per app, so hubsync may use nearly all of it; the shared window keeps it under.
@@ -55,104 +83,28 @@ export const DEFAULT_LIMITS: BudgetLimits = {
   marginMs: 100,
 };
 
-const Headroom = z.coerce.number().gt(0).max(1);
-
-const Milliseconds = z.coerce.number().int().min(1);
-
-/**
- * DEFAULT_LIMITS with the environment applied: HUBSYNC_RATE_HEADROOM (a fraction, e.g. 0.8 to
- * leave room for other integrations), HUBSYNC_DAILY_RESET_TZ, HUBSYNC_DAILY_RECHECK_MS,
- * HUBSYNC_AUTH_PAUSE_MS and HUBSYNC_SCOPES_PAUSE_MS.
- */
+/** DEFAULT_LIMITS with the settings of the environment applied (see rateLimitSettings in config.ts). */
 export function defaultLimits(env: NodeJS.ProcessEnv = process.env): BudgetLimits {
-  const limits = { ...DEFAULT_LIMITS };
-  const raw = env.HUBSYNC_RATE_HEADROOM;
-  if (raw !== undefined && raw !== "") {
-    const parsed = Headroom.safeParse(raw);
-    if (!parsed.success) throw new Error(`hubsync: HUBSYNC_RATE_HEADROOM must be a fraction in (0, 1], got "${raw}"`);
-    limits.headroom = parsed.data;
-  }
-  const ms = (name: string, key: "dailyRecheckMs" | "authPauseMs" | "scopesPauseMs") => {
-    const v = env[name];
-    if (v === undefined || v === "") return;
-    const parsed = Milliseconds.safeParse(v);
-    if (!parsed.success) throw new Error(`hubsync: ${name} must be a positive number of milliseconds, got "${v}"`);
-    limits[key] = parsed.data;
-  };
-  ms("HUBSYNC_DAILY_RECHECK_MS", "dailyRecheckMs");
-  ms("HUBSYNC_AUTH_PAUSE_MS", "authPauseMs");
-  ms("HUBSYNC_SCOPES_PAUSE_MS", "scopesPauseMs");
-  const tz = env.HUBSYNC_DAILY_RESET_TZ;
-  if (tz) {
-    try {
-      new Intl.DateTimeFormat("en-US", { timeZone: tz });
-    } catch {
-      throw new Error(`hubsync: HUBSYNC_DAILY_RESET_TZ must be an IANA time zone such as "America/New_York" (your HubSpot account's), got "${tz}"`);
-    }
-    limits.dailyResetTimeZone = tz;
-  }
-  return limits;
+  return { ...DEFAULT_LIMITS, ...rateLimitSettings(env) };
+}
+
+/** The zone's offset from UTC at `at`, in ms, from Intl (no tz database of our own). */
+export function zoneOffsetMs(timeZone: string, at: Date): number {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" })
+      .formatToParts(at)
+      .map((p) => [p.type, p.value]),
+  );
+  const asUtc = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
+  return asUtc - Math.floor(at.getTime() / 1000) * 1000;
 }
 
 /**
- * hubsync must not call HubSpot before `until`: the daily quota is used up, the access token was
- * refused, or (per request) the app lacks a scope. Tasks re-queue themselves for `until` instead
- * of failing into graphile-worker's backoff; the message is what hubsync.status shows.
- */
-export class PausedError extends Error {
-  readonly until: Date;
-  readonly reason: "daily" | "auth" | "scopes";
-  constructor(reason: "daily" | "auth" | "scopes", until: Date, message: string) {
-    super(message);
-    this.name = "PausedError";
-    this.reason = reason;
-    this.until = until;
-  }
-}
-
-export class DailyLimitError extends PausedError {
-  constructor(until: Date, detail: string) {
-    super("daily", until, detail.startsWith("HubSpot daily API limit reached") ? detail : `HubSpot daily API limit reached; waiting until ${formatUtc(until)} (${detail})`);
-    this.name = "DailyLimitError";
-  }
-}
-
-/** HubSpot answered 401: the token is expired, revoked or wrong. Everything waits; one probe a minute. */
-export class AuthPausedError extends PausedError {
-  constructor(until: Date, message: string) {
-    super("auth", until, message);
-    this.name = "AuthPausedError";
-  }
-}
-
-/** HubSpot answered 403 (MISSING_SCOPES): only the calls needing that scope wait. */
-export class MissingScopesError extends PausedError {
-  readonly status = 403;
-  constructor(until: Date, message: string) {
-    super("scopes", until, message);
-    this.name = "MissingScopesError";
-  }
-}
-
-export function formatUtc(d: Date): string {
-  return `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
-}
-
-/**
- * When HubSpot resets the daily quota: midnight in the portal's time zone (HubSpot's account
- * setting, which the API does not report; HUBSYNC_DAILY_RESET_TZ names it, default UTC).
+ * When HubSpot resets the daily quota: midnight in the account's time zone (account-info reports
+ * it; HUBSYNC_DAILY_RESET_TZ overrides it).
  */
 export function nextDailyReset(now: Date, timeZone: string): Date {
-  // The zone's offset at a given instant, from Intl (no tz database of our own).
-  const offsetMs = (at: Date) => {
-    const parts = Object.fromEntries(
-      new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" })
-        .formatToParts(at)
-        .map((p) => [p.type, p.value]),
-    );
-    const asUtc = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
-    return asUtc - Math.floor(at.getTime() / 1000) * 1000;
-  };
+  const offsetMs = (at: Date) => zoneOffsetMs(timeZone, at);
   const local = new Date(now.getTime() + offsetMs(now));
   const nextLocalMidnight = Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate() + 1);
   // the offset at midnight itself may differ (DST): correct once
@@ -172,7 +124,7 @@ export interface RateBudget {
   /** After a 429: nobody sends in the bucket for ms. */
   block(bucket: Bucket, ms: number, reason: string, countAs429?: boolean): Promise<void>;
   /** A portal-wide pause (every bucket, every process) until `until`, with the sentence hubsync.status shows. */
-  pause(reason: "daily" | "auth", until: Date, message: string): Promise<void>;
+  pause(reason: PortalPauseReason, until: Date, message: string): Promise<void>;
   /** HubSpot answered a request: a pause whose probe this was is over. */
   answered(slot: Slot): Promise<void>;
   /** Learns HubSpot's real limits and the daily quota from response headers. */
@@ -198,6 +150,12 @@ function capacityFor(limit: number, headroom: number): number {
   return Math.max(1, Math.floor(limit * headroom));
 }
 
+/** Reservations per window and the window of the associations bucket; `none` is a window nobody fills. */
+function associationsWindow(limits: BudgetLimits): [capacity: number, windowMs: number] {
+  if (limits.associationsMode === "none") return [1_000_000, 1_000];
+  return [capacityFor(limits.associationsLimit, limits.headroom), limits.generalWindowMs + limits.marginMs];
+}
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function headerNumber(headers: Record<string, string | undefined>, name: string): number | undefined {
@@ -217,13 +175,14 @@ export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimit
   function configure(): Promise<void> {
     configured ??= pool
       .query(
-        `insert into hubsync.rate_budget (bucket, capacity, window_ms) values ('general', $1, $2), ('search', $3, $4), ('associations', 1, 1000)
+        `insert into hubsync.rate_budget (bucket, capacity, window_ms) values ('general', $1, $2), ('search', $3, $4), ('associations', $5, $6)
          on conflict (bucket) do update set capacity = excluded.capacity, window_ms = excluded.window_ms`,
         [
           capacityFor(limits.generalLimit, limits.headroom),
           limits.generalWindowMs + limits.marginMs,
           capacityFor(limits.searchLimit, limits.headroom),
           limits.searchWindowMs + limits.marginMs,
+          ...associationsWindow(limits),
         ],
       )
       // A process starting up may carry a fixed token: an earlier 401 pause gives it one try
@@ -249,6 +208,7 @@ export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimit
         const until = new Date(Date.now() + row.wait_ms);
         if (row.reason === "daily") throw new DailyLimitError(until, row.message ?? "stopped by an earlier DAILY 429 or the daily floor");
         if (row.reason === "auth") throw new AuthPausedError(until, row.message ?? "HubSpot rejected the access token (401) — check HUBSPOT_ACCESS_TOKEN");
+        if (row.reason === "migration") throw new PausedError("migration", until, row.message ?? "HubSpot is migrating this account (477)");
         // Jitter keeps processes that wake together from racing for the same freed slot.
         await sleep(row.wait_ms + Math.floor(Math.random() * 15));
       }
@@ -275,10 +235,13 @@ export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimit
         knownMax = max;
         limits.generalLimit = max;
         if (interval) limits.generalWindowMs = interval;
+        limits.associationsLimit = associationsLimitFor(max);
         await pool.query(`update hubsync.rate_budget set capacity = $1, window_ms = $2 where bucket = 'general'`, [
           capacityFor(max, limits.headroom),
           limits.generalWindowMs + limits.marginMs,
         ]);
+        const [capacity, windowMs] = associationsWindow(limits);
+        await pool.query(`update hubsync.rate_budget set capacity = $1, window_ms = $2 where bucket = 'associations'`, [capacity, windowMs]);
       }
       const daily = headerNumber(headers, "x-hubspot-ratelimit-daily");
       const remaining = headerNumber(headers, "x-hubspot-ratelimit-daily-remaining");
@@ -304,16 +267,18 @@ export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimit
 export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): RateBudget {
   const limits: BudgetLimits = { ...defaultLimits(), ...overrides };
   const slots: Record<Bucket, Array<{ at: number }>> = { general: [], search: [], associations: [] };
-  let paused: { until: number; reason: "daily" | "auth"; message: string } | null = null;
+  let paused: { until: number; reason: PortalPauseReason; message: string } | null = null;
   const blocked: Record<Bucket, { until: number; reason: string }> = {
     general: { until: 0, reason: "" },
     search: { until: 0, reason: "" },
     associations: { until: 0, reason: "" },
   };
-  const settings = (bucket: Bucket) =>
-    bucket === "general"
-      ? { capacity: capacityFor(limits.generalLimit, limits.headroom), windowMs: limits.generalWindowMs + limits.marginMs }
-      : { capacity: capacityFor(limits.searchLimit, limits.headroom), windowMs: limits.searchWindowMs + limits.marginMs };
+  const settings = (bucket: Bucket) => {
+    if (bucket === "general") return { capacity: capacityFor(limits.generalLimit, limits.headroom), windowMs: limits.generalWindowMs + limits.marginMs };
+    if (bucket === "search") return { capacity: capacityFor(limits.searchLimit, limits.headroom), windowMs: limits.searchWindowMs + limits.marginMs };
+    const [capacity, windowMs] = associationsWindow(limits);
+    return { capacity, windowMs };
+  };
   return {
     limits,
     async reserve(bucket) {
@@ -322,13 +287,12 @@ export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): R
         const b = blocked[bucket];
         if (paused && paused.until > now) {
           const until = new Date(paused.until);
-          throw paused.reason === "daily" ? new DailyLimitError(until, paused.message) : new AuthPausedError(until, paused.message);
+          throw portalPauseError(paused.reason, until, paused.message);
         }
         if (b.until > now) {
           await sleep(b.until - now);
           continue;
         }
-        if (bucket === "associations") return null;
         const { capacity, windowMs } = settings(bucket);
         const live = slots[bucket].filter((s) => s.at > now - windowMs).sort((a, b) => a.at - b.at);
         slots[bucket] = live;
@@ -354,7 +318,10 @@ export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): R
     },
     async observe(headers) {
       const max = headerNumber(headers, "x-hubspot-ratelimit-max");
-      if (max !== undefined && max > 0) limits.generalLimit = max;
+      if (max !== undefined && max > 0) {
+        limits.generalLimit = max;
+        limits.associationsLimit = associationsLimitFor(max);
+      }
       const remaining = headerNumber(headers, "x-hubspot-ratelimit-daily-remaining");
       if (remaining !== undefined && limits.dailyFloor > 0 && remaining <= limits.dailyFloor) {
         const { until, message } = dailyPause(limits, new Date(), `${remaining} calls left today`);
@@ -368,12 +335,11 @@ export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): R
  * The daily stop: until the quota resets (midnight in the portal's time zone), but probed again
  * after dailyRecheckMs at the latest, and the sentence that says so.
  */
-export function dailyPause(limits: BudgetLimits, now: Date, detail: string): { until: Date; reset: Date; message: string } {
+export function dailyPause(limits: Pick<BudgetLimits, "dailyResetTimeZone" | "dailyRecheckMs">, now: Date, detail: string): { until: Date; reset: Date; message: string } {
   const reset = nextDailyReset(now, limits.dailyResetTimeZone);
   const until = new Date(Math.min(reset.getTime(), now.getTime() + limits.dailyRecheckMs));
   const zone = limits.dailyResetTimeZone === "UTC" ? "UTC midnight" : `midnight ${limits.dailyResetTimeZone}`;
   const message =
-    `HubSpot daily API limit reached; waiting until ${formatUtc(reset)} (${zone}, when HubSpot resets the quota; ` +
-    `set HUBSYNC_DAILY_RESET_TZ to the portal's time zone). ${detail}`;
+    `HubSpot daily API limit reached; waiting until ${formatUtc(reset)} (${zone}, when HubSpot resets the quota in the account's time zone). ${detail}`;
   return { until, reset, message };
 }

@@ -130,3 +130,24 @@ export const Pipeline = z
   .passthrough();
 export type Pipeline = z.infer<typeof Pipeline>;
 export const PipelinesResponse = z.object({ results: z.array(Pipeline) });
+
+/** One association type between two object types (label null for unlabeled types), on an edge or in the labels list. */
+export const AssociationType = z.object({
+  category: z.string().nullish(),
+  typeId: z.coerce.number().int(),
+  label: z.string().nullish(),
+});
+export type AssociationType = z.infer<typeof AssociationType>;
+export const AssociationLabelsResponse = z.object({ results: z.array(AssociationType).default([]) });
+
+/** The account's details (account-info); only what hubsync reads is required. */
+export const AccountDetails = z
+  .object({
+    portalId: z.number().int(),
+    timeZone: z.string(),
+    accountType: z.string().optional(),
+    dataHostingLocation: z.string().optional(),
+    uiDomain: z.string().optional(),
+  })
+  .passthrough();
+export type AccountDetails = z.infer<typeof AccountDetails>;

@@ -1,6 +1,6 @@
 import type pg from "pg";
 import type { AddJobFunction } from "graphile-worker";
-import { PausedError } from "../hubspot/rate-budget.ts";
+import { PausedError } from "../hubspot/errors.ts";
 import { listEnabledObjects } from "../schema/objects.ts";
 import { enqueue, type TaskName } from "../jobs.ts";
 

@@ -1,12 +1,14 @@
 import type pg from "pg";
 import { z } from "zod";
 import type { HubSpotApi } from "../hubspot/client.ts";
+import type { AssociationBatchKind } from "../hubspot/paths/associations.ts";
 import { chunk, type OutboxRow } from "./plan.ts";
 import { isRejection, type Rejection } from "./send.ts";
 import { inTransaction, type Queryable } from "../db/transaction.ts";
 import { findObject } from "../schema/objects.ts";
 import { markDeferred, markRejected, markRetry, markSent, markSuperseded, quoteIdent } from "./outbox.ts";
-import { HubSpotError, parseResponse } from "../hubspot/errors.ts";
+import { HubSpotError } from "../hubspot/errors.ts";
+import type { AssociationType } from "../hubspot/schemas.ts";
 
 const Change = z.object({
   table: z.string(),
@@ -22,10 +24,7 @@ const Change = z.object({
 });
 type Change = z.infer<typeof Change>;
 
-const Definitions = z.object({
-  results: z.array(z.object({ category: z.string(), typeId: z.coerce.number(), label: z.string().nullish() })).default([]),
-});
-type Definition = z.infer<typeof Definitions>["results"][number];
+type Definition = AssociationType;
 
 const PairErrors = z
   .object({
@@ -126,10 +125,7 @@ export async function pushAssociations(db: Queryable, api: HubSpotApi, rows: Out
     const definitions = async (): Promise<Definition[]> => {
       if (!defs) {
         result.requests++;
-        const raw = await api.call("general", (sdk) => sdk.crm.associations.v4.schema.definitionsApi.getAll(fromType, toType), {
-          label: `association labels ${fromType}/${toType}`,
-        });
-        defs = parseResponse(Definitions, raw, `association labels (GET /crm/v4/associations/${fromType}/${toType}/labels)`).results;
+        defs = await api.associationLabels(fromType, toType);
       }
       return defs;
     };
@@ -194,7 +190,10 @@ async function sendGroup(
   result: AssociationResult,
 ): Promise<Map<Resolved, "ok" | Rejection>> {
   const out = new Map<Resolved, "ok" | Rejection>();
-  const v4 = (sdk: Parameters<Parameters<HubSpotApi["call"]>[1]>[0]) => sdk.crm.associations.v4.batchApi;
+  // Archives answer 204 on v4 and 200 with a batch body on the dated versions; creates 201 or 200;
+  // partial failures 207 or (2026-09) 200: any 2xx is read for its errors[] alike.
+  const post = (kind: AssociationBatchKind, inputs: unknown[], label: string) =>
+    api.request("associations", { method: "POST", path: api.paths.associations.batch(fromType, toType, kind), body: { inputs } }, { label });
   const attempt = async (list: Resolved[], send: (list: Resolved[]) => Promise<unknown>): Promise<void> => {
     if (list.length === 0) return;
     try {
@@ -230,9 +229,11 @@ async function sendGroup(
 
   const removals = items.filter((i) => i.op === "unassociate");
   await attempt(removals, (list) =>
-    api.call("general", (sdk) => v4(sdk).archive(fromType, toType, { inputs: list.map((i) => ({ _from: { id: i.from }, to: [{ id: i.to }] })) }), {
-      label: `unassociate ${fromType}/${toType}`,
-    }),
+    post(
+      "archive",
+      list.map((i) => ({ from: { id: i.from }, to: [{ id: i.to }] })),
+      `unassociate ${fromType}/${toType}`,
+    ),
   );
 
   const adds = items.filter((i) => i.op === "associate");
@@ -249,9 +250,11 @@ async function sendGroup(
     }
   }
   await attempt(plain, (list) =>
-    api.call("general", (sdk) => v4(sdk).createDefault(fromType, toType, { inputs: list.map((i) => ({ _from: { id: i.from }, to: { id: i.to } })) }), {
-      label: `associate ${fromType}/${toType}`,
-    }),
+    post(
+      "associate/default",
+      list.map((i) => ({ from: { id: i.from }, to: { id: i.to } })),
+      `associate ${fromType}/${toType}`,
+    ),
   );
   // Labels the row no longer has are removed first; batch/create then sets the row's set.
   const relabels = labelled
@@ -263,37 +266,28 @@ async function sendGroup(
   if (relabels.length > 0) {
     const defs = await definitions();
     result.requests++;
-    await api.call(
-      "general",
-      (sdk) =>
-        v4(sdk).archiveLabels(fromType, toType, {
-          inputs: relabels.map((r) => ({
-            _from: { id: r.item.from },
-            to: { id: r.item.to },
-            types: r.gone.map((id) => ({
-              associationCategory: (defs.find((d) => d.typeId === id)?.category ?? "HUBSPOT_DEFINED") as never,
-              associationTypeId: id,
-            })),
-          })),
-        }),
-      { label: `remove association labels ${fromType}/${toType}` },
+    await post(
+      "labels/archive",
+      relabels.map((r) => ({
+        from: { id: r.item.from },
+        to: { id: r.item.to },
+        types: r.gone.map((id) => ({ associationCategory: defs.find((d) => d.typeId === id)?.category ?? "HUBSPOT_DEFINED", associationTypeId: id })),
+      })),
+      `remove association labels ${fromType}/${toType}`,
     );
   }
   const byItem = new Map(labelled.map((l) => [l.item, l.types]));
   await attempt(
     labelled.map((l) => l.item),
     (list) =>
-      api.call(
-        "general",
-        (sdk) =>
-          v4(sdk).create(fromType, toType, {
-            inputs: list.map((i) => ({
-              _from: { id: i.from },
-              to: { id: i.to },
-              types: byItem.get(i)!.map((t) => ({ associationCategory: t.associationCategory as never, associationTypeId: t.associationTypeId })),
-            })),
-          }),
-        { label: `associate ${fromType}/${toType} with labels` },
+      post(
+        "create",
+        list.map((i) => ({
+          from: { id: i.from },
+          to: { id: i.to },
+          types: byItem.get(i)!,
+        })),
+        `associate ${fromType}/${toType} with labels`,
       ),
   );
   return out;

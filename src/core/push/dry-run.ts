@@ -65,16 +65,15 @@ export async function planPush(pool: pg.Pool, api: HubSpotApi, only?: string): P
       if (problems) out.rejections.push({ objectType: type, record: c.recordId ?? `local ${c.localId}`, problems });
       else sendable.push(c);
     }
-    const base = `/crm/v3/objects/${type}/batch`;
     const upserts = sendable.filter((c) => c.action === "upsert" || c.upsertFirst);
     for (const part of chunk(upserts)) {
-      out.calls.push({ method: "POST", path: `${base}/upsert`, inputs: part.length, what: `create (idProperty hubsync_local_id) ${type}` });
+      out.calls.push({ method: "POST", path: api.paths.objects.batch(type, "upsert"), inputs: part.length, what: `create (idProperty hubsync_local_id) ${type}` });
     }
     for (const part of chunk(sendable.filter((c) => c.action === "update"))) {
-      out.calls.push({ method: "POST", path: `${base}/update`, inputs: part.length, what: `update ${type}` });
+      out.calls.push({ method: "POST", path: api.paths.objects.batch(type, "update"), inputs: part.length, what: `update ${type}` });
     }
     for (const part of chunk(sendable.filter((c) => c.action === "archive"))) {
-      out.calls.push({ method: "POST", path: `${base}/archive`, inputs: part.length, what: `archive ${type}` });
+      out.calls.push({ method: "POST", path: api.paths.objects.batch(type, "archive"), inputs: part.length, what: `archive ${type}` });
     }
     const assoc = rows.filter((r) => r.op === "associate" || r.op === "unassociate");
     const byPath = new Map<string, number>();
@@ -82,7 +81,7 @@ export async function planPush(pool: pg.Pool, api: HubSpotApi, only?: string): P
       const ch = r.changes as { fromType?: string; toType?: string; typeIds?: unknown[]; labels?: unknown[] };
       const labelled = (ch.typeIds?.length ?? 0) + (ch.labels?.length ?? 0) > 0;
       const verb = r.op === "unassociate" ? "archive" : labelled ? "create" : "associate/default";
-      const path = `/crm/v4/associations/${ch.fromType}/${ch.toType}/batch/${verb}`;
+      const path = api.paths.associations.batch(String(ch.fromType), String(ch.toType), verb);
       byPath.set(path, (byPath.get(path) ?? 0) + 1);
     }
     for (const [path, n] of byPath) {

@@ -47,19 +47,22 @@ export async function ensureLocalIdProperty(api: HubSpotApi, objectType: string)
   const groups = defs.map((d) => (d as { groupName?: unknown }).groupName).filter((g): g is string => typeof g === "string");
   const groupName = groups.find((n) => n.endsWith("information")) ?? groups[0] ?? "hubsync";
   const create = (unique: boolean) =>
-    api.call(
+    api.request(
       "general",
-      (sdk) =>
-        sdk.crm.properties.coreApi.create(objectType, {
+      {
+        method: "POST",
+        path: api.paths.properties.list(objectType),
+        body: {
           name: LOCAL_ID_PROPERTY,
           label: "hubsync local id",
           description: "Set by hubsync when a record is created from PostgreSQL (its row's _sync_local_id); makes those creates exactly-once.",
-          type: "string" as never,
-          fieldType: "text" as never,
+          type: "string",
+          fieldType: "text",
           groupName,
           hasUniqueValue: unique,
           formField: false,
-        }),
+        },
+      },
       { label: `create property ${objectType}.${LOCAL_ID_PROPERTY}` },
     );
   let kind = localIdKindFor(objectType);

@@ -30,7 +30,7 @@ import { chunk, coalesce, LOCAL_ID_PROPERTY, type RecordChange } from "./plan.ts
 import { clip, isRejection, sendBatch, type Outcome, type Rejection, type SendItem, type SendStats } from "./send.ts";
 import { findProblems, type Problem } from "./validate.ts";
 import { findMergedAway, mayBeMerged, type MergedAway } from "./merged.ts";
-import { MissingScopesError, PausedError } from "../hubspot/rate-budget.ts";
+import { MissingScopesError, PausedError } from "../hubspot/errors.ts";
 import { finishRun, startRun } from "../runs.ts";
 import { findObject, type ObjectRow } from "../schema/objects.ts";
 

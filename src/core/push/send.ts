@@ -206,7 +206,11 @@ export async function sendBatch(
     stats.requests++;
     // A plain create sent twice makes two records: one that may have arrived is not sent again
     // here but looked up by the next push (see creates.ts).
-    raw = await api.call("general", (sdk) => call(sdk, objectType, kind, items), { label: `push ${kind} ${objectType}`, idempotent: kind !== "create" });
+    raw = await api.request(
+      "general",
+      { method: "POST", path: api.paths.objects.batch(objectType, kind), body: batchBody(kind, items) },
+      { label: `push ${kind} ${objectType}`, idempotent: kind !== "create" },
+    );
   } catch (err) {
     if (!isRejection(err)) throw err;
     if (items.length === 1) {
@@ -219,7 +223,8 @@ export async function sendBatch(
     for (const item of items) outcomes.set(item.key, { ok: true, written: null });
     return outcomes;
   }
-  const res = parseResponse(BatchResponse, raw ?? {}, `batch ${kind} ${objectType} (POST /crm/v3/objects/${objectType}/batch/${kind})`);
+  // 200 or 207 (2026-09: 200) alike: per-input failures are in errors[].
+  const res = parseResponse(BatchResponse, raw ?? {}, `batch ${kind} ${objectType} (POST ${api.paths.objects.batch(objectType, kind)})`);
   const byKey = new Map(items.map((i) => [i.key, i]));
   const byRecordId = new Map(items.filter((i) => i.recordId).map((i) => [i.recordId!, i.key]));
   for (const r of res.results) {
@@ -277,29 +282,19 @@ export async function sendBatch(
   return outcomes;
 }
 
-type Sdk = Parameters<Parameters<HubSpotApi["call"]>[1]>[0];
-
-function call(sdk: Sdk, objectType: string, kind: BatchKind, items: SendItem[]): Promise<unknown> {
-  const batch = sdk.crm.objects.batchApi;
-  if (kind === "archive") {
-    return batch.archive(objectType, { inputs: items.map((i) => ({ id: i.recordId! })) });
-  }
-  if (kind === "update") {
-    return batch.update(objectType, {
-      inputs: items.map((i) => ({ id: i.recordId!, objectWriteTraceId: i.key, properties: i.properties })),
-    });
-  }
+/** The batch request's body for the items. */
+function batchBody(kind: BatchKind, items: SendItem[]): { inputs: unknown[] } {
+  if (kind === "archive") return { inputs: items.map((i) => ({ id: i.recordId! })) };
+  if (kind === "update") return { inputs: items.map((i) => ({ id: i.recordId!, objectWriteTraceId: i.key, properties: i.properties })) };
   if (kind === "create") {
-    return batch.create(objectType, {
-      inputs: items.map((i) => ({ objectWriteTraceId: i.key, properties: { ...i.properties, [LOCAL_ID_PROPERTY]: i.localId }, associations: [] })),
-    });
+    return { inputs: items.map((i) => ({ objectWriteTraceId: i.key, properties: { ...i.properties, [LOCAL_ID_PROPERTY]: i.localId }, associations: [] })) };
   }
-  return batch.upsert(objectType, {
+  return {
     inputs: items.map((i) => ({
       idProperty: LOCAL_ID_PROPERTY,
       id: i.localId,
       objectWriteTraceId: i.key,
       properties: { ...i.properties, [LOCAL_ID_PROPERTY]: i.localId },
     })),
-  });
+  };
 }

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { PausedError } from "../hubspot/rate-budget.ts";
+import { PausedError } from "../hubspot/errors.ts";
 import { isReadOnlyProperty, type PropertyDef, type ObjectSchemaDef } from "../hubspot/schemas.ts";
 import { inApplyingTransaction } from "../db/transaction.ts";
 import type { SyncContext } from "../context.ts";

@@ -1,6 +1,6 @@
 import { refreshAssociationsFor } from "../associations/refresh.ts";
 import { inApplyingTransaction } from "../db/transaction.ts";
-import { PausedError } from "../hubspot/rate-budget.ts";
+import { PausedError } from "../hubspot/errors.ts";
 import { applyArchives } from "../pull/archived.ts";
 import type { SyncContext } from "../context.ts";
 import { loadTarget } from "../pull/target.ts";

@@ -37,6 +37,7 @@ function build(env: Env, pool: pg.Pool | null): State {
         pool: s.pool,
         log: rootLog,
         ...httpOptions(env),
+        learnTimeZone: true,
       });
       return s.hubspot;
     },

@@ -1,7 +1,7 @@
 import type pg from "pg";
 import type { JobHelpers, Task } from "graphile-worker";
 import { z } from "zod";
-import { PausedError } from "../hubspot/rate-budget.ts";
+import { PausedError } from "../hubspot/errors.ts";
 import type { Logger } from "../log.ts";
 import { WORKER_SCHEMA } from "../db/install.ts";
 
@@ -18,11 +18,12 @@ const ActivePause = z.object({ until: z.date(), reason: z.string(), message: z.s
 export async function activePause(pool: pg.Pool): Promise<PausedError | null> {
   const { rows } = await pool.query(
     `select blocked_until as until, blocked_reason as reason, blocked_message as message from hubsync.rate_budget
-      where bucket = 'general' and blocked_reason in ('daily', 'auth') and blocked_until > clock_timestamp()`,
+      where bucket = 'general' and blocked_reason in ('daily', 'auth', 'migration') and blocked_until > clock_timestamp()`,
   );
   if (rows.length === 0) return null;
   const p = ActivePause.parse(rows[0]);
-  return new PausedError(p.reason === "daily" ? "daily" : "auth", p.until, p.message ?? `HubSpot calls paused (${p.reason})`);
+  const reason = p.reason === "daily" || p.reason === "migration" ? p.reason : "auth";
+  return new PausedError(reason, p.until, p.message ?? `HubSpot calls paused (${p.reason})`);
 }
 
 /** Puts the running job back for `until` under its job key (a locked job keeps running; graphile inserts the new one). */

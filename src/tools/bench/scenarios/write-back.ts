@@ -32,7 +32,8 @@ export interface CommitStream {
   intervalMs: number;
 }
 
-const PUSH_PATH = new RegExp(`^/crm/v3/objects/${TYPE}/batch/(update|upsert|create)`);
+/** hubsync's batch writes, on the dated paths or the legacy v3 ones (HUBSYNC_HUBSPOT_API). */
+const PUSH_PATH = new RegExp(`^/crm/(v3/objects|objects/\\d{4}-\\d{2})/${TYPE}/batch/(update|upsert|create)`);
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
