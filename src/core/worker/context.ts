@@ -1,9 +1,12 @@
 import type pg from "pg";
+import type { Task } from "graphile-worker";
+import { z } from "zod";
 import { httpOptions, readEnv, requireAccessToken, requireDatabaseUrl, type Env } from "../config.ts";
 import { createPool } from "../db/pool.ts";
 import { createHubSpotApi, type HubSpotApi } from "../hubspot/client.ts";
 import { log as rootLog } from "../log.ts";
 import type { SyncContext } from "../context.ts";
+import { loadObject } from "../schema/objects.ts";
 
 /**
  * The worker's SyncContext, built once per worker process and shared by all jobs: one pg pool (the
@@ -65,4 +68,20 @@ export async function closeWorkerContext(): Promise<void> {
   if (!s) return;
   s.hubspot?.close();
   if (s.ownsPool) await s.pool.end();
+}
+
+const ObjectPayload = z.object({ objectType: z.string().min(1) });
+
+/**
+ * A task that runs one step for one live object type. A job queued before the DBA disabled the
+ * type, or before its backfill finished, does nothing: the backfill covers it, or nothing should.
+ */
+export function liveObjectTask(step: (ctx: SyncContext, objectType: string) => Promise<unknown>): Task {
+  return async (payload) => {
+    const { objectType } = ObjectPayload.parse(payload);
+    const ctx = await getWorkerContext();
+    const row = await loadObject(ctx.pool, objectType);
+    if (!row.enabled || row.phase !== "live") return;
+    await step(ctx, objectType);
+  };
 }
