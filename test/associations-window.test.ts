@@ -43,7 +43,7 @@ describe.each([
       await Promise.all([...read(a, calls / 2), ...read(b, calls / 2)]);
       const ms = Date.now() - started;
       const counters = await sim.control.counters();
-      process.stdout.write(`[${tier}] ${calls} association reads in ${ms} ms; 429s: ${counters.byStatus?.["429"] ?? 0}\n`);
+      console.log(`[${tier}] ${calls} association reads in ${ms} ms; 429s: ${counters.byStatus?.["429"] ?? 0}`);
       expect(counters.byStatus?.["429"] ?? 0).toBe(0);
       expect(a.hubspot.stats.rateLimited + b.hubspot.stats.rateLimited).toBe(0);
       // more calls than one window holds: the second window had to wait

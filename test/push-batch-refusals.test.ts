@@ -42,7 +42,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const f of figures) process.stdout.write(`BATCH-REFUSALS ${f}\n`);
+  for (const f of figures) console.log(`BATCH-REFUSALS ${f}`);
   await w?.close();
   await sim?.close();
   await db?.drop();
