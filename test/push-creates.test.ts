@@ -97,7 +97,7 @@ describe("notes: exactly-once creates without a unique property", () => {
     const r = await compareWithSimulator(db.pool, sim.control, ["notes"]);
     expect(r.ok, r.summary).toBe(true);
     expect((await db.pool.query(`select status, count(*)::int as n from hubsync.outbox where object_type = 'notes' group by 1`)).rows).toEqual([{ status: "sent", n: 12 }]);
-    process.stdout.write(`NOTES lost answers: 10 notes created once; ${countRequests(blind, "/batch/")} blind batch calls, ${finish.length} calls to settle (${r.summary})\n`);
+    console.log(`NOTES lost answers: 10 notes created once; ${countRequests(blind, "/batch/")} blind batch calls, ${finish.length} calls to settle (${r.summary})`);
   });
 
   it("a note that never reached HubSpot is created after the lookup finds nothing", async () => {
