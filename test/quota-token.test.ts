@@ -67,8 +67,17 @@ describe("a refused access token (401)", () => {
     expect(during.every((r) => r.status === 401)).toBe(true);
     console.log(`requests while the token was refused: ${during.length} in ${seconds.toFixed(1)} s (${perMinute.toFixed(0)}/min at a ${PAUSE_MS} ms pause; 1/min at the default 60 s)`);
 
-    // Nothing lost, nothing marked rejected, no attempt burnt.
-    const outbox = await db.pool.query(`select op, status, attempts, error_category from hubsync.outbox where status <> 'sent' order by id`);
+    // Nothing lost, nothing marked rejected, no attempt burnt. A probe claims the rows for the
+    // moment of its one refused request (in flight, then back to pending with the attempt
+    // returned), so the rows are read between probes.
+    const outbox = await waitFor(
+      "the waiting changes to be pending between probes",
+      async () => {
+        const r = await db.pool.query(`select op, status, attempts, error_category from hubsync.outbox where status <> 'sent' order by id`);
+        return r.rows.every((row) => row.status !== "in_flight") ? r : undefined;
+      },
+      { timeoutMs: 10_000 },
+    );
     expect(outbox.rows.length).toBe(2);
     for (const r of outbox.rows) {
       expect(r.status).toBe("pending");
