@@ -38,6 +38,7 @@ describe("the crontab file", () => {
       sweep_associations: { task: "hubsync_sweep_associations", fires: every(10), queueName: "hubsync:associations" },
       reconcile: { task: "hubsync_reconcile", fires: [{ hour: 3, min: 17 }] },
       push_sweep: { task: "hubsync_push", fires: every(1) },
+      prune: { task: "hubsync_prune", fires: Array.from({ length: 24 }, (_, hour) => ({ hour, min: 41 })) },
     };
     expect(crontab.items.map((i) => i.identifier).sort()).toEqual(Object.keys(expected).sort());
     for (const item of crontab.items) {
@@ -112,6 +113,9 @@ describe("a worker running the shipped crontab", () => {
   }, 150_000);
 
   it("runs the job of every line, as cron queues it, to success", async () => {
+    // what the prune line must clear: a run and a sent change from two months ago
+    await db.pool.query(`insert into hubsync.runs (object_type, kind, status, started_at, finished_at) values ('contacts', 'incremental', 'ok', now() - interval '60 days', now() - interval '60 days')`);
+    await db.pool.query(`insert into hubsync.outbox (object_type, record_id, op, status, created_at, sent_at) values ('contacts', '1', 'update', 'sent', now() - interval '60 days', now() - interval '60 days')`);
     const started = new Date();
     for (const item of crontab.items) {
       await db.pool.query(`select hubsync_worker.add_job($1, $2::json, queue_name := $3, max_attempts := $4, job_key := $5)`, [
@@ -136,6 +140,11 @@ describe("a worker running the shipped crontab", () => {
       return rows[0].n === 0 ? true : undefined;
     }, { timeoutMs: 60_000, describe: async () => JSON.stringify(await failedJobs()) });
     expect(await failedJobs()).toEqual([]);
+    const old = await db.pool.query(
+      `select (select count(*)::int from hubsync.runs where started_at < now() - interval '30 days') as runs,
+              (select count(*)::int from hubsync.outbox where sent_at < now() - interval '30 days') as outbox`,
+    );
+    expect(old.rows[0]).toEqual({ runs: 0, outbox: 0 });
     expect(await worker!.stop()).toBe(0);
     worker = null;
   }, 150_000);

@@ -12,4 +12,10 @@ export interface SyncContext {
   pool: pg.Pool;
   hubspot: HubSpotApi;
   log: Logger;
+  /**
+   * The worker process's id (graphile-worker's pool id, whose liveness lock the process holds),
+   * kept on each run it starts so a run whose worker died can be closed as 'abandoned'. Absent
+   * outside a worker.
+   */
+  readonly workerId?: string | null;
 }

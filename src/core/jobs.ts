@@ -20,6 +20,7 @@ import type pg from "pg";
  * | hubsync_pull_all              | crontab every minute                                                                         | hubsync_pull_all                       | none                 |
  * | hubsync_pull_archived         | crontab every 5 minutes                                                                      | hubsync_pull_archived                  | none                 |
  * | hubsync_reconcile             | crontab daily                                                                                | hubsync_reconcile                      | none                 |
+ * | hubsync_prune                 | crontab hourly                                                                               | hubsync_prune                          | none                 |
  *
  * The pulls of one type share its queue, so a backfill and a pull never overlap; association jobs
  * share one queue, so two of them never write the same pair table at once; webhook applies run one
@@ -40,6 +41,7 @@ export const TASKS = {
   hubsync_pull_all: { queue: null },
   hubsync_pull_archived: { queue: null },
   hubsync_reconcile: { queue: null },
+  hubsync_prune: { queue: null },
 } as const satisfies Record<string, { queue: "object" | `hubsync:${string}` | null }>;
 
 export type TaskName = keyof typeof TASKS;

@@ -32,8 +32,8 @@ export interface RunEnd {
  * figures by finishRun. recordRun does both around a pull; the push, which counts its own requests
  * and keeps going after a failed batch, calls them itself.
  */
-export async function startRun(db: pg.Pool | pg.PoolClient, objectType: string | null, kind: string): Promise<number> {
-  const { rows } = await db.query<{ id: string }>(`insert into hubsync.runs (object_type, kind) values ($1, $2) returning id`, [objectType, kind]);
+export async function startRun(db: pg.Pool | pg.PoolClient, objectType: string | null, kind: string, workerId: string | null = null): Promise<number> {
+  const { rows } = await db.query<{ id: string }>(`insert into hubsync.runs (object_type, kind, worker_id) values ($1, $2, $3) returning id`, [objectType, kind, workerId]);
   return Number(rows[0]!.id);
 }
 
@@ -57,7 +57,7 @@ export async function recordRun(
   kind: string,
   work: () => Promise<RunOutcome>,
 ): Promise<RunSummary> {
-  const runId = await startRun(deps.pool, objectType, kind);
+  const runId = await startRun(deps.pool, objectType, kind, deps.workerId ?? null);
   const usage = newUsage();
   const started = Date.now();
   const log = deps.log.child({ runId, objectType, kind });

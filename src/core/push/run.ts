@@ -125,7 +125,7 @@ async function pushLocked(pool: pg.PoolClient, ctx: SyncContext, objectType: str
   await requeueOrphans(pool, objectType);
   if (!cfg.write_back || !cfg.enabled) return { ...result, skipped: "write_back_off" };
 
-  const runId = await startRun(pool, objectType, "push");
+  const runId = await startRun(pool, objectType, "push", ctx.workerId ?? null);
   const stats: SendStats = { requests: 0 };
   let error: string | null = null;
   let paused: PausedError | null = null;

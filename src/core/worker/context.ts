@@ -19,6 +19,7 @@ interface State {
   pool: pg.Pool;
   ownsPool: boolean;
   hubspot: HubSpotApi | null;
+  workerId: string | null;
   context: SyncContext;
 }
 
@@ -29,6 +30,7 @@ function build(env: Env, pool: pg.Pool | null): State {
     pool: pool ?? createPool(requireDatabaseUrl(env), { max: 10, applicationName: "hubsync worker" }),
     ownsPool: pool === null,
     hubspot: null,
+    workerId: null,
     context: null as unknown as SyncContext,
   };
   s.context = {
@@ -45,6 +47,9 @@ function build(env: Env, pool: pg.Pool | null): State {
       return s.hubspot;
     },
     log: rootLog,
+    get workerId() {
+      return s.workerId;
+    },
   };
   return s;
 }
@@ -59,6 +64,11 @@ export function initWorkerContext(options: { pool: pg.Pool; env?: Env }): SyncCo
   if (state) throw new Error("hubsync worker: the worker context was already initialised");
   state = build(options.env ?? readEnv(), options.pool);
   return state.context;
+}
+
+/** The runner names its worker pool once graphile has created it: the runs the tasks start carry its id. */
+export function setWorkerId(id: string): void {
+  if (state) state.workerId = id;
 }
 
 /** Releases what the context built (the HubSpot client; the pool only if the context opened it). */

@@ -12,6 +12,10 @@ import type { Logger } from "../log.ts";
  * orphaned and releases them with graphile's force_unlock_workers: at start, and every few
  * seconds. Locks younger than GRACE_MS are left alone: a pool locks its first job a moment after
  * it is created, before its advisory lock is certainly taken.
+ *
+ * The same check closes the hubsync.runs a dead worker left 'running' (each run carries its
+ * worker's pool id) as 'abandoned', with the reason: otherwise they would read as under way
+ * forever, and the job that graphile retries starts a run of its own anyway.
  */
 
 const GRACE_MS = 5_000;
@@ -69,9 +73,9 @@ export function livenessLock(databaseUrl: string, log: Logger): LivenessLock {
 }
 
 /**
- * Releases jobs and queues locked by worker pools whose process is gone. Returns the pool ids
- * released. `self` (this process's pool) is never released, even while its own lock is being
- * taken again after a reconnect.
+ * Releases jobs and queues locked by worker pools whose process is gone, and closes their runs as
+ * 'abandoned'. Returns the pool ids released. `self` (this process's pool) is never released, even
+ * while its own lock is being taken again after a reconnect.
  */
 export async function unlockDeadWorkers(pool: pg.Pool, self: string | null, log: Logger): Promise<string[]> {
   const client = await pool.connect();
@@ -81,7 +85,9 @@ export async function unlockDeadWorkers(pool: pg.Pool, self: string | null, log:
       `select locked_by from (
          select locked_by, locked_at from ${WORKER_SCHEMA}._private_jobs where locked_by is not null
          union all
-         select locked_by, locked_at from ${WORKER_SCHEMA}._private_job_queues where locked_by is not null) l
+         select locked_by, locked_at from ${WORKER_SCHEMA}._private_job_queues where locked_by is not null
+         union all
+         select worker_id, started_at from hubsync.runs where status = 'running' and worker_id is not null) l
         group by locked_by
        having min(locked_at) < now() - make_interval(secs => $1::float8 / 1000)`,
       [GRACE_MS],
@@ -96,8 +102,19 @@ export async function unlockDeadWorkers(pool: pg.Pool, self: string | null, log:
           [id],
         );
         await client.query(`select ${WORKER_SCHEMA}.force_unlock_workers(array[$1::text])`, [id]);
+        const { rows: runs } = await client.query<{ id: string; kind: string; object_type: string | null }>(
+          `update hubsync.runs
+              set status = 'abandoned', finished_at = now(),
+                  error = format('worker %s stopped during the run (killed, or lost its database connection); its job is retried', worker_id)
+            where worker_id = $1 and status = 'running'
+          returning id, kind, object_type`,
+          [id],
+        );
         released.push(id);
-        log.warn({ workerPool: id, jobs: jobs.map((j) => `${j.task_identifier}#${j.id}`) }, "released the jobs of a worker that is gone (killed, or lost its database connection)");
+        log.warn(
+          { workerPool: id, jobs: jobs.map((j) => `${j.task_identifier}#${j.id}`), abandonedRuns: runs.map((r) => `${r.kind}${r.object_type ? `:${r.object_type}` : ""}#${r.id}`) },
+          "released the jobs of a worker that is gone (killed, or lost its database connection)",
+        );
       } finally {
         await client.query(`select pg_advisory_unlock(hashtextextended($1, 0))`, [KEY(id)]);
       }

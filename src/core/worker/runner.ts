@@ -5,7 +5,7 @@ import { EventEmitter } from "node:events";
 import { parseCrontab, run, type ParsedCronItem, type Runner, type Task, type TaskList, type WorkerEvents, type WorkerPool } from "graphile-worker";
 import { createPool } from "../db/pool.ts";
 import { WORKER_SCHEMA } from "../db/install.ts";
-import { closeWorkerContext, initWorkerContext } from "./context.ts";
+import { closeWorkerContext, initWorkerContext, setWorkerId } from "./context.ts";
 import { pausable } from "./pause.ts";
 import { graphileLogger } from "./logger.ts";
 import { watchLiveness } from "./liveness.ts";
@@ -121,7 +121,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   // worker pool itself, which graphile only hands out through this event.
   const events: WorkerEvents = new EventEmitter();
   let workerPool: WorkerPool | null = null;
-  events.on("pool:create", ({ workerPool: p }) => (workerPool = p));
+  events.on("pool:create", ({ workerPool: p }) => {
+    workerPool = p;
+    setWorkerId(p.id);
+  });
   // graphile gives up on its pool when it cannot record a job's outcome (the database went away)
   // and then waits for jobs that cannot finish either: `failed` tells the caller at once.
   let reportFatal: (err: Error) => void = () => {};
