@@ -1,22 +1,36 @@
 import type { Command } from "../command.ts";
-import { commandOptions } from "../options.ts";
+import { commandOptions, untilStopSignal } from "../options.ts";
 import { doctor } from "./doctor.ts";
 import { readEnv, requireDatabaseUrl } from "../../core/config.ts";
 import { createPool } from "../../core/db/pool.ts";
+import type pg from "pg";
 import { z } from "zod";
 
-const Options = z.object({ json: z.boolean().default(false), check: z.boolean().default(false) });
+const Options = z.object({
+  json: z.boolean().default(false),
+  check: z.boolean().default(false),
+  watch: z.boolean().default(false),
+  interval: z.coerce.number().min(0.1, "must be at least 0.1 seconds").default(2),
+});
 
-const USAGE = `usage: hubsync status [--json] [--check]
+const USAGE = `usage: hubsync status [--json] [--check] [--watch [--interval SECONDS]]
 
 Prints hubsync.status (one row per object type: phase, rows, last pull, lag, pending and rejected
 changes, last error) as a table, and a line about the webhook inbox once webhooks arrive.
-  --json   the rows as JSON instead
-  --check  run hubsync doctor's checks instead (database, install, token, scopes, limits, webhooks)`;
+  --json        the rows as JSON instead
+  --check       run hubsync doctor's checks instead (database, install, token, scopes, limits, webhooks)
+  --watch       keep the table on screen, refreshed in place with the rate budget, until Ctrl-C
+  --interval S  seconds between refreshes with --watch (default 2)`;
 
 export const command: Command = {
   async run(argv) {
-    const parsed = commandOptions("status", argv, { json: { type: "boolean" }, check: { type: "boolean" } }, Options, USAGE);
+    const parsed = commandOptions(
+      "status",
+      argv,
+      { json: { type: "boolean" }, check: { type: "boolean" }, watch: { type: "boolean" }, interval: { type: "string" } },
+      Options,
+      USAGE,
+    );
     if ("exit" in parsed) return parsed.exit;
     const values = parsed.options;
     if (values.check) return doctor();
@@ -24,12 +38,8 @@ export const command: Command = {
     try {
       const installed = await pool.query<{ ok: boolean }>("select to_regclass('hubsync.status') is not null as ok");
       if (!installed.rows[0]?.ok) throw new Error("hubsync status: hubsync is not installed in this database; run `hubsync install` first");
-      const { rows } = await pool.query(
-        `select object_type, enabled, write_back, phase, rows::text as rows, last_pull_at,
-                extract(epoch from lag)::float8 as lag_seconds, pending::int, rejected::int, last_error, last_error_at, changes
-           from hubsync.status order by object_type`,
-      );
-      const parsed = rows.map((r) => StatusRow.parse(r));
+      if (values.watch) return await watch(pool, values.interval * 1000, process.stdout);
+      const parsed = await readStatus(pool);
       if (values.json) {
         process.stdout.write(JSON.stringify(parsed, null, 2) + "\n");
         return 0;
@@ -45,6 +55,91 @@ export const command: Command = {
     }
   },
 };
+
+async function readStatus(pool: pg.Pool): Promise<StatusRow[]> {
+  const { rows } = await pool.query(
+    `select object_type, enabled, write_back, phase, rows::text as rows, last_pull_at,
+            extract(epoch from lag)::float8 as lag_seconds, pending::int, rejected::int, last_error, last_error_at, changes
+       from hubsync.status order by object_type`,
+  );
+  return rows.map((r) => StatusRow.parse(r));
+}
+
+/** One bucket of hubsync.rate_budget: reservations in its current window, and the daily quota HubSpot last reported. */
+export const BudgetRow = z.object({
+  bucket: z.string(),
+  capacity: z.number().int(),
+  window_ms: z.number().int(),
+  in_window: z.number().int(),
+  blocked_until: z.date().nullable(),
+  blocked_message: z.string().nullable(),
+  daily_limit: z.number().nullable(),
+  daily_remaining: z.number().nullable(),
+});
+export type BudgetRow = z.infer<typeof BudgetRow>;
+
+async function readBudget(pool: pg.Pool): Promise<BudgetRow[]> {
+  const { rows } = await pool.query(
+    `select bucket, capacity, window_ms,
+            (select count(*) from unnest(slots) s where s > clock_timestamp() - make_interval(secs => window_ms / 1000.0))::int as in_window,
+            case when blocked_until > clock_timestamp() then blocked_until end as blocked_until,
+            case when blocked_until > clock_timestamp() then blocked_message end as blocked_message,
+            daily_limit::float8 as daily_limit, daily_remaining::float8 as daily_remaining
+       from hubsync.rate_budget order by bucket = 'general' desc, bucket`,
+  );
+  return rows.map((r) => BudgetRow.parse(r));
+}
+
+/** The rate budget in one line: each bucket's use of its window, the daily quota left, a pause. */
+export function formatBudget(rows: BudgetRow[], now: Date): string {
+  if (rows.length === 0) return "budget: -";
+  const windows = rows.map((b) => `${b.bucket} ${b.in_window}/${b.capacity} per ${formatDuration(b.window_ms / 1000)}`);
+  const daily = rows.find((b) => b.daily_limit !== null && b.daily_remaining !== null);
+  const blocked = rows.find((b) => b.blocked_until !== null);
+  return [
+    `budget: ${windows.join(", ")}`,
+    ...(daily ? [`daily ${daily.daily_remaining!.toLocaleString("en-US")} of ${daily.daily_limit!.toLocaleString("en-US")} left`] : []),
+    ...(blocked ? [`${blocked.bucket} waiting ${formatDuration((blocked.blocked_until!.getTime() - now.getTime()) / 1000)}${blocked.blocked_message ? `: ${blocked.blocked_message}` : ""}`] : []),
+  ].join("; ");
+}
+
+/**
+ * `status --watch`: the table as `watch hubsync status` would show it. On a terminal each frame is
+ * written over the last from the top left (cursor home, every line cleared to its end, the rest of
+ * the screen cleared below it), which does not flicker as clearing the screen first would; piped,
+ * the frames follow one another as plain text.
+ */
+async function watch(pool: pg.Pool, intervalMs: number, out: NodeJS.WriteStream): Promise<number> {
+  const tty = out.isTTY === true;
+  let stopped = false;
+  let wake: () => void = () => {};
+  void untilStopSignal().then(() => {
+    stopped = true;
+    wake();
+  });
+  if (tty) out.write("\x1b[?25l\x1b[H\x1b[2J"); // hide the cursor; one clear before the first frame
+  try {
+    while (!stopped) {
+      const now = new Date();
+      const [rows, budget] = await Promise.all([readStatus(pool), readBudget(pool)]);
+      const heading = `every ${intervalMs / 1000}s: hubsync status  ${utc(now)} UTC  (Ctrl-C to stop)`;
+      out.write(renderFrame([heading, "", ...formatStatus(rows, now).trimEnd().split("\n"), "", formatBudget(budget, now)], tty));
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, intervalMs).unref();
+      });
+    }
+  } finally {
+    if (tty) out.write("\x1b[?25h");
+  }
+  return 0;
+}
+
+/** One frame of `status --watch`: for a terminal, drawn over the previous one; otherwise plain lines and a blank one after. */
+export function renderFrame(lines: string[], tty: boolean): string {
+  if (!tty) return `${lines.join("\n")}\n\n`;
+  return `\x1b[H${lines.map((l) => `${l}\x1b[K`).join("\n")}\n\x1b[J`;
+}
 
 /** One row of hubsync.status as `hubsync status` reads it. */
 export const StatusRow = z.object({
