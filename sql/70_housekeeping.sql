@@ -97,29 +97,18 @@ begin
                 set runs = h.runs + excluded.runs, records = h.records + excluded.records, requests = h.requests + excluded.requests,
                     rate_limited = h.rate_limited + excluded.rate_limited, ms = h.ms + excluded.ms)
       select count(*) into n from gone;
-    when 'runs_hourly' then
-      delete from hubsync.runs_hourly r
-       where r.ctid = any (array(select x.ctid from hubsync.runs_hourly x where x.hour < cutoff limit batch_rows for update skip locked));
-      get diagnostics n = row_count;
-    when 'outbox' then
-      delete from hubsync.outbox r
-       where r.ctid = any (array(select x.ctid from hubsync.outbox x
-                                  where x.status in ('sent', 'superseded') and coalesce(x.sent_at, x.created_at) < cutoff
-                                  limit batch_rows for update skip locked));
-      get diagnostics n = row_count;
-    when 'webhook_events' then
-      delete from hubsync.webhook_events r
-       where r.ctid = any (array(select x.ctid from hubsync.webhook_events x
-                                  where x.status in ('done', 'ignored') and x.processed_at < cutoff
-                                  limit batch_rows for update skip locked));
-      get diagnostics n = row_count;
-    when 'conflicts' then
-      delete from hubsync.conflicts r
-       where r.ctid = any (array(select x.ctid from hubsync.conflicts x where x.at < cutoff limit batch_rows for update skip locked));
-      get diagnostics n = row_count;
-    when 'merges' then
-      delete from hubsync.merges r
-       where r.ctid = any (array(select x.ctid from hubsync.merges x where x.merged_at < cutoff limit batch_rows for update skip locked));
+    else
+      -- the other tables: which rows are done with, by the time they were done
+      execute format('delete from hubsync.%1$I r where r.ctid = any (array(select x.ctid from hubsync.%1$I x where %2$s limit $2 for update skip locked))',
+                     what,
+                     case what
+                       when 'runs_hourly' then 'x.hour < $1'
+                       when 'outbox' then 'x.status in (''sent'', ''superseded'') and coalesce(x.sent_at, x.created_at) < $1'
+                       when 'webhook_events' then 'x.status in (''done'', ''ignored'') and x.processed_at < $1'
+                       when 'conflicts' then 'x.at < $1'
+                       when 'merges' then 'x.merged_at < $1'
+                     end)
+        using cutoff, batch_rows;
       get diagnostics n = row_count;
   end case;
   return n;
