@@ -6,6 +6,7 @@ import { waitFor } from "../src/tools/shared/wait.ts";
 import { installedDatabase, type TestDatabase } from "./support/database.ts";
 import { enableSync, quietLog } from "./support/worker.ts";
 import { workers, type Workers } from "./support/worker-process.ts";
+import { startCli } from "./support/cli.ts";
 
 // A run carries the id of the worker running it; once that worker's liveness lock is gone (the
 // process was killed), the run is closed as 'abandoned' with the reason instead of reading as
@@ -60,7 +61,7 @@ describe("a `hubsync worker` SIGKILLed mid-backfill", () => {
   let sim: RunningSimulator;
   let w: Workers;
   beforeAll(async () => {
-    sim = await startSimulator({ rateLimits: false, seed: { size: 8_000, seed: 11 }, latencyMs: 40, latencyJitterMs: 30 });
+    sim = await startSimulator({ rateLimits: false, seed: { size: 8_000, seed: 11 }, latencyMs: 150, latencyJitterMs: 30 });
     w = workers({ databaseUrl: db.url, sim, env: { HUBSYNC_DEAD_WORKER_CHECK_MS: "1000" } });
   });
   afterAll(async () => {
@@ -107,8 +108,39 @@ describe("a `hubsync worker` SIGKILLed mid-backfill", () => {
     const all = await runs();
     expect(all.filter((r) => r.status === "abandoned").map((r) => r.id)).toEqual([killedRun.id]);
     const second = all.filter((r) => r.worker_id !== killedRun.worker_id);
-    expect(second.some((r) => r.kind === "backfill" && r.status === "ok")).toBe(true);
+    expect(second.some((r) => r.kind === "backfill" && r.status === "ok"), JSON.stringify(all)).toBe(true);
     expect(new Set(second.map((r) => r.worker_id)).size).toBe(1);
     expect(second[0]!.worker_id).not.toBeNull();
   }, 200_000);
+});
+
+describe("a `hubsync sync` SIGKILLed mid-backfill", () => {
+  let sim: RunningSimulator;
+  beforeAll(async () => {
+    sim = await startSimulator({ rateLimits: false, seed: { size: 8_000, seed: 12 }, latencyMs: 1_000, latencyJitterMs: 0 });
+  });
+  afterAll(async () => {
+    await sim?.close();
+  });
+
+  it("holds a lock as a worker does, so its run is closed as abandoned once it is gone", async () => {
+    await enableSync(db.pool, "companies");
+    const sync = startCli(["sync", "--once", "companies"], { DATABASE_URL: db.url, HUBSPOT_ACCESS_TOKEN: sim.token, HUBSPOT_BASE_URL: sim.url });
+    const run = await waitFor("the backfill to be under way", async () => (await runs(`kind = 'backfill' and status = 'running' and object_type = 'companies'`))[0], {
+      timeoutMs: 60_000,
+      intervalMs: 50,
+      describe: () => sync.output(),
+    });
+    expect(run.worker_id).toMatch(/^sync-/);
+    // alive: the check leaves it alone
+    await new Promise((r) => setTimeout(r, 5_500));
+    await unlockDeadWorkers(db.pool, null, quietLog);
+    expect((await runs(`id = $1`, [run.id]))[0]!.status).toBe("running");
+    sync.child.kill("SIGKILL");
+    await sync.exited;
+    await waitFor("the run to be closed", async () => {
+      await unlockDeadWorkers(db.pool, null, quietLog);
+      return (await runs(`id = $1 and status = 'abandoned'`, [run.id]))[0];
+    }, { timeoutMs: 10_000 });
+  }, 120_000);
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { httpOptions, readEnv, requireAccessToken, requireDatabaseUrl } from "../../core/config.ts";
 import { createPool } from "../../core/db/pool.ts";
@@ -6,6 +7,7 @@ import { log } from "../../core/log.ts";
 import { checkAccessToken } from "../preflight.ts";
 import { sweepAssociations } from "../../core/associations/sweep.ts";
 import { cycleAll, type ObjectCycle } from "../../core/pull/cycle.ts";
+import { livenessLock } from "../../core/worker/liveness.ts";
 import type { Command } from "../command.ts";
 import { commandOptions } from "../options.ts";
 
@@ -37,6 +39,10 @@ export const command: Command = {
     await checkAccessToken({ ...env, HUBSPOT_ACCESS_TOKEN: requireAccessToken(env) }, requireDatabaseUrl(env), log);
     const pool = createPool(requireDatabaseUrl(env), { applicationName: "hubsync sync" });
     const hubspot = createHubSpotApi({ accessToken: requireAccessToken(env), basePath: env.HUBSPOT_BASE_URL, pool, log, ...httpOptions(env), learnTimeZone: true });
+    // held as a worker's is, so a worker's dead-worker check closes the runs of a killed `hubsync sync` as abandoned
+    const workerId = `sync-${randomUUID()}`;
+    const liveness = livenessLock(requireDatabaseUrl(env), log);
+    liveness.hold(workerId);
     let stopping = false;
     let wake: (() => void) | null = null;
     const stop = () => {
@@ -48,7 +54,7 @@ export const command: Command = {
     let failed = false;
     try {
       do {
-        const deps = { pool, hubspot, log };
+        const deps = { pool, hubspot, log, workerId };
         const results = await cycleAll(deps, positionals.length ? positionals : null);
         if (results.length === 0) process.stdout.write("nothing enabled: select hubsync.enable_sync('contacts');\n");
         for (const r of results) process.stdout.write(describe(r) + "\n");
@@ -78,6 +84,7 @@ export const command: Command = {
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
       hubspot.close();
+      await liveness.close();
       await pool.end();
     }
     return failed ? 1 : 0;
