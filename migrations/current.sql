@@ -2,3 +2,60 @@
 -- committed migrations, so everything here must be idempotent (create table if not exists,
 -- add column if not exists, ...). Each area keeps its own section headed `-- == <AREA> ==`;
 -- the lead commits this file into migrations/committed/ at the end.
+
+-- == h-metrics ==
+-- Operator settings, shared by every process: thresholds of hubsync.alerts (and, later, retention).
+create table if not exists hubsync.settings (name text primary key, value text not null, description text not null, updated_at timestamptz not null default now());
+comment on table hubsync.settings is
+  'Operator settings shared by every hubsync process (alert thresholds, ...): change value with an UPDATE; description says what it does';
+create or replace function hubsync.setting(p_name text) returns text language sql stable as $$ select value from hubsync.settings where name = p_name $$;
+comment on function hubsync.setting(text) is 'The value of a row of hubsync.settings (null when there is no such setting)';
+insert into hubsync.settings (name, value, description) values
+  ('alert_error_minutes', '15', 'hubsync.alerts: an object type whose pulls have failed for this many minutes (no successful pull since) is an alert'),
+  ('alert_pull_lag_minutes', '30', 'hubsync.alerts: an enabled, live object type whose last successful pull is older than this many minutes is an alert'),
+  ('alert_quota_projected_percent', '100', 'hubsync.alerts: alert when today''s HubSpot calls, projected to the end of the day at today''s pace, exceed this percent of the daily quota'),
+  ('alert_quota_time_zone', 'UTC', 'hubsync.alerts: the time zone whose midnight resets HubSpot''s daily quota (the HubSpot account''s), for the quota projection'),
+  ('alert_webhook_failing_minutes', '10', 'hubsync.alerts: a received webhook event whose apply has kept failing this many minutes is an alert'),
+  ('alert_worker_dead_seconds', '120', 'hubsync.alerts: alert when jobs are held this many seconds by a worker whose process is gone, or no worker has been running this long while a type is enabled'),
+  ('alert_check_seconds', '30', 'How often each worker (and webhooks receiver) compares hubsync.alerts with the last state, NOTIFYs hubsync_alerts and posts to HUBSYNC_ALERT_WEBHOOK_URL')
+  on conflict (name) do nothing;
+
+-- Running totals the Prometheus metrics read (src/core/metrics/): kept by triggers when a run
+-- ends, an outbox change is sent/rejected/superseded and a conflict is logged, so they only ever
+-- grow (counters), whatever retention later deletes from runs, outbox and conflicts.
+create table if not exists hubsync.metric_totals (
+  metric text not null,
+  object_type text not null default '',
+  kind text not null default '',
+  result text not null default '',
+  value bigint not null default 0,
+  primary key (metric, object_type, kind, result)
+);
+comment on table hubsync.metric_totals is
+  'Ever-growing totals behind `/metrics` (records pulled and pushed, runs, conflicts) by object type, kind and result; kept by triggers';
+
+-- The alerts open now (one row per alert, key kind + subject), and every open and close, with
+-- its delivery to HUBSYNC_ALERT_WEBHOOK_URL.
+create table if not exists hubsync.alert_state (
+  kind text not null,
+  subject text not null,
+  message text not null,
+  opened_at timestamptz not null default now(),
+  primary key (kind, subject)
+);
+comment on table hubsync.alert_state is 'The alerts of hubsync.alerts open at the last check (hubsync.check_alerts()), and since when';
+create table if not exists hubsync.alert_events (
+  id bigint generated always as identity primary key,
+  kind text not null,
+  subject text not null,
+  transition text not null check (transition in ('open', 'close')),
+  message text not null,
+  at timestamptz not null default now(),
+  delivered_at timestamptz,
+  attempts integer not null default 0,
+  next_attempt_at timestamptz not null default now(),
+  last_error text
+);
+create index if not exists alert_events_undelivered on hubsync.alert_events (next_attempt_at, id) where delivered_at is null;
+comment on table hubsync.alert_events is
+  'Every alert that opened or closed, and its post to HUBSYNC_ALERT_WEBHOOK_URL (delivered_at, attempts, last_error)';
