@@ -28,7 +28,6 @@ export const hubspotResponses = new Counter({
 export const pushLatency = new Histogram({
   name: "hubsync_push_latency_seconds",
   help: "From the commit of a local change to the HubSpot request that got it through, for changes this process sent. Process-local",
-  labelNames: ["object_type"] as const,
   buckets: [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600],
   registers: [processRegistry],
 });
@@ -109,24 +108,20 @@ async function readSnapshot(pool: pg.Pool): Promise<Snapshot> {
 }
 
 /**
- * The shared metrics, read from the database when Prometheus scrapes. Every metric's collect()
- * awaits the same snapshot, so one scrape costs one round of queries.
+ * The shared metrics, read from the database when Prometheus scrapes. refresh() reads a snapshot
+ * (one round of queries) at the start of each scrape, and every metric's collect() takes its
+ * figures from it, so one scrape's figures are of one moment.
  */
-function databaseRegistry(pool: pg.Pool, log: Logger): Registry {
+function databaseRegistry(pool: pg.Pool, log: Logger): { registry: Registry; refresh(): void } {
   const registry = new Registry();
-  let current: { at: number; snapshot: Promise<Snapshot | null> } | null = null;
-  const snapshot = (): Promise<Snapshot | null> => {
-    if (!current || Date.now() - current.at > 1000) {
-      current = {
-        at: Date.now(),
-        snapshot: readSnapshot(pool).catch((err: unknown) => {
-          log.warn({ err: err instanceof Error ? err.message : String(err) }, "metrics: could not read the database");
-          return null;
-        }),
-      };
-    }
-    return current.snapshot;
+  let current: Promise<Snapshot | null> = Promise.resolve(null);
+  const refresh = () => {
+    current = readSnapshot(pool).catch((err: unknown) => {
+      log.warn({ err: err instanceof Error ? err.message : String(err) }, "metrics: could not read the database");
+      return null;
+    });
   };
+  const snapshot = () => current;
 
   // A counter whose value is a database total: reset, then set from the snapshot at each scrape.
   const totalCounter = (name: string, help: string, metric: string, labels: readonly [string, string]) =>
@@ -250,7 +245,7 @@ function databaseRegistry(pool: pg.Pool, log: Logger): Registry {
       this.set((await snapshot()) ? 1 : 0);
     },
   });
-  return registry;
+  return { registry, refresh };
 }
 
 export interface MetricsServer {
@@ -262,12 +257,14 @@ export interface MetricsServer {
 export async function serveMetrics(opts: { pool: pg.Pool; port: number; host?: string; component: string; log: Logger }): Promise<MetricsServer> {
   const log = opts.log.child({ component: "metrics" });
   up.set({ component: opts.component }, 1);
-  const registry = Registry.merge([processRegistry, databaseRegistry(opts.pool, log)]);
+  const database = databaseRegistry(opts.pool, log);
+  const registry = Registry.merge([processRegistry, database.registry]);
   const server: Server = createServer((req, res) => {
     if (req.method !== "GET" || (req.url ?? "").split("?")[0] !== "/metrics") {
       res.writeHead(404, { "content-type": "text/plain" }).end("GET /metrics\n");
       return;
     }
+    database.refresh();
     registry.metrics().then(
       (text) => res.writeHead(200, { "content-type": registry.contentType }).end(text),
       (err: unknown) => {

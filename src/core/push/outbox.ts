@@ -56,12 +56,12 @@ export async function claimAssociations(db: Queryable, objectType: string, limit
 }
 
 /** `returning` of a statement that marks rows sent: from the local commit to the request that got the change through. */
-const LATENCY = `returning object_type, extract(epoch from coalesce(last_attempt_at, now()) - created_at)::float8 as latency_s`;
+const LATENCY = `returning extract(epoch from coalesce(last_attempt_at, now()) - created_at)::float8 as latency_s`;
 
-const Latency = z.object({ object_type: z.string(), latency_s: z.coerce.number() });
+const Latency = z.object({ latency_s: z.coerce.number() });
 
 function observeLatency(rows: unknown[]): void {
-  for (const r of rows.map((row) => Latency.parse(row))) pushLatency.observe({ object_type: r.object_type }, Math.max(0, r.latency_s));
+  for (const r of rows.map((row) => Latency.parse(row))) pushLatency.observe(Math.max(0, r.latency_s));
 }
 
 export async function markSent(db: Queryable, rowIds: string[], recordId: string | null): Promise<void> {
