@@ -10,6 +10,7 @@ import { installedDatabase, type TestDatabase } from "./support/database.ts";
 import { testSimulator, type TestSimulator } from "./support/simulator.ts";
 import { SECRET } from "./support/webhooks.ts";
 import { scrape, type Scrape } from "./support/prometheus.ts";
+import { ALERT_KINDS } from "../src/core/operations/metrics.ts";
 
 // `hubsync worker --metrics-port N --webhooks-port M` as deployed, scraped while it backfills,
 // pushes a local change and applies a webhook, each scrape parsed with a Prometheus text-format
@@ -119,7 +120,7 @@ describe("GET /metrics of a running worker", () => {
     expect(last.families.get("hubsync_records_pushed_total")?.type).toBe("COUNTER");
   });
 
-  it("a local change: pending while it waits, then one record pushed, with its latency", async () => {
+  it("a local change: one record pushed, with its latency", async () => {
     const { id } = await one<{ id: string }>("select id from hubspot.contacts order by id limit 1");
     await db.pool.query("update hubspot.contacts set firstname = 'Metric' where id = $1", [id]);
     await until("the change sent", async () => (await one<{ n: number }>("select count(*)::int as n from hubsync.outbox where status = 'sent'")).n === 1);
@@ -166,6 +167,21 @@ describe("GET /metrics of a running worker", () => {
     expect(s.value("hubsync_records_pushed_total", { object_type: "contacts", result: "rejected" })).toBe(1);
     expect(s.value("hubsync_outbox_rejected", { object_type: "contacts" })).toBeUndefined();
     expect(s.value("hubsync_hubspot_paused", { reason: "auth" })).toBe(0);
+  });
+
+  it("the README's metrics list, alert rules and dashboard name only metrics a worker serves; its alert table every kind", async () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const section = readme.slice(readme.indexOf("## Operating hubsync"), readme.indexOf("\n## ", readme.indexOf("## Operating hubsync") + 1));
+    const named = new Set([...section.matchAll(/\bhubsync_[a-z_]+/g)].map((m) => m[0].replace(/_(bucket|count|sum)$/, "")));
+    const served = new Set((await scrape(metricsUrl)).families.keys());
+    // not metrics: the schema, the NOTIFY channel, the table of the totals
+    for (const other of ["hubsync_alerts", "hubsync_worker"]) named.delete(other);
+    expect([...named].filter((n) => !served.has(n))).toEqual([]);
+    expect(named.size).toBeGreaterThan(15);
+    const dashboard = /```json\n([\s\S]*?)\n```/.exec(section)?.[1];
+    expect(() => JSON.parse(dashboard ?? "")).not.toThrow();
+    const kinds = [...section.matchAll(/^\| `([a-z_]+)` \(/gm)].map((m) => m[1]);
+    expect(kinds).toEqual([...ALERT_KINDS]);
   });
 
   it("anything but GET /metrics is a 404", async () => {
