@@ -156,34 +156,28 @@ function databaseRegistry(pool: pg.Pool, log: Logger): { registry: Registry; ref
   bucketGauge("hubsync_rate_budget_capacity", "Requests the rate budget allows per window (HubSpot's limit minus headroom), by bucket", (b) => b.capacity);
   bucketGauge("hubsync_rate_budget_used", "Requests reserved inside the current window, every process together, by bucket", (b) => b.used);
 
-  const general = async () => (await snapshot())?.budget.find((b) => b.bucket === "general");
-  new Gauge({
-    name: "hubsync_daily_quota_limit",
-    help: "HubSpot's daily API quota, as its last answer reported it",
-    registers: [registry],
-    async collect() {
-      const g = await general();
-      this.reset();
-      if (g?.daily_limit != null) this.set(g.daily_limit);
-    },
-  });
-  new Gauge({
-    name: "hubsync_daily_quota_remaining",
-    help: "HubSpot API calls left today, as its last answer reported it",
-    registers: [registry],
-    async collect() {
-      const g = await general();
-      this.reset();
-      if (g?.daily_remaining != null) this.set(g.daily_remaining);
-    },
-  });
+  // one unlabelled figure of the snapshot; absent when the scrape has none
+  const gaugeOf = (name: string, help: string, value: (s: Snapshot | null) => number | null | undefined) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        const v = value(await snapshot());
+        this.reset();
+        if (v != null) this.set(v);
+      },
+    });
+  const general = (s: Snapshot | null) => s?.budget.find((b) => b.bucket === "general");
+  gaugeOf("hubsync_daily_quota_limit", "HubSpot's daily API quota, as its last answer reported it", (s) => general(s)?.daily_limit);
+  gaugeOf("hubsync_daily_quota_remaining", "HubSpot API calls left today, as its last answer reported it", (s) => general(s)?.daily_remaining);
   new Gauge({
     name: "hubsync_hubspot_paused",
     help: "1 while every HubSpot call is paused for this reason (daily: quota used up, auth: token refused, migration: account moving), else 0",
     labelNames: ["reason"],
     registers: [registry],
     async collect() {
-      const g = await general();
+      const g = general(await snapshot());
       for (const reason of PAUSE_REASONS) this.set({ reason }, g?.paused_reason === reason ? 1 : 0);
     },
   });
@@ -216,16 +210,7 @@ function databaseRegistry(pool: pg.Pool, log: Logger): { registry: Registry; ref
   outboxGauge("hubsync_outbox_pending", "Local changes waiting to be sent (pending or in flight), by object type", (o) => o.pending);
   outboxGauge("hubsync_outbox_rejected", "Local changes HubSpot rejected (or refused locally) waiting for a person, by object type", (o) => o.rejected);
   outboxGauge("hubsync_outbox_oldest_pending_seconds", "Age of the oldest local change still waiting to be sent, by object type", (o) => o.oldest_s);
-  new Gauge({
-    name: "hubsync_workers_alive",
-    help: "hubsync worker processes running on this database (holding their liveness lock)",
-    registers: [registry],
-    async collect() {
-      const s = await snapshot();
-      this.reset();
-      if (s) this.set(s.shared.workers);
-    },
-  });
+  gaugeOf("hubsync_workers_alive", "hubsync worker processes running on this database (holding their liveness lock)", (s) => s?.shared.workers);
   new Gauge({
     name: "hubsync_alerts_open",
     help: "Rows of hubsync.alerts by kind (what needs a person now)",
@@ -237,14 +222,7 @@ function databaseRegistry(pool: pg.Pool, log: Logger): { registry: Registry; ref
       if (s) for (const kind of ALERT_KINDS) this.set({ kind }, s.shared.alerts?.[kind] ?? 0);
     },
   });
-  new Gauge({
-    name: "hubsync_metrics_database_up",
-    help: "1 when this scrape could read the database (every database-wide figure above comes from it), else 0",
-    registers: [registry],
-    async collect() {
-      this.set((await snapshot()) ? 1 : 0);
-    },
-  });
+  gaugeOf("hubsync_metrics_database_up", "1 when this scrape could read the database (every database-wide figure above comes from it), else 0", (s) => (s ? 1 : 0));
   return { registry, refresh };
 }
 
