@@ -7,6 +7,11 @@ import { quietLog } from "./support/worker.ts";
 import { checkAlerts, watchAlerts, type AlertWatch } from "../src/core/operations/alerts.ts";
 import { livenessLock } from "../src/core/worker/liveness.ts";
 import { waitFor } from "../src/tools/shared/wait.ts";
+import { freePort } from "../src/tools/shared/local-postgres.ts";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { SECRET } from "./support/webhooks.ts";
+import { scrape } from "./support/prometheus.ts";
 
 // Each kind of alert hubsync.alerts knows is brought about the way production would show it,
 // then put right: every open and every close is one NOTIFY hubsync_alerts and one POST to
@@ -245,6 +250,35 @@ describe("hubsync.alerts: one NOTIFY and one POST per open and per close", () =>
     expect([...a, ...b].map((e) => [e.kind, e.subject, e.transition])).toEqual([["rejected_changes", "companies", "open"]]);
     await db.pool.query("delete from hubsync.outbox");
     await check();
+  });
+
+  it("with every worker down, `hubsync webhooks` raises \"no worker running\" on its own, and serves /metrics", async () => {
+    await watch.stop();
+    await setting("alert_check_seconds", "1");
+    await setting("alert_worker_dead_seconds", "0");
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    const child = spawn(
+      process.execPath,
+      [fileURLToPath(new URL("../src/cli/hubsync.ts", import.meta.url)), "webhooks", "--port", String(port), "--host", "127.0.0.1", "--metrics-port", String(metricsPort), "--metrics-host", "127.0.0.1"],
+      { env: { ...process.env, DATABASE_URL: db.url, HUBSPOT_WEBHOOK_SECRET: SECRET, HUBSYNC_ALERT_WEBHOOK_URL: targetUrl }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let out = "";
+    child.stdout.on("data", (b: Buffer) => (out += b.toString()));
+    child.stderr.on("data", (b: Buffer) => (out += b.toString()));
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    try {
+      await waitFor("the receiver's alert post", async () => (posts.length > 0 ? true : undefined), { timeoutMs: 20_000, describe: () => out });
+      expect(posts.map((p) => [p.kind, p.subject, p.state])).toEqual([["worker_dead", "none running", "open"]]);
+      const s = await scrape(`http://127.0.0.1:${metricsPort}/metrics`);
+      expect(s.value("hubsync_up", { component: "webhooks" })).toBe(1);
+      expect(s.value("hubsync_workers_alive")).toBe(0);
+      expect(s.value("hubsync_alerts_open", { kind: "worker_dead" })).toBe(1);
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await exited).toBe(0);
+    // a clean stop says nothing at level 50
+    expect(out).not.toMatch(/"level":50/);
   });
 
   it("the view and the settings explain themselves", async () => {
