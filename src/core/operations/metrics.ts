@@ -16,7 +16,9 @@ import type { Logger } from "../log.ts";
 
 /** This process's own metrics; the code that observes them imports these. */
 const processRegistry = new Registry();
-collectDefaultMetrics({ register: processRegistry });
+// Node's own figures (CPU, memory, event loop) only in a process that serves them: every command
+// loads this module through the HubSpot client.
+let defaultMetrics = false;
 
 export const hubspotResponses = new Counter({
   name: "hubsync_hubspot_responses_total",
@@ -234,6 +236,8 @@ export interface MetricsServer {
 /** GET /metrics in Prometheus' text format, on `port` (0: any free port). */
 export async function serveMetrics(opts: { pool: pg.Pool; port: number; host?: string; component: string; log: Logger }): Promise<MetricsServer> {
   const log = opts.log.child({ component: "metrics" });
+  if (!defaultMetrics) collectDefaultMetrics({ register: processRegistry });
+  defaultMetrics = true;
   up.set({ component: opts.component }, 1);
   const database = databaseRegistry(opts.pool, log);
   const registry = Registry.merge([processRegistry, database.registry]);

@@ -23,7 +23,7 @@ export async function startOperations(opts: {
   alertWebhookUrl?: string | null;
   log: Logger;
 }): Promise<Operations> {
-  const pool = createPool(opts.databaseUrl, { max: 3, applicationName: `hubsync ${opts.component} operations` });
+  const pool = createPool(opts.databaseUrl, { max: 2, applicationName: `hubsync ${opts.component} operations` });
   let metrics: MetricsServer | null = null;
   try {
     if (opts.metricsPort !== undefined) {
