@@ -40,3 +40,55 @@ create table if not exists hubsync.runs_hourly (
 create unique index if not exists runs_hourly_key on hubsync.runs_hourly (hour, (coalesce(object_type, '')), kind, status);
 comment on table hubsync.runs_hourly is
   'hubsync.runs older than retention.runs_detail_days, summed per hour, object type, kind and status (runs, records, requests, 429s, ms)';
+
+-- == h-metrics ==
+-- The thresholds of hubsync.alerts, in hubsync.settings (created above).
+insert into hubsync.settings (name, value, description) values
+  ('alerts.error_minutes', '15', 'hubsync.alerts: an object type whose pulls have failed for this many minutes (no successful pull since) is an alert'),
+  ('alerts.pull_lag_minutes', '30', 'hubsync.alerts: an enabled, live object type whose last successful pull is older than this many minutes is an alert'),
+  ('alerts.quota_projected_percent', '100', 'hubsync.alerts: alert when today''s HubSpot calls, projected to the end of the day at today''s pace, exceed this percent of the daily quota'),
+  ('alerts.quota_time_zone', 'UTC', 'hubsync.alerts: the time zone whose midnight resets HubSpot''s daily quota (the HubSpot account''s), for the quota projection'),
+  ('alerts.webhook_failing_minutes', '10', 'hubsync.alerts: a received webhook event whose apply has kept failing this many minutes is an alert'),
+  ('alerts.worker_dead_seconds', '120', 'hubsync.alerts: alert when jobs are held this many seconds by a worker whose process is gone, or no worker has been running this long while a type is enabled'),
+  ('alerts.check_seconds', '30', 'How often each worker (and webhooks receiver) compares hubsync.alerts with the last state, NOTIFYs hubsync_alerts and posts to HUBSYNC_ALERT_WEBHOOK_URL')
+  on conflict (name) do nothing;
+
+-- Running totals the Prometheus metrics read (src/core/metrics/): kept by triggers when a run
+-- ends, an outbox change is sent/rejected/superseded and a conflict is logged, so they only ever
+-- grow (counters), whatever retention later deletes from runs, outbox and conflicts.
+create table if not exists hubsync.metric_totals (
+  metric text not null,
+  object_type text not null default '',
+  kind text not null default '',
+  result text not null default '',
+  value bigint not null default 0,
+  primary key (metric, object_type, kind, result)
+);
+comment on table hubsync.metric_totals is
+  'Ever-growing totals behind `/metrics` (records pulled and pushed, runs, conflicts) by object type, kind and result; kept by triggers';
+
+-- The alerts open now (one row per alert, key kind + subject), and every open and close, with
+-- its delivery to HUBSYNC_ALERT_WEBHOOK_URL.
+create table if not exists hubsync.alert_state (
+  kind text not null,
+  subject text not null,
+  message text not null,
+  opened_at timestamptz not null default now(),
+  primary key (kind, subject)
+);
+comment on table hubsync.alert_state is 'The alerts of hubsync.alerts open at the last check (hubsync.check_alerts()), and since when';
+create table if not exists hubsync.alert_events (
+  id bigint generated always as identity primary key,
+  kind text not null,
+  subject text not null,
+  transition text not null check (transition in ('open', 'close')),
+  message text not null,
+  at timestamptz not null default now(),
+  delivered_at timestamptz,
+  attempts integer not null default 0,
+  next_attempt_at timestamptz not null default now(),
+  last_error text
+);
+create index if not exists alert_events_undelivered on hubsync.alert_events (next_attempt_at, id) where delivered_at is null;
+comment on table hubsync.alert_events is
+  'Every alert that opened or closed, and its post to HUBSYNC_ALERT_WEBHOOK_URL (delivered_at, attempts, last_error)';

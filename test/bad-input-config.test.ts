@@ -115,6 +115,12 @@ describe("a misconfigured token", () => {
     }
   });
 
+  it("HUBSYNC_ALERT_WEBHOOK_URL that is not an http(s) URL: named, its value (a secret, in Slack's case) not repeated", async () => {
+    const r = await runCli(["worker"], { DATABASE_URL: db.url, HUBSPOT_ACCESS_TOKEN: sim.token, HUBSPOT_BASE_URL: sim.url, HUBSYNC_ALERT_WEBHOOK_URL: "hooks.slack.com/services/T0/B0/s3cr3t" });
+    expectOneClearLine("bad alert webhook url: worker", r, /HUBSYNC_ALERT_WEBHOOK_URL must be an http\(s\) URL/);
+    expect(r.stderr).not.toContain("s3cr3t");
+  });
+
   it("HUBSPOT_BASE_URL that is not a URL", async () => {
     const r = await runCli(["sync", "--once"], { DATABASE_URL: db.url, HUBSPOT_ACCESS_TOKEN: sim.token, HUBSPOT_BASE_URL: "api.hubapi.com" });
     expectOneClearLine("bad base url: sync", r, /HUBSPOT_BASE_URL/);

@@ -75,6 +75,8 @@ describe("hubsync <command> --help and bad options", () => {
   it.each([
     [["worker", "--concurrency", "many"], "--concurrency"],
     [["worker", "--webhooks-port"], "--webhooks-port"],
+    [["worker", "--metrics-port", "http"], "--metrics-port"],
+    [["webhooks", "--metrics-port", "99999"], "--metrics-port"],
     [["sync", "--interval", "0"], "--interval"],
     [["status", "contacts"], "'contacts'"],
     [["push", "contacts", "deals"], "at most 1 argument"],

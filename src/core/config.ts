@@ -97,6 +97,17 @@ const EnvSchema = RateEnvSchema.extend({
    * for the portal (remembered in hubsync.cursors).
    */
   HUBSYNC_URL_BUDGET: z.coerce.number().int().positive().default(15_000),
+  /** Where every alert that opens or closes is posted as JSON (Slack-compatible `text`); unset: none. */
+  HUBSYNC_ALERT_WEBHOOK_URL: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === "") return undefined;
+      if (/^https?:\/\/[^\s]+$/.test(v) && URL.canParse(v)) return v;
+      // the URL may hold a secret (a Slack webhook's does): not repeated in the message
+      ctx.addIssue({ code: "custom", message: "HUBSYNC_ALERT_WEBHOOK_URL must be an http(s) URL" });
+      return z.NEVER;
+    }),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

@@ -6,6 +6,7 @@ import { EXIT_DATABASE_LOST, startWorkerWhenDatabaseAnswers } from "../../core/w
 import { readWebhookConfig } from "../../core/webhooks/config.ts";
 import { serveWebhooks } from "../../core/webhooks/serve.ts";
 import { log } from "../../core/log.ts";
+import { startOperations } from "../../core/operations/serve.ts";
 import { checkAccessToken } from "../preflight.ts";
 
 const Options = z.object({
@@ -13,9 +14,11 @@ const Options = z.object({
   crontab: z.string().min(1).optional(),
   "webhooks-port": z.coerce.number().int().min(0).max(65_535).optional(),
   "webhooks-host": z.string().min(1).optional(),
+  "metrics-port": z.coerce.number().int().min(0).max(65_535).optional(),
+  "metrics-host": z.string().min(1).optional(),
 });
 
-const USAGE = `usage: hubsync worker [--concurrency N] [--crontab FILE] [--webhooks-port N [--webhooks-host H]]
+const USAGE = `usage: hubsync worker [--concurrency N] [--crontab FILE] [--webhooks-port N [--webhooks-host H]] [--metrics-port N [--metrics-host H]]
 
 Runs graphile-worker with hubsync's tasks until SIGTERM/SIGINT: the pull crontab, the pushes the
 outbox triggers wake, association sweeps and webhook applies.
@@ -23,7 +26,11 @@ outbox triggers wake, association sweeps and webhook applies.
   --crontab FILE      the crontab to run (default: HUBSYNC_CRONTAB, else the crontab file shipped with hubsync)
   --webhooks-port N   also receive HubSpot webhooks on this port, in this process (as \`hubsync webhooks\`)
   --webhooks-host H   the address the receiver listens on (default: HUBSYNC_WEBHOOK_HOST, else 0.0.0.0)
-env: DATABASE_URL, HUBSPOT_ACCESS_TOKEN, HUBSPOT_BASE_URL; HUBSPOT_WEBHOOK_SECRET with --webhooks-port`;
+  --metrics-port N    serve Prometheus metrics on GET /metrics on this port (default: HUBSYNC_METRICS_PORT, else none)
+  --metrics-host H    the address the metrics server listens on (default 0.0.0.0)
+It also checks hubsync.alerts every alerts.check_seconds (hubsync.settings): each alert that opens or
+closes is a NOTIFY hubsync_alerts and, with HUBSYNC_ALERT_WEBHOOK_URL, one JSON POST.
+env: DATABASE_URL, HUBSPOT_ACCESS_TOKEN, HUBSPOT_BASE_URL; HUBSPOT_WEBHOOK_SECRET with --webhooks-port; HUBSYNC_ALERT_WEBHOOK_URL`;
 
 export const command: Command = {
   async run(argv) {
@@ -36,10 +43,12 @@ export const command: Command = {
         // the webhook receiver in this process (the same server as `hubsync webhooks`)
         "webhooks-port": { type: "string" },
         "webhooks-host": { type: "string" },
+        "metrics-port": { type: "string" },
+        "metrics-host": { type: "string" },
       },
       Options,
       USAGE,
-      { fallbacks: { concurrency: process.env.HUBSYNC_WORKER_CONCURRENCY } },
+      { fallbacks: { concurrency: process.env.HUBSYNC_WORKER_CONCURRENCY, "metrics-port": process.env.HUBSYNC_METRICS_PORT || undefined } },
     );
     if ("exit" in parsed) return parsed.exit;
     const options = parsed.options;
@@ -64,6 +73,18 @@ export const command: Command = {
           throw err;
         })
       : null;
+    const operations = await startOperations({
+      databaseUrl: requireDatabaseUrl(env),
+      component: "worker",
+      metricsPort: options["metrics-port"],
+      metricsHost: options["metrics-host"],
+      alertWebhookUrl: env.HUBSYNC_ALERT_WEBHOOK_URL,
+      log,
+    }).catch(async (err: unknown) => {
+      await receiver?.close();
+      await worker.stop();
+      throw err;
+    });
     const lost = await Promise.race([worker.done.then(() => null), worker.failed]);
     if (lost) {
       // graphile cannot record what its jobs did and would hang on them: exit for the supervisor
@@ -73,6 +94,7 @@ export const command: Command = {
       process.exit(EXIT_DATABASE_LOST);
     }
     await receiver?.close();
+    await operations.close();
     if (worker.forced) {
       // Jobs failed by the forced stop may still hold timers or sockets; they must not keep the
       // process alive. Flush the log first: pino writes asynchronously.

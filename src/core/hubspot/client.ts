@@ -35,6 +35,7 @@ import {
   type SearchPage,
 } from "./schemas.ts";
 import { recordUsage } from "./usage.ts";
+import { hubspotResponses } from "../operations/metrics.ts";
 
 export interface HubSpotApiOptions {
   accessToken: string;
@@ -252,9 +253,16 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
     }
   }
 
-  async function send(req: HubSpotRequest, label: string): Promise<unknown> {
+  async function send(bucket: Bucket, req: HubSpotRequest, label: string): Promise<unknown> {
     if (closed) throw new Error(`hubsync: the HubSpot client is closed (${label})`);
-    const answer = await exchange(req);
+    let answer: Answer;
+    try {
+      answer = await exchange(req);
+    } catch (err) {
+      hubspotResponses.inc({ bucket, status: "error" });
+      throw err;
+    }
+    hubspotResponses.inc({ bucket, status: String(answer.status) });
     const limits = Object.entries(answer.headers).filter(([name]) => name.startsWith("x-hubspot-ratelimit-"));
     if (limits.length > 0) rateHeaders = Object.fromEntries(limits);
     budget.observe(answer.headers).catch((err: unknown) => log.warn({ err }, "could not record rate-limit headers"));
@@ -314,7 +322,7 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
         stats.requests++;
         recordUsage("requests");
         try {
-          const result = await send(req, label);
+          const result = await send(bucket, req, label);
           await budget.answered(slot).catch((err: unknown) => log.warn({ err }, "could not end the pause after a successful probe"));
           return result;
         } finally {

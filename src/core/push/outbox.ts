@@ -1,7 +1,9 @@
 import type pg from "pg";
+import { z } from "zod";
 import { inTransaction, type Queryable } from "../db/transaction.ts";
 import { OutboxRow } from "./plan.ts";
 import type { Rejection, Written } from "./send.ts";
+import { pushLatency } from "../operations/metrics.ts";
 
 
 const RECORD_OPS = ["create", "update", "archive"];
@@ -53,26 +55,39 @@ export async function claimAssociations(db: Queryable, objectType: string, limit
   return res.rows.map((r) => OutboxRow.parse(r));
 }
 
+/** `returning` of a statement that marks rows sent: from the local commit to the request that got the change through. */
+const LATENCY = `returning extract(epoch from coalesce(last_attempt_at, now()) - created_at)::float8 as latency_s`;
+
+const Latency = z.object({ latency_s: z.coerce.number() });
+
+function observeLatency(rows: unknown[]): void {
+  for (const r of rows.map((row) => Latency.parse(row))) pushLatency.observe(Math.max(0, r.latency_s));
+}
+
 export async function markSent(db: Queryable, rowIds: string[], recordId: string | null): Promise<void> {
   if (rowIds.length === 0) return;
-  await db.query(
+  const res = await db.query(
     `update hubsync.outbox set status = 'sent', sent_at = now(), record_id = coalesce($2, record_id),
             error_category = null, error_message = null, error_correlation_id = null, error_status = null
-      where id = any ($1::bigint[])`,
+      where id = any ($1::bigint[])
+     ${LATENCY}`,
     [rowIds, recordId],
   );
+  observeLatency(res.rows);
 }
 
 /** Many rows sent in one statement: each row with the HubSpot id of its record (null: keep what it has). */
 export async function markSentMany(db: Queryable, rows: Array<{ rowId: string; recordId: string | null }>): Promise<void> {
   if (rows.length === 0) return;
-  await db.query(
+  const res = await db.query(
     `update hubsync.outbox ob set status = 'sent', sent_at = now(), record_id = coalesce(x.record_id, ob.record_id),
             error_category = null, error_message = null, error_correlation_id = null, error_status = null
        from unnest($1::bigint[], $2::text[]) as x(id, record_id)
-      where ob.id = x.id`,
+      where ob.id = x.id
+     ${LATENCY}`,
     [rows.map((r) => r.rowId), rows.map((r) => r.recordId)],
   );
+  observeLatency(res.rows);
 }
 
 export async function markSuperseded(db: Queryable, rowIds: string[]): Promise<void> {

@@ -2,6 +2,7 @@ import type pg from "pg";
 import { z } from "zod";
 import type { Queryable } from "../db/transaction.ts";
 import { storable } from "../hubspot/errors.ts";
+import { webhookLag } from "../operations/metrics.ts";
 
 /**
  * hubsync.webhook_events, the durable inbox between the receiver and the apply task. The receiver
@@ -75,9 +76,11 @@ export interface Outcome {
   message?: string | null;
 }
 
+const Applied = z.object({ lag_s: z.coerce.number().nullable() });
+
 export async function finishEvents(db: Queryable, outcomes: Outcome[]): Promise<void> {
   if (outcomes.length === 0) return;
-  await db.query(
+  const res = await db.query(
     `update hubsync.webhook_events e
         set status = x.status, object_type = x.object_type, claimed_until = null,
             processed_at = case when x.status = 'failed' then e.processed_at else now() end,
@@ -85,9 +88,12 @@ export async function finishEvents(db: Queryable, outcomes: Outcome[]): Promise<
             note = case when x.status = 'ignored' then x.message end,
             next_attempt_at = case when x.status = 'failed' then now() + make_interval(secs => least($2, power(2, e.attempts))) else e.next_attempt_at end
        from jsonb_to_recordset($1::jsonb) as x(id bigint, status text, object_type text, message text)
-      where e.id = x.id`,
+      where e.id = x.id
+     returning case when e.status = 'done' then extract(epoch from e.processed_at - e.occurred_at)::float8 end as lag_s`,
     [JSON.stringify(outcomes.map((o) => ({ id: o.id, status: o.status, object_type: o.objectType ?? null, message: o.message ?? null }))), MAX_BACKOFF_S],
   );
+  // HubSpot's change to its apply here, for the events applied (not ignored, not failed)
+  for (const { lag_s } of res.rows.map((r) => Applied.parse(r))) if (lag_s !== null) webhookLag.observe(Math.max(0, lag_s));
 }
 
 /** Gives rows back untouched (HubSpot calls are paused until `until`): the attempt does not count. */
