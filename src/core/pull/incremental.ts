@@ -11,7 +11,7 @@ import { recordRun, type RunSummary } from "../runs.ts";
 import { loadTarget, type PullTarget } from "./target.ts";
 import { addCounts, applyRecords, emptyCounts, type ApplyCounts } from "./upsert.ts";
 import { HubSpotError } from "../hubspot/errors.ts";
-import { rememberSearchWidth, searchCarriesWideProperties } from "./portal-limits.ts";
+import { rememberSearchWidth, SEARCH_BODY_LIMIT, searchCarriesWideProperties } from "./portal-limits.ts";
 
 const SearchWindow = z.object({
   /** Last-modified bounds (epoch ms, inclusive) the window's searches filter on. */
@@ -56,8 +56,6 @@ export interface IncrementalOptions {
 /** Default lag window when hubsync.objects.lag_window_ms is not set. */
 export const DEFAULT_LAG_WINDOW_MS = 5 * 60 * 1000;
 const DEEP_LAG_MS = 60 * 60 * 1000;
-/** HubSpot answers 400 to a search body over 3,000 characters. */
-const SEARCH_BODY_LIMIT = 3_000;
 const DEEP_EVERY_MS = 60 * 60 * 1000;
 /** Pages between checkpoints of a window: what a failed run has to read again at most. */
 const CHECKPOINT_PAGES = 25;

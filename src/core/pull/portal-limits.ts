@@ -13,6 +13,9 @@ import { readCursor, writeCursor } from "../schema/cursors.ts";
  *   full-width search once and keeps the answer (a 400 means it does).
  */
 
+/** HubSpot answers 400 to a search body over 3,000 characters (whether the property list counts is learned, below). */
+export const SEARCH_BODY_LIMIT = 3_000;
+
 const PORTAL = "_portal";
 const STREAM = "url-budget";
 const SEARCH_STREAM = "search-width";
