@@ -2,11 +2,14 @@ import type { BenchDatabase } from "../../shared/database.ts";
 import type { NaiveHttp } from "../naive.ts";
 import type { BenchSim, Tier } from "../../shared/sim.ts";
 import type { WorkerProcess } from "../../shared/worker-process.ts";
+import type { Bound } from "../bound.ts";
 
 /** Everything one tier's scenarios share: its simulator, its database, the naive script's client, and the worker once started. */
 export interface TierContext {
   tier: Tier;
   limitPer10s: number;
+  /** What HubSpot's limits allow through the channels that can carry this portal's catalog (bound.ts). */
+  bound: Bound;
   sim: BenchSim;
   db: BenchDatabase;
   http: NaiveHttp;
