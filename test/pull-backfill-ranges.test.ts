@@ -119,4 +119,16 @@ describe("backfill of a large type through list pages and search ranges", () => 
     expect(bodies.some((b) => gtValue(b) === rangeStart)).toBe(false);
     await expectCopy("companies", "name");
   });
+
+  it("spends no search call on a type the list finishes in a few pages", { timeout: 60_000 }, async () => {
+    seed("deals", 300, (i) => ({ dealname: `Deal ${i}` }));
+    await enableSync(db.pool, "deals");
+    await discover(worker, "deals");
+    const since = Date.now();
+    const run = await backfill(worker, "deals");
+    expect(run.details).toMatchObject({ ranges: 0, searchPages: 0 });
+    const log = await sim.control.requests({ since });
+    expect(countRequests(log, "/search", "POST")).toBe(0);
+    expect(countRequests(log, "/crm/objects/2026-09/deals", "GET")).toBe(Math.ceil(sim.store.recordList(sim.store.resolveType("deals")!, false).length / 100));
+  });
 });

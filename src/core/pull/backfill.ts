@@ -51,6 +51,11 @@ const DEFAULT_SPLIT_MIN_RECORDS = 10_000;
 const DEFAULT_RANGE_RECORDS = 5_000;
 /** Search ranges read at once: enough to fill the general budget beside the list, within search's 5 per second. */
 const DEFAULT_SEARCH_READERS = 2;
+/**
+ * List pages read before search ranges are planned: a type the list finishes by then never spends
+ * a search call on it (small portals), and a large one loses a fraction of a second.
+ */
+const PLAN_AFTER_PAGES = 5;
 /** Empty pages in a row that still point further before a range gives up (HubSpot sends such pages). */
 const MAX_EMPTY_PAGES = 20;
 
@@ -142,9 +147,13 @@ export async function backfill(deps: SyncContext, objectType: string, opts: Back
       }
     };
 
-    const list = listReader(deps, target, opts, state, coord, counts, stopped);
+    let listUnderWay!: () => void;
+    const underWay = new Promise<void>((resolve) => (listUnderWay = resolve));
+    const list = listReader(deps, target, opts, state, coord, counts, stopped, listUnderWay);
     const search = async () => {
       if (!coord.plan) {
+        await underWay;
+        if (coord.listDone || stopped()) return;
         coord.plan = await planRanges(deps, target, opts);
         coord.nextIndex = coord.plan.ranges.length - 1;
       }
@@ -399,6 +408,8 @@ function listReader(
   coord: Coordination,
   counts: ApplyCounts,
   stopped: () => boolean,
+  /** Called once the list has read a few pages and has more, or has stopped. */
+  underWay: () => void,
 ) {
   const objectType = target.objectType;
   const pageSize = Math.min(opts.pageSize ?? 100, 100);
@@ -429,12 +440,20 @@ function listReader(
     missing: () => missing,
     mode: () => (direct ? "list" : "ids+batch-read"),
     async run() {
+      try {
+        await this.loop();
+      } finally {
+        underWay();
+      }
+    },
+    async loop() {
       direct = queryChars <= (opts.maxPropertyQueryChars ?? (await urlBudget(deps.pool)));
       if (state.listDone) return;
       let pending = fetchPage(state.after);
-      for (;;) {
+      for (let pages = 1; ; pages++) {
         const page = await pending;
         if (stopped()) return;
+        if (pages >= PLAN_AFTER_PAGES) underWay();
         let ordered = state.ordered;
         let top = state.lastId === null ? -1n : BigInt(state.lastId);
         for (const id of page.ids) {
