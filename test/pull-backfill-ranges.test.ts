@@ -131,4 +131,20 @@ describe("backfill of a large type through list pages and search ranges", () => 
     expect(countRequests(log, "/search", "POST")).toBe(0);
     expect(countRequests(log, "/crm/objects/2026-09/deals", "GET")).toBe(Math.ceil(sim.store.recordList(sim.store.resolveType("deals")!, false).length / 100));
   });
+
+  it("reads ids by search and records by batch read when a search body cannot carry the property list", { timeout: 180_000 }, async () => {
+    const tickets = sim.store.resolveType("tickets")!;
+    for (let i = 0; i < 150; i++) sim.store.createProperty(tickets, { name: `portal_defined_ticket_property_number_${i}`, type: "string" });
+    seed("tickets", 10_500, (i) => ({ subject: `Ticket ${i}`, hs_pipeline: "0", hs_pipeline_stage: "1" }));
+    await enableSync(db.pool, "tickets");
+    await discover(worker, "tickets");
+    const since = Date.now();
+    const run = await backfill(worker, "tickets", { rangeRecords: 2_000 });
+    expect(run.details).toMatchObject({ searchMode: "ids+batch-read", updated: 0 });
+    expect(run.details!.searchRecords as number).toBeGreaterThan(0);
+    await expectCopy("tickets", "subject");
+    const log = await sim.control.requests({ since });
+    expect(countRequests(log, "/crm/objects/2026-09/tickets/batch/read", "POST")).toBeGreaterThan(0);
+    expect(log.filter((r) => r.status === 429)).toEqual([]);
+  });
 });

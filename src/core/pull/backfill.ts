@@ -12,7 +12,7 @@ import { recordRun, type RunSummary } from "../runs.ts";
 import { loadTarget, type PullTarget } from "./target.ts";
 import { addCounts, applyRecords, emptyCounts, type ApplyCounts } from "./upsert.ts";
 import { HubSpotError, PausedError } from "../hubspot/errors.ts";
-import { propertyQueryLength, rememberSearchWidth, rememberUrlRefused, SEARCH_BODY_LIMIT, searchCarriesWideProperties, urlBudget } from "./portal-limits.ts";
+import { propertyQueryLength, rememberUrlRefused, SEARCH_BODY_LIMIT, searchWidthFor, searchWithWidth, urlBudget, type SearchWidth } from "./portal-limits.ts";
 
 const BackfillState = z.object({
   after: z.string().nullable(),
@@ -160,7 +160,8 @@ export async function backfill(deps: SyncContext, objectType: string, opts: Back
       stats.ranges = coord.plan.ranges.length;
       if (coord.plan.ranges.length === 0) return;
       const readers = Math.max(1, opts.searchReaders ?? DEFAULT_SEARCH_READERS);
-      const width = await searchWidth(deps, target);
+      const big = String(Number.MAX_SAFE_INTEGER);
+      const width = await searchWidthFor(deps.pool, JSON.stringify(rangeQuery({ hi: big }, big, target.allProperties, "10000")).length <= SEARCH_BODY_LIMIT);
       await Promise.all(
         Array.from({ length: readers }, () =>
           guard(async () => {
@@ -296,14 +297,6 @@ async function planRanges(deps: SyncContext, target: PullTarget, opts: BackfillO
   return plan;
 }
 
-/** Whether search pages may carry every property (the body fits, or this portal accepted a wider one), or ids only. */
-async function searchWidth(deps: SyncContext, target: PullTarget): Promise<{ full: boolean; tryWide: boolean }> {
-  const big = String(Number.MAX_SAFE_INTEGER);
-  const fits = JSON.stringify(rangeQuery({ hi: big }, big, target.allProperties, String(10_000))).length <= SEARCH_BODY_LIMIT;
-  const wide = await searchCarriesWideProperties(deps.pool);
-  return { full: fits || wide === true, tryWide: !fits && wide === undefined };
-}
-
 /** One page of a range: ids above `afterId` (and below the range's end), ascending. */
 function rangeQuery(range: { hi: string | null }, afterId: string, properties: string[], after?: string): SearchRequest {
   return {
@@ -331,7 +324,7 @@ async function readRange(
   opts: BackfillOptions,
   coord: Coordination,
   index: number,
-  width: { full: boolean; tryWide: boolean },
+  width: SearchWidth,
   counts: ApplyCounts,
   stats: Stats,
   stopped: () => boolean,
@@ -341,22 +334,8 @@ async function readRange(
   if (progress.done) return;
   if (progress.pages > 0) stats.resumedRanges++;
   stats.rangesRead++;
-  const searchPage = async (afterId: string, after?: string): Promise<SearchPage> => {
-    if (width.full || !width.tryWide) return deps.hubspot.search(target.apiName, rangeQuery(range, afterId, width.full ? target.allProperties : ["hs_object_id"], after));
-    width.tryWide = false;
-    try {
-      const page = await deps.hubspot.search(target.apiName, rangeQuery(range, afterId, target.allProperties, after));
-      await rememberSearchWidth(deps.pool, true);
-      width.full = true;
-      return page;
-    } catch (err) {
-      if (!(err instanceof HubSpotError) || err.status !== 400) throw err;
-      // The body cap counts the property list on this portal: ids from search, records by batch read.
-      await rememberSearchWidth(deps.pool, false);
-      stats.searchPages++;
-      return deps.hubspot.search(target.apiName, rangeQuery(range, afterId, ["hs_object_id"], after));
-    }
-  };
+  const searchPage = (afterId: string, after?: string): Promise<SearchPage> =>
+    searchWithWidth(deps, target.apiName, width, (properties) => rangeQuery(range, afterId, properties, after), target.allProperties, ["hs_object_id"], () => stats.searchPages++);
   let pending = searchPage(progress.afterId);
   let empty = 0;
   while (!stopped()) {
