@@ -337,6 +337,7 @@ async function readRange(
   const searchPage = (afterId: string, after?: string): Promise<SearchPage> =>
     searchWithWidth(deps, target.apiName, width, (properties) => rangeQuery(range, afterId, properties, after), target.allProperties, ["hs_object_id"], () => stats.searchPages++);
   let pending = searchPage(progress.afterId);
+  pending.catch(() => {});
   let empty = 0;
   while (!stopped()) {
     const page = await pending;
@@ -351,6 +352,8 @@ async function readRange(
       }
       if (++empty > MAX_EMPTY_PAGES) throw new Error(`search for ${target.objectType} answered ${empty} empty pages in a row that still point further (range from ${range.lo}); the next run resumes the range where it stopped`);
       pending = searchPage(progress.afterId, page.nextAfter);
+      // a search left unread when another reader fails must not fail the process later
+      pending.catch(() => {});
       continue;
     }
     empty = 0;
