@@ -1,7 +1,6 @@
 import { defaultConfig } from "../../simulator/config.ts";
 import type { Store } from "../../simulator/store.ts";
 import { SEARCH_BODY_LIMIT } from "../../core/pull/portal-limits.ts";
-import { RECORDS_PER_CALL } from "./scenarios/context.ts";
 
 /**
  * The most records per second HubSpot's published limits let any client copy from this portal,
@@ -38,6 +37,8 @@ export interface Bound {
   arithmetic: string;
 }
 
+/** Records per call of HubSpot's list/batch endpoints. */
+export const RECORDS_PER_CALL = 100;
 /** HubSpot's search limit per account, and its page size. */
 export const SEARCH_PER_SECOND = 5;
 export const SEARCH_PAGE = 200;
