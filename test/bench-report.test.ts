@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { evaluateGoals, renderMarkdown, type BenchResults } from "../src/tools/bench/report.ts";
+import { backfillBound } from "../src/tools/bench/bound.ts";
+import { Store } from "../src/simulator/store.ts";
+import { installCatalog } from "../src/simulator/catalog.ts";
 
 function results(over: { ratio: number; rateLimited: number; callsPerRow: number; p95: number; overhead: number; missing?: number; webhookP95?: number }): BenchResults {
   const backfill = {
@@ -9,6 +12,7 @@ function results(over: { ratio: number; rateLimited: number; callsPerRow: number
     totalMs: 150_000,
     recordsPerSecond: 1900 * over.ratio,
     ratioToMax: over.ratio,
+    ratioToBound: over.ratio,
     calls: 1100,
     callsPerRecord: 0.011,
     rateLimited: over.rateLimited,
@@ -26,7 +30,10 @@ function results(over: { ratio: number; rateLimited: number; callsPerRow: number
         tier: "pro" as const,
         limitPer10s: 190,
         maxRecordsPerSecond: 1900,
-        backfill: { hubsync: backfill, naive: { ...backfill, peakRssBytes: null, recordsPerSecond: 760, ratioToMax: 0.4, rateLimited: 30 } },
+        boundRecordsPerSecond: 1900,
+        channels: [],
+        boundArithmetic: "list pages and batch reads: 190 per 10 s × 100 records = 1,900 records/s; bound = 1,900 records/s",
+        backfill: { hubsync: backfill, naive: { ...backfill, peakRssBytes: null, recordsPerSecond: 760, ratioToMax: 0.4, ratioToBound: 0.4, rateLimited: 30 } },
         writeBack: {
           stream: { rows: 10_000, batchSize: 100, intervalMs: 100 },
           hubsync: { rows: 10_000, drainMs: 500, calls: 10_000 * over.callsPerRow, callsPerRow: over.callsPerRow, rateLimited: 0, latencyP50Ms: 200, latencyP95Ms: over.p95, lost: 0, created: 0 },
@@ -63,11 +70,51 @@ describe("bench report", () => {
 
   it("puts hubsync and the naive script side by side, explains the bound, and flags lost records", () => {
     const ok = renderMarkdown(results({ ratio: 0.96, rateLimited: 0, callsPerRow: 0.01, p95: 800, overhead: 0.1 }));
-    expect(ok).toContain("| Backfill: records/s (÷ max 1,900/s) | pro (190/10 s) | 1,824/s (96.0%) | 760/s (40.0%) | ≥ 95% |");
-    expect(ok).toMatch(/limit\* × 100 ÷ 10 s records per second/);
+    expect(ok).toContain("| Backfill: records/s (÷ bound 1,900/s) | pro (190/10 s) | 1,824/s (96.0%) | 760/s (40.0%) | ≥ 95% |");
+    expect(ok).toContain("  - pro: list pages and batch reads: 190 per 10 s × 100 records = 1,900 records/s; bound = 1,900 records/s.");
     expect(ok).toContain("| Webhooks: 60 changes made in HubSpot, change-to-row latency p50 / p95 / max | pro (190/10 s) | 230 ms / 320 ms / 400 ms | — | p95 < 1 s |");
     const lost = results({ ratio: 0.96, rateLimited: 0, callsPerRow: 0.01, p95: 800, overhead: 0.1, missing: 3 });
     expect(lost.ok).toBe(false);
     expect(renderMarkdown(lost)).toContain("| Lost / duplicated / extra records (hubsync) | pro (190/10 s) | 3 / 0 / 0 of 100,000 |");
+  });
+});
+
+describe("the backfill bound", () => {
+  const portal = (realistic: boolean) => {
+    const store = new Store({});
+    installCatalog(store, { realistic, custom: 0 });
+    for (const [type, n] of [["contacts", 600], ["companies", 300], ["deals", 100]] as const) {
+      const def = store.resolveType(type)!;
+      for (let i = 0; i < n; i++) store.createRecord(def, {});
+    }
+    return store;
+  };
+  const types = ["contacts", "companies", "deals"];
+
+  it("counts search only for types whose property names fit in a search body", () => {
+    const wide = backfillBound(190, portal(true), types);
+    // a realistic catalog's names (hundreds per type) do not fit in 3,000 characters: list and batch calls only
+    expect(wide.boundRecordsPerSecond).toBe(1900);
+    expect(wide.channels.find((c) => c.name === "search")!.carries).toEqual([]);
+    expect(wide.arithmetic).toContain("190 per 10 s × 100 records = 1,900 records/s");
+    expect(wide.arithmetic).toMatch(/contacts: \d+ property names make a [\d,]+-character search body \(cap 3,000\)/);
+
+    const narrow = backfillBound(100, portal(false), types);
+    expect(narrow.boundRecordsPerSecond).toBe(2000);
+    expect(narrow.arithmetic).toContain("bound = 1,000 + 1,000 = 2,000 records/s");
+  });
+
+  it("takes the time the records search cannot carry need on the general channel alone", () => {
+    const store = portal(false);
+    const contacts = store.resolveType("contacts")!;
+    for (let i = 0; i < 200; i++) store.createProperty(contacts, { name: `a_rather_long_portal_property_name_${i}`, type: "string" });
+    // contacts (600 of 1,000 records) only through list/batch at 1,000/s: 0.6 s, so at most 1,000 ÷ 0.6 records/s overall
+    const b = backfillBound(100, store, types);
+    expect(b.channels.find((c) => c.name === "search")!.carries).toEqual(["companies", "deals"]);
+    expect(b.boundRecordsPerSecond).toBeCloseTo(1000 / 0.6, 6);
+  });
+
+  it("counts search for every type when the portal does not count the property list against the body cap", () => {
+    expect(backfillBound(190, portal(true), types, false).boundRecordsPerSecond).toBe(2900);
   });
 });

@@ -10,8 +10,7 @@ import { refreshPipelines } from "./pipelines.ts";
 import { recordRun, type RunSummary } from "../runs.ts";
 import { loadTarget, type PullTarget } from "./target.ts";
 import { addCounts, applyRecords, emptyCounts, type ApplyCounts } from "./upsert.ts";
-import { HubSpotError } from "../hubspot/errors.ts";
-import { rememberSearchWidth, searchCarriesWideProperties } from "./portal-limits.ts";
+import { SEARCH_BODY_LIMIT, searchWidthFor, searchWithWidth } from "./portal-limits.ts";
 
 const SearchWindow = z.object({
   /** Last-modified bounds (epoch ms, inclusive) the window's searches filter on. */
@@ -56,8 +55,6 @@ export interface IncrementalOptions {
 /** Default lag window when hubsync.objects.lag_window_ms is not set. */
 export const DEFAULT_LAG_WINDOW_MS = 5 * 60 * 1000;
 const DEEP_LAG_MS = 60 * 60 * 1000;
-/** HubSpot answers 400 to a search body over 3,000 characters. */
-const SEARCH_BODY_LIMIT = 3_000;
 const DEEP_EVERY_MS = 60 * 60 * 1000;
 /** Pages between checkpoints of a window: what a failed run has to read again at most. */
 const CHECKPOINT_PAGES = 25;
@@ -73,17 +70,14 @@ interface Hit {
 }
 
 /**
- * What each search asks for. When every property name fits in the request body, search returns the
- * full records and a change costs one search per 200 instead of a search plus a batch read per 100;
- * otherwise search gives ids and timestamps and batch read (POST body) fetches the records, unless
- * this portal has shown that a search body may carry the whole list anyway (`wide`).
+ * Whether a search body can carry every property name. When it can (or this portal has shown that
+ * its body cap does not count the list), search returns the full records and a change costs one
+ * search per 200 instead of a search plus a batch read per 100; otherwise search gives ids and
+ * timestamps and batch read (POST body) fetches the records.
  */
-function searchProperties(target: PullTarget, wide: boolean | undefined): { properties: string[]; full: boolean; fits: boolean } {
-  const lm = target.lastModifiedProperty;
+function propertiesFit(target: PullTarget): boolean {
   const big = String(Number.MAX_SAFE_INTEGER);
-  const widest = JSON.stringify(windowQuery(lm, { from: Number.MAX_SAFE_INTEGER, to: Number.MAX_SAFE_INTEGER, afterId: big }, target.allProperties, 200, "10000"));
-  const fits = widest.length <= SEARCH_BODY_LIMIT;
-  return fits || wide === true ? { properties: target.allProperties, full: true, fits } : { properties: [lm], full: false, fits };
+  return JSON.stringify(windowQuery(target.lastModifiedProperty, { from: Number.MAX_SAFE_INTEGER, to: Number.MAX_SAFE_INTEGER, afterId: big }, target.allProperties, 200, "10000")).length <= SEARCH_BODY_LIMIT;
 }
 
 /**
@@ -145,10 +139,8 @@ export async function pullIncremental(deps: SyncContext, objectType: string, opt
     let watermark = saved.success ? saved.data.watermark : runStart - lagWindow;
     const startWatermark = watermark;
 
-    const wide = await searchCarriesWideProperties(deps.pool);
-    let wanted = searchProperties(target, wide);
-    // Not known yet for this portal: the first page tries the whole list once.
-    let tryWide = !wanted.fits && wide === undefined;
+    // Not known yet for this portal (and too long for the cap): the first page tries the whole list once.
+    const width = await searchWidthFor(deps.pool, propertiesFit(target));
     const fetcher = createFetcher(deps, target, counts, stats);
     const checkpoint = async (window: SearchWindow | undefined) => {
       await fetcher.flush();
@@ -158,23 +150,8 @@ export async function pullIncremental(deps: SyncContext, objectType: string, opt
       });
     };
 
-    const searchPage = async (window: SearchWindow, after: string | undefined) => {
-      if (!tryWide) return deps.hubspot.search(target.apiName, windowQuery(lm, window, wanted.properties, pageSize, after));
-      tryWide = false;
-      try {
-        const page = await deps.hubspot.search(target.apiName, windowQuery(lm, window, target.allProperties, pageSize, after));
-        await rememberSearchWidth(deps.pool, true);
-        wanted = { properties: target.allProperties, full: true, fits: false };
-        return page;
-      } catch (err) {
-        if (!(err instanceof HubSpotError) || err.status !== 400) throw err;
-        // The body cap counts the property list on this portal: ids from search, records by batch read.
-        await rememberSearchWidth(deps.pool, false);
-        deps.log.info({ objectType, properties: target.allProperties.length }, "search refused the full property list: reading changed records by batch read");
-        stats.searches++;
-        return deps.hubspot.search(target.apiName, windowQuery(lm, window, wanted.properties, pageSize, after));
-      }
-    };
+    const searchPage = (window: SearchWindow, after: string | undefined) =>
+      searchWithWidth(deps, target.apiName, width, (properties) => windowQuery(lm, window, properties, pageSize, after), target.allProperties, [lm], () => stats.searches++);
 
     const readWindow = async (window: SearchWindow) => {
       stats.windows++;
@@ -186,7 +163,7 @@ export async function pullIncremental(deps: SyncContext, objectType: string, opt
         const hits = page.results.map((r) => ({ id: r.id, ms: lastModifiedMs(r, lm) }));
         stats.hits += hits.length;
         stats.beyondBound += hits.filter((h) => h.ms > window.to).length;
-        await fetcher.add(hits, wanted.full ? page.results : null);
+        await fetcher.add(hits, width.full ? page.results : null);
         if (!page.nextAfter) return;
         if (hits.length < pageSize) stats.shortPages++;
         if (hits.length === 0) {

@@ -5,12 +5,18 @@ import type { CommitStream, WriteBackFigures } from "./scenarios/write-back.ts";
 import type { WebhookLatencyFigures } from "./scenarios/webhooks.ts";
 import type { Tier } from "../shared/sim.ts";
 import type { CopyCheck } from "./verify.ts";
+import type { Channel } from "./bound.ts";
 
 /** Everything one `hubsync bench` run measured; bench/results.json is this, bench/results.md its table. */
 export interface TierResults {
   tier: Tier;
   limitPer10s: number;
   maxRecordsPerSecond: number;
+  /** Records/s HubSpot's published limits allow through the channels that can carry this catalog (bound.ts). */
+  boundRecordsPerSecond: number;
+  channels: Channel[];
+  /** How the bound was computed, in words and numbers. */
+  boundArithmetic: string;
   backfill?: { hubsync?: BackfillFigures; naive?: BackfillFigures };
   incremental?: { hubsync?: IncrementalFigures; naive?: IncrementalFigures };
   writeBack?: { stream: CommitStream; hubsync?: WriteBackFigures; naive?: WriteBackFigures };
@@ -55,9 +61,9 @@ export function evaluateGoals(r: Omit<BenchResults, "goals" | "ok">): Goal[] {
     const b = t.backfill?.hubsync;
     goals.push({
       name: `backfill at the rate-limited maximum, no 429s (${t.tier})`,
-      target: "≥ 95% of max, 0 × 429",
-      measured: b ? `${pct(b.ratioToMax)}, ${b.rateLimited} × 429` : "not measured",
-      met: b ? b.ratioToMax >= 0.95 && b.rateLimited === 0 : null,
+      target: "≥ 95% of the bound, 0 × 429",
+      measured: b ? `${pct(b.ratioToBound)} of ${int(t.boundRecordsPerSecond)}/s, ${b.rateLimited} × 429` : "not measured",
+      met: b ? b.ratioToBound >= 0.95 && b.rateLimited === 0 : null,
     });
   }
   const large = r.tiers.map((t) => t.backfill?.hubsync).filter((b): b is BackfillFigures => !!b && b.peakRssBytes !== null);
@@ -103,11 +109,14 @@ export function evaluateGoals(r: Omit<BenchResults, "goals" | "ok">): Goal[] {
 const SHORTFALL: Array<[prefix: string, why: string]> = [
   [
     "backfill at the rate-limited maximum",
-    "hubsync keeps 3% of HubSpot's limit as headroom for other integrations (HUBSYNC_RATE_HEADROOM, default 0.97), so 97% " +
-      "is its ceiling; the measured time also includes discovery (properties, schemas) and the worker picking up the jobs. " +
-      "Each object type is copied by one page loop (reading the next page while writing the current one): while all four " +
-      "types run together they fill the budget, but contacts hold 58% of the records and finish alone, and one loop cannot " +
-      "use 190 calls per 10 s (pro) by itself. What would close it: split a large type's backfill into parallel id ranges.",
+    "hubsync keeps 3% of HubSpot's limit as headroom for other integrations (HUBSYNC_RATE_HEADROOM, default 0.97) and " +
+      "adds 100 ms to each 10-second window for the spread of arrival times, so its ceiling on the list/batch channel is " +
+      "0.97 × 10 ÷ 10.1 ≈ 96% of the bound; the measured time also includes discovery (properties, schemas) and the worker " +
+      "picking up the jobs. A type of 10,000 records or more is read by its list loop and by search readers over " +
+      "hs_object_id ranges at once, so the budget stays full while a large type is left; where a search body cannot carry " +
+      "the catalog's property names, search gives ids and every record still costs one list or batch call on the shared " +
+      "budget. On a machine whose CPUs are busy with other work, writing the pages (hundreds of columns a row) rather than " +
+      "HubSpot's limit sets the pace: compare the load average noted beside the run.",
   ],
   [
     "peak worker memory",
@@ -169,9 +178,9 @@ function tierRows(t: TierResults, sizes: BenchResults["sizes"]): Row[] {
   rows.push(["Backfill: time until every record is copied", tier, ...both(bh, bn, (b) => secs(b.ms)), ""]);
   rows.push(["Backfill: time until associations are copied too", tier, ...both(bh, bn, (b) => secs(b.totalMs)), ""]);
   rows.push([
-    `Backfill: records/s (÷ max ${int(t.maxRecordsPerSecond)}/s)`,
+    `Backfill: records/s (÷ bound ${int(t.boundRecordsPerSecond)}/s)`,
     tier,
-    ...both(bh, bn, (b) => `${int(b.recordsPerSecond)}/s (${pct(b.ratioToMax)})`),
+    ...both(bh, bn, (b) => `${int(b.recordsPerSecond)}/s (${pct(b.ratioToBound)})`),
     "≥ 95%",
   ]);
   rows.push(["Backfill: API calls per record (records and associations)", tier, ...both(bh, bn, (b) => dec(b.callsPerRecord, 4)), ""]);
@@ -255,9 +264,12 @@ ${closingNotes(r.goals)}
 
 ## How to read this
 
-- **The bound is HubSpot's rate limit**, not CPU or PostgreSQL. A private app may send *limit* requests per 10 s
-  (free/starter 100, pro/enterprise 190) and a list or batch-read call carries at most 100 records, so no client can copy
-  more than *limit* × 100 ÷ 10 s records per second (1,000/s on free, 1,900/s on pro). The ratio is records/s ÷ that,
+- **The bound is HubSpot's rate limits**, not CPU or PostgreSQL: the records per second its published limits allow
+  through every channel that can carry this portal's property catalog. List pages and batch reads share the 10-second
+  limit (free/starter 100, pro/enterprise 190 requests) at 100 records a call; search has its own limit (5 requests a
+  second) at 200 records a page, but only for a type whose property names fit in its 3,000-character body. Per tier:
+${r.tiers.map((t) => `  - ${t.tier}: ${t.boundArithmetic}.`).join("\n")}
+  The ratio is records/s ÷ that bound,
   with records/s measured from the first \`enable_sync\` until every record is in PostgreSQL (discovery included).
   hubsync copies associations after both ends of a pair are live, with the v4 batch endpoints (exempt from the
   10-second limit); that phase is the "associations too" time.

@@ -17,6 +17,8 @@ import { hubsyncWriteBack, naiveWriteBack } from "./scenarios/write-back.ts";
 import { hubsyncWebhooks } from "./scenarios/webhooks.ts";
 import { BURST_LIMIT_PER_10S, startBenchSimulator, type Tier } from "../shared/sim.ts";
 import { checkCopy, hubsyncTable } from "./verify.ts";
+import { backfillBound } from "./bound.ts";
+import { SYNCED_TYPES } from "../shared/objects.ts";
 import { quoteIdent } from "../../core/schema/naming.ts";
 
 async function serverVersion(adminUrl: string): Promise<string> {
@@ -46,13 +48,24 @@ async function runTier(
   note: (m: string) => void,
 ): Promise<{ result: TierResults; db: BenchDatabase; hubsyncCopy: boolean }> {
   const limit = BURST_LIMIT_PER_10S[tier];
-  const result: TierResults = { tier, limitPer10s: limit, maxRecordsPerSecond: maxRecordsPerSecond(limit), checks: [], errors: [] };
   note(`[${tier}] seeding the simulator (~${opts.backfillRecords.toLocaleString("en-US")} records of the synced types)`);
   const sim = await startBenchSimulator({ tier, latencyMs: opts.latencyMs, seedSize: seedSizeFor(opts.backfillRecords), seed: opts.seed });
+  const bound = backfillBound(limit, sim.store, SYNCED_TYPES.map((t) => t.type));
+  const result: TierResults = {
+    tier,
+    limitPer10s: limit,
+    maxRecordsPerSecond: maxRecordsPerSecond(limit),
+    boundRecordsPerSecond: bound.boundRecordsPerSecond,
+    channels: bound.channels,
+    boundArithmetic: bound.arithmetic,
+    checks: [],
+    errors: [],
+  };
   const db = await createBenchDatabase(pg.adminUrl, tier);
   const ctx: TierContext = {
     tier,
     limitPer10s: limit,
+    bound,
     sim,
     db,
     http: naiveHttp(sim.url, sim.token),

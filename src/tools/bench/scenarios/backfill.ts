@@ -13,8 +13,10 @@ export interface BackfillFigures {
   /** Until the association tables are filled too (hubsync fills them after both ends are live; the naive script reads them embedded). */
   totalMs: number;
   recordsPerSecond: number;
-  /** records/s ÷ the rate-limited maximum (maxRecordsPerSecond). */
+  /** records/s ÷ the rate-limited maximum of list and batch calls (maxRecordsPerSecond). */
   ratioToMax: number;
+  /** records/s ÷ the bound through every channel that can carry the catalog (boundRecordsPerSecond). */
+  ratioToBound: number;
   calls: number;
   callsPerRecord: number;
   rateLimited: number;
@@ -22,12 +24,13 @@ export interface BackfillFigures {
   peakRssBytes: number | null;
 }
 
-function figures(ctx: TierContext, f: Omit<BackfillFigures, "recordsPerSecond" | "ratioToMax" | "callsPerRecord">): BackfillFigures {
+function figures(ctx: TierContext, f: Omit<BackfillFigures, "recordsPerSecond" | "ratioToMax" | "ratioToBound" | "callsPerRecord">): BackfillFigures {
   const recordsPerSecond = f.records / (f.ms / 1000);
   return {
     ...f,
     recordsPerSecond,
     ratioToMax: recordsPerSecond / maxRecordsPerSecond(ctx.limitPer10s),
+    ratioToBound: recordsPerSecond / ctx.bound.boundRecordsPerSecond,
     callsPerRecord: f.records ? f.calls / f.records : 0,
   };
 }

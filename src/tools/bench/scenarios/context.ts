@@ -2,11 +2,14 @@ import type { BenchDatabase } from "../../shared/database.ts";
 import type { NaiveHttp } from "../naive.ts";
 import type { BenchSim, Tier } from "../../shared/sim.ts";
 import type { WorkerProcess } from "../../shared/worker-process.ts";
+import { RECORDS_PER_CALL, type Bound } from "../bound.ts";
 
 /** Everything one tier's scenarios share: its simulator, its database, the naive script's client, and the worker once started. */
 export interface TierContext {
   tier: Tier;
   limitPer10s: number;
+  /** What HubSpot's limits allow through the channels that can carry this portal's catalog (bound.ts). */
+  bound: Bound;
   sim: BenchSim;
   db: BenchDatabase;
   http: NaiveHttp;
@@ -15,9 +18,6 @@ export interface TierContext {
   /** Progress lines (stderr) so a long run is not silent. */
   note(message: string): void;
 }
-
-/** Records per call of HubSpot's list/batch endpoints: what the rate-limited maximum assumes. */
-export const RECORDS_PER_CALL = 100;
 
 /** The most records per second any client can copy at this burst limit: limit per 10 s × 100 records per call ÷ 10 s. */
 export function maxRecordsPerSecond(limitPer10s: number): number {
