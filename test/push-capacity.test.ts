@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
-import { startWorker, type RunningWorker } from "../src/core/worker/runner.ts";
+import { pushConcurrencySetting, startWorker, type RunningWorker } from "../src/core/worker/runner.ts";
+import { rateLimitSettings } from "../src/core/config.ts";
 import { createMemoryRateBudget, createPgRateBudget } from "../src/core/hubspot/rate-budget.ts";
 import { enqueueInDatabase } from "../src/core/jobs.ts";
 import { installedDatabase, type TestDatabase } from "./support/database.ts";
@@ -142,6 +143,16 @@ describe("the rate budget", () => {
     expect(rows[0]!.n).toBe(4);
   });
 
+  it("gives pushes no precedence with HUBSYNC_PUSH_RATE_SHARE=0", async () => {
+    await db.pool.query(`update hubsync.rate_budget set slots = '{}', push_slots = '{}', push_waiting_until = null where bucket = 'general'`);
+    const budget = createPgRateBudget(db.pool, { generalLimit: 2, headroom: 1, ...rateLimitSettings({ HUBSYNC_PUSH_RATE_SHARE: "0" }) });
+    await budget.reserve("general");
+    await budget.reserve("general");
+    expect(await reserve(true)).toMatchObject({ reason: "window" });
+    await ageOldest();
+    expect(await reserve(false)).toMatchObject({ wait_ms: 0 });
+  });
+
   it("without a database, a waiting push goes before a backfill's request that waited longer", async () => {
     const budget = createMemoryRateBudget({ generalLimit: 2, headroom: 1, generalWindowMs: 300, marginMs: 0, pushShare: 0.5 });
     await budget.reserve("general");
@@ -152,5 +163,16 @@ describe("the rate budget", () => {
     const push = budget.reserve("general", true).then(() => order.push("push"));
     await Promise.all([pull, push]);
     expect(order).toEqual(["push", "pull"]);
+  });
+});
+
+describe("the settings", () => {
+  it("refuse a push concurrency or rate share that is not one, naming the variable", () => {
+    expect(pushConcurrencySetting({})).toBe(2);
+    expect(pushConcurrencySetting({ HUBSYNC_PUSH_CONCURRENCY: "4" })).toBe(4);
+    expect(() => pushConcurrencySetting({ HUBSYNC_PUSH_CONCURRENCY: "many" })).toThrow(/HUBSYNC_PUSH_CONCURRENCY must be a whole number from 1 to 100, got "many"/);
+    expect(() => pushConcurrencySetting({ HUBSYNC_PUSH_CONCURRENCY: "0" })).toThrow(/HUBSYNC_PUSH_CONCURRENCY/);
+    expect(rateLimitSettings({ HUBSYNC_PUSH_RATE_SHARE: "0.25" })).toMatchObject({ pushShare: 0.25 });
+    expect(() => rateLimitSettings({ HUBSYNC_PUSH_RATE_SHARE: "2" })).toThrow(/HUBSYNC_PUSH_RATE_SHARE must be a fraction in \[0, 1\], got "2"/);
   });
 });
