@@ -86,7 +86,9 @@ begin
     return;
   end if;
   if not ahead and not probe and r.push_waiting_until is not null and r.push_waiting_until > t then
-    wait_ms := greatest(1, ceil(extract(epoch from (r.push_waiting_until - t)) * 1000)::integer);
+    -- asked again soon rather than at the lease's end: the push clears it as soon as it has its
+    -- slot, and a slot nobody takes meanwhile is lost to the backfill
+    wait_ms := least(25, greatest(1, ceil(extract(epoch from (r.push_waiting_until - t)) * 1000)::integer));
     reason := 'push';
     return;
   end if;

@@ -320,7 +320,8 @@ export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): R
           continue;
         }
         if (!ahead && pushWaitingUntil[bucket] > now) {
-          await sleep(pushWaitingUntil[bucket] - now);
+          // soon again rather than at the lease's end: the push clears it once it has its slot
+          await sleep(Math.min(25, pushWaitingUntil[bucket] - now));
           continue;
         }
         const slot = { at: now };
