@@ -144,18 +144,18 @@ const SHORTFALL: Array<[prefix: string, why: string]> = [
   [
     "commit-to-request p95 during",
     "pushes run on worker slots of their own (HUBSYNC_PUSH_CONCURRENCY) and take the next free slot of the rate window " +
-      "ahead of backfills and pulls, within half of each window (HUBSYNC_PUSH_RATE_SHARE). With the window full, a push " +
-      "still waits for one request to leave it (about 100 ms on free, 55 ms on pro) per batch call, after its 150 ms " +
-      "coalescing window; the rest of the tail is the machine's load (the worker, PostgreSQL and the simulator share 2 cores).",
+      "ahead of backfills and pulls, within half of each window (HUBSYNC_PUSH_RATE_SHARE), so neither the job slots nor the " +
+      "budget hold them back; with the window full a push still waits for one request to leave it (about 100 ms on free, " +
+      "55 ms on pro) per batch call. The rest of the tail is the push's own pace: one push per object type at a time sends " +
+      "its batches in order and commits each round, and the backfill's writes and the pulls' upserts compete with it for " +
+      "the machine (the worker, PostgreSQL and the simulator share its cores), so a stream faster than one round queues in " +
+      "the outbox.",
   ],
   [
     "commit-to-request",
-    "a push waits its 150 ms coalescing window, then for a free worker slot and a rate-budget slot. The median stays near " +
-      "200 ms; the tail is commits that arrived while the worker's job slots were busy with other work — here the stream " +
-      "starts right after the 10,000-change incremental pull, whose association refreshes and the minutely pull_all (which " +
-      "re-reads the pushed records) run at the same time (an earlier full run with the same stream gave p95 225 ms). " +
-      "What would close it: a worker slot reserved for hubsync_push (a second runner with its own concurrency), so pushes " +
-      "never queue behind pulls.",
+    "a push waits its 150 ms coalescing window, then a rate-budget slot (pushes have worker slots of their own and go " +
+      "first in the rate window). The tail is the push's own pace: one push per object type at a time sends its batches " +
+      "in order, so on a busy machine a stream faster than one push round queues in the outbox.",
   ],
 ];
 
