@@ -8,13 +8,21 @@ comment on table hubsync.rate_budget is
   'HubSpot''s rate limits as every hubsync process spends them, one row per bucket: general (the 10-second burst '
   'limit, the daily quota as HubSpot reports it, and portal-wide pauses: daily quota used up, token refused), '
   'search (the per-second search limit) and associations (association API calls). capacity per window_ms, '
-  'requests and 429s counted since install';
+  'requests and 429s counted since install. push_share: the fraction of each window pushes (write-back) may take '
+  'ahead of pulls and backfills (HUBSYNC_PUSH_RATE_SHARE), push_slots their reservations in the window, '
+  'push_waiting_until set while a push waits for the next free slot';
 
--- create or replace cannot change a function's OUT columns, and an older install has a rate_reserve
--- with fewer of them: dropped and created again on every install (nothing depends on it in SQL).
+-- create or replace cannot change a function's arguments or OUT columns, and older installs have a
+-- rate_reserve with fewer of them: dropped and created again on every install (nothing depends on
+-- it in SQL).
 drop function if exists hubsync.rate_reserve(text);
-create or replace function hubsync.rate_reserve(p_bucket text, out wait_ms integer, out reason text, out slot timestamptz,
-                                                out probe boolean, out message text)
+drop function if exists hubsync.rate_reserve(text, boolean);
+-- p_push: the reservation is a push's. A user who committed a change waits for it, while a backfill
+-- or a pull takes minutes anyway: so within push_share of the window a push goes first. When the
+-- window is full it takes the next slot that frees (the others hold back until push_waiting_until);
+-- beyond its share it queues like everyone else, so a mass update never starves the pulls.
+create or replace function hubsync.rate_reserve(p_bucket text, p_push boolean default false, out wait_ms integer, out reason text,
+                                                out slot timestamptz, out probe boolean, out message text)
 language plpgsql as $$
 declare
   r hubsync.rate_budget%rowtype;
@@ -22,6 +30,8 @@ declare
   t timestamptz;
   win interval;
   live timestamptz[];
+  push_live timestamptz[];
+  ahead boolean;
 begin
   probe := false;
   select * into r from hubsync.rate_budget where bucket = p_bucket for update;
@@ -60,24 +70,44 @@ begin
   end if;
   win := make_interval(secs => r.window_ms / 1000.0);
   live := array(select s from unnest(r.slots) as s where s > t - win order by s);
+  push_live := array(select s from unnest(r.push_slots) as s where s > t - win order by s);
+  ahead := p_push and cardinality(push_live) < floor(r.capacity * r.push_share);
   if cardinality(live) >= r.capacity and not probe then
     -- the oldest reservation that must leave the window before this one fits
     wait_ms := greatest(1, ceil(extract(epoch from (live[cardinality(live) - r.capacity + 1] + win - t)) * 1000)::integer);
     reason := 'window';
+    if ahead then
+      -- the others hold back until this push has had that slot: its wait, the caller's jitter
+      -- (up to 15 ms) and a round trip to the database
+      update hubsync.rate_budget
+         set push_waiting_until = greatest(coalesce(push_waiting_until, t), t + make_interval(secs => (wait_ms + 100) / 1000.0))
+       where bucket = p_bucket;
+    end if;
+    return;
+  end if;
+  if not ahead and not probe and r.push_waiting_until is not null and r.push_waiting_until > t then
+    -- asked again soon rather than at the lease's end: the push clears it as soon as it has its
+    -- slot, and a slot nobody takes meanwhile is lost to the backfill
+    wait_ms := least(25, greatest(1, ceil(extract(epoch from (r.push_waiting_until - t)) * 1000)::integer));
+    reason := 'push';
     return;
   end if;
   update hubsync.rate_budget
-     set slots = live || t, requests = requests + 1, updated_at = t
+     set slots = live || t,
+         push_slots = case when p_push then push_live || t else push_live end,
+         push_waiting_until = case when ahead then null else push_waiting_until end,
+         requests = requests + 1, updated_at = t
    where bucket = p_bucket;
   wait_ms := 0;
   if not probe then reason := null; message := null; end if;
   slot := t;
 end
 $$;
-comment on function hubsync.rate_reserve(text) is
+comment on function hubsync.rate_reserve(text, boolean) is
   'Reserves one HubSpot request in a bucket of hubsync.rate_budget for the calling process: wait_ms = 0 and the slot '
-  'taken, or how long to wait and why (window, 429 block, daily or auth pause); probe = the one request let through '
-  'to see whether a pause is over. Called by the worker before each request';
+  'taken, or how long to wait and why (window, 429 block, daily or auth pause, push = a push goes first); probe = the '
+  'one request let through to see whether a pause is over. p_push: a push''s request, first in line within push_share '
+  'of the window. Called by the worker before each request';
 
 -- A portal-wide pause: nobody sends anything before p_until except one probe then.
 create or replace function hubsync.rate_pause(p_reason text, p_until timestamptz, p_message text)

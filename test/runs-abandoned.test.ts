@@ -37,7 +37,7 @@ describe("the dead-worker check", () => {
            ('companies', 'incremental', 'me', now() - interval '1 minute'),
            ('deals', 'incremental', 'late', now())`,
       );
-      await unlockDeadWorkers(db.pool, "me", quietLog);
+      await unlockDeadWorkers(db.pool, new Set(["me"]), quietLog);
       const after = await runs();
       expect(after.map((r) => [r.worker_id, r.status])).toEqual([
         ["ghost", "abandoned"],
@@ -51,7 +51,7 @@ describe("the dead-worker check", () => {
       await holder.end();
     }
     // the holder's connection is gone, so is its worker
-    await unlockDeadWorkers(db.pool, "me", quietLog);
+    await unlockDeadWorkers(db.pool, new Set(["me"]), quietLog);
     expect((await runs("worker_id = 'alive'")).map((r) => r.status)).toEqual(["abandoned"]);
     await db.pool.query(`delete from hubsync.runs`);
   });
@@ -134,12 +134,12 @@ describe("a `hubsync sync` SIGKILLed mid-backfill", () => {
     expect(run.worker_id).toMatch(/^sync-/);
     // alive: the check leaves it alone
     await new Promise((r) => setTimeout(r, 5_500));
-    await unlockDeadWorkers(db.pool, null, quietLog);
+    await unlockDeadWorkers(db.pool, new Set(), quietLog);
     expect((await runs(`id = $1`, [run.id]))[0]!.status).toBe("running");
     sync.child.kill("SIGKILL");
     await sync.exited;
     await waitFor("the run to be closed", async () => {
-      await unlockDeadWorkers(db.pool, null, quietLog);
+      await unlockDeadWorkers(db.pool, new Set(), quietLog);
       return (await runs(`id = $1 and status = 'abandoned'`, [run.id]))[0];
     }, { timeoutMs: 10_000 });
   }, 120_000);

@@ -33,6 +33,8 @@ function isTimeZone(tz: string): boolean {
 const RateEnvSchema = z.object({
   /** Share of HubSpot's limits hubsync uses, e.g. 0.8 to leave room for other integrations (default 0.97). */
   HUBSYNC_RATE_HEADROOM: numberSetting("HUBSYNC_RATE_HEADROOM", (n) => n > 0 && n <= 1, "a fraction in (0, 1]"),
+  /** Share of each rate window a push (write-back) may take ahead of pulls and backfills (default 0.5; 0 = no precedence). */
+  HUBSYNC_PUSH_RATE_SHARE: numberSetting("HUBSYNC_PUSH_RATE_SHARE", (n) => n >= 0 && n <= 1, "a fraction in [0, 1]"),
   /** IANA time zone whose midnight resets HubSpot's daily quota (the HubSpot account's; default UTC). */
   HUBSYNC_DAILY_RESET_TZ: z
     .string()
@@ -135,6 +137,7 @@ function problemsOf(error: z.ZodError): string {
  */
 export function rateLimitSettings(source: NodeJS.ProcessEnv = process.env): {
   headroom?: number;
+  pushShare?: number;
   dailyResetTimeZone?: string;
   dailyRecheckMs?: number;
   authPauseMs?: number;
@@ -146,6 +149,7 @@ export function rateLimitSettings(source: NodeJS.ProcessEnv = process.env): {
   const e = parsed.data;
   return {
     ...(e.HUBSYNC_RATE_HEADROOM !== undefined ? { headroom: e.HUBSYNC_RATE_HEADROOM } : {}),
+    ...(e.HUBSYNC_PUSH_RATE_SHARE !== undefined ? { pushShare: e.HUBSYNC_PUSH_RATE_SHARE } : {}),
     ...(e.HUBSYNC_DAILY_RESET_TZ !== undefined ? { dailyResetTimeZone: e.HUBSYNC_DAILY_RESET_TZ } : {}),
     ...(e.HUBSYNC_DAILY_RECHECK_MS !== undefined ? { dailyRecheckMs: e.HUBSYNC_DAILY_RECHECK_MS } : {}),
     ...(e.HUBSYNC_AUTH_PAUSE_MS !== undefined ? { authPauseMs: e.HUBSYNC_AUTH_PAUSE_MS } : {}),

@@ -22,7 +22,8 @@ const USAGE = `usage: hubsync worker [--concurrency N] [--crontab FILE] [--webho
 
 Runs graphile-worker with hubsync's tasks until SIGTERM/SIGINT: the pull crontab, the pushes the
 outbox triggers wake, association sweeps and webhook applies.
-  --concurrency N     jobs run at once (default: HUBSYNC_WORKER_CONCURRENCY, else 5)
+  --concurrency N     jobs run at once, pushes apart (default: HUBSYNC_WORKER_CONCURRENCY, else 5);
+                      pushes have slots of their own (HUBSYNC_PUSH_CONCURRENCY, else 2)
   --crontab FILE      the crontab to run (default: HUBSYNC_CRONTAB, else the crontab file shipped with hubsync)
   --webhooks-port N   also receive HubSpot webhooks on this port, in this process (as \`hubsync webhooks\`)
   --webhooks-host H   the address the receiver listens on (default: HUBSYNC_WEBHOOK_HOST, else 0.0.0.0)

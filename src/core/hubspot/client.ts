@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { Client } from "@hubspot/api-client";
 import type pg from "pg";
 import type { Logger } from "pino";
@@ -150,6 +151,21 @@ export interface HubSpotApi {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/**
+ * The push lane. A user who committed a change waits for it to reach HubSpot, while a backfill
+ * takes minutes whatever happens: every HubSpot call made inside inPushLane() goes first in the
+ * rate budget (within the pushes' share, BudgetLimits.pushShare) and has sockets of its own, so it
+ * never queues behind pages a backfill is waiting to send. A context rather than an option on each
+ * call, because a push's calls (batch writes, and the property reads, searches, merge checks and
+ * association writes around them) sit several functions deep in code the pulls share.
+ */
+const pushLane = new AsyncLocalStorage<true>();
+
+/** Runs `fn` with its HubSpot calls in the push lane. */
+export function inPushLane<T>(fn: () => Promise<T>): Promise<T> {
+  return pushLane.run(true, fn);
+}
+
 /** The path with its query string; list values repeat the key. */
 export function withQuery(path: string, query: HubSpotRequest["query"]): string {
   const q = new URLSearchParams();
@@ -214,6 +230,12 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
     general: createSemaphore(concurrency),
     search: createSemaphore(4),
     associations: createSemaphore(concurrency),
+  };
+  // the push lane's sockets: pulls holding every general one while they wait for the budget must not hold a push back
+  const pushInFlight: Record<Bucket, ReturnType<typeof createSemaphore>> = {
+    general: createSemaphore(4),
+    search: createSemaphore(2),
+    associations: createSemaphore(4),
   };
   const stats: ClientStats = { requests: 0, rateLimited: 0, retries: 0 };
   let rateHeaders: Record<string, string> = {};
@@ -310,15 +332,16 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
     const bucket = requested === "associations" && budget.limits.associationsMode === "general" ? "general" : requested;
     const label = callOptions.label ?? `${req.method} ${req.path}`;
     const idempotent = callOptions.idempotent ?? true;
+    const push = pushLane.getStore() === true;
     let attempts: Attempts = { failures: 0, limited: 0 };
     for (;;) {
       // A slot is reserved only once a socket is ours, so the request leaves when the budget says
       // (reserving first and queueing for a socket after would bunch requests at HubSpot's end).
-      const release = await inFlight[bucket].acquire();
+      const release = await (push ? pushInFlight : inFlight)[bucket].acquire();
       const started = Date.now();
       let slot: unknown = null;
       try {
-        slot = await budget.reserve(bucket);
+        slot = await budget.reserve(bucket, push);
         stats.requests++;
         recordUsage("requests");
         try {

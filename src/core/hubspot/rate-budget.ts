@@ -46,6 +46,11 @@ export interface BudgetLimits {
   searchWindowMs: number;
   /** Fraction of HubSpot's limits we allow ourselves; the rest is for other integrations and clock skew. */
   headroom: number;
+  /**
+   * Fraction of each window a push may take ahead of pulls and backfills (HUBSYNC_PUSH_RATE_SHARE,
+   * default 0.5): within it a push gets the next free slot; beyond it, it queues with the rest.
+   */
+  pushShare: number;
   /** Below this many daily calls left, stop (0 = only stop when HubSpot says so). */
   dailyFloor: number;
   /** IANA time zone whose midnight resets HubSpot's daily quota: the account's (read from account-info), or HUBSYNC_DAILY_RESET_TZ. */
@@ -75,6 +80,9 @@ export const DEFAULT_LIMITS: BudgetLimits = {
   searchWindowMs: 1_000,
   // The burst limit is per app, so hubsync may use nearly all of it; the shared window keeps it under.
   headroom: 0.97,
+  // Enough for a steady write-back (at 100 rows per call, half of the free tier's window carries
+  // ~480 rows/s) while a backfill still gets at least the other half.
+  pushShare: 0.5,
   dailyFloor: 0,
   dailyResetTimeZone: "UTC",
   dailyRecheckMs: 60 * 60 * 1000,
@@ -117,8 +125,11 @@ export function nextDailyReset(now: Date, timeZone: string): Date {
 export type Slot = unknown;
 
 export interface RateBudget {
-  /** Waits until this process may send one request in the bucket. Throws DailyLimitError. */
-  reserve(bucket: Bucket): Promise<Slot>;
+  /**
+   * Waits until this process may send one request in the bucket. Throws DailyLimitError. `push`:
+   * the request is a push's, first in line within the pushes' share of the window (pushShare).
+   */
+  reserve(bucket: Bucket, push?: boolean): Promise<Slot>;
   /** Moves the slot to now (the answer's arrival), so the window covers the request's arrival at HubSpot. */
   settle(bucket: Bucket, slot: Slot): Promise<void>;
   /** After a 429: nobody sends in the bucket for ms. */
@@ -175,14 +186,15 @@ export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimit
   function configure(): Promise<void> {
     configured ??= pool
       .query(
-        `insert into hubsync.rate_budget (bucket, capacity, window_ms) values ('general', $1, $2), ('search', $3, $4), ('associations', $5, $6)
-         on conflict (bucket) do update set capacity = excluded.capacity, window_ms = excluded.window_ms`,
+        `insert into hubsync.rate_budget (bucket, capacity, window_ms, push_share) values ('general', $1, $2, $7), ('search', $3, $4, $7), ('associations', $5, $6, $7)
+         on conflict (bucket) do update set capacity = excluded.capacity, window_ms = excluded.window_ms, push_share = excluded.push_share`,
         [
           capacityFor(limits.generalLimit, limits.headroom),
           limits.generalWindowMs + limits.marginMs,
           capacityFor(limits.searchLimit, limits.headroom),
           limits.searchWindowMs + limits.marginMs,
           ...associationsWindow(limits),
+          limits.pushShare,
         ],
       )
       // A process starting up may carry a fixed token: an earlier 401 pause gives it one try
@@ -198,11 +210,11 @@ export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimit
 
   return {
     limits,
-    async reserve(bucket) {
+    async reserve(bucket, push = false) {
       await configure();
       for (;;) {
         // the slot travels as text: microseconds survive, which a JS Date would cut to milliseconds
-        const { rows } = await pool.query(`select wait_ms, reason, slot::text, probe, message from hubsync.rate_reserve($1)`, [bucket]);
+        const { rows } = await pool.query(`select wait_ms, reason, slot::text, probe, message from hubsync.rate_reserve($1, $2)`, [bucket, push]);
         const row = ReserveRow.parse(rows[0]);
         if (row.wait_ms <= 0) return { at: row.slot, probe: row.probe } satisfies PgSlot;
         const until = new Date(Date.now() + row.wait_ms);
@@ -267,6 +279,9 @@ export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimit
 export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): RateBudget {
   const limits: BudgetLimits = { ...defaultLimits(), ...overrides };
   const slots: Record<Bucket, Array<{ at: number }>> = { general: [], search: [], associations: [] };
+  // the pushes' reservations (counted against their share) and how long others hold back for a waiting push
+  const pushSlots: Record<Bucket, number[]> = { general: [], search: [], associations: [] };
+  const pushWaitingUntil: Record<Bucket, number> = { general: 0, search: 0, associations: 0 };
   let paused: { until: number; reason: PortalPauseReason; message: string } | null = null;
   const blocked: Record<Bucket, { until: number; reason: string }> = {
     general: { until: 0, reason: "" },
@@ -281,7 +296,7 @@ export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): R
   };
   return {
     limits,
-    async reserve(bucket) {
+    async reserve(bucket, push = false) {
       for (;;) {
         const now = Date.now();
         const b = blocked[bucket];
@@ -296,12 +311,24 @@ export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): R
         const { capacity, windowMs } = settings(bucket);
         const live = slots[bucket].filter((s) => s.at > now - windowMs).sort((a, b) => a.at - b.at);
         slots[bucket] = live;
-        if (live.length < capacity) {
-          const slot = { at: now };
-          live.push(slot);
-          return slot;
+        pushSlots[bucket] = pushSlots[bucket].filter((at) => at > now - windowMs);
+        const ahead = push && pushSlots[bucket].length < Math.floor(capacity * limits.pushShare);
+        if (live.length >= capacity) {
+          const waitMs = live[live.length - capacity]!.at + windowMs - now + 1;
+          if (ahead) pushWaitingUntil[bucket] = Math.max(pushWaitingUntil[bucket], now + waitMs + 100);
+          await sleep(waitMs);
+          continue;
         }
-        await sleep(live[live.length - capacity]!.at + windowMs - now + 1);
+        if (!ahead && pushWaitingUntil[bucket] > now) {
+          // soon again rather than at the lease's end: the push clears it once it has its slot
+          await sleep(Math.min(25, pushWaitingUntil[bucket] - now));
+          continue;
+        }
+        const slot = { at: now };
+        live.push(slot);
+        if (push) pushSlots[bucket].push(now);
+        if (ahead) pushWaitingUntil[bucket] = 0;
+        return slot;
       }
     },
     async settle(_bucket, slot) {

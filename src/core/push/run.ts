@@ -1,6 +1,6 @@
 import type pg from "pg";
 import type { SyncContext } from "../context.ts";
-import type { HubSpotApi } from "../hubspot/client.ts";
+import { inPushLane, type HubSpotApi } from "../hubspot/client.ts";
 import { pushAssociations, type AssociationResult } from "./associations.ts";
 import { z } from "zod";
 import { HELD_FOR_SEARCH, settleTriedCreates } from "./creates.ts";
@@ -79,7 +79,7 @@ export async function runPush(ctx: SyncContext, objectType: string, options: Pus
   // concurrent pushes can never hold a pool's connections while waiting for more.
   const conn = options.conn ?? (await ctx.pool.connect());
   try {
-    return await runPushOn(conn, ctx, objectType, options);
+    return await inPushLane(() => runPushOn(conn, ctx, objectType, options));
   } finally {
     if (!options.conn) conn.release();
   }

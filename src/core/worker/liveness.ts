@@ -7,7 +7,7 @@ import type { Logger } from "../log.ts";
  * graphile-worker releases a job locked by a worker that died (SIGKILL, OOM, lost host) only after
  * 4 hours, and the job's named queue with it: a killed backfill would hold its object's whole
  * queue (pulls included) that long. So each worker process holds a session-level advisory lock
- * named after its worker-pool id on a connection of its own; the lock goes when the process (or
+ * named after each of its worker-pool ids (the pulls' and the pushes') on a connection of its own; the lock goes when the process (or
  * its connection) does. Any worker then treats locks whose owner's advisory lock is free as
  * orphaned and releases them with graphile's force_unlock_workers: at start, and every few
  * seconds. Locks younger than GRACE_MS are left alone: a pool locks its first job a moment after
@@ -23,25 +23,30 @@ const RECONNECT_MS = 1_000;
 const KEY = (id: string) => `hubsync worker ${id}`;
 
 export interface LivenessLock {
-  /** Starts holding the lock of a worker pool (the id graphile gives it). */
+  /** Starts holding the lock of a worker pool (the id graphile gives it); a process may run several. */
   hold(poolId: string): void;
   close(): Promise<void>;
 }
 
-/** Holds the advisory lock of this process's worker pool, reconnecting after a lost connection (a PostgreSQL restart). */
+/** Holds the advisory locks of this process's worker pools, reconnecting after a lost connection (a PostgreSQL restart). */
 export function livenessLock(databaseUrl: string, log: Logger): LivenessLock {
-  let poolId: string | null = null;
+  const poolIds: string[] = [];
   let client: pg.Client | null = null;
+  // every id in poolIds is locked on `client` (pools created later take theirs at once)
+  let connected = false;
   let closed = false;
   let timer: NodeJS.Timeout | null = null;
+  const take = (c: pg.Client, id: string) => c.query(`select pg_advisory_lock(hashtextextended($1, 0))`, [KEY(id)]);
 
   const connect = async (): Promise<void> => {
-    if (closed || !poolId || client) return;
+    if (closed || poolIds.length === 0 || client) return;
     const c = new pg.Client({ connectionString: databaseUrl, application_name: "hubsync worker liveness" });
     client = c;
+    connected = false;
     const retry = (err: unknown) => {
       if (client !== c) return;
       client = null;
+      connected = false;
       c.end().catch(() => {});
       if (closed) return;
       log.warn({ err: err instanceof Error ? err.message : String(err) }, "worker liveness lock lost; taking it again");
@@ -51,7 +56,9 @@ export function livenessLock(databaseUrl: string, log: Logger): LivenessLock {
     c.on("end", () => retry(new Error("connection ended")));
     try {
       await c.connect();
-      await c.query(`select pg_advisory_lock(hashtextextended($1, 0))`, [KEY(poolId)]);
+      // by index: a pool created while this runs is taken here too
+      for (let i = 0; i < poolIds.length; i++) await take(c, poolIds[i]!);
+      connected = true;
     } catch (err) {
       retry(err);
     }
@@ -59,8 +66,9 @@ export function livenessLock(databaseUrl: string, log: Logger): LivenessLock {
 
   return {
     hold(id) {
-      poolId = id;
-      void connect();
+      poolIds.push(id);
+      if (client && connected) take(client, id).catch((err: unknown) => log.warn({ err: String(err) }, "could not take a worker pool's liveness lock"));
+      else void connect();
     },
     async close() {
       closed = true;
@@ -74,10 +82,10 @@ export function livenessLock(databaseUrl: string, log: Logger): LivenessLock {
 
 /**
  * Releases jobs and queues locked by worker pools whose process is gone, and closes their runs as
- * 'abandoned'. Returns the pool ids released. `self` (this process's pool) is never released, even
- * while its own lock is being taken again after a reconnect.
+ * 'abandoned'. Returns the pool ids released. `self` (this process's pools) is never released,
+ * even while its own locks are being taken again after a reconnect.
  */
-export async function unlockDeadWorkers(pool: pg.Pool, self: string | null, log: Logger): Promise<string[]> {
+export async function unlockDeadWorkers(pool: pg.Pool, self: ReadonlySet<string>, log: Logger): Promise<string[]> {
   const client = await pool.connect();
   const released: string[] = [];
   try {
@@ -93,7 +101,7 @@ export async function unlockDeadWorkers(pool: pg.Pool, self: string | null, log:
       [GRACE_MS],
     );
     for (const { locked_by: id } of rows) {
-      if (id === self) continue;
+      if (self.has(id)) continue;
       const { rows: got } = await client.query<{ free: boolean }>(`select pg_try_advisory_lock(hashtextextended($1, 0)) as free`, [KEY(id)]);
       if (!got[0]?.free) continue;
       try {
@@ -131,17 +139,17 @@ export interface LivenessWatch {
 
 /**
  * What the runner calls before starting graphile: releases what dead workers left locked (so this
- * worker can carry their backfills, pulls and pushes on), holds this worker's own lock once its
- * pool exists, and checks again every `intervalMs` (env HUBSYNC_DEAD_WORKER_CHECK_MS, default 10 s)
+ * worker can carry their backfills, pulls and pushes on), holds this worker's own lock for each
+ * pool it creates, and checks again every `intervalMs` (env HUBSYNC_DEAD_WORKER_CHECK_MS, default 10 s)
  * for workers that die while this one runs.
  */
 export async function watchLiveness(opts: { pool: pg.Pool; databaseUrl: string; events: WorkerEvents; log: Logger; intervalMs?: number }): Promise<LivenessWatch> {
   const { pool, log } = opts;
   const intervalMs = opts.intervalMs ?? Number(process.env.HUBSYNC_DEAD_WORKER_CHECK_MS ?? 10_000);
   const lock = livenessLock(opts.databaseUrl, log);
-  let self: string | null = null;
+  const self = new Set<string>();
   opts.events.on("pool:create", ({ workerPool }) => {
-    self = workerPool.id;
+    self.add(workerPool.id);
     lock.hold(workerPool.id);
   });
   const check = () =>

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { EventEmitter } from "node:events";
+import { z } from "zod";
 import { parseCrontab, run, type ParsedCronItem, type Runner, type Task, type TaskList, type WorkerEvents, type WorkerPool } from "graphile-worker";
 import { createPool } from "../db/pool.ts";
 import { WORKER_SCHEMA } from "../db/install.ts";
@@ -27,8 +28,10 @@ function taskFiles(directory: string): string[] {
 
 export interface WorkerOptions {
   databaseUrl: string;
-  /** Jobs run at once in this process (default 5: HubSpot's rate limit, not CPU, is the bound). */
+  /** Jobs other than pushes run at once in this process (default 5: HubSpot's rate limit, not CPU, is the bound). */
   concurrency?: number;
+  /** Push jobs run at once, in slots of their own (default HUBSYNC_PUSH_CONCURRENCY, else 2); see startWorker. */
+  pushConcurrency?: number;
   /** Task files: this option, else HUBSYNC_TASK_DIRECTORY, else hubsync's tasks/. */
   taskDirectory?: string;
   /** Crontab path: this option, else HUBSYNC_CRONTAB, else the `crontab` file shipped with hubsync. */
@@ -45,6 +48,7 @@ export interface WorkerOptions {
 }
 
 export interface RunningWorker {
+  /** The runner of every task but the push (its addJob queues any task). */
   runner: Runner;
   /** Resolves once the worker stopped and everything it opened is closed. */
   done: Promise<void>;
@@ -53,6 +57,20 @@ export interface RunningWorker {
   failed: Promise<Error>;
   /** True when running jobs had to be failed (forced stop): their code may still hold timers. */
   readonly forced: boolean;
+}
+
+/** The task that gets worker slots of its own. */
+const PUSH_TASK = "hubsync_push";
+
+const PushConcurrency = z.coerce.number().int().min(1).max(100);
+
+/** HUBSYNC_PUSH_CONCURRENCY, checked: a typo stops the worker rather than silently meaning 2. */
+export function pushConcurrencySetting(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.HUBSYNC_PUSH_CONCURRENCY;
+  if (raw === undefined || raw === "") return 2;
+  const parsed = PushConcurrency.safeParse(raw);
+  if (!parsed.success) throw new Error(`hubsync worker: HUBSYNC_PUSH_CONCURRENCY must be a whole number from 1 to 100, got "${raw}"`);
+  return parsed.data;
 }
 
 /** Reads and parses the crontab up front, so a typo stops the worker instead of silently disabling cron. */
@@ -88,6 +106,16 @@ export async function loadTasks(directory: string, getPool: () => Promise<import
 
 /**
  * Runs graphile-worker with hubsync's tasks and crontab in the private schema hubsync_worker.
+ *
+ * Pushes have worker slots of their own: two graphile-worker runners share this process, its pool
+ * and its events. One runs every task but hubsync_push with `concurrency` slots (and the crontab);
+ * the other runs only hubsync_push with `pushConcurrency` slots. graphile-worker asks the database
+ * only for jobs of the tasks a runner knows, so neither takes the other's jobs, and a push is
+ * picked up at once even while backfills and pulls hold every other slot for minutes. Of the ways
+ * graphile-worker offers, this one needs nothing from the job rows: a named queue would run the
+ * pushes of all types one at a time, and forbidden flags would have every queueing place (SQL
+ * triggers, crontab, tasks) set a flag and still share the slots.
+ *
  * Shutdown is ours, not graphile's signal handler: graphile re-raises the signal after its
  * graceful stop, killing the process before the pool and the logger are flushed. The batch
  * delays are 0 because with the default (-1) a job finishing during shutdown is reported done
@@ -98,6 +126,7 @@ export async function loadTasks(directory: string, getPool: () => Promise<import
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const log = (options.log ?? rootLog).child({ component: "worker" });
   const concurrency = options.concurrency ?? 5;
+  const pushConcurrency = options.pushConcurrency ?? pushConcurrencySetting();
   const taskDirectory = resolve(options.taskDirectory ?? process.env.HUBSYNC_TASK_DIRECTORY ?? DEFAULT_TASK_DIRECTORY);
   const crontab = loadCrontab(resolve(options.crontabFile ?? process.env.HUBSYNC_CRONTAB ?? DEFAULT_CRONTAB));
   const tasks = taskNames(taskDirectory);
@@ -105,7 +134,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   if (missing.length) log.warn({ crontab: crontab.path, missing }, "crontab names tasks this worker does not have; their jobs wait for a worker that does");
 
   // Jobs use the pool through getWorkerContext() while graphile holds one connection for LISTEN.
-  const pool = createPool(options.databaseUrl, { max: concurrency * 2 + 2, applicationName: "hubsync worker" });
+  const pool = createPool(options.databaseUrl, { max: (concurrency + pushConcurrency) * 2 + 3, applicationName: "hubsync worker" });
   try {
     await assertInstalled(pool);
   } catch (err) {
@@ -118,12 +147,14 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   initWorkerContext({ pool });
 
   // runner.kill() does nothing once a graceful stop has begun, so the forced stop goes to the
-  // worker pool itself, which graphile only hands out through this event.
+  // worker pools themselves, which graphile only hands out through this event (one per runner).
   const events: WorkerEvents = new EventEmitter();
-  let workerPool: WorkerPool | null = null;
+  const workerPools: WorkerPool[] = [];
   events.on("pool:create", ({ workerPool: p }) => {
-    workerPool = p;
-    setWorkerId(p.id);
+    // Runs carry the id of the first pool: the process holds a liveness lock for each of its
+    // pools, and they all go when it dies, so any one of them tells a dead worker's runs.
+    if (workerPools.length === 0) setWorkerId(p.id);
+    workerPools.push(p);
   });
   // graphile gives up on its pool when it cannot record a job's outcome (the database went away)
   // and then waits for jobs that cannot finish either: `failed` tells the caller at once.
@@ -140,40 +171,53 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     if (forced) return;
     forced = true;
     log.warn({ reason }, "stopping now: running jobs are failed and will be retried");
-    try {
-      const result = await (workerPool as WorkerPool | null)?.forcefulShutdown(reason);
-      if (result?.forceFailedJobs.length) log.warn({ jobs: result.forceFailedJobs.map((j) => ({ id: j.id, task: j.task_identifier })) }, "jobs failed by the forced stop");
-    } catch (err) {
-      log.error({ err: String(err) }, "forced stop failed");
+    for (const workerPool of workerPools) {
+      try {
+        const result = await workerPool.forcefulShutdown(reason);
+        if (result.forceFailedJobs.length) log.warn({ jobs: result.forceFailedJobs.map((j) => ({ id: j.id, task: j.task_identifier })) }, "jobs failed by the forced stop");
+      } catch (err) {
+        log.error({ err: String(err) }, "forced stop failed");
+      }
     }
   };
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? Number(process.env.HUBSYNC_SHUTDOWN_TIMEOUT_MS ?? 20_000);
   const signals = options.handleSignals ? handleSignals(log, shutdownTimeoutMs, forceStop) : null;
 
-  let runner: Runner;
-  try {
-    runner = await run({
+  const { [PUSH_TASK]: pushTask, ...otherTasks } = await loadTasks(taskDirectory, async () => pool, log);
+  const start = (taskList: TaskList, slots: number, cron: ParsedCronItem[]) =>
+    run({
       events,
       pgPool: pool,
       schema: WORKER_SCHEMA,
-      concurrency,
-      taskList: await loadTasks(taskDirectory, async () => pool, log),
-      parsedCronItems: crontab.items,
+      concurrency: slots,
+      taskList,
+      parsedCronItems: cron,
       noHandleSignals: true,
       logger: graphileLogger(log),
       preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
     });
+  const runners: Runner[] = [];
+  try {
+    // the crontab (pushes' sweep included) is queued by the main runner; queueing needs no task
+    runners.push(await start(otherTasks, concurrency, crontab.items));
+    if (pushTask) runners.push(await start({ [PUSH_TASK]: pushTask }, pushConcurrency, []));
   } catch (err) {
+    await Promise.all(runners.map((r) => r.stop().catch(() => {})));
     signals?.remove();
     await liveness.stop();
     await closeWorkerContext();
     await pool.end();
     throw err;
   }
+  const runner = runners[0]!;
+  // One runner stopping (a graceful stop, or its pool lost the database) stops the other too.
+  const stopAll = (reason?: string) => Promise.all(runners.map((r) => r.stop(reason).catch(() => {}))).then(() => undefined);
+  const both: Pick<Runner, "stop"> = { stop: stopAll };
   // runner.promise resolves even when the pool stopped on an error (graphile could not record a
   // job's outcome: the database went away); the pool's own promise carries that error.
-  const done = runner.promise
-    .then(() => (forced ? undefined : (workerPool as WorkerPool | null)?.promise))
+  const done = Promise.all(runners.map((r) => r.promise.finally(() => void stopAll())))
+    .then(() => (forced ? undefined : Promise.all(workerPools.map((p) => p.promise))))
+    .then(() => undefined)
     .finally(async () => {
       signals?.remove();
       await liveness.stop();
@@ -181,16 +225,16 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       await pool.end();
       log.info("worker stopped");
     });
-  signals?.attach(runner);
-  log.info({ concurrency, tasks, crontab: crontab.path, cron: crontab.items.map((i) => i.identifier) }, "worker started");
+  signals?.attach(both);
+  log.info({ concurrency, pushConcurrency: pushTask ? pushConcurrency : 0, tasks, crontab: crontab.path, cron: crontab.items.map((i) => i.identifier) }, "worker started");
 
-  runner.events.on("job:failed", ({ job, error }) => {
+  events.on("job:failed", ({ job, error }) => {
     log.error({ task: job.task_identifier, jobId: job.id, attempts: job.attempts, err: String(error) }, "job failed permanently");
   });
 
   // The push task (tasks/hubsync_push.ts), started with {}, sweeps every object type with changes due: after a crash the
   // dead worker's push job stays locked for hours, so a new worker sends the leftovers itself.
-  if (tasks.includes("hubsync_push")) {
+  if (pushTask) {
     await enqueue(runner.addJob, "hubsync_push").catch((err: unknown) => {
       log.warn({ err: String(err) }, "could not queue the startup push sweep");
     });
@@ -201,7 +245,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     done,
     failed,
     stop: async () => {
-      await runner.stop();
+      await stopAll();
       await done;
     },
     get forced() {
@@ -220,9 +264,9 @@ async function assertInstalled(pool: ReturnType<typeof createPool>): Promise<voi
 }
 
 function handleSignals(log: Logger, shutdownTimeoutMs: number, kill: (reason: string) => Promise<void>) {
-  let runner: Runner | null = null;
+  let runner: Pick<Runner, "stop"> | null = null;
   let received: NodeJS.Signals | null = null;
-  const stop = (signal: NodeJS.Signals, r: Runner) => {
+  const stop = (signal: NodeJS.Signals, r: Pick<Runner, "stop">) => {
     log.info({ signal, shutdownTimeoutMs }, "stopping: no new jobs; waiting for running ones (send the signal again to stop now)");
     r.stop(`received ${signal}`).catch((err: unknown) => log.error({ err: String(err) }, "graceful stop failed"));
     setTimeout(() => void kill(`running jobs still busy ${shutdownTimeoutMs} ms after ${signal}`), shutdownTimeoutMs).unref();
@@ -239,7 +283,7 @@ function handleSignals(log: Logger, shutdownTimeoutMs: number, kill: (reason: st
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
   return {
-    attach(r: Runner) {
+    attach(r: Pick<Runner, "stop">) {
       runner = r;
       if (received) stop(received, r);
     },

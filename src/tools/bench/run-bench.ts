@@ -14,6 +14,7 @@ import { maxRecordsPerSecond, type TierContext } from "./scenarios/context.ts";
 import { hubsyncIncremental, naiveIncrementalRun } from "./scenarios/incremental.ts";
 import { triggerCost, type TriggerFigures } from "./scenarios/trigger.ts";
 import { hubsyncWriteBack, naiveWriteBack } from "./scenarios/write-back.ts";
+import { hubsyncWriteBackUnderLoad } from "./scenarios/write-back-load.ts";
 import { hubsyncWebhooks } from "./scenarios/webhooks.ts";
 import { BURST_LIMIT_PER_10S, startBenchSimulator, type Tier } from "../shared/sim.ts";
 import { checkCopy, hubsyncTable } from "./verify.ts";
@@ -101,6 +102,9 @@ async function runTier(
     if (bf) {
       result.incremental.hubsync = await step("hubsync incremental pull", () => hubsyncIncremental(ctx, opts.changes, opts.timeoutMs));
       result.writeBack.hubsync = await step("hubsync write-back", () => hubsyncWriteBack(ctx, stream, opts.timeoutMs));
+      result.writeBackUnderLoad = await step("hubsync write-back during a backfill, pulls and association refreshes", () =>
+        hubsyncWriteBackUnderLoad(ctx, stream, opts.timeoutMs),
+      );
       const webhooks = await step("hubsync webhooks", () => hubsyncWebhooks(ctx, WEBHOOK_CHANGES, opts.timeoutMs));
       result.webhooks = { hubsync: webhooks };
     }

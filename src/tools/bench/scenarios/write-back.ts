@@ -33,7 +33,7 @@ export interface CommitStream {
 }
 
 /** hubsync's batch writes, on the dated paths or the legacy v3 ones (HUBSYNC_HUBSPOT_API). */
-const PUSH_PATH = new RegExp(`^/crm/(v3/objects|objects/\\d{4}-\\d{2})/${TYPE}/batch/(update|upsert|create)`);
+export const PUSH_PATH = new RegExp(`^/crm/(v3/objects|objects/\\d{4}-\\d{2})/${TYPE}/batch/(update|upsert|create)`);
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
