@@ -92,18 +92,23 @@ end
 $$;
 revoke all on function hubsync._outbox_loose_properties(text, regclass, jsonb, jsonb, text[], uuid, text) from public;
 
--- A record HubSpot rejected goes again with its next change (the change may be the fix) — unless
--- the table reverts rejected changes: those were undone locally and stay rejected.
-create or replace function hubsync._outbox_requeue_rejected(v_type text, lid uuid) returns void
-language sql security definer
+-- Comparing a row's properties jsonb with its old value means reading both in full (they are
+-- usually compressed), which would cost more than the rest of the trigger. An UPDATE can only
+-- change it by naming it in its SET list, so two statement triggers (UPDATE OF properties) count
+-- the statements under way that do, and the outbox trigger compares properties only then (the
+-- count, not a flag: such an UPDATE may run inside another one's triggers).
+create or replace function hubsync._tg_properties_set() returns trigger
+language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
-  update hubsync.outbox ob set status = 'pending', next_attempt_at = now()
-   where ob.local_id = _outbox_requeue_rejected.lid and ob.status = 'rejected'
-     and not hubsync._refused_locally(ob.error_category, ob.error_status)
-     and (select o2.on_reject from hubsync.objects o2 where o2.object_type = _outbox_requeue_rejected.v_type) = 'keep_local'
+begin
+  perform set_config('hubsync.properties_set',
+                     (coalesce(nullif(current_setting('hubsync.properties_set', true), ''), '0')::integer
+                      + case when tg_when = 'BEFORE' then 1 else -1 end)::text, true);
+  return null;
+end
 $$;
-revoke all on function hubsync._outbox_requeue_rejected(text, uuid) from public;
+revoke all on function hubsync._tg_properties_set() from public;
 
 -- pairs ('key', value expression) as one jsonb object expression without its null values
 -- (jsonb_build_object takes at most 100 arguments: 40 pairs each, joined with ||).
@@ -225,15 +230,26 @@ begin
   end if;
   insert into hubsync.outbox (object_type, record_id, local_id, op, changes, previous)
   values (v_type, rid, lid, op, changes, prev);
-  if exists (select from hubsync.outbox ob where ob.local_id = lid and ob.status = 'rejected') then
-    perform hubsync._outbox_requeue_rejected(v_type, lid);
+  -- A record HubSpot rejected goes again with its next change (the change may be the fix) — unless
+  -- the table reverts rejected changes: those were undone locally and stay rejected. Its row shows
+  -- the rejection in _sync_error (hubsync._push_mark_rejected) until a push of it succeeds, so
+  -- rows without one skip the look-up.
+  if (tg_op <> 'INSERT' and old._sync_error is not null) or (tg_op <> 'DELETE' and new._sync_error is not null) then
+    update hubsync.outbox ob set status = 'pending', next_attempt_at = now()
+     where ob.local_id = lid and ob.status = 'rejected' and not hubsync._refused_locally(ob.error_category, ob.error_status)
+       and (select o2.on_reject from hubsync.objects o2 where o2.object_type = v_type) = 'keep_local';
+  end if;
+  -- one push wake-up per transaction and type (hubsync_wake_push on hubsync.outbox)
+  if position(',' || v_type || ',' in coalesce(current_setting('hubsync.wake_queued', true), '')) = 0 then
+    perform set_config('hubsync.wake_queued', coalesce(current_setting('hubsync.wake_queued', true), '') || ',' || v_type || ',', true);
   end if;
   return null;
 end
 $f$,
     o.object_type, hubsync._jsonb_object_expr(ins), hubsync._jsonb_object_expr(chg), hubsync._jsonb_object_expr(prv),
     case when has_props then format(
-      $p$if jsonb_typeof(new.properties) = 'object' and (tg_op = 'INSERT' or new.properties is distinct from old.properties) then
+      $p$if jsonb_typeof(new.properties) = 'object' and (tg_op = 'INSERT' or (coalesce(current_setting('hubsync.properties_set', true), '') not in ('', '0')
+                                                                and new.properties is distinct from old.properties)) then
       loose := hubsync._outbox_loose_properties(v_type, tg_relid::regclass, new.properties,
                                                 case when tg_op = 'UPDATE' then old.properties end, %L, lid, rid);
       changes := changes || loose.changes;
@@ -475,6 +491,9 @@ revoke all on function hubsync._tg_outbox_association() from public;
 -- Wakes the push when the transaction that queued changes commits (a deferred constraint trigger
 -- on hubsync.outbox), not at its first change: the job row add_job touches stays locked only for
 -- the commit, so concurrent writers of one table never wait on each other's open transactions.
+-- A table's outbox trigger marks its type in hubsync.wake_queued after its first change of the
+-- transaction, so a 100-row UPDATE queues one wake-up, not 100 (the condition is checked as each
+-- outbox row is inserted).
 create or replace function hubsync._tg_outbox_wake() returns trigger
 language plpgsql security definer
 set search_path = pg_catalog, pg_temp
@@ -487,7 +506,8 @@ $$;
 revoke all on function hubsync._tg_outbox_wake() from public;
 drop trigger if exists hubsync_wake_push on hubsync.outbox;
 create constraint trigger hubsync_wake_push after insert on hubsync.outbox
-  deferrable initially deferred for each row when (new.status = 'pending')
+  deferrable initially deferred for each row
+  when (new.status = 'pending' and position(',' || new.object_type || ',' in coalesce(current_setting('hubsync.wake_queued', true), '')) = 0)
   execute function hubsync._tg_outbox_wake();
 
 -- The association tables with the object type at one end: table, both end columns and types.
@@ -555,6 +575,13 @@ begin
                      'when (current_setting(''hubsync.applying'', true) is distinct from ''on'') '
                      'execute function %s()', rel, fn::regproc);
     end if;
+    if exists (select from pg_catalog.pg_attribute where attrelid = rel and attname = 'properties' and attnum > 0 and not attisdropped)
+       and not exists (select from pg_catalog.pg_trigger where tgrelid = rel and tgname = 'hubsync_properties_set_after') then
+      execute format('create or replace trigger hubsync_properties_set_before before update of properties on %s for each statement '
+                     'execute function hubsync._tg_properties_set()', rel);
+      execute format('create or replace trigger hubsync_properties_set_after after update of properties on %s for each statement '
+                     'execute function hubsync._tg_properties_set()', rel);
+    end if;
     if not exists (select from pg_catalog.pg_trigger where tgrelid = rel and tgname = 'hubsync_conflicts') then
       execute format('create or replace trigger hubsync_conflicts before update on %s for each row '
                      'when (current_setting(''hubsync.applying'', true) = ''on'' and current_setting(''hubsync.pushing'', true) is distinct from ''on'') '
@@ -570,6 +597,8 @@ begin
     end if;
   elsif exists (select from pg_catalog.pg_trigger where tgrelid = rel and tgname in ('hubsync_outbox', 'hubsync_conflicts', 'hubsync_pull_insert_deleted')) then
     execute format('drop trigger if exists hubsync_outbox on %s', rel);
+    execute format('drop trigger if exists hubsync_properties_set_before on %s', rel);
+    execute format('drop trigger if exists hubsync_properties_set_after on %s', rel);
     execute format('drop trigger if exists hubsync_conflicts on %s', rel);
     execute format('drop trigger if exists hubsync_pull_insert_deleted on %s', rel);
   end if;
