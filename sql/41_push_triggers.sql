@@ -5,7 +5,10 @@
 --
 --   hubsync_outbox (AFTER, each row, local writes only): records the change in hubsync.outbox in the
 --     same transaction (a rolled-back transaction sends nothing) with only the changed properties,
---     HubSpot-encoded, and wakes the push task.
+--     HubSpot-encoded, and wakes the push task. On an object table its function is generated for
+--     that table (below); on an association table it is hubsync._tg_outbox_association.
+--   hubsync_properties_set_before/_after (each statement, UPDATE OF properties): tell the outbox
+--     trigger that the statement may change the properties jsonb column.
 --   hubsync_conflicts (BEFORE UPDATE, each row, pulled writes only): a pulled value that meets a
 --     pending local change to the same property is settled by hubsync.objects.conflict_policy and
 --     logged in hubsync.conflicts, so the pull code needs to know nothing about write-back.
