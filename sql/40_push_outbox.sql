@@ -57,6 +57,16 @@ $$;
 -- because re-adding a job key resets graphile-worker's own retry count). The short coalescing
 -- window is waited in the task, not with run_at: a job due in the future is only noticed at the
 -- worker's next poll (2 s), whereas one due now is started by the LISTEN/NOTIFY nudge.
+--
+-- While a push job is queued, due and not started, a transaction's changes need no job of their
+-- own: that push will claim them. Seeing it costs one index lookup; it writes nothing, locks no
+-- row and sends no notification, so a stream of single-row transactions pays almost nothing for
+-- it. What keeps the wake-up from being lost is the push wake lock (hubsync._push_wake_barrier):
+-- a writer holds it shared from this check to its commit (the check runs as the transaction
+-- commits, from a deferred trigger), and the push task takes it exclusively before it claims rows,
+-- so the push either sees the change committed or the writer sees the job started and queues
+-- another. (Reads graphile-worker 0.18's _private_jobs.) A REPEATABLE READ or SERIALIZABLE
+-- transaction sees the job as it was at its start, so it always queues.
 create or replace function hubsync._wake_push(object_type text, run_at timestamptz default null) returns void
 language plpgsql security definer
 set search_path = pg_catalog, pg_temp
@@ -67,16 +77,11 @@ begin
   if _wake_push.run_at is null then
     if position(',' || _wake_push.object_type || ',' in woken) > 0 then return; end if;
     perform set_config('hubsync.push_woken', woken || ',' || _wake_push.object_type || ',', true);
-    -- Cheaper than add_job on every single-row transaction: when a push job is queued, due and not
-    -- started, it will see this change. FOR SHARE keeps a worker from starting it before this
-    -- transaction commits (graphile-worker takes jobs FOR UPDATE SKIP LOCKED), and the notify, sent
-    -- at commit, makes the worker look again. (Reads graphile-worker 0.18's _private_jobs.)
-    perform from hubsync_worker._private_jobs j
-     where j.key = hubsync._job_key('hubsync_push', _wake_push.object_type) and j.is_available and j.run_at <= now()
-       for share of j;
-    if found then
-      perform pg_notify('jobs:insert', '{"r":0,"count":1}');
-      return;
+    if current_setting('transaction_isolation') = 'read committed' then
+      perform pg_advisory_xact_lock_shared(hashtext('hubsync_push_wake'), hashtext(_wake_push.object_type));
+      perform from hubsync_worker._private_jobs j
+       where j.key = hubsync._job_key('hubsync_push', _wake_push.object_type) and j.is_available and j.run_at <= now();
+      if found then return; end if;
     end if;
   end if;
   -- ahead of pulls and sweeps for the next free worker slot (priority -10; lower runs first): a
@@ -85,6 +90,28 @@ begin
 end
 $$;
 revoke all on function hubsync._wake_push(text, timestamptz) from public;
+
+-- Called by the push task of an object type before it claims rows: waits until the transactions
+-- that found its job queued (hubsync._wake_push) have committed, so their changes are claimed.
+-- It waits without queueing (a queued exclusive lock would hold up every writer behind it): a
+-- writer that keeps the lock (SET CONSTRAINTS ALL IMMEDIATE, then a long transaction) gets the
+-- push a second job a second later instead, so its change still goes out. Returns false then.
+create or replace function hubsync._push_wake_barrier(object_type text) returns boolean
+language plpgsql security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  for i in 1..50 loop
+    if pg_try_advisory_xact_lock(hashtext('hubsync_push_wake'), hashtext(_push_wake_barrier.object_type)) then
+      return true;
+    end if;
+    perform pg_sleep(0.01);
+  end loop;
+  perform hubsync._enqueue('hubsync_push', _push_wake_barrier.object_type, run_at := now() + interval '1 second', priority := -10);
+  return false;
+end
+$$;
+revoke all on function hubsync._push_wake_barrier(text) from public;
 
 -- A change hubsync refused itself, never sent: a property HubSpot computes or sets itself, written
 -- into the properties jsonb column (sql/41_push_triggers.sql). HubSpot would refuse it just the

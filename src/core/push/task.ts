@@ -23,6 +23,9 @@ export function createPushTask(getContext: () => Promise<SyncContext>, options: 
       for (const r of res.rows) await wake(ctx.pool, r.object_type);
       return;
     }
+    // Writers that found this job queued did not queue one of their own (hubsync._wake_push): the
+    // push must see their changes, so it waits for those still committing before it claims rows.
+    await ctx.pool.query(`select hubsync._push_wake_barrier($1)`, [objectType]);
     await runPush(ctx, objectType, options);
   };
 }

@@ -29,7 +29,7 @@ const FULL = {
   pushRows: 10_000,
   naivePushSample: 400,
   triggerSeconds: 10,
-  triggerRounds: 2,
+  triggerRounds: 3,
   outDir: "bench",
   timeoutMs: 30 * 60_000,
 };

@@ -1,6 +1,6 @@
 import type { BackfillFigures } from "./scenarios/backfill.ts";
 import type { IncrementalFigures } from "./scenarios/incremental.ts";
-import type { TriggerFigures } from "./scenarios/trigger.ts";
+import { TRIGGER_GOALS, type TriggerFigures } from "./scenarios/trigger.ts";
 import type { CommitStream, WriteBackFigures } from "./scenarios/write-back.ts";
 import type { WriteBackLoadFigures } from "./scenarios/write-back-load.ts";
 import type { WebhookLatencyFigures } from "./scenarios/webhooks.ts";
@@ -108,10 +108,19 @@ export function evaluateGoals(r: Omit<BenchResults, "goals" | "ok">): Goal[] {
   }
   goals.push({
     name: "trigger overhead on a single-row UPDATE",
-    target: "< 25%",
+    target: `≤ ${TRIGGER_GOALS.singleRow * 100}%`,
     measured: r.trigger ? `+${pct(r.trigger.overhead)}` : "not measured",
-    met: r.trigger ? r.trigger.overhead < 0.25 : null,
+    met: r.trigger ? r.trigger.overhead <= TRIGGER_GOALS.singleRow : null,
   });
+  const multi = r.trigger?.multiRow;
+  if (multi) {
+    goals.push({
+      name: `trigger overhead on a ${multi.rows}-row UPDATE`,
+      target: `≤ ${TRIGGER_GOALS.multiRow * 100}%`,
+      measured: `+${pct(multi.overhead)}`,
+      met: multi.overhead <= TRIGGER_GOALS.multiRow,
+    });
+  }
   return goals;
 }
 
@@ -136,11 +145,14 @@ const SHORTFALL: Array<[prefix: string, why: string]> = [
   ],
   [
     "trigger overhead",
-    "each ordinary UPDATE makes the trigger diff the row against hubsync.columns, insert an outbox row and wake the push " +
-      "task once per transaction (an add_job upsert on one hubsync_worker.jobs row). pgbench's transactions are single " +
-      "rows, so every UPDATE pays the wake-up. What would close it: wake through something cheaper than add_job when a push " +
-      "job is already queued (a per-type flag row or LISTEN/NOTIFY read by the worker), and a per-table trigger function " +
-      "generated at enable time instead of the generic jsonb diff.",
+    "the trigger function is generated per table (typed columns compared in one expression, the properties jsonb only " +
+      "read by UPDATEs that name it), and a transaction that finds a push job queued adds no job, locks no row and sends " +
+      "no notification. What is left is the outbox itself: every changed row inserts one hubsync.outbox row (a heap " +
+      "tuple and five index entries), about as much work as the UPDATE of the row, plus once per transaction the " +
+      "commit-time wake-up (a shared advisory lock and one index look-up of the push job). A 100-row UPDATE pays the " +
+      "insert 100 times, so it stays well above +10%. What would close it: fewer outbox indexes (the status and due " +
+      "indexes overlap), one set-based insert per statement from a statement trigger's transition tables, or reading " +
+      "changes from logical decoding instead of a trigger (nothing written per row at all).",
   ],
   [
     "webhook change-to-row",
@@ -261,13 +273,24 @@ export function renderMarkdown(r: BenchResults): string {
   if (r.trigger) {
     const t = r.trigger;
     rows.push([
-      `Trigger cost: single-row UPDATE by id (${t.tool}, best of rounds of ${t.secondsPerRun} s)`,
+      `Trigger cost: single-row UPDATE by id (${t.tool}, median of rounds of ${t.secondsPerRun} s)`,
       "—",
       `${t.latencyWithMs.toFixed(3)} ms with write-back (${int(t.tpsWith)} tps)`,
       `${t.latencyWithoutMs.toFixed(3)} ms without (${int(t.tpsWithout)} tps)`,
       "",
     ]);
-    rows.push(["Trigger overhead", "—", `+${pct(t.overhead)}`, "", "< 25%"]);
+    rows.push(["Trigger overhead", "—", `+${pct(t.overhead)}`, "", `≤ ${TRIGGER_GOALS.singleRow * 100}%`]);
+    const m = t.multiRow;
+    if (m) {
+      rows.push([
+        `Trigger cost: ${m.rows}-row UPDATE by ids (${t.tool}, median of rounds of ${t.secondsPerRun} s)`,
+        "—",
+        `${m.latencyWithMs.toFixed(3)} ms with write-back (${int(m.tpsWith)} tps)`,
+        `${m.latencyWithoutMs.toFixed(3)} ms without (${int(m.tpsWithout)} tps)`,
+        "",
+      ]);
+      rows.push([`Trigger overhead, ${m.rows} rows`, "—", `+${pct(m.overhead)}`, "", `≤ ${TRIGGER_GOALS.multiRow * 100}%`]);
+    }
   } else if (r.triggerError) {
     rows.push([`**failed**: trigger cost: ${r.triggerError.slice(0, 300)}`, "—", "", "", ""]);
   }
@@ -326,8 +349,9 @@ ${r.tiers.map((t) => `  - ${t.tier}: ${t.boundArithmetic}.`).join("\n")}
 - **Memory**: \`hubsync worker\` runs as its own process with Node's default heap settings; peak = VmHWM from /proc
   at the end of the backfill. V8 collects lazily when the machine has memory to spare, so this is an upper bound of
   what the worker needs (a 20,000-record run capped with NODE_OPTIONS=--max-old-space-size=128 peaked at 189 MB).
-- **Trigger cost**: the same single-row UPDATE by primary key on hubspot.contacts with write-back off (no trigger) and on
-  (outbox trigger), alternating rounds, best of each.
+- **Trigger cost**: the same UPDATEs on hubspot.contacts with write-back off (no trigger) and on (outbox trigger): one row
+  by primary key, and 100 rows by id at once; alternating rounds (so other load weighs on both), medians of the rounds
+  and of each round's ratio.
 - Raw figures: bench/results.json.
 `;
 }

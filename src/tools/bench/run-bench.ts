@@ -159,7 +159,7 @@ export async function runBench(opts: BenchOptions, note: (m: string) => void, se
     if (withCopy) {
       note(`trigger cost (${opts.triggerRounds} × 2 runs of ${opts.triggerSeconds} s)`);
       try {
-        trigger = await triggerCost(withCopy.pool, withCopy.url, { seconds: opts.triggerSeconds, rounds: opts.triggerRounds, workDir });
+        trigger = await triggerCost(withCopy.pool, withCopy.url, { seconds: opts.triggerSeconds, rounds: opts.triggerRounds, workDir, note });
       } catch (err) {
         triggerError = errorText(err);
         note(`trigger cost FAILED: ${triggerError}`);
