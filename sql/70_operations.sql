@@ -43,31 +43,39 @@ create or replace trigger hubsync_runs_totals after update on hubsync.runs
   for each statement execute function hubsync._tg_runs_totals();
 
 -- A local change that reached its end: sent, rejected (by HubSpot, or refused locally before it was
--- ever sent) or superseded by a later change to the same record.
+-- ever sent) or superseded by a later change to the same record. Updates come from the push, a
+-- statement at a time, and are counted per statement. Inserts come one row at a time from the
+-- write-back trigger inside the user's own UPDATE, and almost all of them are 'pending': a row
+-- trigger whose WHEN clause PostgreSQL checks without calling any function keeps that path free.
 create or replace function hubsync._tg_outbox_totals() returns trigger
 language plpgsql security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-  if tg_op = 'INSERT' then
-    perform hubsync._add_totals(coalesce(jsonb_agg(t), '[]'))
-       from (select 'records_pushed' as metric, n.object_type, n.op as kind, n.status as result, count(*) as value
-               from new_rows n where n.status in ('sent', 'rejected', 'superseded')
-              group by n.object_type, n.op, n.status) t;
-  else
-    perform hubsync._add_totals(coalesce(jsonb_agg(t), '[]'))
-       from (select 'records_pushed' as metric, n.object_type, n.op as kind, n.status as result, count(*) as value
-               from new_rows n join old_rows o on o.id = n.id
-              where n.status in ('sent', 'rejected', 'superseded') and o.status is distinct from n.status
-              group by n.object_type, n.op, n.status) t;
-  end if;
+  perform hubsync._add_totals(coalesce(jsonb_agg(t), '[]'))
+     from (select 'records_pushed' as metric, n.object_type, n.op as kind, n.status as result, count(*) as value
+             from new_rows n join old_rows o on o.id = n.id
+            where n.status in ('sent', 'rejected', 'superseded') and o.status is distinct from n.status
+            group by n.object_type, n.op, n.status) t;
   return null;
 end
 $$;
 revoke all on function hubsync._tg_outbox_totals() from public;
-create or replace trigger hubsync_outbox_totals_insert after insert on hubsync.outbox
-  referencing new table as new_rows
-  for each statement execute function hubsync._tg_outbox_totals();
+create or replace function hubsync._tg_outbox_totals_inserted() returns trigger
+language plpgsql security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  perform hubsync._add_totals(jsonb_build_array(jsonb_build_object(
+    'metric', 'records_pushed', 'object_type', new.object_type, 'kind', new.op, 'result', new.status, 'value', 1)));
+  return null;
+end
+$$;
+revoke all on function hubsync._tg_outbox_totals_inserted() from public;
+drop trigger if exists hubsync_outbox_totals_insert on hubsync.outbox;
+create trigger hubsync_outbox_totals_insert after insert on hubsync.outbox
+  for each row when (new.status in ('sent', 'rejected', 'superseded'))
+  execute function hubsync._tg_outbox_totals_inserted();
 create or replace trigger hubsync_outbox_totals_update after update on hubsync.outbox
   referencing old table as old_rows new table as new_rows
   for each statement execute function hubsync._tg_outbox_totals();
