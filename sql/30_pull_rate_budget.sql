@@ -13,8 +13,9 @@ comment on table hubsync.rate_budget is
 -- create or replace cannot change a function's OUT columns, and an older install has a rate_reserve
 -- with fewer of them: dropped and created again on every install (nothing depends on it in SQL).
 drop function if exists hubsync.rate_reserve(text);
-create or replace function hubsync.rate_reserve(p_bucket text, out wait_ms integer, out reason text, out slot timestamptz,
-                                                out probe boolean, out message text)
+drop function if exists hubsync.rate_reserve(text, text);
+create or replace function hubsync.rate_reserve(p_bucket text, p_class text default 'foreground', out wait_ms integer, out reason text,
+                                                out slot timestamptz, out probe boolean, out message text)
 language plpgsql as $$
 declare
   r hubsync.rate_budget%rowtype;
@@ -22,6 +23,7 @@ declare
   t timestamptz;
   win interval;
   live timestamptz[];
+  floor_left bigint;
 begin
   probe := false;
   select * into r from hubsync.rate_budget where bucket = p_bucket for update;
@@ -53,6 +55,25 @@ begin
     update hubsync.rate_budget set blocked_until = t + interval '10 seconds', updated_at = t where bucket = 'general';
     probe := true;
   end if;
+  -- The day's quota is the account's (src/core/daily-quota.ts has the policy): background scans stop
+  -- at their floor, everything else at the reserve left to the portal's other apps, until the
+  -- quota resets. Figures from before the reset are yesterday's: the first answer after it brings
+  -- today's.
+  if g.daily_remaining is not null and g.daily_resets_at > t and not probe then
+    floor_left := g.daily_reserve;
+    if p_class = 'background' then floor_left := g.daily_background_floor; end if;
+    if g.daily_remaining <= floor_left then
+      reason := 'daily';
+      wait_ms := greatest(1, ceil(extract(epoch from (g.daily_resets_at - t)) * 1000)::integer);
+      message := format('%s calls left of HubSpot''s daily %s: %s until the quota resets at %s (%s calls are left to the portal''s other apps)',
+                        g.daily_remaining, g.daily_limit,
+                        case when p_class = 'background' then 'background scans (archived records, association sweeps, reconcile) wait'
+                             else 'hubsync waits' end,
+                        to_char(g.daily_resets_at at time zone coalesce(g.daily_time_zone, 'UTC'), 'YYYY-MM-DD HH24:MI ') || coalesce(g.daily_time_zone, 'UTC'),
+                        g.daily_reserve);
+      return;
+    end if;
+  end if;
   if r.blocked_until is not null and r.blocked_until > t and not probe then
     wait_ms := ceil(extract(epoch from (r.blocked_until - t)) * 1000)::integer;
     reason := coalesce(r.blocked_reason, 'blocked');
@@ -67,17 +88,24 @@ begin
     return;
   end if;
   update hubsync.rate_budget
-     set slots = live || t, requests = requests + 1, updated_at = t
+     set slots = live || t, requests = requests + 1, updated_at = t,
+         daily_remaining = case when p_bucket = 'general' then daily_remaining - 1 else daily_remaining end
    where bucket = p_bucket;
+  -- every bucket draws on the one daily quota: counted here until HubSpot's next header says
+  if p_bucket <> 'general' and g.daily_remaining is not null then
+    update hubsync.rate_budget set daily_remaining = daily_remaining - 1 where bucket = 'general';
+  end if;
   wait_ms := 0;
   if not probe then reason := null; message := null; end if;
   slot := t;
 end
 $$;
-comment on function hubsync.rate_reserve(text) is
-  'Reserves one HubSpot request in a bucket of hubsync.rate_budget for the calling process: wait_ms = 0 and the slot '
-  'taken, or how long to wait and why (window, 429 block, daily or auth pause); probe = the one request let through '
-  'to see whether a pause is over. Called by the worker before each request';
+comment on function hubsync.rate_reserve(text, text) is
+  'Reserves one HubSpot request in a bucket of hubsync.rate_budget for the calling process and class of work '
+  '(foreground, or background: archived scan, association sweep, reconcile): wait_ms = 0 and the slot taken, or how '
+  'long to wait and why (window, 429 block, daily or auth pause, the day''s calls down to the reserve or, for background '
+  'work, its floor); probe = the one request let through to see whether a pause is over. Called by the worker before '
+  'each request';
 
 -- A portal-wide pause: nobody sends anything before p_until except one probe then.
 create or replace function hubsync.rate_pause(p_reason text, p_until timestamptz, p_message text)

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { z } from "zod";
 import { rateLimitSettings } from "../config.ts";
+import { currentWorkClass, DEFAULT_DAILY_RESERVE, dailyFloors, type DailyReserve } from "../daily-quota.ts";
 import { AuthPausedError, DailyLimitError, formatUtc, PausedError, type PauseReason } from "./errors.ts";
 
 /** Pauses that stop every bucket of every process (a missing scope stops only the calls needing it). */
@@ -46,8 +47,11 @@ export interface BudgetLimits {
   searchWindowMs: number;
   /** Fraction of HubSpot's limits we allow ourselves; the rest is for other integrations and clock skew. */
   headroom: number;
-  /** Below this many daily calls left, stop (0 = only stop when HubSpot says so). */
-  dailyFloor: number;
+  /**
+   * The day's calls hubsync leaves to the portal's other apps (HUBSYNC_DAILY_RESERVE): nothing is
+   * sent once only this many are left, and background scans stop earlier (src/core/daily-quota.ts).
+   */
+  dailyReserve: DailyReserve;
   /** IANA time zone whose midnight resets HubSpot's daily quota: the account's (read from account-info), or HUBSYNC_DAILY_RESET_TZ. */
   dailyResetTimeZone: string;
   /**
@@ -75,7 +79,7 @@ export const DEFAULT_LIMITS: BudgetLimits = {
   searchWindowMs: 1_000,
   // The burst limit is per app, so hubsync may use nearly all of it; the shared window keeps it under.
   headroom: 0.97,
-  dailyFloor: 0,
+  dailyReserve: DEFAULT_DAILY_RESERVE,
   dailyResetTimeZone: "UTC",
   dailyRecheckMs: 60 * 60 * 1000,
   authPauseMs: 60_000,
@@ -97,6 +101,11 @@ export function zoneOffsetMs(timeZone: string, at: Date): number {
   );
   const asUtc = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
   return asUtc - Math.floor(at.getTime() / 1000) * 1000;
+}
+
+/** When the day whose quota HubSpot counts at `now` began: the reset before the next one. */
+export function dailyPeriodStart(now: Date, timeZone: string): Date {
+  return nextDailyReset(new Date(now.getTime() - 24 * 60 * 60 * 1000), timeZone);
 }
 
 /**
@@ -202,7 +211,7 @@ export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimit
       await configure();
       for (;;) {
         // the slot travels as text: microseconds survive, which a JS Date would cut to milliseconds
-        const { rows } = await pool.query(`select wait_ms, reason, slot::text, probe, message from hubsync.rate_reserve($1)`, [bucket]);
+        const { rows } = await pool.query(`select wait_ms, reason, slot::text, probe, message from hubsync.rate_reserve($1, $2)`, [bucket, currentWorkClass()]);
         const row = ReserveRow.parse(rows[0]);
         if (row.wait_ms <= 0) return { at: row.slot, probe: row.probe } satisfies PgSlot;
         const until = new Date(Date.now() + row.wait_ms);
@@ -247,18 +256,24 @@ export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimit
       const remaining = headerNumber(headers, "x-hubspot-ratelimit-daily-remaining");
       if (remaining === undefined) return;
       const now = Date.now();
-      const belowFloor = limits.dailyFloor > 0 && remaining <= limits.dailyFloor;
-      if (!belowFloor && now - lastDailyWrite < 1_000) return;
+      if (now - lastDailyWrite < 1_000) return;
       lastDailyWrite = now;
+      const at = new Date(now);
+      const floors = daily !== undefined ? dailyFloors(daily, limits.dailyReserve) : null;
+      // Within one day the calls left only go down: a header from an answer that left before our
+      // latest reservations must not give them back (rate_reserve counts each one). A header from
+      // after the reset starts the new day.
       await pool.query(
-        `update hubsync.rate_budget set daily_limit = coalesce($1, daily_limit), daily_remaining = $2, daily_seen_at = clock_timestamp()
+        `update hubsync.rate_budget
+            set daily_limit = coalesce($1, daily_limit),
+                daily_remaining = case when daily_remaining is null or daily_resets_at is null or daily_resets_at <= clock_timestamp()
+                                       then $2 else least($2, daily_remaining) end,
+                daily_seen_at = clock_timestamp(),
+                daily_reserve = coalesce($3, daily_reserve), daily_background_floor = coalesce($4, daily_background_floor),
+                daily_period_start = $5, daily_resets_at = $6, daily_time_zone = $7
           where bucket = 'general'`,
-        [daily ?? null, remaining],
+        [daily ?? null, remaining, floors?.reserve ?? null, floors?.background ?? null, dailyPeriodStart(at, limits.dailyResetTimeZone), nextDailyReset(at, limits.dailyResetTimeZone), limits.dailyResetTimeZone],
       );
-      if (belowFloor) {
-        const { until, message } = dailyPause(limits, new Date(now), `${remaining} calls left today, at or below the floor of ${limits.dailyFloor}`);
-        await pool.query(`select hubsync.rate_pause('daily', $1, $2)`, [until, message]);
-      }
     },
   };
 }
@@ -268,6 +283,8 @@ export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): R
   const limits: BudgetLimits = { ...defaultLimits(), ...overrides };
   const slots: Record<Bucket, Array<{ at: number }>> = { general: [], search: [], associations: [] };
   let paused: { until: number; reason: PortalPauseReason; message: string } | null = null;
+  // the day's quota as the headers last said, counted down by each reservation (as rate_reserve does)
+  let day: { limit: number; remaining: number; resetsAt: number } | null = null;
   const blocked: Record<Bucket, { until: number; reason: string }> = {
     general: { until: 0, reason: "" },
     search: { until: 0, reason: "" },
@@ -293,12 +310,18 @@ export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): R
           await sleep(b.until - now);
           continue;
         }
+        if (day && day.resetsAt > now) {
+          const floors = dailyFloors(day.limit, limits.dailyReserve);
+          const floor = currentWorkClass() === "background" ? floors.background : floors.reserve;
+          if (day.remaining <= floor) throw new DailyLimitError(new Date(day.resetsAt), `${day.remaining} calls left of HubSpot's daily ${day.limit}: waiting for the reset (${floors.reserve} are left to the portal's other apps)`);
+        }
         const { capacity, windowMs } = settings(bucket);
         const live = slots[bucket].filter((s) => s.at > now - windowMs).sort((a, b) => a.at - b.at);
         slots[bucket] = live;
         if (live.length < capacity) {
           const slot = { at: now };
           live.push(slot);
+          if (day) day.remaining--;
           return slot;
         }
         await sleep(live[live.length - capacity]!.at + windowMs - now + 1);
@@ -322,10 +345,12 @@ export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): R
         limits.generalLimit = max;
         limits.associationsLimit = associationsLimitFor(max);
       }
+      const limit = headerNumber(headers, "x-hubspot-ratelimit-daily");
       const remaining = headerNumber(headers, "x-hubspot-ratelimit-daily-remaining");
-      if (remaining !== undefined && limits.dailyFloor > 0 && remaining <= limits.dailyFloor) {
-        const { until, message } = dailyPause(limits, new Date(), `${remaining} calls left today`);
-        paused = { until: until.getTime(), reason: "daily", message };
+      if (remaining !== undefined && limit !== undefined) {
+        const now = Date.now();
+        const sameDay = day !== null && day.resetsAt > now;
+        day = { limit, remaining: sameDay ? Math.min(remaining, day!.remaining) : remaining, resetsAt: nextDailyReset(new Date(now), limits.dailyResetTimeZone).getTime() };
       }
     },
   };
