@@ -148,6 +148,8 @@ export async function simulateDay(pool: pg.Pool, sim: RunningSimulator, log: Log
     log,
     // the burst windows are not what a day simulation measures (see above); the daily quota is
     limits: { generalLimit: 1_000_000, searchLimit: 1_000_000, associationsMode: "none", dailyReserve: opts.reserve },
+    // the daily quota resets at midnight in the account's time zone, read from HubSpot as the worker does
+    learnTimeZone: true,
   });
   const ctx: SyncContext = { pool, hubspot, log, clock: () => simNow };
 
