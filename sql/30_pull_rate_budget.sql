@@ -63,14 +63,15 @@ begin
     floor_left := g.daily_reserve;
     if p_class = 'background' then floor_left := g.daily_background_floor; end if;
     if g.daily_remaining <= floor_left then
-      reason := 'daily';
+      -- background work waits for the reset; everything else becomes a portal-wide daily pause
+      -- (the caller sets it, with its probe), as if HubSpot had answered 429 DAILY at the reserve
+      reason := case when p_class = 'background' then 'background' else 'reserve' end;
       wait_ms := greatest(1, ceil(extract(epoch from (g.daily_resets_at - t)) * 1000)::integer);
-      message := format('%s calls left of HubSpot''s daily %s: %s until the quota resets at %s (%s calls are left to the portal''s other apps)',
-                        g.daily_remaining, g.daily_limit,
-                        case when p_class = 'background' then 'background scans (archived records, association sweeps, reconcile) wait'
-                             else 'hubsync waits' end,
-                        to_char(g.daily_resets_at at time zone coalesce(g.daily_time_zone, 'UTC'), 'YYYY-MM-DD HH24:MI ') || coalesce(g.daily_time_zone, 'UTC'),
-                        g.daily_reserve);
+      message := case when p_class = 'background'
+        then format('%s calls left of HubSpot''s daily %s: background scans (archived records, association sweeps, reconcile) wait until the quota resets at %s, leaving the rest to pushes and incremental pulls',
+                    g.daily_remaining, g.daily_limit, hubsync._account_time(g.daily_resets_at, g.daily_time_zone))
+        else format('%s calls left of HubSpot''s daily %s, the reserve hubsync leaves to the portal''s other apps is %s',
+                    g.daily_remaining, g.daily_limit, g.daily_reserve) end;
       return;
     end if;
   end if;

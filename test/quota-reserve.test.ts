@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { archivedInterval, BASE_INTERVAL_MS, quotaStretch, sweepInterval, WEBHOOK_STRETCH, type DailyState } from "../src/core/daily-quota.ts";
-import { DailyLimitError } from "../src/core/hubspot/errors.ts";
+import { PausedError } from "../src/core/hubspot/errors.ts";
 import { cycleAll } from "../src/core/pull/cycle.ts";
 import { pullIncremental } from "../src/core/pull/incremental.ts";
 import { scheduledArchivedScans } from "../src/core/pull/archived.ts";
@@ -93,17 +93,17 @@ describe("the reserve", () => {
 
     // archived scans (queued by hand: they run now, not on the policy's timer) until the background floor stops them
     let scans = 0;
-    let stoppedAt: DailyLimitError | null = null;
+    let stoppedAt: PausedError | null = null;
     while (!stoppedAt && scans < 50) {
       try {
         await scheduledArchivedScans(worker, { fromCron: false });
         scans++;
       } catch (err) {
-        if (!(err instanceof DailyLimitError)) throw err;
+        if (!(err instanceof PausedError) || err.reason !== "daily") throw err;
         stoppedAt = err;
       }
     }
-    expect(stoppedAt?.message).toMatch(/background scans .* wait until the quota resets/);
+    expect(stoppedAt?.message).toMatch(/calls left of HubSpot's daily 160: background scans .* wait until the quota resets/);
     expect(scans).toBeGreaterThan(0);
     expect(await used()).toBeLessThanOrEqual(LIMIT - BACKGROUND_FLOOR);
     // from the crontab too, the scan and the sweep stay quiet without calling HubSpot
@@ -121,17 +121,17 @@ describe("the reserve", () => {
 
     // incremental pulls go on until only the reserve is left, and not one call further
     let pulls = 0;
-    let reserveStop: DailyLimitError | null = null;
+    let reserveStop: PausedError | null = null;
     while (!reserveStop && pulls < 200) {
       try {
         await pullIncremental(worker, "contacts");
         pulls++;
       } catch (err) {
-        if (!(err instanceof DailyLimitError)) throw err;
+        if (!(err instanceof PausedError) || err.reason !== "daily") throw err;
         reserveStop = err;
       }
     }
-    expect(reserveStop?.message).toMatch(/hubsync waits until the quota resets/);
+    expect(reserveStop?.message).toMatch(/^Down to the day's reserve for the portal's other apps \(HUBSYNC_DAILY_RESERVE\); waiting until .* 00:00 UTC .*100 calls left of HubSpot's daily 160/);
     // hubsync counts its own calls between HubSpot's headers, erring on the side of the reserve
     const total = await used();
     expect(total).toBeLessThanOrEqual(LIMIT - RESERVE);
@@ -141,9 +141,10 @@ describe("the reserve", () => {
 
     // hubsync.status says so, in the account's time zone
     const { rows: status } = await db.pool.query(
-      `select daily_calls_used, daily_limit, daily_reserve, daily_quota_projection from hubsync.status where object_type = 'contacts'`,
+      `select daily_calls_used, daily_limit, daily_reserve, daily_quota_projection, last_error from hubsync.status where object_type = 'contacts'`,
     );
     expect(status[0]).toMatchObject({ daily_calls_used: String(LIMIT - RESERVE), daily_limit: String(LIMIT), daily_reserve: String(RESERVE) });
+    expect(status[0].last_error).toMatch(/^Down to the day's reserve/);
     expect(status[0].daily_quota_projection).toMatch(/^60 of 160 calls used: down to the reserve of 100 left to the portal's other apps; hubsync waits for the reset at 00:00 UTC$/);
   }, 60_000);
 });

@@ -2,7 +2,7 @@ import type pg from "pg";
 import { z } from "zod";
 import { rateLimitSettings } from "../config.ts";
 import { currentWorkClass, DEFAULT_DAILY_RESERVE, dailyFloors, type DailyReserve } from "../daily-quota.ts";
-import { AuthPausedError, DailyLimitError, formatUtc, PausedError, type PauseReason } from "./errors.ts";
+import { AuthPausedError, DailyLimitError, formatUtc, PausedError, RESERVE_STOP, type PauseReason } from "./errors.ts";
 
 /** Pauses that stop every bucket of every process (a missing scope stops only the calls needing it). */
 export type PortalPauseReason = Exclude<PauseReason, "scopes">;
@@ -180,6 +180,7 @@ export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimit
   // What we last wrote, so headers only cause a write when something changed.
   let knownMax: number | undefined;
   let lastDailyWrite = 0;
+  let knownDaily: number | undefined;
 
   function configure(): Promise<void> {
     configured ??= pool
@@ -215,6 +216,16 @@ export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimit
         const row = ReserveRow.parse(rows[0]);
         if (row.wait_ms <= 0) return { at: row.slot, probe: row.probe } satisfies PgSlot;
         const until = new Date(Date.now() + row.wait_ms);
+        if (row.reason === "reserve") {
+          // Down to the reserve: a daily pause for every process, probed like HubSpot's own 429 DAILY
+          const remaining = Number(/^-?\d+/.exec(row.message ?? "")?.[0] ?? 0);
+          const lead = remaining <= 0 ? "HubSpot daily API limit reached" : RESERVE_STOP;
+          const pause = dailyPause(limits, new Date(), row.message ?? "", lead);
+          await pool.query(`select hubsync.rate_pause('daily', $1, $2)`, [pause.until, pause.message]);
+          throw new DailyLimitError(pause.until, pause.message);
+        }
+        // background work is down to its floor: it waits for the reset, the rest goes on
+        if (row.reason === "background") throw new PausedError("daily", until, row.message ?? "background work waits for the daily quota's reset");
         if (row.reason === "daily") throw new DailyLimitError(until, row.message ?? "stopped by an earlier DAILY 429 or the daily floor");
         if (row.reason === "auth") throw new AuthPausedError(until, row.message ?? "HubSpot rejected the access token (401) — check HUBSPOT_ACCESS_TOKEN");
         if (row.reason === "migration") throw new PausedError("migration", until, row.message ?? "HubSpot is migrating this account (477)");
@@ -256,17 +267,20 @@ export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimit
       const remaining = headerNumber(headers, "x-hubspot-ratelimit-daily-remaining");
       if (remaining === undefined) return;
       const now = Date.now();
-      if (now - lastDailyWrite < 1_000) return;
+      // at most one write a second, but at once when HubSpot reports a new limit (a new quota)
+      if (now - lastDailyWrite < 1_000 && daily === knownDaily) return;
       lastDailyWrite = now;
+      knownDaily = daily;
       const at = new Date(now);
       const floors = daily !== undefined ? dailyFloors(daily, limits.dailyReserve) : null;
       // Within one day the calls left only go down: a header from an answer that left before our
       // latest reservations must not give them back (rate_reserve counts each one). A header from
-      // after the reset starts the new day.
+      // after the reset, or with another limit (a new tier or add-on), starts afresh.
       await pool.query(
         `update hubsync.rate_budget
             set daily_limit = coalesce($1, daily_limit),
                 daily_remaining = case when daily_remaining is null or daily_resets_at is null or daily_resets_at <= clock_timestamp()
+                                            or daily_limit is distinct from coalesce($1, daily_limit)
                                        then $2 else least($2, daily_remaining) end,
                 daily_seen_at = clock_timestamp(),
                 daily_reserve = coalesce($3, daily_reserve), daily_background_floor = coalesce($4, daily_background_floor),
@@ -313,7 +327,7 @@ export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): R
         if (day && day.resetsAt > now) {
           const floors = dailyFloors(day.limit, limits.dailyReserve);
           const floor = currentWorkClass() === "background" ? floors.background : floors.reserve;
-          if (day.remaining <= floor) throw new DailyLimitError(new Date(day.resetsAt), `${day.remaining} calls left of HubSpot's daily ${day.limit}: waiting for the reset (${floors.reserve} are left to the portal's other apps)`);
+          if (day.remaining <= floor) throw new PausedError("daily", new Date(day.resetsAt), `${day.remaining} calls left of HubSpot's daily ${day.limit}: waiting for the reset (${floors.reserve} are left to the portal's other apps)`);
         }
         const { capacity, windowMs } = settings(bucket);
         const live = slots[bucket].filter((s) => s.at > now - windowMs).sort((a, b) => a.at - b.at);
@@ -360,11 +374,15 @@ export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): R
  * The daily stop: until the quota resets (midnight in the portal's time zone), but probed again
  * after dailyRecheckMs at the latest, and the sentence that says so.
  */
-export function dailyPause(limits: Pick<BudgetLimits, "dailyResetTimeZone" | "dailyRecheckMs">, now: Date, detail: string): { until: Date; reset: Date; message: string } {
+export function dailyPause(
+  limits: Pick<BudgetLimits, "dailyResetTimeZone" | "dailyRecheckMs">,
+  now: Date,
+  detail: string,
+  lead = "HubSpot daily API limit reached",
+): { until: Date; reset: Date; message: string } {
   const reset = nextDailyReset(now, limits.dailyResetTimeZone);
   const until = new Date(Math.min(reset.getTime(), now.getTime() + limits.dailyRecheckMs));
   const zone = limits.dailyResetTimeZone === "UTC" ? "UTC midnight" : `midnight ${limits.dailyResetTimeZone}`;
-  const message =
-    `HubSpot daily API limit reached; waiting until ${formatUtc(reset)} (${zone}, when HubSpot resets the quota in the account's time zone). ${detail}`;
+  const message = `${lead}; waiting until ${formatUtc(reset)} (${zone}, when HubSpot resets the quota in the account's time zone). ${detail}`;
   return { until, reset, message };
 }

@@ -35,9 +35,17 @@ export function renderDay(r: DayResults): string {
     "# A day of the crontab on a Free-tier portal",
     "",
     `\`hubsync simulate-day\`: ${n(o.contacts)} contacts, ${n(o.archived)} archived contacts in the recycle bin, ${n(o.companies)} companies;`,
-    `HubSpot's daily limit ${n(r.dailyLimit)} (Free), reserve ${n(r.reserve)} left to the portal's other apps (HUBSYNC_DAILY_RESERVE),`,
+    `HubSpot's daily limit ${n(r.dailyLimit)}, reserve ${n(r.reserve)} left to the portal's other apps (HUBSYNC_DAILY_RESERVE),`,
     `background scans stop at ${n(r.backgroundFloor)} calls left. ${n(o.minutes)} simulated minutes of the repository's crontab in`,
     `${Math.round(r.dayMs / 1000)} s (setup ${Math.round(r.setupMs / 1000)} s, not counted); deletion and restore webhooks arrive ${o.webhookHours[0]}:00–${o.webhookHours[1]}:00 account time (${o.timeZone}).`,
+    ...(r.dailyLimit !== 250_000
+      ? [
+          "",
+          `Scaled 1:${Math.round(250_000 / r.dailyLimit)} from the Free-tier day (200,000 contacts, 100,000 archived, a daily limit of 250,000): the`,
+          "bin and the limit shrink together, while the minute's incremental pulls cost what they cost at any size, so they",
+          "take a larger share of the day than at full size.",
+        ]
+      : []),
     "",
     `**${r.ok ? "PASS" : "FAIL"}**: ${n(r.used)} calls used of ${n(r.dailyLimit - r.reserve)} (the quota minus the reserve), ${r.rateLimited} × 429; every kind of change ${r.changes.every((c) => c.arrived === c.made) ? "arrived" : "did NOT all arrive"}.`,
     "",
