@@ -75,34 +75,45 @@ $$;
 
 -- The day's HubSpot quota (the account's, shared by all its apps) in one sentence: how much is used
 -- and when, at the day's pace so far, the calls hubsync may use (all but the reserve left to the
--- portal's other apps) run out, in the account's time zone. p_now: the moment to project from.
-create or replace function hubsync.daily_quota_projection(p_now timestamptz default now()) returns text
-language sql stable security definer
+-- portal's other apps) run out, in the account's time zone. From the figures of hubsync.rate_budget's
+-- 'general' row, projected from p_now. A pure function: the status views call it for readers, who
+-- may not read hubsync.rate_budget themselves.
+create or replace function hubsync._daily_projection(d_limit bigint, d_remaining bigint, d_reserve bigint, d_start timestamptz,
+                                                     d_resets timestamptz, d_zone text, p_now timestamptz) returns text
+language sql stable
 set search_path = pg_catalog, pg_temp
 as $$
   select case
-    when g.daily_limit is null or g.daily_remaining is null or g.daily_resets_at is null
+    when d_limit is null or d_remaining is null or d_resets is null
       then 'HubSpot reports no daily limit for this token (none yet, or an OAuth app)'
-    when g.daily_resets_at <= p_now
-      then format('the quota reset at %s; today''s figures come with the next call', hubsync._account_time(g.daily_resets_at, g.daily_time_zone))
-    when g.daily_remaining <= coalesce(g.daily_reserve, 0)
+    when d_resets <= p_now
+      then format('the quota reset at %s; today''s figures come with the next call', hubsync._account_time(d_resets, d_zone))
+    when d_remaining <= coalesce(d_reserve, 0)
       then format('%s of %s calls used: down to the reserve of %s left to the portal''s other apps; hubsync waits for the reset at %s',
-                  g.daily_limit - greatest(g.daily_remaining, 0), g.daily_limit, g.daily_reserve, hubsync._account_time(g.daily_resets_at, g.daily_time_zone))
-    when g.daily_limit - g.daily_remaining <= 0 or p_now <= coalesce(g.daily_period_start, p_now)
-         or p_now + (g.daily_remaining - coalesce(g.daily_reserve, 0)) * ((p_now - g.daily_period_start) / (g.daily_limit - g.daily_remaining)) >= g.daily_resets_at
+                  d_limit - greatest(d_remaining, 0), d_limit, d_reserve, hubsync._account_time(d_resets, d_zone))
+    when d_limit - d_remaining <= 0 or p_now <= coalesce(d_start, p_now)
+         or p_now + (d_remaining - coalesce(d_reserve, 0)) * ((p_now - d_start) / (d_limit - d_remaining)) >= d_resets
       then format('%s of %s calls used: at this pace the quota lasts the day (resets at %s)',
-                  g.daily_limit - g.daily_remaining, g.daily_limit, hubsync._account_time(g.daily_resets_at, g.daily_time_zone))
+                  d_limit - d_remaining, d_limit, hubsync._account_time(d_resets, d_zone))
     else format('%s of %s calls used: at this pace the quota (less the reserve of %s) lasts until %s',
-                g.daily_limit - g.daily_remaining, g.daily_limit, coalesce(g.daily_reserve, 0),
-                hubsync._account_time(p_now + (g.daily_remaining - coalesce(g.daily_reserve, 0)) * ((p_now - g.daily_period_start) / (g.daily_limit - g.daily_remaining)), g.daily_time_zone))
+                d_limit - d_remaining, d_limit, coalesce(d_reserve, 0),
+                hubsync._account_time(p_now + (d_remaining - coalesce(d_reserve, 0)) * ((p_now - d_start) / (d_limit - d_remaining)), d_zone))
   end
-  from hubsync.rate_budget g where g.bucket = 'general'
+$$;
+
+create or replace function hubsync.daily_quota_projection(p_now timestamptz default now()) returns text
+language sql stable
+set search_path = pg_catalog, pg_temp
+as $$
+  select hubsync._daily_projection(g.daily_limit, g.daily_remaining, g.daily_reserve, g.daily_period_start, g.daily_resets_at, g.daily_time_zone, p_now)
+    from hubsync.rate_budget g where g.bucket = 'general'
 $$;
 comment on function hubsync.daily_quota_projection(timestamptz) is
-  'The day''s HubSpot API quota in a sentence: calls used of the daily limit, and when at the day''s pace so far the calls '
-  'hubsync may use (all but HUBSYNC_DAILY_RESERVE) run out, in the account''s time zone';
+  'The day''s HubSpot API quota in a sentence, projected from a moment (default now): calls used of the daily limit, and '
+  'when at the day''s pace so far the calls hubsync may use (all but HUBSYNC_DAILY_RESERVE) run out, in the account''s '
+  'time zone. hubsync.status.daily_quota_projection is the same for now';
 revoke all on function hubsync.daily_quota_projection(timestamptz) from public;
-grant execute on function hubsync.daily_quota_projection(timestamptz) to hubsync_admin, hubspot_reader;
+grant execute on function hubsync.daily_quota_projection(timestamptz) to hubsync_admin;
 
 -- The day's quota as one row (hubsync.status repeats it on each of its rows). Before the first
 -- answer of a new day, yesterday's figures are not shown as today's.
@@ -110,7 +121,8 @@ create or replace view hubsync._daily_quota as
 select case when g.daily_resets_at > now() then g.daily_limit - greatest(g.daily_remaining, 0) end as daily_calls_used,
        g.daily_limit,
        g.daily_reserve,
-       hubsync.daily_quota_projection() as daily_quota_projection
+       hubsync._daily_projection(g.daily_limit, g.daily_remaining, g.daily_reserve, g.daily_period_start, g.daily_resets_at,
+                                 g.daily_time_zone, now()) as daily_quota_projection
   from (select 1) one
   left join hubsync.rate_budget g on g.bucket = 'general';
 
