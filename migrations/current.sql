@@ -102,3 +102,14 @@ comment on table hubsync.alert_events is
 alter table hubsync.rate_budget add column if not exists push_slots timestamptz[] not null default '{}';
 alter table hubsync.rate_budget add column if not exists push_share real not null default 0.5 check (push_share >= 0 and push_share <= 1);
 alter table hubsync.rate_budget add column if not exists push_waiting_until timestamptz;
+
+-- == h-reserve ==
+-- The day's quota as hubsync tracks it between HubSpot's headers: the reserve left to the portal's
+-- other apps, the floor where background scans stop, when the day began and ends (midnight in the
+-- account's time zone) and that zone, for hubsync.status's projection.
+alter table hubsync.rate_budget
+  add column if not exists daily_reserve bigint,
+  add column if not exists daily_background_floor bigint,
+  add column if not exists daily_period_start timestamptz,
+  add column if not exists daily_resets_at timestamptz,
+  add column if not exists daily_time_zone text;

@@ -17,11 +17,14 @@ comment on table hubsync.rate_budget is
 -- it in SQL).
 drop function if exists hubsync.rate_reserve(text);
 drop function if exists hubsync.rate_reserve(text, boolean);
--- p_push: the reservation is a push's. A user who committed a change waits for it, while a backfill
--- or a pull takes minutes anyway: so within push_share of the window a push goes first. When the
--- window is full it takes the next slot that frees (the others hold back until push_waiting_until);
--- beyond its share it queues like everyone else, so a mass update never starves the pulls.
-create or replace function hubsync.rate_reserve(p_bucket text, p_push boolean default false, out wait_ms integer, out reason text,
+drop function if exists hubsync.rate_reserve(text, text);
+-- p_class: 'foreground' or 'background' work, for the day's quota (below). p_push: the reservation
+-- is a push's. A user who committed a change waits for it, while a backfill or a pull takes
+-- minutes anyway: so within push_share of the window a push goes first. When the window is full it
+-- takes the next slot that frees (the others hold back until push_waiting_until); beyond its share
+-- it queues like everyone else, so a mass update never starves the pulls.
+create or replace function hubsync.rate_reserve(p_bucket text, p_class text default 'foreground', p_push boolean default false,
+                                                out wait_ms integer, out reason text,
                                                 out slot timestamptz, out probe boolean, out message text)
 language plpgsql as $$
 declare
@@ -32,6 +35,7 @@ declare
   live timestamptz[];
   push_live timestamptz[];
   ahead boolean;
+  floor_left bigint;
 begin
   probe := false;
   select * into r from hubsync.rate_budget where bucket = p_bucket for update;
@@ -62,6 +66,26 @@ begin
     end if;
     update hubsync.rate_budget set blocked_until = t + interval '10 seconds', updated_at = t where bucket = 'general';
     probe := true;
+  end if;
+  -- The day's quota is the account's (src/core/daily-quota.ts has the policy): background scans stop
+  -- at their floor, everything else at the reserve left to the portal's other apps, until the
+  -- quota resets. Figures from before the reset are yesterday's: the first answer after it brings
+  -- today's.
+  if g.daily_remaining is not null and g.daily_resets_at > t and not probe then
+    floor_left := g.daily_reserve;
+    if p_class = 'background' then floor_left := g.daily_background_floor; end if;
+    if g.daily_remaining <= floor_left then
+      -- background work waits for the reset; everything else becomes a portal-wide daily pause
+      -- (the caller sets it, with its probe), as if HubSpot had answered 429 DAILY at the reserve
+      reason := case when p_class = 'background' then 'background' else 'reserve' end;
+      wait_ms := greatest(1, ceil(extract(epoch from (g.daily_resets_at - t)) * 1000)::integer);
+      message := case when p_class = 'background'
+        then format('%s calls left of HubSpot''s daily %s: background scans (archived records, association sweeps, reconcile) wait until the quota resets at %s, leaving the rest to pushes and incremental pulls',
+                    g.daily_remaining, g.daily_limit, hubsync._account_time(g.daily_resets_at, g.daily_time_zone))
+        else format('%s calls left of HubSpot''s daily %s, the reserve hubsync leaves to the portal''s other apps is %s',
+                    g.daily_remaining, g.daily_limit, g.daily_reserve) end;
+      return;
+    end if;
   end if;
   if r.blocked_until is not null and r.blocked_until > t and not probe then
     wait_ms := ceil(extract(epoch from (r.blocked_until - t)) * 1000)::integer;
@@ -96,18 +120,24 @@ begin
      set slots = live || t,
          push_slots = case when p_push then push_live || t else push_live end,
          push_waiting_until = case when ahead then null else push_waiting_until end,
-         requests = requests + 1, updated_at = t
+         requests = requests + 1, updated_at = t,
+         daily_remaining = case when p_bucket = 'general' then daily_remaining - 1 else daily_remaining end
    where bucket = p_bucket;
+  -- every bucket draws on the one daily quota: counted here until HubSpot's next header says
+  if p_bucket <> 'general' and g.daily_remaining is not null then
+    update hubsync.rate_budget set daily_remaining = daily_remaining - 1 where bucket = 'general';
+  end if;
   wait_ms := 0;
   if not probe then reason := null; message := null; end if;
   slot := t;
 end
 $$;
-comment on function hubsync.rate_reserve(text, boolean) is
-  'Reserves one HubSpot request in a bucket of hubsync.rate_budget for the calling process: wait_ms = 0 and the slot '
-  'taken, or how long to wait and why (window, 429 block, daily or auth pause, push = a push goes first); probe = the '
-  'one request let through to see whether a pause is over. p_push: a push''s request, first in line within push_share '
-  'of the window. Called by the worker before each request';
+comment on function hubsync.rate_reserve(text, text, boolean) is
+  'Reserves one HubSpot request in a bucket of hubsync.rate_budget for the calling process and class of work '
+  '(foreground, or background: archived scan, association sweep, reconcile): wait_ms = 0 and the slot taken, or how '
+  'long to wait and why (window, 429 block, daily or auth pause, the day''s calls down to the reserve or, for background '
+  'work, its floor, push = a push goes first); probe = the one request let through to see whether a pause is over. '
+  'p_push: a push''s request, first in line within push_share of the window. Called by the worker before each request';
 
 -- A portal-wide pause: nobody sends anything before p_until except one probe then.
 create or replace function hubsync.rate_pause(p_reason text, p_until timestamptz, p_message text)

@@ -1,7 +1,6 @@
 import type { Task } from "graphile-worker";
 import { z } from "zod";
-import { forEachLiveCrmObject } from "../src/core/pull/jobs.ts";
-import { reconcile } from "../src/core/pull/reconcile.ts";
+import { scheduledReconcile } from "../src/core/pull/reconcile.ts";
 import { getWorkerContext } from "../src/core/worker/context.ts";
 
 const Payload = z.object({ objectType: z.string().min(1).optional() }).default({});
@@ -10,6 +9,6 @@ const Payload = z.object({ objectType: z.string().min(1).optional() }).default({
 const task: Task = async (payload) => {
   const { objectType } = Payload.parse(payload ?? {});
   const ctx = await getWorkerContext();
-  await forEachLiveCrmObject(ctx.pool, objectType, "hubsync_reconcile", (t) => reconcile(ctx, t));
+  await scheduledReconcile(ctx, objectType);
 };
 export default task;

@@ -116,6 +116,13 @@ describe("a worker running the shipped crontab", () => {
     // what the prune line must clear: a run and a sent change from two months ago
     await db.pool.query(`insert into hubsync.runs (object_type, kind, status, started_at, finished_at) values ('contacts', 'incremental', 'ok', now() - interval '60 days', now() - interval '60 days')`);
     await db.pool.query(`insert into hubsync.outbox (object_type, record_id, op, status, created_at, sent_at) values ('contacts', '1', 'update', 'sent', now() - interval '60 days', now() - interval '60 days')`);
+    // the set-up's cycle listed the archived records a moment ago (and the crontab may have swept): a
+    // scan or sweep from the crontab is due only once the daily-quota policy's interval has passed
+    // since, so make that an hour ago
+    await db.pool.query(
+      `update hubsync.cursors set state = state || jsonb_build_object('scannedAt', (now() - interval '1 hour')::text, 'sweptAt', (now() - interval '1 hour')::text)
+        where stream in ('archived', 'associations:sweep')`,
+    );
     const started = new Date();
     for (const item of crontab.items) {
       await db.pool.query(`select hubsync_worker.add_job($1, $2::json, queue_name := $3, max_attempts := $4, job_key := $5)`, [

@@ -70,11 +70,12 @@ describe("rate budget in Postgres", () => {
     expect(rows[0].requests).toBe(200);
   });
 
-  it("records the daily quota from headers and stops at the configured floor", async () => {
-    const a = createPgRateBudget(db.pool, { dailyFloor: 1000 });
+  it("records the daily quota from headers and stops at the configured reserve", async () => {
+    const a = createPgRateBudget(db.pool, { dailyReserve: { calls: 1000 } });
     await a.observe({ "x-hubspot-ratelimit-daily": "250000", "x-hubspot-ratelimit-daily-remaining": "999" });
-    const { rows } = await db.pool.query(`select daily_limit, daily_remaining, blocked_reason from hubsync.rate_budget where bucket = 'general'`);
-    expect(rows[0]).toMatchObject({ daily_limit: "250000", daily_remaining: "999", blocked_reason: "daily" });
+    const { rows } = await db.pool.query(`select daily_limit, daily_remaining, daily_reserve from hubsync.rate_budget where bucket = 'general'`);
+    expect(rows[0]).toMatchObject({ daily_limit: "250000", daily_remaining: "999", daily_reserve: "1000" });
+    await expect(a.reserve("general")).rejects.toThrow(/daily/i);
     await expect(a.reserve("search")).rejects.toThrow(/daily/i);
     await expect(a.reserve("associations")).rejects.toThrow(/daily/i);
   });

@@ -45,7 +45,7 @@ describe("the hubsync catalog", () => {
       expect.arrayContaining([
         "function hubsync.enable_sync(text,text[],boolean)",
         "function hubsync.retry_rejected(text)",
-        "function hubsync.rate_reserve(text,boolean)",
+        "function hubsync.rate_reserve(text,text,boolean)",
         "view hubsync.status",
         "view hubsync.association_status",
         "view hubsync.webhook_status",

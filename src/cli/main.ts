@@ -16,6 +16,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   demo: { summary: "the whole job in a minute, on an embedded PostgreSQL", load: () => import("./commands/demo.ts") },
   bench: { summary: "benchmarks against the simulator at real rate limits", load: () => import("./commands/bench.ts") },
   soak: { summary: "two-way changes with faults for a while, then a record-by-record comparison", load: () => import("./commands/soak.ts") },
+  "simulate-day": { summary: "a day of the crontab on a simulated clock: the daily quota minus the reserve, and every change arriving", load: () => import("./commands/simulate-day.ts") },
 };
 
 const NAME_WIDTH = Math.max(...Object.keys(COMMANDS).map((n) => n.length)) + 2;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { DailyReserve } from "./daily-quota.ts";
 import { API_VERSIONS, DEFAULT_API_VERSION, type ApiVersion } from "./hubspot/paths/version.ts";
 
 /**
@@ -46,6 +47,22 @@ const RateEnvSchema = z.object({
         code: "custom",
         message: `HUBSYNC_DAILY_RESET_TZ must be an IANA time zone such as "America/New_York" (your HubSpot account's), got "${tz}"`,
       });
+      return z.NEVER;
+    }),
+  /**
+   * The day's API calls hubsync leaves to the portal's other apps: a share of HubSpot's daily limit
+   * ("10%", the default) or a number of calls ("25000"). HubSpot's daily quota is the account's.
+   */
+  HUBSYNC_DAILY_RESERVE: z
+    .string()
+    .optional()
+    .transform((raw, ctx): DailyReserve | undefined => {
+      if (raw === undefined || raw.trim() === "") return undefined;
+      const v = raw.trim();
+      const percent = /^(\d+(?:\.\d+)?)\s*%$/.exec(v);
+      if (percent && Number(percent[1]) <= 100) return { percent: Number(percent[1]) };
+      if (/^\d+$/.test(v)) return { calls: Number(v) };
+      ctx.addIssue({ code: "custom", message: `HUBSYNC_DAILY_RESERVE must be a share of the daily limit such as "10%" or a number of calls such as "25000", got "${raw}"` });
       return z.NEVER;
     }),
   /** After a DAILY stop, probe again after this long even before the reset (default 1 hour). */
@@ -140,6 +157,7 @@ export function rateLimitSettings(source: NodeJS.ProcessEnv = process.env): {
   pushShare?: number;
   dailyResetTimeZone?: string;
   dailyRecheckMs?: number;
+  dailyReserve?: DailyReserve;
   authPauseMs?: number;
   scopesPauseMs?: number;
   associationsMode?: "own" | "general" | "none";
@@ -152,6 +170,7 @@ export function rateLimitSettings(source: NodeJS.ProcessEnv = process.env): {
     ...(e.HUBSYNC_PUSH_RATE_SHARE !== undefined ? { pushShare: e.HUBSYNC_PUSH_RATE_SHARE } : {}),
     ...(e.HUBSYNC_DAILY_RESET_TZ !== undefined ? { dailyResetTimeZone: e.HUBSYNC_DAILY_RESET_TZ } : {}),
     ...(e.HUBSYNC_DAILY_RECHECK_MS !== undefined ? { dailyRecheckMs: e.HUBSYNC_DAILY_RECHECK_MS } : {}),
+    ...(e.HUBSYNC_DAILY_RESERVE !== undefined ? { dailyReserve: e.HUBSYNC_DAILY_RESERVE } : {}),
     ...(e.HUBSYNC_AUTH_PAUSE_MS !== undefined ? { authPauseMs: e.HUBSYNC_AUTH_PAUSE_MS } : {}),
     ...(e.HUBSYNC_SCOPES_PAUSE_MS !== undefined ? { scopesPauseMs: e.HUBSYNC_SCOPES_PAUSE_MS } : {}),
     ...(e.HUBSYNC_ASSOCIATIONS_LIMIT !== undefined ? { associationsMode: e.HUBSYNC_ASSOCIATIONS_LIMIT } : {}),

@@ -18,4 +18,14 @@ export interface SyncContext {
    * outside a worker.
    */
   readonly workerId?: string | null;
+  /**
+   * The time the scheduled scans go by (when each last ran, when it is due again). The real clock
+   * unless a day is being simulated (src/tools/day).
+   */
+  clock?: () => Date;
+}
+
+/** The context's clock, or the real one. */
+export function nowOf(deps: Pick<SyncContext, "clock">): Date {
+  return deps.clock ? deps.clock() : new Date();
 }

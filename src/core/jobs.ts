@@ -15,10 +15,10 @@ import type pg from "pg";
  * | hubsync_push (sweep, no type) | the worker's start; crontab every minute                                                     | hubsync_push_sweep                     | none                 |
  * | hubsync_backfill_associations | a CRM type's phase becoming backfilling or live (trigger on hubsync.objects)                 | hubsync_backfill_associations:<type>   | hubsync:associations |
  * | hubsync_refresh_associations  | an incremental pull finishing (trigger on hubsync.objects.last_pull_at)                      | hubsync_refresh_associations:<type>    | hubsync:associations |
- * | hubsync_sweep_associations    | crontab every 10 minutes                                                                     | hubsync_sweep_associations             | hubsync:associations |
+ * | hubsync_sweep_associations    | crontab every 10 minutes (runs when src/core/daily-quota.ts says it is due)                  | hubsync_sweep_associations             | hubsync:associations |
  * | hubsync_webhook_apply         | the webhook receiver (hubsync._wake_webhook_apply); its own retry time                       | hubsync_webhook_apply (retry: …:retry) | hubsync:webhooks     |
  * | hubsync_pull_all              | crontab every minute                                                                         | hubsync_pull_all                       | none                 |
- * | hubsync_pull_archived         | crontab every 5 minutes                                                                      | hubsync_pull_archived                  | none                 |
+ * | hubsync_pull_archived         | crontab every 5 minutes (each type when src/core/daily-quota.ts says it is due)              | hubsync_pull_archived                  | none                 |
  * | hubsync_reconcile             | crontab daily                                                                                | hubsync_reconcile                      | none                 |
  * | hubsync_prune                 | crontab hourly                                                                               | hubsync_prune                          | none                 |
  *

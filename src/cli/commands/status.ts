@@ -48,7 +48,9 @@ export const command: Command = {
         `select pending::int, failed::int, last_received_at, lag_p95_ms::int, last_error from hubsync.webhook_status where last_received_at is not null`,
       );
       const webhooks = inbox.rows[0] ? WebhookInboxRow.parse(inbox.rows[0]) : null;
-      process.stdout.write(formatStatus(parsed, new Date()) + formatChanges(parsed, webhooks !== null) + (webhooks ? formatWebhookInbox(webhooks, new Date()) : ""));
+      const quota = await pool.query<{ projection: string | null }>(`select daily_quota_projection as projection from hubsync.status limit 1`);
+      const day = quota.rows[0]?.projection ? `HubSpot daily quota: ${quota.rows[0].projection}\n` : "";
+      process.stdout.write(formatStatus(parsed, new Date()) + formatChanges(parsed, webhooks !== null) + (webhooks ? formatWebhookInbox(webhooks, new Date()) : "") + day);
       return 0;
     } finally {
       await pool.end();

@@ -1,5 +1,7 @@
 import { HubSpotError, MissingScopesError, PausedError } from "../hubspot/errors.ts";
-import type { SyncContext } from "../context.ts";
+import { nowOf, type SyncContext } from "../context.ts";
+import { asWork, backgroundMayRun, readDailyState, sweepInterval } from "../daily-quota.ts";
+import { readCursor, writeCursor } from "../schema/cursors.ts";
 import { recordRun, type RunSummary } from "../runs.ts";
 import { quoteIdent } from "../schema/naming.ts";
 import { ensureAssociationTables, type AssociationPair } from "./pairs.ts";
@@ -108,6 +110,27 @@ export async function sweepAssociations(deps: SyncContext, opts: SweepOptions = 
   if (!stopped) for (const type of covered) await markRefreshed(deps, type, startedAt);
   const failed = outcomes.filter((o) => o.error);
   if (failed.length) throw new Error(`association ${kind}: ${failed.map((f) => `${f.table}: ${f.error}`).join("; ")}`);
+  return outcomes;
+}
+
+/** Where the crontab's sweep keeps when it last ran (the context's clock), in hubsync.cursors. */
+const SWEEP_CURSOR = ["*", "associations:sweep"] as const;
+
+/**
+ * The association sweep as background work. When the crontab asks (`fromCron`), only once the
+ * daily-quota policy says it is due (its interval stretches as the day's quota is spent faster
+ * than the day passes; src/core/daily-quota.ts); a job queued by hand sweeps now. Returns null
+ * when it did not run.
+ */
+export async function scheduledSweep(deps: SyncContext, opts: Omit<SweepOptions, "kind"> & { fromCron: boolean }): Promise<PairOutcome[] | null> {
+  const now = nowOf(deps);
+  const day = await readDailyState(deps.pool);
+  if (!backgroundMayRun(day, now)) return null;
+  const last = (await readCursor<{ sweptAt?: string }>(deps.pool, ...SWEEP_CURSOR))?.sweptAt;
+  // a sweep lasts a while and the crontab ticks on the minute: a minute's slack keeps the base interval
+  if (opts.fromCron && last && now.getTime() - Date.parse(last) < sweepInterval({ day, now }) - 60_000) return null;
+  const outcomes = await asWork("sweep", () => sweepAssociations(deps, { ...opts, kind: "sweep" }));
+  await writeCursor(deps.pool, ...SWEEP_CURSOR, { sweptAt: now.toISOString() });
   return outcomes;
 }
 

@@ -129,9 +129,13 @@ export class PausedError extends Error {
   }
 }
 
+/** How the pause sentence begins when hubsync stops at HUBSYNC_DAILY_RESERVE rather than at HubSpot's 429. */
+export const RESERVE_STOP = "Down to the day's reserve for the portal's other apps (HUBSYNC_DAILY_RESERVE)";
+
 export class DailyLimitError extends PausedError {
   constructor(until: Date, detail: string) {
-    super("daily", until, detail.startsWith("HubSpot daily API limit reached") ? detail : `HubSpot daily API limit reached; waiting until ${formatUtc(until)} (${detail})`);
+    const whole = detail.startsWith("HubSpot daily API limit reached") || detail.startsWith(RESERVE_STOP);
+    super("daily", until, whole ? detail : `HubSpot daily API limit reached; waiting until ${formatUtc(until)} (${detail})`);
     this.name = "DailyLimitError";
   }
 }

@@ -1,7 +1,8 @@
 import type pg from "pg";
 import { z } from "zod";
 import { rateLimitSettings } from "../config.ts";
-import { AuthPausedError, DailyLimitError, formatUtc, PausedError, type PauseReason } from "./errors.ts";
+import { currentWorkClass, DEFAULT_DAILY_RESERVE, dailyFloors, type DailyReserve } from "../daily-quota.ts";
+import { AuthPausedError, DailyLimitError, formatUtc, PausedError, RESERVE_STOP, type PauseReason } from "./errors.ts";
 
 /** Pauses that stop every bucket of every process (a missing scope stops only the calls needing it). */
 export type PortalPauseReason = Exclude<PauseReason, "scopes">;
@@ -51,8 +52,11 @@ export interface BudgetLimits {
    * default 0.5): within it a push gets the next free slot; beyond it, it queues with the rest.
    */
   pushShare: number;
-  /** Below this many daily calls left, stop (0 = only stop when HubSpot says so). */
-  dailyFloor: number;
+  /**
+   * The day's calls hubsync leaves to the portal's other apps (HUBSYNC_DAILY_RESERVE): nothing is
+   * sent once only this many are left, and background scans stop earlier (src/core/daily-quota.ts).
+   */
+  dailyReserve: DailyReserve;
   /** IANA time zone whose midnight resets HubSpot's daily quota: the account's (read from account-info), or HUBSYNC_DAILY_RESET_TZ. */
   dailyResetTimeZone: string;
   /**
@@ -83,7 +87,7 @@ export const DEFAULT_LIMITS: BudgetLimits = {
   // Enough for a steady write-back (at 100 rows per call, half of the free tier's window carries
   // ~480 rows/s) while a backfill still gets at least the other half.
   pushShare: 0.5,
-  dailyFloor: 0,
+  dailyReserve: DEFAULT_DAILY_RESERVE,
   dailyResetTimeZone: "UTC",
   dailyRecheckMs: 60 * 60 * 1000,
   authPauseMs: 60_000,
@@ -105,6 +109,11 @@ export function zoneOffsetMs(timeZone: string, at: Date): number {
   );
   const asUtc = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
   return asUtc - Math.floor(at.getTime() / 1000) * 1000;
+}
+
+/** When the day whose quota HubSpot counts at `now` began: the reset before the next one. */
+export function dailyPeriodStart(now: Date, timeZone: string): Date {
+  return nextDailyReset(new Date(now.getTime() - 24 * 60 * 60 * 1000), timeZone);
 }
 
 /**
@@ -182,6 +191,7 @@ export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimit
   // What we last wrote, so headers only cause a write when something changed.
   let knownMax: number | undefined;
   let lastDailyWrite = 0;
+  let knownDaily: number | undefined;
 
   function configure(): Promise<void> {
     configured ??= pool
@@ -214,10 +224,20 @@ export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimit
       await configure();
       for (;;) {
         // the slot travels as text: microseconds survive, which a JS Date would cut to milliseconds
-        const { rows } = await pool.query(`select wait_ms, reason, slot::text, probe, message from hubsync.rate_reserve($1, $2)`, [bucket, push]);
+        const { rows } = await pool.query(`select wait_ms, reason, slot::text, probe, message from hubsync.rate_reserve($1, $2, $3)`, [bucket, currentWorkClass(), push]);
         const row = ReserveRow.parse(rows[0]);
         if (row.wait_ms <= 0) return { at: row.slot, probe: row.probe } satisfies PgSlot;
         const until = new Date(Date.now() + row.wait_ms);
+        if (row.reason === "reserve") {
+          // Down to the reserve: a daily pause for every process, probed like HubSpot's own 429 DAILY
+          const remaining = Number(/^-?\d+/.exec(row.message ?? "")?.[0] ?? 0);
+          const lead = remaining <= 0 ? "HubSpot daily API limit reached" : RESERVE_STOP;
+          const pause = dailyPause(limits, new Date(), row.message ?? "", lead);
+          await pool.query(`select hubsync.rate_pause('daily', $1, $2)`, [pause.until, pause.message]);
+          throw new DailyLimitError(pause.until, pause.message);
+        }
+        // background work is down to its floor: it waits for the reset, the rest goes on
+        if (row.reason === "background") throw new PausedError("daily", until, row.message ?? "background work waits for the daily quota's reset");
         if (row.reason === "daily") throw new DailyLimitError(until, row.message ?? "stopped by an earlier DAILY 429 or the daily floor");
         if (row.reason === "auth") throw new AuthPausedError(until, row.message ?? "HubSpot rejected the access token (401) — check HUBSPOT_ACCESS_TOKEN");
         if (row.reason === "migration") throw new PausedError("migration", until, row.message ?? "HubSpot is migrating this account (477)");
@@ -259,18 +279,27 @@ export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimit
       const remaining = headerNumber(headers, "x-hubspot-ratelimit-daily-remaining");
       if (remaining === undefined) return;
       const now = Date.now();
-      const belowFloor = limits.dailyFloor > 0 && remaining <= limits.dailyFloor;
-      if (!belowFloor && now - lastDailyWrite < 1_000) return;
+      // at most one write a second, but at once when HubSpot reports a new limit (a new quota)
+      if (now - lastDailyWrite < 1_000 && daily === knownDaily) return;
       lastDailyWrite = now;
+      knownDaily = daily;
+      const at = new Date(now);
+      const floors = daily !== undefined ? dailyFloors(daily, limits.dailyReserve) : null;
+      // Within one day the calls left only go down: a header from an answer that left before our
+      // latest reservations must not give them back (rate_reserve counts each one). A header from
+      // after the reset, or with another limit (a new tier or add-on), starts afresh.
       await pool.query(
-        `update hubsync.rate_budget set daily_limit = coalesce($1, daily_limit), daily_remaining = $2, daily_seen_at = clock_timestamp()
+        `update hubsync.rate_budget
+            set daily_limit = coalesce($1, daily_limit),
+                daily_remaining = case when daily_remaining is null or daily_resets_at is null or daily_resets_at <= clock_timestamp()
+                                            or daily_limit is distinct from coalesce($1, daily_limit)
+                                       then $2 else least($2, daily_remaining) end,
+                daily_seen_at = clock_timestamp(),
+                daily_reserve = coalesce($3, daily_reserve), daily_background_floor = coalesce($4, daily_background_floor),
+                daily_period_start = $5, daily_resets_at = $6, daily_time_zone = $7
           where bucket = 'general'`,
-        [daily ?? null, remaining],
+        [daily ?? null, remaining, floors?.reserve ?? null, floors?.background ?? null, dailyPeriodStart(at, limits.dailyResetTimeZone), nextDailyReset(at, limits.dailyResetTimeZone), limits.dailyResetTimeZone],
       );
-      if (belowFloor) {
-        const { until, message } = dailyPause(limits, new Date(now), `${remaining} calls left today, at or below the floor of ${limits.dailyFloor}`);
-        await pool.query(`select hubsync.rate_pause('daily', $1, $2)`, [until, message]);
-      }
     },
   };
 }
@@ -283,6 +312,8 @@ export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): R
   const pushSlots: Record<Bucket, number[]> = { general: [], search: [], associations: [] };
   const pushWaitingUntil: Record<Bucket, number> = { general: 0, search: 0, associations: 0 };
   let paused: { until: number; reason: PortalPauseReason; message: string } | null = null;
+  // the day's quota as the headers last said, counted down by each reservation (as rate_reserve does)
+  let day: { limit: number; remaining: number; resetsAt: number } | null = null;
   const blocked: Record<Bucket, { until: number; reason: string }> = {
     general: { until: 0, reason: "" },
     search: { until: 0, reason: "" },
@@ -308,6 +339,11 @@ export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): R
           await sleep(b.until - now);
           continue;
         }
+        if (day && day.resetsAt > now) {
+          const floors = dailyFloors(day.limit, limits.dailyReserve);
+          const floor = currentWorkClass() === "background" ? floors.background : floors.reserve;
+          if (day.remaining <= floor) throw new PausedError("daily", new Date(day.resetsAt), `${day.remaining} calls left of HubSpot's daily ${day.limit}: waiting for the reset (${floors.reserve} are left to the portal's other apps)`);
+        }
         const { capacity, windowMs } = settings(bucket);
         const live = slots[bucket].filter((s) => s.at > now - windowMs).sort((a, b) => a.at - b.at);
         slots[bucket] = live;
@@ -328,6 +364,7 @@ export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): R
         live.push(slot);
         if (push) pushSlots[bucket].push(now);
         if (ahead) pushWaitingUntil[bucket] = 0;
+        if (day) day.remaining--;
         return slot;
       }
     },
@@ -349,10 +386,12 @@ export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): R
         limits.generalLimit = max;
         limits.associationsLimit = associationsLimitFor(max);
       }
+      const limit = headerNumber(headers, "x-hubspot-ratelimit-daily");
       const remaining = headerNumber(headers, "x-hubspot-ratelimit-daily-remaining");
-      if (remaining !== undefined && limits.dailyFloor > 0 && remaining <= limits.dailyFloor) {
-        const { until, message } = dailyPause(limits, new Date(), `${remaining} calls left today`);
-        paused = { until: until.getTime(), reason: "daily", message };
+      if (remaining !== undefined && limit !== undefined) {
+        const now = Date.now();
+        const sameDay = day !== null && day.resetsAt > now;
+        day = { limit, remaining: sameDay ? Math.min(remaining, day!.remaining) : remaining, resetsAt: nextDailyReset(new Date(now), limits.dailyResetTimeZone).getTime() };
       }
     },
   };
@@ -362,11 +401,15 @@ export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): R
  * The daily stop: until the quota resets (midnight in the portal's time zone), but probed again
  * after dailyRecheckMs at the latest, and the sentence that says so.
  */
-export function dailyPause(limits: Pick<BudgetLimits, "dailyResetTimeZone" | "dailyRecheckMs">, now: Date, detail: string): { until: Date; reset: Date; message: string } {
+export function dailyPause(
+  limits: Pick<BudgetLimits, "dailyResetTimeZone" | "dailyRecheckMs">,
+  now: Date,
+  detail: string,
+  lead = "HubSpot daily API limit reached",
+): { until: Date; reset: Date; message: string } {
   const reset = nextDailyReset(now, limits.dailyResetTimeZone);
   const until = new Date(Math.min(reset.getTime(), now.getTime() + limits.dailyRecheckMs));
   const zone = limits.dailyResetTimeZone === "UTC" ? "UTC midnight" : `midnight ${limits.dailyResetTimeZone}`;
-  const message =
-    `HubSpot daily API limit reached; waiting until ${formatUtc(reset)} (${zone}, when HubSpot resets the quota in the account's time zone). ${detail}`;
+  const message = `${lead}; waiting until ${formatUtc(reset)} (${zone}, when HubSpot resets the quota in the account's time zone). ${detail}`;
   return { until, reset, message };
 }

@@ -1,5 +1,7 @@
 import { inApplyingTransaction } from "../db/transaction.ts";
-import type { SyncContext } from "../context.ts";
+import { nowOf, type SyncContext } from "../context.ts";
+import { asWork, backgroundMayRun, readDailyState } from "../daily-quota.ts";
+import { forEachLiveCrmObject } from "./jobs.ts";
 import { recordRun, type RunSummary } from "../runs.ts";
 import { loadTarget } from "./target.ts";
 import { addCounts, applyRecords, emptyCounts } from "./upsert.ts";
@@ -56,4 +58,14 @@ export async function reconcile(deps: SyncContext, objectType: string): Promise<
     await writeCursor(deps.pool, objectType, "reconcile", { lastRunAt: new Date().toISOString(), live: live.size, removed, added: counts.inserted });
     return { records: removed + counts.inserted + counts.updated, details: { live: live.size, stored: stored.size, removed, ...counts } };
   });
+}
+
+/**
+ * The crontab's reconciliation of each live CRM type (or `only`), as background work: skipped
+ * while the day's quota is down to the background floor (src/core/daily-quota.ts).
+ */
+export async function scheduledReconcile(deps: SyncContext, only?: string): Promise<boolean> {
+  if (!backgroundMayRun(await readDailyState(deps.pool), nowOf(deps))) return false;
+  await forEachLiveCrmObject(deps.pool, only, "hubsync_reconcile", (t) => asWork("reconcile", () => reconcile(deps, t)));
+  return true;
 }
