@@ -99,7 +99,7 @@ describe("the worker", () => {
 describe("the rate budget", () => {
   // Time is moved by ageing the reservations in hubsync.rate_budget, so nothing here depends on the clock's speed.
   const reserve = async (push: boolean) =>
-    (await db.pool.query<{ wait_ms: number; reason: string | null }>(`select wait_ms, reason from hubsync.rate_reserve('general', $1)`, [push])).rows[0]!;
+    (await db.pool.query<{ wait_ms: number; reason: string | null }>(`select wait_ms, reason from hubsync.rate_reserve('general', 'foreground', $1)`, [push])).rows[0]!;
   /** The oldest reservation in the window leaves it, as if its 10 seconds had passed. */
   const ageOldest = () =>
     db.pool.query(`update hubsync.rate_budget set slots = array(select s from unnest(slots) s order by s offset 1) || (now() - interval '1 hour') where bucket = 'general'`);
