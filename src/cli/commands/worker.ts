@@ -7,6 +7,7 @@ import { readWebhookConfig } from "../../core/webhooks/config.ts";
 import { serveWebhooks } from "../../core/webhooks/serve.ts";
 import { log } from "../../core/log.ts";
 import { checkAccessToken } from "../preflight.ts";
+import { applyHeapLimit, heapLimitMb } from "../heap-limit.ts";
 
 const Options = z.object({
   concurrency: z.coerce.number().int().min(1).max(100).optional(),
@@ -23,7 +24,8 @@ outbox triggers wake, association sweeps and webhook applies.
   --crontab FILE      the crontab to run (default: HUBSYNC_CRONTAB, else the crontab file shipped with hubsync)
   --webhooks-port N   also receive HubSpot webhooks on this port, in this process (as \`hubsync webhooks\`)
   --webhooks-host H   the address the receiver listens on (default: HUBSYNC_WEBHOOK_HOST, else 0.0.0.0)
-env: DATABASE_URL, HUBSPOT_ACCESS_TOKEN, HUBSPOT_BASE_URL; HUBSPOT_WEBHOOK_SECRET with --webhooks-port`;
+env: DATABASE_URL, HUBSPOT_ACCESS_TOKEN, HUBSPOT_BASE_URL; HUBSPOT_WEBHOOK_SECRET with --webhooks-port;
+  HUBSYNC_MAX_HEAP_MB: the worker's heap limit in MB (default 256; 0 = Node's own, which grows with the machine)`;
 
 export const command: Command = {
   async run(argv) {
@@ -43,6 +45,8 @@ export const command: Command = {
     );
     if ("exit" in parsed) return parsed.exit;
     const options = parsed.options;
+    // Restarts this process with HUBSYNC_MAX_HEAP_MB's limit when it lacks it (returns once it has it).
+    applyHeapLimit();
     const env = readEnv();
     // Every pull and push needs the token: without it, say so now rather than in each failing job.
     requireAccessToken(env);
@@ -51,6 +55,7 @@ export const command: Command = {
       options["webhooks-port"] !== undefined ? readWebhookConfig(process.env, { port: options["webhooks-port"], host: options["webhooks-host"] }) : null;
     // a token HubSpot refuses stops the command here, in one line, instead of pausing every job
     await checkAccessToken({ ...env, HUBSPOT_ACCESS_TOKEN: requireAccessToken(env) }, requireDatabaseUrl(env), log);
+    log.info({ heapLimitMb: heapLimitMb() }, "heap limit (HUBSYNC_MAX_HEAP_MB)");
     // With HUBSYNC_DATABASE_WAIT_MS, waits for a database that is still restarting (src/core/worker/supervise.ts).
     const worker = await startWorkerWhenDatabaseAnswers({
       databaseUrl: requireDatabaseUrl(env),
