@@ -129,9 +129,9 @@ export function seedPortal(store: Store, options: SeedOptions): SeedSummary {
   const tickets = seedTickets({ ...ctx, rng: root.fork(15) }, counts.tickets!, companies, contacts);
   seedCars({ ...ctx, rng: root.fork(16) }, cars, counts.cars!, contacts);
   seedEngagements({ ...ctx, rng: root.fork(17) }, counts, companies, contacts, deals, tickets);
-  store.endBulkLoad();
   archiveSome({ ...ctx, rng: root.fork(18) }, { companies, contacts, deals, tickets });
   mergeSome({ ...ctx, rng: root.fork(19) }, companies, contacts);
+  store.endBulkLoad();
   fillAssociationCounts(ctx);
 
   summary.associations = assoc.size() / 2;

@@ -153,9 +153,11 @@ const SHORTFALL: Array<[prefix: string, why: string]> = [
   ],
   [
     "peak worker memory",
-    "the live data of a backfill is small (pages of 100 records); V8 grows the heap lazily up to a limit derived from the " +
-      "machine's memory. Capping it (NODE_OPTIONS=--max-old-space-size=128 gave 189 MB on a 20,000-record run), or having " +
-      "`hubsync worker` set a cap by default, keeps the peak under 300 MB.",
+    "the live data of a backfill is small (pages of 100 records, written as they arrive); the rest of the peak is V8 " +
+      "collecting lazily below its heap limit. `hubsync worker` sets that limit itself (HUBSYNC_MAX_HEAP_MB, default 256 MB " +
+      "for the whole V8 heap); with HUBSYNC_MAX_HEAP_MB=0 or a larger value it grows towards Node's own limit, which " +
+      "depends on the machine's memory. What would close it: a lower HUBSYNC_MAX_HEAP_MB (the worker's own code and " +
+      "libraries take about 100 MB of the resident size outside the heap).",
   ],
   [
     "trigger overhead",
@@ -396,9 +398,11 @@ ${closingNotes(r.goals)}
   made in the simulator 100–200 ms apart; latency is from just before each edit until PostgreSQL shows its value.
 - **Incremental**: changes are made in the simulator (as users editing in HubSpot), then hubsync's pull is enqueued at once
   (in production the worker's minutely cron does it, adding up to 60 s); converge = last change → all in PostgreSQL.
-- **Memory**: \`hubsync worker\` runs as its own process with Node's default heap settings; peak = VmHWM from /proc
-  at the end of the backfill. V8 collects lazily when the machine has memory to spare, so this is an upper bound of
-  what the worker needs (a 20,000-record run capped with NODE_OPTIONS=--max-old-space-size=128 peaked at 189 MB).
+- **Memory**: \`hubsync worker\` runs as its own process, apart from the simulator (which lives in the bench process),
+  with the heap limit it sets itself (HUBSYNC_MAX_HEAP_MB, default 256 MB); peak = VmHWM from /proc at the end of the
+  backfill. The scale run also samples VmRSS every second over the whole backfill.
+- **More worker processes**: 1, 2 and 4 \`hubsync worker\` processes on one fresh database each time, against one
+  simulator; the same timing as the backfill above. Runs by kind come from hubsync.runs.
 - **Trigger cost**: the same single-row UPDATE by primary key on hubspot.contacts with write-back off (no trigger) and on
   (outbox trigger), alternating rounds, best of each.
 - Raw figures: bench/results.json.
