@@ -36,12 +36,16 @@ export function applyHeapLimit(): void {
   if (mb === null) return;
   const flags = heapFlags(mb);
   if (flags.every((f) => process.execArgv.includes(f))) return;
-  if (typeof process.execve !== "function") {
-    // Windows has no execve; the operator can still set the flags through NODE_OPTIONS.
-    log.warn({ heapLimitMb: heapLimitMb(), wanted: mb }, `cannot set the heap limit on this platform; set NODE_OPTIONS="${flags.join(" ")}" instead`);
-    return;
-  }
+  const cannot = (why: string) =>
+    log.warn({ heapLimitMb: heapLimitMb(), wanted: mb, why }, `cannot set the heap limit here; set NODE_OPTIONS="${flags.join(" ")}" instead`);
+  // Windows has no execve; the operator can still set the flags through NODE_OPTIONS.
+  if (typeof process.execve !== "function") return cannot("no execve on this platform");
   // Command-line flags win over NODE_OPTIONS, so an older limit there does not undo these.
   const keep = process.execArgv.filter((a) => !/^--max-(old|semi)-space-size\b/.test(a));
-  process.execve(process.execPath, [process.execPath, ...keep, ...flags, ...process.argv.slice(1)], process.env);
+  try {
+    process.execve(process.execPath, [process.execPath, ...keep, ...flags, ...process.argv.slice(1)], process.env);
+  } catch (err) {
+    // e.g. a sandbox that forbids execve: run on with Node's limit rather than not at all
+    cannot(err instanceof Error ? err.message : String(err));
+  }
 }
