@@ -29,7 +29,7 @@ export function heapLimitMb(): number {
  * stdio), so a supervisor's signals and the kernel's memory accounting still reach the worker,
  * and no parent is left to forward signals or to outlive it. Returns only when no restart is
  * needed (the flags are already there, or no limit is asked for); a bad value throws before
- * anything runs. Call it before the command opens anything.
+ * anything runs. Called before the command loads its modules (src/cli/main.ts).
  */
 export function applyHeapLimit(): void {
   const mb = maxHeapSetting();

@@ -7,7 +7,7 @@ import { readWebhookConfig } from "../../core/webhooks/config.ts";
 import { serveWebhooks } from "../../core/webhooks/serve.ts";
 import { log } from "../../core/log.ts";
 import { checkAccessToken } from "../preflight.ts";
-import { applyHeapLimit, heapLimitMb } from "../heap-limit.ts";
+import { heapLimitMb } from "../heap-limit.ts";
 
 const Options = z.object({
   concurrency: z.coerce.number().int().min(1).max(100).optional(),
@@ -45,8 +45,6 @@ export const command: Command = {
     );
     if ("exit" in parsed) return parsed.exit;
     const options = parsed.options;
-    // Restarts this process with HUBSYNC_MAX_HEAP_MB's limit when it lacks it (returns once it has it).
-    applyHeapLimit();
     const env = readEnv();
     // Every pull and push needs the token: without it, say so now rather than in each failing job.
     requireAccessToken(env);
@@ -55,7 +53,6 @@ export const command: Command = {
       options["webhooks-port"] !== undefined ? readWebhookConfig(process.env, { port: options["webhooks-port"], host: options["webhooks-host"] }) : null;
     // a token HubSpot refuses stops the command here, in one line, instead of pausing every job
     await checkAccessToken({ ...env, HUBSPOT_ACCESS_TOKEN: requireAccessToken(env) }, requireDatabaseUrl(env), log);
-    log.info({ heapLimitMb: heapLimitMb() }, "heap limit (HUBSYNC_MAX_HEAP_MB)");
     // With HUBSYNC_DATABASE_WAIT_MS, waits for a database that is still restarting (src/core/worker/supervise.ts).
     const worker = await startWorkerWhenDatabaseAnswers({
       databaseUrl: requireDatabaseUrl(env),
@@ -63,6 +60,8 @@ export const command: Command = {
       crontabFile: options.crontab,
       handleSignals: true,
     });
+    // once started, so a command that stops on its configuration prints that one line alone
+    log.info({ heapLimitMb: heapLimitMb() }, "heap limit (HUBSYNC_MAX_HEAP_MB)");
     const receiver = webhooks
       ? await serveWebhooks({ databaseUrl: requireDatabaseUrl(env), config: webhooks }).catch(async (err: unknown) => {
           await worker.stop();
