@@ -27,7 +27,7 @@ export interface WorkerCountFigures {
   failedRuns: number;
   /** Records the backfill runs read, summed: more than `records` if a page was done twice. */
   recordsRead: number;
-  /** GET requests answered 200 that were the same path and query as an earlier one (a page read twice). */
+  /** List-page GETs answered 200 with the same path and query as an earlier one (a backfill page read twice). */
   repeatedReads: number;
   /** Highest peak RSS among the processes. */
   peakRssBytes: number | null;
@@ -45,12 +45,16 @@ export interface WorkerCountOptions {
   logPrefix: string;
 }
 
-/** Reads repeated: discovery and the other once-per-process calls are not record pages. */
+/**
+ * List pages read again (GET /…/objects/<type>?…, the backfill's pages). Reads of single records'
+ * associations are left out: the refresh after a pull and the sweep may each read the same ones,
+ * as two jobs doing their own work.
+ */
 export function repeatedReads(requests: LoggedRequest[]): number {
   const seen = new Set<string>();
   let repeated = 0;
   for (const r of requests) {
-    if (r.method !== "GET" || r.status !== 200 || !/\/objects\/|\/associations\//.test(r.path)) continue;
+    if (r.method !== "GET" || r.status !== 200 || !/\/objects\/(?:\d{4}-\d{2}\/)?[^/?]+\?/.test(r.path)) continue;
     if (seen.has(r.path)) repeated++;
     else seen.add(r.path);
   }
