@@ -143,3 +143,92 @@ describe("the backfill bound", () => {
     expect(backfillBound(190, portal(true), types, false).boundRecordsPerSecond).toBe(2900);
   });
 });
+
+describe("bench report: the scale and scale-out runs", () => {
+  const MB = 1024 * 1024;
+  const backfill = {
+    records: 1_004_000,
+    associations: 950_000,
+    ms: 560_000,
+    totalMs: 600_000,
+    recordsPerSecond: 1_004_000 / 560,
+    ratioToMax: 1_004_000 / 560 / 1900,
+    ratioToBound: 1_004_000 / 560 / 1900,
+    calls: 10_100,
+    callsPerRecord: 0.01,
+    rateLimited: 0,
+    peakRssBytes: 240 * MB,
+  };
+  const scale = (peakMb: number) => ({
+    tier: "pro" as const,
+    limitPer10s: 190,
+    contacts: 1_000_000,
+    seedMs: 60_000,
+    heapLimitMb: 256,
+    backfill: { ...backfill, peakRssBytes: peakMb * MB },
+    samples: [
+      { atMs: 0, workerRssBytes: 90 * MB, benchRssBytes: 2000 * MB },
+      { atMs: 280_000, workerRssBytes: peakMb * MB, benchRssBytes: 2100 * MB },
+      { atMs: 600_000, workerRssBytes: 200 * MB, benchRssBytes: 2100 * MB },
+    ],
+    peakWorkerRssBytes: peakMb * MB,
+    peakBenchRssBytes: 2100 * MB,
+    check: { name: "hubsync", expected: 1_004_000, missing: 0, duplicated: 0, extra: 0, ok: true },
+  });
+  const count = (workers: number, over: { repeatedReads?: number; rateLimited?: number; recordsPerSecond?: number } = {}) => ({
+    workers,
+    records: 50_000,
+    ms: 28_000,
+    recordsPerSecond: over.recordsPerSecond ?? 1_786,
+    ratioToMax: (over.recordsPerSecond ?? 1_786) / 1900,
+    calls: 520,
+    rateLimited: over.rateLimited ?? 0,
+    runs: { discover: 4, backfill: 4, associations: 3 },
+    failedRuns: 0,
+    recordsRead: 50_000,
+    repeatedReads: over.repeatedReads ?? 0,
+    peakRssBytes: 180 * MB,
+    check: { name: "hubsync", expected: 50_000, missing: 0, duplicated: 0, extra: 0, ok: true },
+  });
+  function withRuns(extra: Pick<BenchResults, "scale" | "workers" | "propertiesPerType">): BenchResults {
+    const base = results({ ratio: 0.96, rateLimited: 0, callsPerRow: 0.0101, p95: 800, overhead: 0.1 });
+    const { goals: _goals, ok: _ok, ...partial } = { ...base, ...extra };
+    return { ...partial, goals: evaluateGoals(partial), ok: true };
+  }
+
+  it("judges the million-record memory goal and the scale-out goal, and shows RSS over the run and the table per process count", () => {
+    const r = withRuns({ scale: scale(250), workers: [count(1), count(2), count(4)], propertiesPerType: { contacts: 371, companies: 192 } });
+    const added = r.goals.filter((g) => g.name.includes("scale"));
+    expect(added.map((g) => [g.name, g.met])).toEqual([
+      ["peak worker memory, 1,004,000-record backfill (scale, pro)", true],
+      ["scale-out (1, 2, 4 worker processes)", true],
+    ]);
+    const md = renderMarkdown(r);
+    expect(md).toContain("properties per type: contacts 371, companies 192.");
+    expect(md).toContain("## Scale: 1,000,000 contacts on pro (190/10 s)");
+    expect(md).toContain("| Worker peak memory (RSS) | 250 MB | < 300 MB |");
+    expect(md).toContain("| Worker heap limit (HUBSYNC_MAX_HEAP_MB) | 256 MB |  |");
+    expect(md).toContain("| 280 s | 250 MB | 2100 MB |");
+    expect(md).toContain("| 4 | 50,000 | 28 s | 1,786/s (94.0%) | 520 | 0 | discover 4, backfill 4, associations 3 | 0 / 50,000 | 180 MB | 0 / 0 / 0 |");
+    expect(md).toMatch(/What more processes buy: not speed/);
+  });
+
+  it("fails the goals on a peak over 300 MB, a 429, a page read twice, or more processes copying slower", () => {
+    const failing = (workers: ReturnType<typeof count>[], peak = 250) =>
+      withRuns({ scale: scale(peak), workers }).goals.filter((g) => g.met === false).map((g) => g.name);
+    expect(failing([count(1)], 320)).toEqual(["peak worker memory, 1,004,000-record backfill (scale, pro)"]);
+    expect(failing([count(1), count(2, { repeatedReads: 1 })])).toEqual(["scale-out (1, 2 worker processes)"]);
+    expect(failing([count(1), count(4, { rateLimited: 2 })])).toEqual(["scale-out (1, 4 worker processes)"]);
+    expect(failing([count(1), count(4, { recordsPerSecond: 1_500 })])).toEqual(["scale-out (1, 4 worker processes)"]);
+  });
+
+  it("says why a scenario was not measured instead of leaving it out", () => {
+    const quick = withRuns({ scale: null, workers: [] });
+    const md = renderMarkdown({ ...quick, scaleNote: "skipped in --quick (--scale N runs it)", workersNote: "skipped in --quick (--workers 1,2,4 runs it)" });
+    expect(md).toContain("Not measured: skipped in --quick (--scale N runs it).");
+    expect(md).toContain("Not measured: skipped in --quick (--workers 1,2,4 runs it).");
+    const failed = withRuns({ scale: null, workers: [] });
+    const goals = evaluateGoals({ ...failed, scaleNote: "failed: out of memory" });
+    expect(goals.find((g) => g.name.startsWith("peak worker memory") && g.name.includes("scale"))).toMatchObject({ measured: "not measured", met: null });
+  });
+});

@@ -31,6 +31,10 @@ describe("hubsync bench (the --quick logic at tiny sizes)", () => {
       outDir: out,
       timeoutMs: 180_000,
       seed: 3,
+      scenarios: ["tiers", "scale", "workers"],
+      scaleContacts: 300,
+      workerCounts: [2],
+      workerRecords: 300,
     });
     const r = await runBench(opts, () => {}, { adminUrl: inject("adminUrl") });
     const t = r.tiers[0]!;
@@ -53,11 +57,21 @@ describe("hubsync bench (the --quick logic at tiny sizes)", () => {
       ["naive script", true],
     ]);
     expect(r.trigger?.overhead).toBeTypeOf("number");
+    // the portal's width, the scale run (the worker's own heap limit, RSS sampled) and two workers sharing the work
+    expect(r.propertiesPerType!.contacts).toBeGreaterThan(300);
+    expect(r.scale).toMatchObject({ contacts: 300, heapLimitMb: 256, check: { ok: true } });
+    expect(r.scale!.samples.length).toBeGreaterThan(0);
+    expect(r.scale!.peakWorkerRssBytes).toBeGreaterThan(10 * 1024 * 1024);
+    expect(r.workers).toHaveLength(1);
+    expect(r.workers![0]).toMatchObject({ workers: 2, rateLimited: 0, failedRuns: 0, check: { ok: true } });
+    expect(r.workers![0]!.repeatedReads).toBeTypeOf("number");
+    expect(r.workers![0]!.recordsRead).toBe(r.workers![0]!.records);
     const files = writeResults(r, out, renderMarkdown(r));
     expect(readFileSync(files.md, "utf8")).toContain("| Backfill: records/s");
     expect(readFileSync(files.md, "utf8")).toContain("| Webhooks: 60 changes made in HubSpot");
     expect(JSON.parse(readFileSync(files.json, "utf8")).ok).toBe(true);
-  }, 300_000);
+    expect(readFileSync(files.md, "utf8")).toContain("## More worker processes");
+  }, 600_000);
 
   it("notices a lost record and a duplicated one", async () => {
     const sim = await startBenchSimulator({ tier: "pro", latencyMs: { min: 0, max: 0 }, seedSize: 150, seed: 5 });

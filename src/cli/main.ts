@@ -2,6 +2,7 @@ import { log } from "../core/log.ts";
 import type { CommandEntry } from "./command.ts";
 import { describeError } from "./errors.ts";
 import { VERSION } from "../core/package.ts";
+import { applyHeapLimit } from "./heap-limit.ts";
 
 /** Every command, in the order `hubsync --help` lists them; the top-level usage is built from these summaries. */
 export const COMMANDS: Record<string, CommandEntry> = {
@@ -46,6 +47,9 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
+    // The worker restarts itself with its heap limit (HUBSYNC_MAX_HEAP_MB) before it loads its
+    // modules, so starting costs one load of them, not two; it returns once the limit is in place.
+    if (name === "worker" && !rest.some((a) => a === "--help" || a === "-h")) applyHeapLimit();
     const { command } = await entry.load();
     return (await command.run(rest)) ?? 0;
   } catch (err) {

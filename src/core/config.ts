@@ -86,6 +86,37 @@ const RateEnvSchema = z.object({
     }),
 });
 
+/**
+ * `hubsync worker`'s heap limit when HUBSYNC_MAX_HEAP_MB is unset. Node's own limit grows with the
+ * machine's memory (4 GB on a 24 GB host) and V8 collects lazily below it, so a worker that keeps a
+ * page or two of records at a time still grew past 300 MB. 256 MB is several times what a
+ * million-record backfill keeps live, and keeps the whole process under 300 MB.
+ */
+export const DEFAULT_MAX_HEAP_MB = 256;
+
+/** The least HUBSYNC_MAX_HEAP_MB accepted: below this, the worker fails on its own code and libraries. */
+export const MIN_MAX_HEAP_MB = 96;
+
+const maxHeapMb = numberSetting(
+  "HUBSYNC_MAX_HEAP_MB",
+  (n) => Number.isInteger(n) && (n === 0 || n >= MIN_MAX_HEAP_MB),
+  `a whole number of megabytes, at least ${MIN_MAX_HEAP_MB} (or 0 for Node's own limit)`,
+);
+
+/**
+ * The heap limit in MB that `hubsync worker` gives itself: HUBSYNC_MAX_HEAP_MB, else the default;
+ * null for Node's own (HUBSYNC_MAX_HEAP_MB=0, or unset while NODE_OPTIONS sets a limit already,
+ * which an operator chose on purpose).
+ */
+export function maxHeapSetting(source: NodeJS.ProcessEnv = process.env): number | null {
+  const parsed = z.object({ HUBSYNC_MAX_HEAP_MB: maxHeapMb }).safeParse(source);
+  if (!parsed.success) throw new Error(`hubsync: ${problemsOf(parsed.error)}`);
+  const mb = parsed.data.HUBSYNC_MAX_HEAP_MB;
+  if (mb === 0) return null;
+  if (mb === undefined && /--max-old-space-size\b/.test(source.NODE_OPTIONS ?? "")) return null;
+  return mb ?? DEFAULT_MAX_HEAP_MB;
+}
+
 /** Environment of a hubsync process, checked once at start so a typo fails loudly, not later. */
 const EnvSchema = RateEnvSchema.extend({
   DATABASE_URL: z.string().url({ message: "DATABASE_URL must be a postgres:// URL" }).optional(),
@@ -127,6 +158,8 @@ const EnvSchema = RateEnvSchema.extend({
       ctx.addIssue({ code: "custom", message: "HUBSYNC_ALERT_WEBHOOK_URL must be an http(s) URL" });
       return z.NEVER;
     }),
+  /** The V8 heap limit `hubsync worker` runs with, in MB (maxHeapSetting below). */
+  HUBSYNC_MAX_HEAP_MB: maxHeapMb,
 });
 
 export type Env = z.infer<typeof EnvSchema>;

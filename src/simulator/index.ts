@@ -32,7 +32,7 @@ export interface SimulatorOptions extends ConfigPatch {
   host: string;
   portalId: number;
   /** Generate a realistic portal at start (seedPortal in seed.ts). */
-  seed: { size: number; seed?: number };
+  seed: { size: number; seed?: number; counts?: Partial<Record<string, number>> };
   /** Send signed webhook batches from the start (same settings as `POST /_sim/webhooks`). */
   webhooks: WebhookConfigInput;
   /**
@@ -97,7 +97,7 @@ export async function startSimulator(opts: Partial<SimulatorOptions> = {}): Prom
   for (const r of webhookRoutes(webhooks)) router.route(r.method, r.path, r.handler, { rateClass: "none", auth: false });
   store.mergeCreatesNewRecord = config.mergeCreatesNewRecord;
   // The seeded portal exists before the first request: it is indexed already, not lagging.
-  if (seed) seedPortal(store, { size: seed.size, seed: seed.seed ?? 1 });
+  if (seed) seedPortal(store, { size: seed.size, seed: seed.seed ?? 1, ...(seed.counts ? { counts: seed.counts } : {}) });
   store.indexLagMs = config.indexLagMs;
   // After the seed: the seeded portal is indexed already, nothing of it sits at an old position.
   setSearchStaleEntries(store, staleSettings(config));

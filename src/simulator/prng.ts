@@ -62,13 +62,19 @@ export class Prng {
 
   /** `count` distinct items (fewer if the list is shorter). */
   sample<T>(items: readonly T[], count: number): T[] {
-    const copy = [...items];
-    const n = Math.min(count, copy.length);
+    // A partial Fisher-Yates shuffle that keeps only the swapped positions: the same picks as
+    // shuffling a copy, without copying a million-record list to draw two of it.
+    const swapped = new Map<number, T>();
+    const at = (k: number): T => (swapped.has(k) ? swapped.get(k)! : items[k]!);
+    const n = Math.min(count, items.length);
+    const out: T[] = [];
     for (let i = 0; i < n; i++) {
-      const j = i + Math.floor(this.next() * (copy.length - i));
-      [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+      const j = i + Math.floor(this.next() * (items.length - i));
+      const picked = at(j);
+      swapped.set(j, at(i));
+      out.push(picked);
     }
-    return copy.slice(0, n);
+    return out;
   }
 
   /** A derived generator, so adding data to one part of the portal doesn't shift another. */

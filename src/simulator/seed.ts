@@ -31,6 +31,11 @@ export interface SeedOptions {
   /** Approximate number of CRM records (all object types together). */
   size: number;
   seed: number;
+  /**
+   * Exact record counts for some types instead of their share of `size` (the bench's million
+   * contacts: the other types stay at their share of a small portal).
+   */
+  counts?: Partial<Record<string, number>>;
   /** Latest timestamp the portal's data may carry (ms). Fixed by default so seeding is deterministic. */
   now?: number;
 }
@@ -102,6 +107,7 @@ export function seedPortal(store: Store, options: SeedOptions): SeedSummary {
 
   const counts = Object.fromEntries(MIX.map(([t, share]) => [t, Math.max(1, Math.round(options.size * share))]));
   counts.products = Math.min(200, Math.max(3, Math.round(options.size * 0.005)));
+  for (const [t, n] of Object.entries(options.counts ?? {})) if (n !== undefined) counts[t] = n;
 
   ctx.owners = seedOwners(store, root.fork(3), now);
   summary.owners = ctx.owners.length;
@@ -114,6 +120,7 @@ export function seedPortal(store: Store, options: SeedOptions): SeedSummary {
     assoc.types.createLabel(typeId(store, "contacts"), typeId(store, "companies"), { label: "Billing contact", name: "billing_contact" })[0]!;
   summary.billingContactTypeId = billing.typeId;
 
+  store.beginBulkLoad();
   const companies = seedCompanies({ ...ctx, rng: root.fork(10) }, counts.companies!);
   const contacts = seedContacts({ ...ctx, rng: root.fork(11) }, counts.contacts!, companies, billing.typeId);
   const products = seedProducts({ ...ctx, rng: root.fork(12) }, counts.products);
@@ -124,6 +131,7 @@ export function seedPortal(store: Store, options: SeedOptions): SeedSummary {
   seedEngagements({ ...ctx, rng: root.fork(17) }, counts, companies, contacts, deals, tickets);
   archiveSome({ ...ctx, rng: root.fork(18) }, { companies, contacts, deals, tickets });
   mergeSome({ ...ctx, rng: root.fork(19) }, companies, contacts);
+  store.endBulkLoad();
   fillAssociationCounts(ctx);
 
   summary.associations = assoc.size() / 2;

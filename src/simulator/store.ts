@@ -55,6 +55,12 @@ export interface WriteOptions {
 }
 
 const byId = (a: StoredRecord, b: StoredRecord): number => a.idNum - b.idNum;
+
+/** Replaces a list's contents in place (the lists are read-only fields; a spread would overflow the stack at a million). */
+function refill(list: StoredRecord[], from: StoredRecord[]): void {
+  list.length = 0;
+  for (const r of from) list.push(r);
+}
 const byModified = (a: StoredRecord, b: StoredRecord): number => a.updatedAt - b.updatedAt || a.idNum - b.idNum;
 
 /** Records and indexes of one object type. */
@@ -101,6 +107,8 @@ export class Store {
   private nextCustomTypeId = 1;
   private owners = new Map<string, Owner>();
   private pipelines = new Map<string, Pipeline[]>();
+  /** While seeding: the types whose sorted lists endBulkLoad rebuilds (beginBulkLoad). */
+  private bulkLoaded: Set<TypeState> | null = null;
   private listeners: { [K in keyof StoreEvents]: Listener<K>[] } = {
     create: [], update: [], archive: [], restore: [], merge: [], purge: [], reset: [],
   };
@@ -355,10 +363,42 @@ export class Store {
     this.stampSystem(type, record, true);
     this.noteLag(state, id, null);
     state.records.set(id, record);
-    sortedInsert(state.live, record, byId);
-    sortedInsert(state.byModified, record, byModified);
+    this.indexInsert(state, state.live, record, byId);
+    this.indexInsert(state, state.byModified, record, byModified);
     this.indexUnique(state, record, true);
     return record;
+  }
+
+  /**
+   * Seeding: until endBulkLoad, the sorted lists (live, archived, by last-modified) are left alone
+   * and rebuilt once at the end from the records. Seeded records carry random last-modified times
+   * and the seed archives and merges thousands of them; moving a million-entry array for each of
+   * those would take many minutes instead of seconds. Lookups by id and unique value still work
+   * in between; listing and searching wait for endBulkLoad.
+   */
+  beginBulkLoad(): void {
+    this.bulkLoaded ??= new Set();
+  }
+
+  endBulkLoad(): void {
+    const states = this.bulkLoaded ?? new Set<TypeState>();
+    this.bulkLoaded = null;
+    for (const state of states) {
+      const all = [...state.records.values()];
+      refill(state.live, all.filter((r) => !r.archived).sort(byId));
+      refill(state.archivedList, all.filter((r) => r.archived).sort(byId));
+      refill(state.byModified, state.live.slice().sort(byModified));
+    }
+  }
+
+  private indexInsert(state: TypeState, list: StoredRecord[], record: StoredRecord, cmp: (a: StoredRecord, b: StoredRecord) => number): void {
+    if (this.bulkLoaded) this.bulkLoaded.add(state);
+    else sortedInsert(list, record, cmp);
+  }
+
+  private indexRemove(state: TypeState, list: StoredRecord[], record: StoredRecord, cmp: (a: StoredRecord, b: StoredRecord) => number): void {
+    if (this.bulkLoaded) this.bulkLoaded.add(state);
+    else sortedRemove(list, record, cmp);
   }
 
   /** Applies property changes like a user edit: "" clears, last-modified moves to `at`/now. */
@@ -370,7 +410,7 @@ export class Store {
     this.noteLag(state, id, record.archived ? null : viewOf(record));
     if (!record.archived) {
       this.indexUnique(state, record, false);
-      sortedRemove(state.byModified, record, byModified);
+      this.indexRemove(state, state.byModified, record, byModified);
     }
     const changed: string[] = [];
     for (const [k, v] of Object.entries(changes)) {
@@ -381,7 +421,7 @@ export class Store {
     record.updatedAt = options.at ?? this.clock.now();
     this.stampSystem(type, record, false);
     if (!record.archived) {
-      sortedInsert(state.byModified, record, byModified);
+      this.indexInsert(state, state.byModified, record, byModified);
       this.indexUnique(state, record, true);
     }
     this.emit("update", { type, record, changed, previousUpdatedAt });
@@ -402,11 +442,11 @@ export class Store {
     if (!record || record.archived) return false;
     this.noteLag(state, id, viewOf(record));
     this.indexUnique(state, record, false);
-    sortedRemove(state.live, record, byId);
-    sortedRemove(state.byModified, record, byModified);
+    this.indexRemove(state, state.live, record, byId);
+    this.indexRemove(state, state.byModified, record, byModified);
     record.archived = true;
     record.archivedAt = options.at ?? this.clock.now();
-    sortedInsert(state.archivedList, record, byId);
+    this.indexInsert(state, state.archivedList, record, byId);
     this.emit("archive", { type, id });
     return true;
   }
@@ -416,11 +456,11 @@ export class Store {
     const record = state.records.get(id);
     if (!record || !record.archived) return false;
     this.noteLag(state, id, null);
-    sortedRemove(state.archivedList, record, byId);
+    this.indexRemove(state, state.archivedList, record, byId);
     record.archived = false;
     record.archivedAt = null;
-    sortedInsert(state.live, record, byId);
-    sortedInsert(state.byModified, record, byModified);
+    this.indexInsert(state, state.live, record, byId);
+    this.indexInsert(state, state.byModified, record, byModified);
     this.indexUnique(state, record, true);
     this.emit("restore", { type, id });
     return true;
@@ -482,11 +522,11 @@ export class Store {
   private removeRecord(state: TypeState, record: StoredRecord): void {
     this.noteLag(state, record.id, record.archived ? null : viewOf(record));
     if (record.archived) {
-      sortedRemove(state.archivedList, record, byId);
+      this.indexRemove(state, state.archivedList, record, byId);
     } else {
       this.indexUnique(state, record, false);
-      sortedRemove(state.live, record, byId);
-      sortedRemove(state.byModified, record, byModified);
+      this.indexRemove(state, state.live, record, byId);
+      this.indexRemove(state, state.byModified, record, byModified);
     }
     state.records.delete(record.id);
   }

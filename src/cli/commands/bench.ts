@@ -5,6 +5,7 @@ import { renderMarkdown, renderText } from "../../tools/bench/report.ts";
 import { runBench, writeResults } from "../../tools/bench/run-bench.ts";
 
 const USAGE = `usage: hubsync bench [--quick] [--tiers free,pro] [--records N] [--changes N] [--push-rows N] [--latency MS|MIN-MAX] [--out DIR]
+                     [--only tiers,scale,workers] [--scale N] [--workers 1,2,4] [--workers-records N]
 
 Measures hubsync against the HubSpot simulator at real rate limits (backfill, incremental pull,
 write-back, the triggers' cost) beside a naive script, and writes results.md and results.json.
@@ -14,7 +15,12 @@ write-back, the triggers' cost) beside a naive script, and writes results.md and
   --changes N      changes for the incremental pull (default 10000)
   --push-rows N    rows updated for the write-back (default 10000)
   --latency MS     simulated HubSpot latency per request, MS or MIN-MAX (default 30-80)
-  --out DIR        where results.md and results.json go (default bench/)`;
+  --out DIR        where results.md and results.json go (default bench/)
+  --only LIST      run only these parts: tiers (the scenarios above, per tier), scale, workers (default all)
+  --scale N        contacts of the scale run on Pro, one worker with its RSS sampled (default 1000000; 0 skips;
+                   not run by --quick). The simulator holds them in this process: about 3.3 KB of heap each
+  --workers LIST   worker processes per run of the scale-out scenario (default 1,2,4; 0 skips; not run by --quick)
+  --workers-records N  records of each scale-out run (default 50000)`;
 
 export const command: Command = {
   async run(argv) {

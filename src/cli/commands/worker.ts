@@ -8,6 +8,7 @@ import { serveWebhooks } from "../../core/webhooks/serve.ts";
 import { log } from "../../core/log.ts";
 import { startOperations } from "../../core/operations/serve.ts";
 import { checkAccessToken } from "../preflight.ts";
+import { heapLimitMb } from "../heap-limit.ts";
 
 const Options = z.object({
   concurrency: z.coerce.number().int().min(1).max(100).optional(),
@@ -31,7 +32,8 @@ outbox triggers wake, association sweeps and webhook applies.
   --metrics-host H    the address the metrics server listens on (default 0.0.0.0)
 It also checks hubsync.alerts every alerts.check_seconds (hubsync.settings): each alert that opens or
 closes is a NOTIFY hubsync_alerts and, with HUBSYNC_ALERT_WEBHOOK_URL, one JSON POST.
-env: DATABASE_URL, HUBSPOT_ACCESS_TOKEN, HUBSPOT_BASE_URL; HUBSPOT_WEBHOOK_SECRET with --webhooks-port; HUBSYNC_ALERT_WEBHOOK_URL`;
+env: DATABASE_URL, HUBSPOT_ACCESS_TOKEN, HUBSPOT_BASE_URL; HUBSPOT_WEBHOOK_SECRET with --webhooks-port; HUBSYNC_ALERT_WEBHOOK_URL;
+  HUBSYNC_MAX_HEAP_MB: the worker's heap limit in MB (default 256; 0 = Node's own, which grows with the machine)`;
 
 export const command: Command = {
   async run(argv) {
@@ -68,6 +70,8 @@ export const command: Command = {
       crontabFile: options.crontab,
       handleSignals: true,
     });
+    // once started, so a command that stops on its configuration prints that one line alone
+    log.info({ heapLimitMb: heapLimitMb() }, "heap limit (HUBSYNC_MAX_HEAP_MB)");
     const receiver = webhooks
       ? await serveWebhooks({ databaseUrl: requireDatabaseUrl(env), config: webhooks }).catch(async (err: unknown) => {
           await worker.stop();

@@ -18,6 +18,9 @@ const Cursor = z.object({ since: z.string() });
  */
 const OVERLAP_MS = 30 * 1000;
 
+/** Changed ids refreshed per run. */
+const REFRESH_PAGE = 10_000;
+
 /**
  * Re-reads the associations of the given records (of objectType) for every backfilled pair they
  * are an end of, and brings the tables in line for them: the hook for records an incremental pull
@@ -91,18 +94,25 @@ export async function refreshChangedAssociations(deps: SyncContext, objectType: 
     return 0;
   }
   const since = new Date(Date.parse(saved.data.since) - OVERLAP_MS).toISOString();
-  const { rows } = await deps.pool.query<{ id: string }>(
-    `select id from hubspot.${quoteIdent(table)} where id is not null and archived_at is null and _sync_updated_at > $1 order by id`,
-    [since],
-  );
-  if (rows.length > 0) {
-    await recordRun(deps, null, "associations", async () => {
-      const r = await refreshAssociationsFor(deps, objectType, rows.map((x) => x.id));
-      return { records: r.inserted + r.updated + r.deleted, details: { refresh: objectType, ids: rows.length, ...r } };
-    });
+  // In pages of ids, each its own run: a pull that rewrote a million rows must not have them all read at once.
+  let total = 0;
+  for (let last = ""; ; ) {
+    const { rows } = await deps.pool.query<{ id: string }>(
+      `select id from hubspot.${quoteIdent(table)} where id is not null and archived_at is null and _sync_updated_at > $1 and id > $2 order by id limit $3`,
+      [since, last, REFRESH_PAGE],
+    );
+    if (rows.length > 0) {
+      await recordRun(deps, null, "associations", async () => {
+        const r = await refreshAssociationsFor(deps, objectType, rows.map((x) => x.id));
+        return { records: r.inserted + r.updated + r.deleted, details: { refresh: objectType, ids: rows.length, ...r } };
+      });
+    }
+    total += rows.length;
+    if (rows.length < REFRESH_PAGE) break;
+    last = rows[rows.length - 1]!.id;
   }
   await markRefreshed(deps, objectType, now);
-  return rows.length;
+  return total;
 }
 
 /** Moves the refresh cursor forward to `at` (never back). */

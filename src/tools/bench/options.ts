@@ -2,6 +2,8 @@ import type { ParseArgsOptionsConfig } from "node:util";
 import { z } from "zod";
 import { LatencyFlag } from "../shared/flags.ts";
 
+export const SCENARIOS = ["tiers", "scale", "workers"] as const;
+
 /** `hubsync bench` options: sizes default to the full run; --quick shrinks them for a smoke check under two minutes. */
 export const BenchOptions = z.object({
   quick: z.boolean(),
@@ -19,6 +21,13 @@ export const BenchOptions = z.object({
   outDir: z.string().min(1),
   timeoutMs: z.number().int().min(1000),
   seed: z.number().int(),
+  /** Which parts run: the per-tier scenarios (backfill, incremental, write-back, webhooks, trigger), the scale and the worker-count runs. */
+  scenarios: z.array(z.enum(SCENARIOS)).min(1),
+  /** Contacts of the scale scenario (Pro tier); 0 skips it. */
+  scaleContacts: z.number().int().min(0),
+  /** `hubsync worker` processes per run of the scale-out scenario; empty skips it. */
+  workerCounts: z.array(z.number().int().min(1).max(16)),
+  workerRecords: z.number().int().min(10),
 });
 export type BenchOptions = z.infer<typeof BenchOptions>;
 
@@ -32,6 +41,10 @@ const FULL = {
   triggerRounds: 3,
   outDir: "bench",
   timeoutMs: 30 * 60_000,
+  // a million contacts at Pro's 1,900 records/s: about 9 minutes
+  scaleContacts: 1_000_000,
+  workerCounts: [1, 2, 4],
+  workerRecords: 50_000,
 };
 
 const QUICK = {
@@ -45,6 +58,10 @@ const QUICK = {
   triggerRounds: 1,
   outDir: ".hubsync/bench",
   timeoutMs: 5 * 60_000,
+  // neither fits in two minutes beside the rest; --scale N and --workers 1,2 run them anyway
+  scaleContacts: 0,
+  workerCounts: [] as number[],
+  workerRecords: 5_000,
 };
 
 /** The flags of `hubsync bench`, as parseArgs reads them (src/cli/commands/bench.ts). */
@@ -56,22 +73,37 @@ export const BENCH_FLAGS = {
   "push-rows": { type: "string" },
   latency: { type: "string" },
   out: { type: "string" },
+  only: { type: "string" },
+  scale: { type: "string" },
+  workers: { type: "string" },
+  "workers-records": { type: "string" },
 } as const satisfies ParseArgsOptionsConfig;
+
+/** A comma-separated flag whose items must each be one of `item`. */
+const list = <T extends string>(item: z.ZodType<T, string>) =>
+  z
+    .string()
+    .transform((s) => s.split(",").map((t) => t.trim()))
+    .pipe(z.array(item).min(1));
 
 /** Those flags checked one by one (a bad value is named by its flag), then turned into BenchOptions. */
 export const BenchFlags = z
   .object({
     quick: z.boolean().default(false),
-    tiers: z
-      .string()
-      .transform((s) => s.split(",").map((t) => t.trim()))
-      .pipe(z.array(z.enum(["free", "pro"])).min(1))
-      .optional(),
+    tiers: list(z.enum(["free", "pro"])).optional(),
     records: z.coerce.number().int().min(10).optional(),
     changes: z.coerce.number().int().min(1).optional(),
     "push-rows": z.coerce.number().int().min(1).optional(),
     latency: LatencyFlag.prefault("30-80"),
     out: z.string().min(1).optional(),
+    only: list(z.enum(SCENARIOS)).optional(),
+    scale: z.coerce.number().int().min(0).optional(),
+    workers: z
+      .string()
+      .transform((s) => (s.trim() === "0" ? [] : s.split(",").map((t) => Number(t.trim()))))
+      .pipe(z.array(z.number().int().min(1).max(16)))
+      .optional(),
+    "workers-records": z.coerce.number().int().min(10).optional(),
   })
   .transform((v) => {
     const base = v.quick ? QUICK : FULL;
@@ -88,5 +120,9 @@ export const BenchFlags = z
       latencyMs: v.latency,
       outDir: v.out ?? base.outDir,
       seed: 42,
+      scenarios: v.only ?? [...SCENARIOS],
+      scaleContacts: v.scale ?? base.scaleContacts,
+      workerCounts: v.workers ?? base.workerCounts,
+      workerRecords: v["workers-records"] ?? base.workerRecords,
     });
   });

@@ -7,6 +7,8 @@ import type { WebhookLatencyFigures } from "./scenarios/webhooks.ts";
 import type { Tier } from "../shared/sim.ts";
 import type { CopyCheck } from "./verify.ts";
 import type { Channel } from "./bound.ts";
+import type { ScaleFigures } from "./scenarios/scale.ts";
+import type { WorkerCountFigures } from "./scenarios/workers.ts";
 
 /** Everything one `hubsync bench` run measured; bench/results.json is this, bench/results.md its table. */
 export interface TierResults {
@@ -49,6 +51,14 @@ export interface BenchResults {
   goals: Goal[];
   /** False when a run lost or duplicated a record, or a scenario failed. */
   ok: boolean;
+  /** Properties the portal defines per synced type (the realistic catalog). */
+  propertiesPerType?: Record<string, number>;
+  /** The million-record run (null: not run, see scaleNote). */
+  scale?: ScaleFigures | null;
+  scaleNote?: string;
+  /** The backfill by 1, 2 and 4 worker processes (empty: not run, see workersNote). */
+  workers?: WorkerCountFigures[];
+  workersNote?: string;
 }
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -71,7 +81,8 @@ export function evaluateGoals(r: Omit<BenchResults, "goals" | "ok">): Goal[] {
   }
   const large = r.tiers.map((t) => t.backfill?.hubsync).filter((b): b is BackfillFigures => !!b && b.peakRssBytes !== null);
   const peak = large.length ? Math.max(...large.map((b) => b.peakRssBytes ?? 0)) : null;
-  goals.push({
+  // a run of only the scale or worker-count parts has no per-tier backfill to judge
+  if (r.tiers.length > 0) goals.push({
     name: `peak worker memory, ${int(Math.max(0, ...large.map((b) => b.records)))}-record backfill`,
     target: "< 300 MB",
     measured: mb(peak),
@@ -106,6 +117,7 @@ export function evaluateGoals(r: Omit<BenchResults, "goals" | "ok">): Goal[] {
       met: h && h.latencyP95Ms !== null ? h.latencyP95Ms < 1000 && h.lost === 0 : null,
     });
   }
+  goals.push(...scaleGoals(r));
   goals.push({
     name: "trigger overhead on a single-row UPDATE",
     target: `≤ ${TRIGGER_GOALS.singleRow * 100}%`,
@@ -119,6 +131,37 @@ export function evaluateGoals(r: Omit<BenchResults, "goals" | "ok">): Goal[] {
       target: `≤ ${TRIGGER_GOALS.multiRow * 100}%`,
       measured: `+${pct(multi.overhead)}`,
       met: multi.overhead <= TRIGGER_GOALS.multiRow,
+    });
+  }
+  return goals;
+}
+
+/** Nothing done twice by a run of the scale-out scenario: no page read again, no more records read than copied, no failed run. */
+const nothingTwice = (w: WorkerCountFigures) => w.repeatedReads === 0 && w.recordsRead <= w.records && w.failedRuns === 0;
+
+/** The scale and scale-out goals, once those scenarios were asked for (a failed one shows as not measured). */
+function scaleGoals(r: Omit<BenchResults, "goals" | "ok">): Goal[] {
+  const goals: Goal[] = [];
+  if (r.scale !== undefined && !(r.scale === null && r.scaleNote && !r.scaleNote.startsWith("failed"))) {
+    const s = r.scale;
+    goals.push({
+      name: `peak worker memory, ${s ? int(s.backfill.records) : "million"}-record backfill (scale, pro)`,
+      target: "< 300 MB",
+      measured: s ? mb(s.peakWorkerRssBytes) : "not measured",
+      met: s && s.peakWorkerRssBytes !== null ? s.peakWorkerRssBytes < 300 * 1024 * 1024 : null,
+    });
+  }
+  const w = r.workers ?? [];
+  if (w.length > 0 || r.workersNote?.startsWith("failed")) {
+    const one = w.find((x) => x.workers === 1) ?? w[0];
+    const kept = (x: WorkerCountFigures) => !one || x.recordsPerSecond >= 0.95 * one.recordsPerSecond;
+    goals.push({
+      name: `scale-out (${w.map((x) => x.workers).join(", ") || "—"} worker processes)`,
+      target: "0 × 429, nothing done twice, records/s within 5% of one worker's",
+      measured: w.length
+        ? w.map((x) => `${x.workers}: ${pct(x.ratioToMax)}, ${x.rateLimited} × 429, ${x.repeatedReads} repeated`).join("; ")
+        : "not measured",
+      met: w.length ? w.every((x) => x.rateLimited === 0 && nothingTwice(x) && kept(x) && x.check.ok) : null,
     });
   }
   return goals;
@@ -139,9 +182,11 @@ const SHORTFALL: Array<[prefix: string, why: string]> = [
   ],
   [
     "peak worker memory",
-    "the live data of a backfill is small (pages of 100 records); V8 grows the heap lazily up to a limit derived from the " +
-      "machine's memory. Capping it (NODE_OPTIONS=--max-old-space-size=128 gave 189 MB on a 20,000-record run), or having " +
-      "`hubsync worker` set a cap by default, keeps the peak under 300 MB.",
+    "the live data of a backfill is small (pages of 100 records, written as they arrive); the rest of the peak is V8 " +
+      "collecting lazily below its heap limit. `hubsync worker` sets that limit itself (HUBSYNC_MAX_HEAP_MB, default 256 MB " +
+      "for the whole V8 heap); with HUBSYNC_MAX_HEAP_MB=0 or a larger value it grows towards Node's own limit, which " +
+      "depends on the machine's memory. What would close it: a lower HUBSYNC_MAX_HEAP_MB (the worker's own code and " +
+      "libraries take about 100 MB of the resident size outside the heap).",
   ],
   [
     "trigger overhead",
@@ -160,6 +205,11 @@ const SHORTFALL: Array<[prefix: string, why: string]> = [
       "rate budget the pulls and pushes share) on one of the worker's job slots; runs start at least 200 ms apart " +
       "(HUBSYNC_WEBHOOK_APPLY_INTERVAL_MS) so that a steady stream is read in batches. A slot busy with a pull, or the " +
       "budget spent by one, delays the apply.",
+  ],
+  [
+    "scale-out",
+    "every process takes its calls from the one rate budget kept in the database, so more processes cannot copy faster " +
+      "than HubSpot's limit allows; a shortfall against one worker is the cost of the processes sharing that budget and the jobs.",
   ],
   ["API calls per pushed row", "rows are sent 100 per batch call; a stream of commits smaller than the coalescing window fills batches only partly."],
   [
@@ -268,6 +318,80 @@ function tierRows(t: TierResults, sizes: BenchResults["sizes"]): Row[] {
   return rows;
 }
 
+/** The portal's width, for the header: how many properties each synced type has. */
+function catalogLine(r: BenchResults): string {
+  const p = r.propertiesPerType;
+  if (!p || Object.keys(p).length === 0) return "";
+  return `\nPortal: the realistic catalog — properties per type: ${Object.entries(p).map(([t, n]) => `${t} ${int(n)}`).join(", ")}.`;
+}
+
+function scaleSection(r: BenchResults): string {
+  if (r.scale === undefined) return "";
+  const s = r.scale;
+  if (!s) return `\n## Scale: a million records\n\nNot measured: ${(r.scaleNote ?? "not run").replace(/\|/g, "\\|").slice(0, 300)}.\n`;
+  const b = s.backfill;
+  const c = s.check;
+  const rows: Array<[string, string, string]> = [
+    ["Records copied (+ association rows)", `${int(b.records)} (+${int(b.associations)})`, `${int(s.contacts)} contacts and a small portal around them`],
+    ["Time until every record is copied / associations too", `${secs(b.ms)} / ${secs(b.totalMs)}`, ""],
+    [`Records/s (÷ max ${int((s.limitPer10s * 100) / 10)}/s)`, `${int(b.recordsPerSecond)}/s (${pct(b.ratioToMax)})`, "≥ 95%"],
+    ["API calls per record / 429s", `${dec(b.callsPerRecord, 4)} / ${int(b.rateLimited)}`, "— / 0"],
+    ["Worker peak memory (RSS)", mb(s.peakWorkerRssBytes), "< 300 MB"],
+    ["Worker heap limit (HUBSYNC_MAX_HEAP_MB)", s.heapLimitMb === null ? "Node's own" : `${int(s.heapLimitMb)} MB`, ""],
+    ["Bench process peak RSS (holds the simulator and its portal)", mb(s.peakBenchRssBytes), ""],
+    ["Seeding the simulator", secs(s.seedMs), ""],
+    ["Lost / duplicated / extra records", c ? `${c.missing} / ${c.duplicated} / ${c.extra} of ${int(c.expected)}` : "—", "0 / 0 / 0"],
+  ];
+  const samples = s.samples.map((x) => `| ${secs(x.atMs)} | ${mb(x.workerRssBytes)} | ${mb(x.benchRssBytes)} |`);
+  return `
+## Scale: ${int(s.contacts)} contacts on ${s.tier} (${s.limitPer10s}/10 s)
+
+| measure | hubsync | goal / note |
+|---|---|---|
+${rows.map((row) => `| ${row.join(" | ")} |`).join("\n")}
+
+Resident memory over the run (sampled every second; these are spread over it, the peak among them):
+
+| since enable_sync | worker RSS | bench process RSS |
+|---|---|---|
+${samples.join("\n")}
+`;
+}
+
+function workersSection(r: BenchResults): string {
+  const w = r.workers;
+  if (w === undefined) return "";
+  if (w.length === 0) return `\n## More worker processes\n\nNot measured: ${(r.workersNote ?? "not run").replace(/\|/g, "\\|").slice(0, 300)}.\n`;
+  const rows = w.map((x) =>
+    [
+      int(x.workers),
+      int(x.records),
+      secs(x.ms),
+      `${int(x.recordsPerSecond)}/s (${pct(x.ratioToMax)})`,
+      int(x.calls),
+      int(x.rateLimited),
+      Object.entries(x.runs).map(([k, n]) => `${k} ${n}`).join(", "),
+      `${int(x.repeatedReads)} / ${int(x.recordsRead)}`,
+      mb(x.peakRssBytes),
+      `${x.check.missing} / ${x.check.duplicated} / ${x.check.extra}`,
+    ].join(" | "),
+  );
+  return `
+## More worker processes (${w[0]!.records.toLocaleString("en-US")}-record backfill, pro, one database)
+
+| processes | records | time | records/s (÷ max) | API calls | 429s | runs by kind | pages read twice / records read | peak RSS per process | lost / duplicated / extra |
+|---|---|---|---|---|---|---|---|---|---|
+${rows.map((row) => `| ${row} |`).join("\n")}
+
+What more processes buy: not speed. HubSpot's limit is per portal, and every \`hubsync worker\` takes its calls from the
+one rate budget kept in PostgreSQL, so one process already copies at the bound and two or four copy at the same rate,
+with no 429 and each job run once (graphile-worker locks a job to one process). They buy availability: when one
+process stops or its machine goes away, the others take the next jobs (a job that was running is retried after
+graphile-worker's lock timeout). Pages read twice: GET requests for the same page; records read: what the backfill runs
+read in all (the copy has \`records\` rows).
+`;
+}
+
 export function renderMarkdown(r: BenchResults): string {
   const rows: Row[] = r.tiers.flatMap((t) => tierRows(t, r.sizes));
   if (r.trigger) {
@@ -308,11 +432,11 @@ export function renderMarkdown(r: BenchResults): string {
 
 ${r.quick ? "**Quick run** (`hubsync bench --quick`: small sizes, a smoke check — not the figures to quote)." : "Full run (`hubsync bench`)."}
 Started ${r.startedAt}, took ${secs(r.elapsedMs)}. Node ${r.machine.node}, PostgreSQL ${r.machine.postgres}, ${r.machine.cpus} CPUs (shared with other work).
-HubSpot: the bundled simulator at real rate limits, ${r.latencyMs.min}–${r.latencyMs.max} ms per request.
+HubSpot: the bundled simulator at real rate limits, ${r.latencyMs.min}–${r.latencyMs.max} ms per request.${catalogLine(r)}
 Result: ${r.ok ? "every copy complete (nothing lost, nothing duplicated)" : "**a run failed, or lost or duplicated records** (see below)"}.
 
 ${table}
-
+${workersSection(r)}${scaleSection(r)}
 ## Goals
 
 ${goals}
@@ -346,9 +470,11 @@ ${r.tiers.map((t) => `  - ${t.tier}: ${t.boundArithmetic}.`).join("\n")}
   made in the simulator 100–200 ms apart; latency is from just before each edit until PostgreSQL shows its value.
 - **Incremental**: changes are made in the simulator (as users editing in HubSpot), then hubsync's pull is enqueued at once
   (in production the worker's minutely cron does it, adding up to 60 s); converge = last change → all in PostgreSQL.
-- **Memory**: \`hubsync worker\` runs as its own process with Node's default heap settings; peak = VmHWM from /proc
-  at the end of the backfill. V8 collects lazily when the machine has memory to spare, so this is an upper bound of
-  what the worker needs (a 20,000-record run capped with NODE_OPTIONS=--max-old-space-size=128 peaked at 189 MB).
+- **Memory**: \`hubsync worker\` runs as its own process, apart from the simulator (which lives in the bench process),
+  with the heap limit it sets itself (HUBSYNC_MAX_HEAP_MB, default 256 MB); peak = VmHWM from /proc at the end of the
+  backfill. The scale run also samples VmRSS every second over the whole backfill.
+- **More worker processes**: 1, 2 and 4 \`hubsync worker\` processes on one fresh database each time, against one
+  simulator; the same timing as the backfill above. Runs by kind come from hubsync.runs.
 - **Trigger cost**: the same UPDATEs on hubspot.contacts with write-back off (no trigger) and on (outbox trigger): one row
   by primary key, and 100 rows by id at once; alternating rounds (so other load weighs on both), medians of the rounds
   and of each round's ratio.

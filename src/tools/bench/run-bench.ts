@@ -16,10 +16,12 @@ import { triggerCost, type TriggerFigures } from "./scenarios/trigger.ts";
 import { hubsyncWriteBack, naiveWriteBack } from "./scenarios/write-back.ts";
 import { hubsyncWriteBackUnderLoad } from "./scenarios/write-back-load.ts";
 import { hubsyncWebhooks } from "./scenarios/webhooks.ts";
+import { scaleRun, type ScaleFigures } from "./scenarios/scale.ts";
+import { workerCounts, type WorkerCountFigures } from "./scenarios/workers.ts";
+import { SYNCED_TYPES } from "../shared/objects.ts";
 import { BURST_LIMIT_PER_10S, startBenchSimulator, type Tier } from "../shared/sim.ts";
 import { checkCopy, hubsyncTable } from "./verify.ts";
 import { backfillBound } from "./bound.ts";
-import { SYNCED_TYPES } from "../shared/objects.ts";
 import { quoteIdent } from "../../core/schema/naming.ts";
 
 async function serverVersion(adminUrl: string): Promise<string> {
@@ -147,9 +149,14 @@ export async function runBench(opts: BenchOptions, note: (m: string) => void, se
   let trigger: TriggerFigures | null = null;
   let triggerError: string | undefined;
   const dbs: BenchDatabase[] = [];
+  const propertiesPerType = await catalogWidths(opts);
+  let scale: ScaleFigures | null = null;
+  let scaleNote: string | undefined;
+  let workers: WorkerCountFigures[] = [];
+  let workersNote: string | undefined;
   try {
     let withCopy: BenchDatabase | null = null;
-    for (const tier of opts.tiers) {
+    for (const tier of opts.scenarios.includes("tiers") ? opts.tiers : []) {
       const { result, db, hubsyncCopy } = await runTier(pg, opts, tier, workDir, note);
       tiers.push(result);
       dbs.push(db);
@@ -165,6 +172,8 @@ export async function runBench(opts: BenchOptions, note: (m: string) => void, se
         note(`trigger cost FAILED: ${triggerError}`);
       }
     }
+    ({ workers, workersNote } = await runWorkerCounts(pg.adminUrl, opts, workDir, note));
+    ({ scale, scaleNote } = await runScale(pg.adminUrl, opts, workDir, note));
   } finally {
     for (const db of dbs) await db.close().catch(() => {});
     await pg.stop();
@@ -179,9 +188,82 @@ export async function runBench(opts: BenchOptions, note: (m: string) => void, se
     tiers,
     trigger,
     ...(triggerError ? { triggerError } : {}),
+    propertiesPerType,
+    scale,
+    ...(scaleNote ? { scaleNote } : {}),
+    workers,
+    ...(workersNote ? { workersNote } : {}),
   };
-  const ok = tiers.every((t) => t.errors.length === 0 && t.checks.every((c) => c.ok)) && !triggerError;
+  const ok =
+    tiers.every((t) => t.errors.length === 0 && t.checks.every((c) => c.ok)) &&
+    !triggerError &&
+    (!scale || scale.check?.ok === true) &&
+    workers.every((w) => w.check.ok) &&
+    !(scaleNote && scaleNote.startsWith("failed")) &&
+    !(workersNote && workersNote.startsWith("failed"));
   return { ...partial, goals: evaluateGoals(partial), ok };
+}
+
+/** Properties per synced type in the bench's portal (the realistic catalog): how wide the records copied are. */
+async function catalogWidths(opts: BenchOptions): Promise<Record<string, number>> {
+  const sim = await startBenchSimulator({ tier: "pro", latencyMs: opts.latencyMs, seedSize: 100, seed: opts.seed });
+  try {
+    return Object.fromEntries(SYNCED_TYPES.map((t) => [t.type, sim.propertyCount(t.type)]));
+  } finally {
+    await sim.close();
+  }
+}
+
+/** The million-record run on Pro (--scale N); a note says why it did not run or how it failed. */
+async function runScale(
+  adminUrl: string,
+  opts: BenchOptions,
+  workDir: string,
+  note: (m: string) => void,
+): Promise<{ scale: ScaleFigures | null; scaleNote?: string }> {
+  if (!opts.scenarios.includes("scale")) return { scale: null, scaleNote: "not run (--only)" };
+  if (opts.scaleContacts === 0) return { scale: null, scaleNote: opts.quick ? "skipped in --quick (--scale N runs it)" : "skipped (--scale 0)" };
+  try {
+    const scale = await scaleRun(
+      adminUrl,
+      { contacts: opts.scaleContacts, tier: "pro", latencyMs: opts.latencyMs, seed: opts.seed, timeoutMs: opts.timeoutMs, workerLog: join(workDir, "worker-scale.log") },
+      note,
+    );
+    return { scale };
+  } catch (err) {
+    note(`[scale] FAILED: ${errorText(err)}`);
+    return { scale: null, scaleNote: `failed: ${errorText(err)}` };
+  }
+}
+
+/** The same backfill by 1, 2 and 4 worker processes on one database (--workers). */
+async function runWorkerCounts(
+  adminUrl: string,
+  opts: BenchOptions,
+  workDir: string,
+  note: (m: string) => void,
+): Promise<{ workers: WorkerCountFigures[]; workersNote?: string }> {
+  if (!opts.scenarios.includes("workers")) return { workers: [], workersNote: "not run (--only)" };
+  if (opts.workerCounts.length === 0) return { workers: [], workersNote: opts.quick ? "skipped in --quick (--workers 1,2,4 runs it)" : "skipped (--workers 0)" };
+  try {
+    const workers = await workerCounts(
+      adminUrl,
+      {
+        counts: opts.workerCounts,
+        records: opts.workerRecords,
+        tier: "pro",
+        latencyMs: opts.latencyMs,
+        seed: opts.seed,
+        timeoutMs: opts.timeoutMs,
+        logPrefix: join(workDir, "worker-count"),
+      },
+      note,
+    );
+    return { workers };
+  } catch (err) {
+    note(`[workers] FAILED: ${errorText(err)}`);
+    return { workers: [], workersNote: `failed: ${errorText(err)}` };
+  }
 }
 
 export function writeResults(r: BenchResults, outDir: string, markdown: string): { md: string; json: string } {

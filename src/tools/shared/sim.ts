@@ -46,6 +46,8 @@ export interface BenchSim {
   records(type: string): Promise<SimRecord[]>;
   record(type: string, id: string): Promise<SimRecord | null>;
   update(type: string, id: string, properties: Record<string, string>): Promise<void>;
+  /** Properties the portal defines for a type (archived ones left out): how wide its records are. */
+  propertyCount(type: string): number;
   close(): Promise<void>;
 }
 
@@ -54,6 +56,8 @@ export interface BenchSimOptions {
   latencyMs: { min: number; max: number };
   seedSize: number;
   seed: number;
+  /** Exact record counts for some types (the scale scenario's million contacts). */
+  seedCounts?: Partial<Record<string, number>>;
   /**
    * Fault injection from the start (the soak). Search misbehaves as on a busy HubSpot portal
    * (hits out of order, short pages: SEARCH_DISORDER) unless `searchDisorder` is false; the other
@@ -75,7 +79,7 @@ export async function startBenchSimulator(opts: BenchSimOptions): Promise<BenchS
     // the simulator adds latencyMs plus up to latencyJitterMs per request
     latencyMs: opts.latencyMs.min,
     latencyJitterMs: opts.latencyMs.max - opts.latencyMs.min,
-    seed: { size: opts.seedSize, seed: opts.seed },
+    seed: { size: opts.seedSize, seed: opts.seed, ...(opts.seedCounts ? { counts: opts.seedCounts } : {}) },
     catalog: { realistic: opts.realisticCatalog ?? true },
     faults: { ...(opts.searchDisorder === false ? {} : SEARCH_DISORDER), ...opts.faults },
     ...(opts.indexLagMs !== undefined ? { indexLagMs: opts.indexLagMs } : {}),
@@ -119,6 +123,9 @@ export async function startBenchSimulator(opts: BenchSimOptions): Promise<BenchS
     },
     async update(type, id, properties) {
       await control.updateRecord(type, id, properties);
+    },
+    propertyCount(type) {
+      return store.propertyDefinitions(typeOf(type)).filter((p) => !p.archived).length;
     },
     close: () => sim.close(),
   };

@@ -22,9 +22,18 @@ export interface WorkerProcess {
 }
 
 export function readPeakRss(pid: number): number | null {
+  return readStatusKb(pid, "VmHWM");
+}
+
+/** Resident memory now, in bytes (VmRSS), for samples over a run; null where /proc is not available. */
+export function readRss(pid: number): number | null {
+  return readStatusKb(pid, "VmRSS");
+}
+
+function readStatusKb(pid: number, field: string): number | null {
   try {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(status);
+    const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, "m").exec(status);
     return m ? Number(m[1]) * 1024 : null;
   } catch {
     return null;
