@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
@@ -82,7 +83,9 @@ export default defineConfig({
     setupFiles: ["test/support/quiet-logs.ts"],
     silent: "passed-only",
     pool: "forks",
-    maxWorkers: 2,
+    // One more worker than cores: most files spend their time waiting (on PostgreSQL, a child
+    // process, a pause or the next crontab minute), so a core would otherwise idle while they do.
+    maxWorkers: availableParallelism() + 1,
     testTimeout: 60_000,
     hookTimeout: 120_000,
     teardownTimeout: 30_000,
