@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { waitFor } from "../src/tools/shared/wait.ts";
 import { objectQueue } from "../src/core/jobs.ts";
@@ -70,50 +70,54 @@ async function settle(fault: string, marker: string, extra: Record<string, unkno
   return t;
 }
 
-it("30% of requests answered 5xx or held past the timeout: backfill, pull and push all converge", async () => {
-  await sim.control.configure({ faults: { serverErrorRate: 0.2, timeoutRate: 0.1, timeoutMs: 1_500, seed: 11 } });
-  await db.pool.query(`select hubsync.enable_sync('contacts', null, true)`);
-  await enableSync(db.pool, "companies");
-  w.start();
-  await waitFor("both types live", async () => ((await count(`select count(*) as n from hubsync.objects where phase = 'live'`)) === 2 ? true : undefined), {
-    timeoutMs: 45_000,
-    describe: () => w.logTail(),
-  });
-  const { inserted } = await changeBothSides(600);
-  const t = await settle("30% 5xx + timeouts", inserted);
-  expect(t.byStatus["0"] ?? 0).toBeGreaterThan(0); // timeouts happened
-  expect(Object.keys(t.byStatus).some((s) => s.startsWith("5"))).toBe(true);
-}, 90_000);
+// The first test enables sync and starts the worker that the later ones keep using; each phase
+// goes on from the copy the one before left converged.
+describe("HubSpot misbehaving under a running worker — one story, in order: later tests build on what earlier ones left", () => {
+  it("30% of requests answered 5xx or held past the timeout: backfill, pull and push all converge", async () => {
+    await sim.control.configure({ faults: { serverErrorRate: 0.2, timeoutRate: 0.1, timeoutMs: 1_500, seed: 11 } });
+    await db.pool.query(`select hubsync.enable_sync('contacts', null, true)`);
+    await enableSync(db.pool, "companies");
+    w.start();
+    await waitFor("both types live", async () => ((await count(`select count(*) as n from hubsync.objects where phase = 'live'`)) === 2 ? true : undefined), {
+      timeoutMs: 45_000,
+      describe: () => w.logTail(),
+    });
+    const { inserted } = await changeBothSides(600);
+    const t = await settle("30% 5xx + timeouts", inserted);
+    expect(t.byStatus["0"] ?? 0).toBeGreaterThan(0); // timeouts happened
+    expect(Object.keys(t.byStatus).some((s) => s.startsWith("5"))).toBe(true);
+  }, 90_000);
 
-it("dropped connections and answers lost after the write: every create still happens exactly once", async () => {
-  await sim.control.configure({ faults: { serverErrorRate: 0, timeoutRate: 0, dropRate: 0.1, lostResponseRate: 0.2, seed: 12 } });
-  const { inserted } = await changeBothSides(400);
-  const log = await sim.control.requests();
-  const t = await settle("drops + lost responses", inserted, {
-    creates_lost_or_dropped: log.filter((r) => r.status === 0 && r.path.includes("/batch/upsert")).length,
-    updates_lost_or_dropped: log.filter((r) => r.status === 0 && r.path.includes("/batch/update")).length,
-  });
-  expect(t.byStatus["0"] ?? 0).toBeGreaterThan(0);
-}, 90_000);
+  it("dropped connections and answers lost after the write: every create still happens exactly once", async () => {
+    await sim.control.configure({ faults: { serverErrorRate: 0, timeoutRate: 0, dropRate: 0.1, lostResponseRate: 0.2, seed: 12 } });
+    const { inserted } = await changeBothSides(400);
+    const log = await sim.control.requests();
+    const t = await settle("drops + lost responses", inserted, {
+      creates_lost_or_dropped: log.filter((r) => r.status === 0 && r.path.includes("/batch/upsert")).length,
+      updates_lost_or_dropped: log.filter((r) => r.status === 0 && r.path.includes("/batch/update")).length,
+    });
+    expect(t.byStatus["0"] ?? 0).toBeGreaterThan(0);
+  }, 90_000);
 
-it("a 429 storm (12 requests per 10 s, another app using the same portal): the worker waits, no job fails, converges", async () => {
-  await sim.control.configure({ faults: { dropRate: 0, lostResponseRate: 0 }, rateLimits: { burst: 12, windowMs: 10_000, search: 2 } });
-  await sim.control.resetRateLimits();
-  const since = new Date();
-  // the other integration: a request every 400 ms for 8 s, eating the portal's window behind hubsync's back
-  let neighbour = 0;
-  const noisy = (async () => {
-    for (let i = 0; i < 20; i++) {
-      const res = await fetch(`${sim.url}/crm/v3/objects/companies?limit=1`, { headers: { authorization: `Bearer ${sim.token}` } });
-      if (res.status === 429) neighbour++;
-      await res.arrayBuffer();
-      await new Promise((r) => setTimeout(r, 400));
-    }
-  })();
-  const { inserted } = await changeBothSides(400);
-  await noisy;
-  const worker429s = async () => Number((await db.pool.query(`select coalesce(sum(rate_limited), 0) as n from hubsync.runs where started_at >= $1`, [since])).rows[0].n);
-  const t = await settle("429 storm", inserted, { neighbour_429s: neighbour, worker_429s_in_runs: await worker429s() });
-  expect(t.rateLimited).toBeGreaterThan(neighbour);
-  expect(await count(`select count(*) as n from hubsync_worker.jobs where last_error is not null`)).toBe(0);
-}, 90_000);
+  it("a 429 storm (12 requests per 10 s, another app using the same portal): the worker waits, no job fails, converges", async () => {
+    await sim.control.configure({ faults: { dropRate: 0, lostResponseRate: 0 }, rateLimits: { burst: 12, windowMs: 10_000, search: 2 } });
+    await sim.control.resetRateLimits();
+    const since = new Date();
+    // the other integration: a request every 400 ms for 8 s, eating the portal's window behind hubsync's back
+    let neighbour = 0;
+    const noisy = (async () => {
+      for (let i = 0; i < 20; i++) {
+        const res = await fetch(`${sim.url}/crm/v3/objects/companies?limit=1`, { headers: { authorization: `Bearer ${sim.token}` } });
+        if (res.status === 429) neighbour++;
+        await res.arrayBuffer();
+        await new Promise((r) => setTimeout(r, 400));
+      }
+    })();
+    const { inserted } = await changeBothSides(400);
+    await noisy;
+    const worker429s = async () => Number((await db.pool.query(`select coalesce(sum(rate_limited), 0) as n from hubsync.runs where started_at >= $1`, [since])).rows[0].n);
+    const t = await settle("429 storm", inserted, { neighbour_429s: neighbour, worker_429s_in_runs: await worker429s() });
+    expect(t.rateLimited).toBeGreaterThan(neighbour);
+    expect(await count(`select count(*) as n from hubsync_worker.jobs where last_error is not null`)).toBe(0);
+  }, 90_000);
+});

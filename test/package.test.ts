@@ -6,7 +6,6 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
-import { systemPostgresBin } from "../src/tools/shared/local-postgres.ts";
 import { freshDatabase, type TestDatabase } from "./support/database.ts";
 import { dockerCopies, listTarball, productionInstallBytes } from "./support/package.ts";
 
@@ -20,13 +19,10 @@ import { dockerCopies, listTarball, productionInstallBytes } from "./support/pac
  * path the image needs but does not copy fails the pack or the installed commands.
  *
  * Packing compiles the project and installing fetches dependencies (from npm's cache when warm): about
- * two minutes on a busy machine, so `make test` runs it once. It runs the suite on the machine's
- * PostgreSQL first and then again on the embedded one; on that second pass this file is skipped
- * (HUBSYNC_TEST_PACKAGE=1 runs it anyway).
+ * two minutes on a busy machine, so with several servers it runs on the first one only
+ * (vitest.config.ts): nothing in it depends on PostgreSQL's version.
  */
 const REPO = fileURLToPath(new URL("..", import.meta.url));
-const secondPass = process.env.HUBSYNC_TEST_POSTGRES === "embedded" && systemPostgresBin() !== null && !process.env.DATABASE_URL;
-const skip = secondPass && process.env.HUBSYNC_TEST_PACKAGE !== "1";
 const VERSION = (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string }).version;
 
 const exec = promisify(execFile);
@@ -63,7 +59,6 @@ function npx(args: string[], env: Record<string, string> = {}, timeoutMs = 60_00
 }
 
 beforeAll(async () => {
-  if (skip) return;
   mkdirSync(context);
   copyLikeDocker();
   // the build stage's `npm ci` stands in for this: the clone's dependencies (tsc for prepack)
@@ -111,7 +106,7 @@ describe("the Dockerfile", () => {
   });
 });
 
-describe.skipIf(skip)("the npm package, installed into an empty project", () => {
+describe("the npm package, installed into an empty project", () => {
   it("holds JavaScript and the data files, not the TypeScript sources", async () => {
     const files = await listTarball(tarball);
     expect(files).toContain("package/dist/src/cli/hubsync.js");

@@ -43,7 +43,13 @@ describe("with the worker running", () => {
       const r = await db.pool.query(`select firstname from hubspot.contacts where id = $1`, [target]);
       return r.rows[0]?.firstname === "From the worker";
     });
-    const runs = await db.pool.query(`select kind, status from hubsync.runs where object_type = 'contacts' order by id`);
-    expect(runs.rows.map((r) => `${r.kind}:${r.status}`)).toEqual(expect.arrayContaining(["backfill:ok", "incremental:ok"]));
+    // The pull commits the rows before it records its run as finished: the run is read once it is.
+    const runs = await until("the incremental runs to be recorded as finished", async () => {
+      const r = await db.pool.query(`select kind, status from hubsync.runs where object_type = 'contacts' order by id`);
+      const kinds = r.rows.map((row) => `${row.kind}:${row.status}`);
+      const incremental = kinds.filter((k) => k.startsWith("incremental:"));
+      return incremental.length > 0 && !incremental.includes("incremental:running") ? kinds : undefined;
+    });
+    expect(runs).toEqual(expect.arrayContaining(["backfill:ok", "incremental:ok"]));
   });
 });

@@ -64,7 +64,17 @@ describe("an account being migrated (477)", () => {
     expect(during.every((r) => r.status === 477)).toBe(true);
     const failed = await db.pool.query(`select task_identifier, last_error from hubsync_worker.jobs where last_error is not null`);
     expect(failed.rows).toEqual([]);
-    expect((await db.pool.query(`select status, attempts from hubsync.outbox where status <> 'sent'`)).rows).toEqual([{ status: "pending", attempts: 0 }]);
+    // A probe claims the waiting change for the moment of its one refused request (in flight, then
+    // back to pending with the attempt returned), so the row is read between probes.
+    const waiting = await waitFor(
+      "the waiting change to be pending between probes",
+      async () => {
+        const r = await db.pool.query(`select status, attempts from hubsync.outbox where status <> 'sent'`);
+        return r.rows.every((row) => row.status !== "in_flight") ? r.rows : undefined;
+      },
+      { timeoutMs: 10_000 },
+    );
+    expect(waiting).toEqual([{ status: "pending", attempts: 0 }]);
 
     await sim.control.configure({ migrationRetryAfterSeconds: null });
     await waitFor(

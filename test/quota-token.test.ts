@@ -15,7 +15,7 @@ import { startWorkerWithEnv } from "./support/worker.ts";
 let db: TestDatabase;
 let sim: RunningSimulator;
 let worker: Awaited<ReturnType<typeof startWorkerWithEnv>> | null = null;
-const PAUSE_MS = 2_000;
+const PAUSE_MS = 1_000;
 
 beforeAll(async () => {
   db = await installedDatabase("quota_token");
@@ -58,7 +58,7 @@ describe("a refused access token (401)", () => {
 
     // While the token is refused: one probe per pause, not a retry per job and row.
     const since = Date.now();
-    await new Promise((r) => setTimeout(r, 8_000));
+    await new Promise((r) => setTimeout(r, 4 * PAUSE_MS));
     const during = await sim.control.requests({ since });
     const seconds = (Date.now() - since) / 1000;
     const perMinute = (during.length / seconds) * 60;

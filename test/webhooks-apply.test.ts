@@ -183,6 +183,12 @@ describe("webhook events applied by the worker — one story, in order: later te
       const { rows } = await db.pool.query(`select count(*)::int as n from hubsync.association_pairs where backfilled_at is not null`);
       return rows[0].n === 5;
     });
+    // The reads counted below must be this event's: the association work the earlier tests' events
+    // queued (a merge re-reads the merged records' associations) is let finish first.
+    await until("the worker to have nothing queued or running", async () => {
+      const { rows } = await db.pool.query(`select count(*)::int as n from hubsync_worker.jobs where locked_at is not null or run_at <= now()`);
+      return rows[0].n === 0;
+    });
     await sim.control.associate("contacts", contact, "companies", company);
     const since = Date.now();
     const change = { associationType: "CONTACT_TO_COMPANY", fromObjectId: Number(contact), toObjectId: Number(company), associationTypeId: 1 };

@@ -31,7 +31,12 @@ const USAGE = [
   "environment: DATABASE_URL, HUBSPOT_ACCESS_TOKEN, HUBSPOT_BASE_URL, HUBSPOT_WEBHOOK_SECRET",
 ].join("\n");
 
-export async function main(argv: string[]): Promise<number> {
+/**
+ * `processEntry`: main runs as the process's own entry point (src/cli/hubsync.ts), so the worker may
+ * restart the process in place with its heap limit. Tests that run main inside their own process
+ * leave it false: restarting theirs would replace the test runner.
+ */
+export async function main(argv: string[], opts: { processEntry?: boolean } = {}): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === "help" || name === "--help" || name === "-h") {
     process.stdout.write(USAGE + "\n");
@@ -49,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     // The worker restarts itself with its heap limit (HUBSYNC_MAX_HEAP_MB) before it loads its
     // modules, so starting costs one load of them, not two; it returns once the limit is in place.
-    if (name === "worker" && !rest.some((a) => a === "--help" || a === "-h")) applyHeapLimit();
+    if (opts.processEntry && name === "worker" && !rest.some((a) => a === "--help" || a === "-h")) applyHeapLimit();
     const { command } = await entry.load();
     return (await command.run(rest)) ?? 0;
   } catch (err) {
