@@ -71,6 +71,13 @@ const ONE_SERVER = [
   "test/webhooks-receiver-unavailable.test.ts",
   "test/worker.test.ts",
   "test/worker-e2e.test.ts",
+  "test/clean-stop.test.ts",
+  "test/status-watch.test.ts",
+  "test/worker-heap.test.ts",
+  "test/operations-metrics.test.ts",
+  "test/push-capacity.test.ts",
+  "test/runs-abandoned.test.ts",
+  "test/pull-backfill-ranges.test.ts",
 ];
 
 const fast = process.env.HUBSYNC_TEST_FAST === "1";
