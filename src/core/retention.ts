@@ -39,7 +39,8 @@ export async function prune(pool: pg.Pool, log: Logger, opts: { timeLimitMs?: nu
       const n = r.rows[0]?.n ?? 0;
       batches++;
       deleted[what] += n;
-      if (n < batchRows) break;
+      // a short batch is not the end: rows the sync holds at that moment are skipped, not counted
+      if (n === 0) break;
       // leave the sync's own writes room between batches
       if (opts.pauseMs) await new Promise((resolve) => setTimeout(resolve, opts.pauseMs));
     }

@@ -39,7 +39,16 @@ export const command: Command = {
     await checkAccessToken({ ...env, HUBSPOT_ACCESS_TOKEN: requireAccessToken(env) }, requireDatabaseUrl(env), log);
     const pool = createPool(requireDatabaseUrl(env), { applicationName: "hubsync sync" });
     const hubspot = createHubSpotApi({ accessToken: requireAccessToken(env), basePath: env.HUBSPOT_BASE_URL, pool, log, ...httpOptions(env), learnTimeZone: true });
-    // held as a worker's is, so a worker's dead-worker check closes the runs of a killed `hubsync sync` as abandoned
+    // The database answers first: a wrong DATABASE_URL is then one clear line, not also the lock's
+    // reconnect warnings. The lock is held as a worker's is, so a worker's dead-worker check closes
+    // the runs of a killed `hubsync sync` as abandoned.
+    try {
+      await pool.query("select 1");
+    } catch (err) {
+      await pool.end().catch(() => {});
+      hubspot.close();
+      throw err;
+    }
     const workerId = `sync-${randomUUID()}`;
     const liveness = livenessLock(requireDatabaseUrl(env), log);
     liveness.hold(workerId);

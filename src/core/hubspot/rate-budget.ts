@@ -342,7 +342,14 @@ export function createMemoryRateBudget(overrides: Partial<BudgetLimits> = {}): R
         if (day && day.resetsAt > now) {
           const floors = dailyFloors(day.limit, limits.dailyReserve);
           const floor = currentWorkClass() === "background" ? floors.background : floors.reserve;
-          if (day.remaining <= floor) throw new PausedError("daily", new Date(day.resetsAt), `${day.remaining} calls left of HubSpot's daily ${day.limit}: waiting for the reset (${floors.reserve} are left to the portal's other apps)`);
+          if (day.remaining <= floor) {
+            const detail = `${day.remaining} calls left of HubSpot's daily ${day.limit}, the reserve hubsync leaves to the portal's other apps is ${floors.reserve}`;
+            // background work waits for the reset; the rest stops as rate_reserve stops it: a daily pause
+            if (currentWorkClass() === "background") throw new PausedError("daily", new Date(day.resetsAt), detail);
+            const pause = dailyPause(limits, new Date(now), detail, day.remaining <= 0 ? "HubSpot daily API limit reached" : RESERVE_STOP);
+            paused = { until: pause.until.getTime(), reason: "daily", message: pause.message };
+            throw new DailyLimitError(pause.until, pause.message);
+          }
         }
         const { capacity, windowMs } = settings(bucket);
         const live = slots[bucket].filter((s) => s.at > now - windowMs).sort((a, b) => a.at - b.at);
