@@ -78,6 +78,7 @@ const ONE_SERVER = [
   "test/push-capacity.test.ts",
   "test/runs-abandoned.test.ts",
   "test/pull-backfill-ranges.test.ts",
+  "test/retention.test.ts",
 ];
 
 const fast = process.env.HUBSYNC_TEST_FAST === "1";
@@ -90,9 +91,9 @@ export default defineConfig({
     setupFiles: ["test/support/quiet-logs.ts"],
     silent: "passed-only",
     pool: "forks",
-    // One more worker than cores: most files spend their time waiting (on PostgreSQL, a child
+    // Two more workers than cores: most files spend their time waiting (on PostgreSQL, a child
     // process, a pause or the next crontab minute), so a core would otherwise idle while they do.
-    maxWorkers: availableParallelism() + 1,
+    maxWorkers: availableParallelism() + 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,
     teardownTimeout: 30_000,
