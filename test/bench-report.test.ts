@@ -185,6 +185,7 @@ describe("bench report: the scale and scale-out runs", () => {
     rateLimited: over.rateLimited ?? 0,
     runs: { discover: 4, backfill: 4, associations: 3 },
     failedRuns: 0,
+    failedRunErrors: [],
     recordsRead: 50_000,
     repeatedReads: over.repeatedReads ?? 0,
     peakRssBytes: 180 * MB,

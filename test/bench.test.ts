@@ -63,6 +63,7 @@ describe("hubsync bench (the --quick logic at tiny sizes)", () => {
     expect(r.scale!.samples.length).toBeGreaterThan(0);
     expect(r.scale!.peakWorkerRssBytes).toBeGreaterThan(10 * 1024 * 1024);
     expect(r.workers).toHaveLength(1);
+    expect(r.workers![0]!.failedRunErrors).toEqual([]);
     expect(r.workers![0]).toMatchObject({ workers: 2, rateLimited: 0, failedRuns: 0, check: { ok: true } });
     expect(r.workers![0]!.repeatedReads).toBeTypeOf("number");
     expect(r.workers![0]!.recordsRead).toBe(r.workers![0]!.records);

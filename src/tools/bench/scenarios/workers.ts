@@ -26,6 +26,8 @@ export interface WorkerCountFigures {
   /** Runs of hubsync's jobs by kind (hubsync.runs): the same work whatever the number of processes. */
   runs: Record<string, number>;
   failedRuns: number;
+  /** What the failed runs said (kind: error), so a failure names its cause. */
+  failedRunErrors: string[];
   /** Records the backfill runs read, summed: more than `records` if a page was done twice. */
   recordsRead: number;
   /** List-page GETs answered 200 with the same path and query as an earlier one (a backfill page read twice). */
@@ -102,6 +104,9 @@ async function oneCount(adminUrl: string, n: number, opts: WorkerCountOptions, n
         )
       ).rows,
     );
+    const failedRunErrors = (
+      await db.pool.query<{ line: string }>(`select kind || ': ' || coalesce(error, '(no error recorded)') as line from hubsync.runs where status = 'error' order by id`)
+    ).rows.map((r) => r.line);
     const check = await checkCopy(db.pool, sim, "hubsync", (t) => hubsyncTable(db.pool, t));
     return {
       workers: n,
@@ -113,6 +118,7 @@ async function oneCount(adminUrl: string, n: number, opts: WorkerCountOptions, n
       rateLimited: b.rateLimited,
       runs: Object.fromEntries(rows.map((r) => [r.kind, r.n])),
       failedRuns: rows.reduce((s, r) => s + r.failed, 0),
+      failedRunErrors,
       recordsRead: rows.find((r) => r.kind === "backfill")?.records ?? 0,
       repeatedReads: repeatedReads(requests),
       peakRssBytes: peaks.length ? Math.max(...peaks) : null,
