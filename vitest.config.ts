@@ -91,9 +91,9 @@ export default defineConfig({
     setupFiles: ["test/support/quiet-logs.ts"],
     silent: "passed-only",
     pool: "forks",
-    // Two more workers than cores: most files spend their time waiting (on PostgreSQL, a child
+    // One more worker than cores: most files spend their time waiting (on PostgreSQL, a child
     // process, a pause or the next crontab minute), so a core would otherwise idle while they do.
-    maxWorkers: availableParallelism() + 2,
+    maxWorkers: availableParallelism() + 1,
     testTimeout: 60_000,
     hookTimeout: 120_000,
     teardownTimeout: 30_000,

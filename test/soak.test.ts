@@ -27,7 +27,8 @@ describe("hubsync soak (short)", () => {
       latencyMs: { min: 1, max: 5 },
       indexLagMs: 1_000,
       faultTimeoutMs: 1_000,
-      settleTimeoutMs: 30_000,
+      // convergence is judged, not its speed: a generous limit, so a busy machine is not a failure
+      settleTimeoutMs: 90_000,
       progressEverySeconds: 10,
       webhooks: true,
       killEverySeconds: 20,
@@ -72,5 +73,5 @@ describe("hubsync soak (short)", () => {
     expect(text).toContain("PASS");
     expect(text).toMatch(/faults injected\s+[1-9]/);
     expect(renderMarkdown(r)).toContain("| sql:update |");
-  }, 120_000);
+  }, 200_000);
 });
