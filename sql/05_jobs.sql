@@ -8,10 +8,13 @@
 -- hubsync:associations, webhook applies run alone in hubsync:webhooks.
 
 -- The job key of a task, for one object type or (object_type null) the task-wide job; key_suffix
--- names a second job of the same task (the webhook apply's retry).
+-- names a second job of the same task (the webhook apply's retry). No SET clause, unlike its
+-- neighbours: a SQL function without one is inlined into the query that calls it, where a SET
+-- makes PostgreSQL parse and plan its body again on every call — in the push wake-up, at the
+-- commit of every transaction that writes to a write-back table. Its body uses only built-in
+-- operators, and its callers run with a fixed search_path.
 create or replace function hubsync._job_key(task text, object_type text default null, key_suffix text default null) returns text
 language sql immutable parallel safe
-set search_path = pg_catalog, pg_temp
 as $$
   select case
            when _job_key.object_type is not null then _job_key.task || ':' || _job_key.object_type

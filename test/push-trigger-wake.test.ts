@@ -76,8 +76,18 @@ describe("the generated write-back trigger", () => {
     );
     expect(t.fn).toBe("hubsync._tg_outbox_contacts()");
     for (const col of ["email", "firstname", "lastname", "annualrevenue", "date_of_birth"]) {
-      expect(t.def).toContain(`new.${col} is distinct from old.${col}`);
+      expect(t.def).toContain(`n.${col} is distinct from o.${col}`);
     }
+    // updates are logged a statement at a time, by the same function, from the statement's old and new rows
+    const triggers = (
+      await db.pool.query<{ name: string; def: string }>(
+        `select tgname as name, pg_get_triggerdef(oid) as def from pg_trigger where tgrelid = 'hubspot.contacts'::regclass and tgname like 'hubsync_outbox%' order by 1`,
+      )
+    ).rows;
+    expect(triggers.map((x) => x.name)).toEqual(["hubsync_outbox", "hubsync_outbox_update"]);
+    expect(triggers[0]!.def).toMatch(/AFTER INSERT OR DELETE ON hubspot\.contacts FOR EACH ROW/);
+    expect(triggers[1]!.def).toMatch(/AFTER UPDATE ON hubspot\.contacts REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT/);
+    expect(triggers[1]!.def).toContain("EXECUTE FUNCTION hubsync._tg_outbox_contacts()");
     // no row-to-jsonb conversion, no look-up of hubsync.columns when a row changes
     expect(t.def).not.toMatch(/to_jsonb\((new|old)\)/);
     expect(t.def).not.toContain("hubsync.columns");
@@ -96,8 +106,8 @@ describe("the generated write-back trigger", () => {
       c.release();
     }
     const def = (await one<{ def: string }>(`select pg_get_functiondef('hubsync._tg_outbox_contacts()'::regprocedure) as def`)).def;
-    expect(def).toContain("new.jobtitle is distinct from old.jobtitle");
-    expect(def).not.toContain("new.lastname");
+    expect(def).toContain("n.jobtitle is distinct from o.jobtitle");
+    expect(def).not.toMatch(/\b(n|new)\.lastname\b/);
     await db.pool.query(`insert into hubspot.contacts (email, jobtitle, lastname) values ('new-column@example.com', 'Engineer', 'Gone')`);
     const row = await one<{ changes: Record<string, string> }>(`select changes from hubsync.outbox order by id desc limit 1`);
     expect(row.changes).toEqual({ email: "new-column@example.com", jobtitle: "Engineer" });

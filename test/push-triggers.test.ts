@@ -84,6 +84,26 @@ describe("write-back triggers — one story, in order: later tests build on what
     expect(after[2]).toMatchObject({ changes: { lastname: "" }, previous: { lastname: "Lee" } });
   });
 
+  it("records each row of a multi-row update with its own changes, in one wake-up, and refuses a change of _sync_local_id", async () => {
+    await db.pool.query(`insert into hubspot.contacts (id, email, firstname, lastname) values ('201', 'm1@example.com', 'M1', 'L'), ('202', 'm2@example.com', 'M2', 'L'), ('203', 'm3@example.com', 'M3', 'L')`);
+    await db.pool.query(`delete from hubsync.outbox`);
+    await db.pool.query(`delete from hubsync_worker._private_jobs`);
+    // 202's firstname is already 'M2': only its lastname changes; 203 does not match
+    await db.pool.query(`update hubspot.contacts set firstname = 'M2', lastname = case when id = '201' then 'L' else 'K' end where id in ('201', '202')`);
+    const rows = (await outbox()).sort((a, b) => a.record_id.localeCompare(b.record_id));
+    expect(rows.map((r) => [r.op, r.record_id, r.changes, r.previous])).toEqual([
+      ["update", "201", { firstname: "M2" }, { firstname: "M1" }],
+      ["update", "202", { lastname: "K" }, { lastname: "L" }],
+    ]);
+    expect(await pushJobs()).toHaveLength(1);
+    await expect(db.pool.query(`update hubspot.contacts set _sync_local_id = gen_random_uuid(), firstname = 'X' where id = '203'`)).rejects.toThrow(
+      /cannot change _sync_local_id/,
+    );
+    expect(await outbox()).toHaveLength(2);
+    expect((await db.pool.query(`select firstname from hubspot.contacts where id = '203'`)).rows[0].firstname).toBe("M3");
+    await db.pool.query(`delete from hubspot.contacts where id in ('201', '202', '203')`);
+  });
+
   it("turns a delete into an archive and ignores read-only columns", async () => {
     await db.pool.query(`delete from hubsync.outbox`);
     await db.pool.query(`update hubspot.contacts set createdate = now() where id = '101'`);
