@@ -7,6 +7,7 @@ import { findObject } from "../schema/objects.ts";
 import { loadPairs, type AssociationPair } from "./pairs.ts";
 import { BATCH_READ_LIMIT } from "./read.ts";
 import { noChanges, syncIds, TypeMapUnresolved, type PassContext } from "./sync.ts";
+import { readBackfillMark } from "./embedded.ts";
 
 const STREAM = "associations:changed";
 const Cursor = z.object({ since: z.string() });
@@ -93,7 +94,11 @@ export async function refreshChangedAssociations(deps: SyncContext, objectType: 
     await writeCursor(deps.pool, objectType, STREAM, { since: now });
     return 0;
   }
-  const since = new Date(Date.parse(saved.data.since) - OVERLAP_MS).toISOString();
+  // Never before the type's backfill ended: the records it wrote had their associations read with
+  // them or by the pair's fill after it (embedded.ts), and a small portal's whole backfill falls
+  // within the overlap.
+  const ended = Date.parse((await readBackfillMark(deps.pool, objectType))?.endedAt ?? "");
+  const since = new Date(Math.max(Date.parse(saved.data.since) - OVERLAP_MS, Number.isFinite(ended) ? ended : -Infinity)).toISOString();
   // In pages of ids, each its own run: a pull that rewrote a million rows must not have them all read at once.
   let total = 0;
   for (let last = ""; ; ) {

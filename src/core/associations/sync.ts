@@ -42,7 +42,8 @@ export class TypeMapUnresolved extends Error {
   }
 }
 
-interface Row {
+/** One row of an association table: a pair of records with the a→b type ids and their labels. */
+export interface Row {
   a: string;
   b: string;
   labels: string[];
@@ -153,12 +154,15 @@ async function learnFromWiderSample(deps: SyncContext, pair: AssociationPair, ed
   return learnTypeMap(deps.hubspot, pair, wider, pair.typeMap);
 }
 
-function labelsFor(typeIds: number[], labelOf: Map<number, string | null>): string[] {
+export function labelsFor(typeIds: number[], labelOf: Map<number, string | null>): string[] {
   return [...new Set(typeIds.map((id) => labelOf.get(id)).filter((l): l is string => typeof l === "string" && l !== ""))];
 }
 
-/** The diff of one chunk, as one statement in one (applying) transaction. */
-async function applyRows(pool: pg.Pool, pair: AssociationPair, side: Side, ids: string[], rows: Row[]): Promise<ChangeCounts> {
+/**
+ * Makes the table say `rows` about the records `ids` of one side (their other rows go), as one
+ * statement in one (applying) transaction.
+ */
+export async function applyRows(pool: pg.Pool, pair: AssociationPair, side: Side, ids: string[], rows: Row[]): Promise<ChangeCounts> {
   const t = `hubspot.${quoteIdent(pair.table)}`;
   const a = quoteIdent(pair.aColumn);
   const b = quoteIdent(pair.bColumn);
@@ -199,13 +203,18 @@ async function applyRows(pool: pg.Pool, pair: AssociationPair, side: Side, ids: 
   });
 }
 
-/** Live local records of one end, in id order, `size` at a time (keyset: no offset, no snapshot held). */
-export async function* localIds(pool: pg.Pool, table: string, size = BATCH_READ_LIMIT): AsyncGenerator<string[]> {
+/**
+ * Live local records of one end, in id order, `size` at a time (keyset: no offset, no snapshot held);
+ * with `since`, only those a pull wrote after that time (hubsync's clock).
+ */
+export async function* localIds(pool: pg.Pool, table: string, size = BATCH_READ_LIMIT, since?: string): AsyncGenerator<string[]> {
   let last = "";
   for (;;) {
     const { rows } = await pool.query<{ id: string }>(
-      `select id from hubspot.${quoteIdent(table)} where id is not null and archived_at is null and id > $1 order by id limit $2`,
-      [last, size],
+      `select id from hubspot.${quoteIdent(table)}
+        where id is not null and archived_at is null and id > $1 and ($3::timestamptz is null or _sync_updated_at > $3)
+        order by id limit $2`,
+      [last, size, since ?? null],
     );
     if (rows.length === 0) return;
     yield rows.map((r) => r.id);

@@ -1,0 +1,251 @@
+import type pg from "pg";
+import { z } from "zod";
+import type { SyncContext } from "../context.ts";
+import type { EmbeddedAssociations } from "../hubspot/schemas.ts";
+import { readCursor, writeCursor } from "../schema/cursors.ts";
+import { ensureAssociationTables, type AssociationPair } from "./pairs.ts";
+import { BATCH_READ_LIMIT } from "./read.ts";
+import { applyRows, labelsFor, labelsOf, localIds, noChanges, sideOf, SweepStopped, syncIds, syncPair, TypeMapUnresolved, type ChangeCounts, type Row, type Side } from "./sync.ts";
+
+/**
+ * Associations read with the records. HubSpot's list endpoint embeds each record's associated ids
+ * (`associations=companies,deals`), so a backfill whose list pages ask for them fills the
+ * association tables without a call of its own, where reading them afterwards costs a batch read
+ * per 1,000 records and pair. Two things an embedded list does not say are read through the
+ * associations API instead, for the records concerned:
+ * - HubSpot embeds at most 100 associated ids per record and target type, then points to the rest
+ *   with a `paging.next` only the associations API follows: a record at that count may have more;
+ * - embedded associations name their type ("contact_to_company" for the primary,
+ *   "contact_to_company_unlabeled" for the pair's default type, plain "contact_to_deal" where a
+ *   pair has no primary), not its id; other names (user labels, parent/child companies) cannot be
+ *   mapped to an id with certainty.
+ * Search and batch read embed nothing (HubSpot's batch read refuses `associations`), so records a
+ * backfill reads through search ranges, and the records incremental pulls bring, keep the
+ * associations batch read.
+ */
+
+/** HubSpot embeds at most this many associated ids per record and target type. */
+export const EMBED_LIMIT = 100;
+
+/**
+ * What a type's last backfill did for its association pairs (hubsync.cursors, stream below): when
+ * it started and ended (hubsync's clock), and the pairs whose every association it read embedded.
+ */
+const BACKFILL_STREAM = "associations:backfill";
+const BackfillMark = z.object({ startedAt: z.string(), endedAt: z.string(), embedded: z.array(z.string()) });
+export type BackfillMark = z.infer<typeof BackfillMark>;
+
+export async function readBackfillMark(db: pg.Pool | pg.PoolClient, objectType: string): Promise<BackfillMark | null> {
+  const parsed = BackfillMark.safeParse(await readCursor(db, objectType, BACKFILL_STREAM));
+  return parsed.success ? parsed.data : null;
+}
+
+/** Recorded in the backfill's last transaction: endedAt is that transaction's time, after every page it wrote. */
+export async function writeBackfillMark(client: pg.PoolClient, objectType: string, startedAt: string, embedded: string[]): Promise<void> {
+  const { rows } = await client.query<{ now: Date }>(`select now() as now`);
+  await writeCursor(client, objectType, BACKFILL_STREAM, { startedAt, endedAt: rows[0]!.now.toISOString(), embedded });
+}
+
+export async function clearBackfillMark(db: pg.Pool | pg.PoolClient, objectType: string): Promise<void> {
+  await db.query(`delete from hubsync.cursors where object_type = $1 and stream = $2`, [objectType, BACKFILL_STREAM]);
+}
+
+interface Target {
+  pair: AssociationPair;
+  /** The side of the pair the backfilled type is. */
+  side: Side;
+  /** The name the list is asked for, and the key HubSpot embeds them under. */
+  toType: string;
+  /** a→b type ids by embedded name, learned from the pair's labels on first use; null: not mappable. */
+  names?: Map<string, number> | null;
+  /** Records whose associations to this type must be read through the associations API. */
+  pending: string[];
+  /** Every record read so far had its associations to this type written. */
+  complete: boolean;
+}
+
+/**
+ * The embedded names of a pair from one side, mapped to a→b type ids. HUBSPOT_DEFINED primaries
+ * come in both directions (contact→company 1, company→contact 2), as does the pair's one unlabeled
+ * type, so a name read from either side maps to the a→b id of its kind. Null when the labels do not
+ * have exactly one unlabeled type (and at most one "Primary"): nothing is then mapped.
+ */
+function namesFor(pair: AssociationPair, side: Side, labels: Map<number, string | null>): Map<string, number> | null {
+  const unlabeled = [...labels].filter(([, l]) => l === null).map(([id]) => id);
+  const primary = [...labels].filter(([, l]) => l === "Primary").map(([id]) => id);
+  if (unlabeled.length !== 1 || primary.length > 1) return null;
+  const { from, to } = sideOf(pair, side);
+  const base = `${from.singular}_to_${to.singular}`;
+  if (primary.length === 0) return new Map([[base, unlabeled[0]!]]);
+  return new Map([
+    [base, primary[0]!],
+    [`${base}_unlabeled`, unlabeled[0]!],
+  ]);
+}
+
+/**
+ * Standard object types only: HubSpot keys embedded associations by the target's plural name, which
+ * is our object type for them; for custom objects the key is not documented, and a key we looked for
+ * in vain would read as "no associations" and delete rows.
+ */
+function embeddable(objectTypeId: string): boolean {
+  return objectTypeId.startsWith("0-");
+}
+
+export interface EmbeddedWriter {
+  /** Target type names for the list's `associations=` (empty: ask for none). */
+  readonly toTypes: string[];
+  /** Writes the embedded associations of records just written (ids: the records of the page). */
+  apply(ids: string[], embedded: Map<string, EmbeddedAssociations> | undefined): Promise<void>;
+  /** Reads what was left to the associations API; returns the pairs every record was written for. */
+  finish(): Promise<string[]>;
+}
+
+/**
+ * The embedded-association writer of one backfill of `objectType`: for every association pair of
+ * it whose other end is discovered (tables created here if missing). A failure to set up leaves the
+ * backfill without embedding (the pairs are then read after it, as before).
+ */
+export async function embeddedWriter(deps: SyncContext, objectType: string): Promise<EmbeddedWriter> {
+  let pairs: AssociationPair[] = [];
+  try {
+    pairs = await ensureAssociationTables(deps.pool, deps.log, objectType);
+  } catch (err) {
+    deps.log.warn({ objectType, err: err instanceof Error ? err.message : String(err) }, "could not prepare association tables; associations are read after the backfill");
+  }
+  const targets: Target[] = pairs
+    .map((pair) => {
+      const side: Side = pair.a.objectType === objectType ? "a" : "b";
+      return { pair, side, toType: sideOf(pair, side).to.objectType, pending: [], complete: true };
+    })
+    .filter((t) => embeddable(t.pair.a.objectTypeId) && embeddable(t.pair.b.objectTypeId));
+
+  const flush = async (t: Target, all: boolean) => {
+    while (t.complete && (t.pending.length >= BATCH_READ_LIMIT || (all && t.pending.length > 0))) {
+      const ids = t.pending.splice(0, BATCH_READ_LIMIT);
+      try {
+        await syncIds(deps, t.pair, { side: t.side }, ids);
+      } catch (err) {
+        if (!(err instanceof TypeMapUnresolved)) throw err;
+        // read after the backfill from the other end, with the rest of the pair
+        t.complete = false;
+        t.pending = [];
+      }
+    }
+  };
+
+  return {
+    toTypes: [...new Set(targets.map((t) => t.toType))],
+    async apply(ids, embedded) {
+      for (const t of targets) {
+        if (!t.complete) continue;
+        if (!embedded) {
+          t.complete = false;
+          continue;
+        }
+        const rows: Row[] = [];
+        const done: string[] = [];
+        for (const id of ids) {
+          const found = embedded.get(id)?.[t.toType];
+          if (!found || found.results.length === 0) {
+            done.push(id);
+            continue;
+          }
+          if (found.more || found.results.length >= EMBED_LIMIT) {
+            t.pending.push(id);
+            continue;
+          }
+          if (t.names === undefined) {
+            const labels = await labelsOf(deps.hubspot, t.pair);
+            t.names = namesFor(t.pair, t.side, labels);
+          }
+          const byTarget = new Map<string, Set<number>>();
+          let mapped = t.names !== null;
+          for (const e of found.results) {
+            const typeId = t.names?.get(e.type);
+            if (typeId === undefined) {
+              mapped = false;
+              break;
+            }
+            byTarget.set(e.id, (byTarget.get(e.id) ?? new Set()).add(typeId));
+          }
+          if (!mapped) {
+            t.pending.push(id);
+            continue;
+          }
+          const labels = await labelsOf(deps.hubspot, t.pair);
+          for (const [other, set] of byTarget) {
+            const typeIds = [...set].sort((x, y) => x - y);
+            const [a, b] = t.side === "a" ? [id, other] : [other, id];
+            rows.push({ a, b, type_ids: typeIds, labels: labelsFor(typeIds, labels) });
+          }
+          done.push(id);
+        }
+        if (done.length > 0) await applyRows(deps.pool, t.pair, t.side, done, rows);
+        await flush(t, false);
+      }
+    },
+    async finish() {
+      for (const t of targets) await flush(t, true);
+      return targets.filter((t) => t.complete).map((t) => t.pair.table);
+    },
+  };
+}
+
+/** What a pair's fill after both backfills must still read, given what their list pages embedded. */
+export interface PairFill {
+  /** Filled since both ends' latest backfills: nothing to do. */
+  skip: boolean;
+  /** Embedded by at least one end: only these records (of a side, written since a time) are read; else the whole pair. */
+  catchUp: Array<{ side: Side; since: string }> | null;
+}
+
+/**
+ * A pair embedded by one end E holds every association of E's records as of the page that read
+ * each. What else can have changed is read: E's records a pull wrote after E's backfill ended, and
+ * the other end's records written after E's backfill started (all of them when their backfill ran
+ * alongside) unless that end embedded the pair as well, when its pulls' writes after its own
+ * backfill suffice. An association changed alone (HubSpot then changes neither record's
+ * last-modified) after its record's page was read waits for the sweep, as one changed after a
+ * pair's fill always did.
+ */
+export async function planPairFill(pool: pg.Pool, pair: AssociationPair, backfilledAt: Date | null): Promise<PairFill> {
+  const ma = await readBackfillMark(pool, pair.a.objectType);
+  const mb = pair.sameType ? ma : await readBackfillMark(pool, pair.b.objectType);
+  const latest = Math.max(Date.parse(ma?.endedAt ?? ""), Date.parse(mb?.endedAt ?? ""));
+  if (backfilledAt && Number.isFinite(latest) && backfilledAt.getTime() >= latest) return { skip: true, catchUp: null };
+  const ea = ma?.embedded.includes(pair.table) ? ma : null;
+  const eb = mb?.embedded.includes(pair.table) ? mb : null;
+  if (pair.sameType) return { skip: false, catchUp: ea ? [{ side: "a", since: ea.endedAt }] : null };
+  if (ea && eb) return { skip: false, catchUp: [{ side: "a", since: ea.endedAt }, { side: "b", since: eb.endedAt }] };
+  if (ea) return { skip: false, catchUp: [{ side: "a", since: ea.endedAt }, { side: "b", since: ea.startedAt }] };
+  if (eb) return { skip: false, catchUp: [{ side: "b", since: eb.endedAt }, { side: "a", since: eb.startedAt }] };
+  return { skip: false, catchUp: null };
+}
+
+/**
+ * Reads the records `plan` names (per side, 1,000 per batch read) and brings the pair's rows in line
+ * for them; the whole pair when a side's type ids cannot be translated.
+ */
+export async function catchUpPair(deps: SyncContext, pair: AssociationPair, reads: Array<{ side: Side; since: string }>, signal?: AbortSignal): Promise<ChangeCounts & { side: Side; ids: number; associations: number }> {
+  const counts = noChanges();
+  let ids = 0;
+  let associations = 0;
+  try {
+    for (const { side, since } of reads) {
+      for await (const chunk of localIds(deps.pool, sideOf(pair, side).from.table, BATCH_READ_LIMIT, since)) {
+        if (signal?.aborted) throw new SweepStopped(pair.table);
+        const r = await syncIds(deps, pair, { side }, chunk);
+        counts.inserted += r.inserted;
+        counts.updated += r.updated;
+        counts.deleted += r.deleted;
+        ids += chunk.length;
+        associations += r.associations;
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof TypeMapUnresolved)) throw err;
+    return syncPair(deps, pair, { side: "a", signal });
+  }
+  return { ...counts, side: reads[0]?.side ?? "a", ids, associations };
+}
