@@ -56,8 +56,8 @@ interface Target {
   side: Side;
   /** The name the list is asked for, and the key HubSpot embeds them under. */
   toType: string;
-  /** a→b type ids by embedded name, learned from the pair's labels on first use; null: not mappable. */
-  names?: Map<string, number> | null;
+  /** How embedded names map to a→b type ids, set on first use; null: not mappable. */
+  decoder?: Decoder | null;
   /** Records whose associations to this type must be read through the associations API. */
   pending: string[];
   /** Every record read so far had its associations to this type written. */
@@ -65,22 +65,61 @@ interface Target {
 }
 
 /**
- * The embedded names of a pair from one side, mapped to a→b type ids. HUBSPOT_DEFINED primaries
- * come in both directions (contact→company 1, company→contact 2), as does the pair's one unlabeled
- * type, so a name read from either side maps to the a→b id of its kind. Null when the labels do not
- * have exactly one unlabeled type (and at most one "Primary"): nothing is then mapped.
+ * HubSpot's own association types between standard objects, the same in every portal, in a table's
+ * a → b direction (singular names, alphabetical): the pair's unlabeled (default) type id, and its
+ * primary (labelled "Primary") where the pair has one. With them an embedded name needs no labels read.
  */
-function namesFor(pair: AssociationPair, side: Side, labels: Map<number, string | null>): Map<string, number> | null {
+const DEFAULT_TYPES: Record<string, { unlabeled: number; primary?: number }> = {
+  "company>contact": { unlabeled: 280, primary: 2 },
+  "company>deal": { unlabeled: 342, primary: 6 },
+  "company>ticket": { unlabeled: 340, primary: 25 },
+  "contact>deal": { unlabeled: 4 },
+  "contact>ticket": { unlabeled: 15 },
+  "deal>line_item": { unlabeled: 19 },
+  "deal>ticket": { unlabeled: 27 },
+  "company>company": { unlabeled: 450 },
+  "contact>contact": { unlabeled: 449 },
+  "deal>deal": { unlabeled: 451 },
+  "ticket>ticket": { unlabeled: 452 },
+};
+
+/** Embedded names mapped to a→b type ids, and the labels of those ids. */
+interface Decoder {
+  names: Map<string, number>;
+  labels: Map<number, string | null>;
+}
+
+/**
+ * The embedded names of a pair from one side. HUBSPOT_DEFINED primaries come in both directions
+ * (contact→company 1, company→contact 2), as does the pair's one unlabeled type, so a name read
+ * from either side maps to the a→b id of its kind. The a→b ids are HubSpot's defaults where the
+ * pair has them, else the pair's labels (one read, cached): null when those do not have exactly
+ * one unlabeled type and at most one "Primary" (nothing is then mapped).
+ */
+async function decoderFor(deps: SyncContext, pair: AssociationPair, side: Side): Promise<Decoder | null> {
+  const known = DEFAULT_TYPES[`${pair.a.singular}>${pair.b.singular}`];
+  const ids = known
+    ? { unlabeled: known.unlabeled, primary: known.primary, labels: new Map<number, string | null>([[known.unlabeled, null], ...(known.primary ? [[known.primary, "Primary"] as const] : [])]) }
+    : await fromLabels(deps, pair);
+  if (!ids) return null;
+  const { from, to } = sideOf(pair, side);
+  const base = `${from.singular}_to_${to.singular}`;
+  const names =
+    ids.primary === undefined
+      ? new Map([[base, ids.unlabeled]])
+      : new Map([
+          [base, ids.primary],
+          [`${base}_unlabeled`, ids.unlabeled],
+        ]);
+  return { names, labels: ids.labels };
+}
+
+async function fromLabels(deps: SyncContext, pair: AssociationPair): Promise<{ unlabeled: number; primary?: number; labels: Map<number, string | null> } | null> {
+  const labels = await labelsOf(deps.hubspot, pair);
   const unlabeled = [...labels].filter(([, l]) => l === null).map(([id]) => id);
   const primary = [...labels].filter(([, l]) => l === "Primary").map(([id]) => id);
   if (unlabeled.length !== 1 || primary.length > 1) return null;
-  const { from, to } = sideOf(pair, side);
-  const base = `${from.singular}_to_${to.singular}`;
-  if (primary.length === 0) return new Map([[base, unlabeled[0]!]]);
-  return new Map([
-    [base, primary[0]!],
-    [`${base}_unlabeled`, unlabeled[0]!],
-  ]);
+  return { unlabeled: unlabeled[0]!, primary: primary[0], labels };
 }
 
 /**
@@ -108,10 +147,21 @@ export interface EmbeddedWriter {
  */
 export async function embeddedWriter(deps: SyncContext, objectType: string): Promise<EmbeddedWriter> {
   let pairs: AssociationPair[] = [];
-  try {
-    pairs = await ensureAssociationTables(deps.pool, deps.log, objectType);
-  } catch (err) {
-    deps.log.warn({ objectType, err: err instanceof Error ? err.message : String(err) }, "could not prepare association tables; associations are read after the backfill");
+  for (let attempt = 1; ; attempt++) {
+    try {
+      pairs = await ensureAssociationTables(deps.pool, deps.log, objectType);
+      break;
+    } catch (err) {
+      // The other types' discoveries and fills create tables and triggers at the same moment;
+      // PostgreSQL refuses one of two concurrent catalog updates of the same row: try again.
+      const concurrent = (err as { code?: string }).code === "XX000" && /concurrently/.test(String((err as Error).message));
+      if (concurrent && attempt < 5) {
+        await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+        continue;
+      }
+      deps.log.warn({ objectType, err: err instanceof Error ? err.message : String(err) }, "could not prepare association tables; associations are read after the backfill");
+      break;
+    }
   }
   const targets: Target[] = pairs
     .map((pair) => {
@@ -155,14 +205,11 @@ export async function embeddedWriter(deps: SyncContext, objectType: string): Pro
             t.pending.push(id);
             continue;
           }
-          if (t.names === undefined) {
-            const labels = await labelsOf(deps.hubspot, t.pair);
-            t.names = namesFor(t.pair, t.side, labels);
-          }
+          if (t.decoder === undefined) t.decoder = await decoderFor(deps, t.pair, t.side);
           const byTarget = new Map<string, Set<number>>();
-          let mapped = t.names !== null;
+          let mapped = t.decoder !== null;
           for (const e of found.results) {
-            const typeId = t.names?.get(e.type);
+            const typeId = t.decoder?.names.get(e.type);
             if (typeId === undefined) {
               mapped = false;
               break;
@@ -173,11 +220,10 @@ export async function embeddedWriter(deps: SyncContext, objectType: string): Pro
             t.pending.push(id);
             continue;
           }
-          const labels = await labelsOf(deps.hubspot, t.pair);
           for (const [other, set] of byTarget) {
             const typeIds = [...set].sort((x, y) => x - y);
             const [a, b] = t.side === "a" ? [id, other] : [other, id];
-            rows.push({ a, b, type_ids: typeIds, labels: labelsFor(typeIds, labels) });
+            rows.push({ a, b, type_ids: typeIds, labels: labelsFor(typeIds, t.decoder!.labels) });
           }
           done.push(id);
         }
