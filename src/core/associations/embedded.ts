@@ -5,6 +5,7 @@ import type { EmbeddedAssociations } from "../hubspot/schemas.ts";
 import { readCursor, writeCursor } from "../schema/cursors.ts";
 import { ensureAssociationTables, type AssociationPair } from "./pairs.ts";
 import { BATCH_READ_LIMIT } from "./read.ts";
+import { defaultTypes } from "./default-types.ts";
 import { applyRows, labelsFor, labelsOf, localIds, noChanges, sideOf, SweepStopped, syncIds, syncPair, TypeMapUnresolved, type ChangeCounts, type Row, type Side } from "./sync.ts";
 
 /**
@@ -64,25 +65,6 @@ interface Target {
   complete: boolean;
 }
 
-/**
- * HubSpot's own association types between standard objects, the same in every portal, in a table's
- * a → b direction (singular names, alphabetical): the pair's unlabeled (default) type id, and its
- * primary (labelled "Primary") where the pair has one. With them an embedded name needs no labels read.
- */
-const DEFAULT_TYPES: Record<string, { unlabeled: number; primary?: number }> = {
-  "company>contact": { unlabeled: 280, primary: 2 },
-  "company>deal": { unlabeled: 342, primary: 6 },
-  "company>ticket": { unlabeled: 340, primary: 25 },
-  "contact>deal": { unlabeled: 4 },
-  "contact>ticket": { unlabeled: 15 },
-  "deal>line_item": { unlabeled: 19 },
-  "deal>ticket": { unlabeled: 27 },
-  "company>company": { unlabeled: 450 },
-  "contact>contact": { unlabeled: 449 },
-  "deal>deal": { unlabeled: 451 },
-  "ticket>ticket": { unlabeled: 452 },
-};
-
 /** Embedded names mapped to a→b type ids, and the labels of those ids. */
 interface Decoder {
   names: Map<string, number>;
@@ -97,10 +79,7 @@ interface Decoder {
  * one unlabeled type and at most one "Primary" (nothing is then mapped).
  */
 async function decoderFor(deps: SyncContext, pair: AssociationPair, side: Side): Promise<Decoder | null> {
-  const known = DEFAULT_TYPES[`${pair.a.singular}>${pair.b.singular}`];
-  const ids = known
-    ? { unlabeled: known.unlabeled, primary: known.primary, labels: new Map<number, string | null>([[known.unlabeled, null], ...(known.primary ? [[known.primary, "Primary"] as const] : [])]) }
-    : await fromLabels(deps, pair);
+  const ids = defaultTypes(pair) ?? (await fromLabels(deps, pair));
   if (!ids) return null;
   const { from, to } = sideOf(pair, side);
   const base = `${from.singular}_to_${to.singular}`;
@@ -273,7 +252,7 @@ export async function planPairFill(pool: pg.Pool, pair: AssociationPair, backfil
  * Reads the records `plan` names (per side, 1,000 per batch read) and brings the pair's rows in line
  * for them; the whole pair when a side's type ids cannot be translated.
  */
-export async function catchUpPair(deps: SyncContext, pair: AssociationPair, reads: Array<{ side: Side; since: string }>, signal?: AbortSignal): Promise<ChangeCounts & { side: Side; ids: number; associations: number }> {
+export async function catchUpPair(deps: SyncContext, pair: AssociationPair, reads: Array<{ side: Side; since: string }>, signal?: AbortSignal): Promise<ChangeCounts & { side: Side | null; ids: number; associations: number }> {
   const counts = noChanges();
   let ids = 0;
   let associations = 0;
@@ -293,5 +272,6 @@ export async function catchUpPair(deps: SyncContext, pair: AssociationPair, read
     if (!(err instanceof TypeMapUnresolved)) throw err;
     return syncPair(deps, pair, { side: "a", signal });
   }
-  return { ...counts, side: reads[0]?.side ?? "a", ids, associations };
+  // no end was read whole: the read side a sweep chose stays what it was
+  return { ...counts, side: null, ids, associations };
 }

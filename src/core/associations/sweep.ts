@@ -75,7 +75,7 @@ export async function sweepAssociations(deps: SyncContext, opts: SweepOptions = 
         const changes = r.inserted + r.updated + r.deleted;
         await deps.pool.query(
           `update hubsync.association_pairs
-              set read_side = $2, rows = (select count(*) from hubspot.${quoteIdent(pair.table)}),
+              set read_side = coalesce($2, read_side), rows = (select count(*) from hubspot.${quoteIdent(pair.table)}),
                   last_sweep_at = now(), last_sweep_changes = $3,
                   backfilled_at = case when $4 or backfilled_at is null then now() else backfilled_at end,
                   last_error = null, last_error_at = null, rest_until = null
