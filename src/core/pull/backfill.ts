@@ -445,9 +445,12 @@ function listReader(
       direct = queryChars <= (opts.maxPropertyQueryChars ?? (await urlBudget(deps.pool)));
       if (state.listDone) return;
       let pending = fetchPage(state.after);
+      // Embedded associations are written one page after another, beside the next page's records
+      // rather than before them; the last one is waited for before the list is done.
+      let embedding: Promise<void> = Promise.resolve();
       for (let pages = 1; ; pages++) {
         const page = await pending;
-        if (stopped()) return;
+        if (stopped()) return void (await embedding.catch(() => {}));
         if (pages >= PLAN_AFTER_PAGES) underWay();
         let ordered = state.ordered;
         let top = state.lastId === null ? -1n : BigInt(state.lastId);
@@ -479,13 +482,15 @@ function listReader(
           addCounts(counts, await applyRecords(client, target, page.records));
           await writeCursor(client, objectType, "backfill", next);
         });
-        await embed.apply(page.records.map((r) => r.id), page.associations);
+        const before = embedding;
+        embedding = before.then(() => embed.apply(page.records.map((r) => r.id), page.associations));
+        embedding.catch(() => {});
         state = next;
         coord.listLast = top;
         coord.ordered = ordered;
         coord.listDone = done;
         await opts.onPage?.(state.pages);
-        if (done) return;
+        if (done) return void (await embedding);
       }
     },
   };
