@@ -6,6 +6,7 @@ import { sweepAssociations } from "../src/core/associations/sweep.ts";
 import { backfill } from "../src/core/pull/backfill.ts";
 import { pullIncremental } from "../src/core/pull/incremental.ts";
 import { runDiscovery } from "../src/core/schema/discover.ts";
+import { expectedRows, tableRows } from "./support/associations.ts";
 import { installedDatabase, type TestDatabase } from "./support/database.ts";
 import { connectWorker, enableSync } from "./support/worker.ts";
 
@@ -18,30 +19,8 @@ const BIG = 130;
 
 const TYPES = ["companies", "contacts", "deals", "tickets"];
 
-interface Row {
-  a: string;
-  b: string;
-  labels: string[];
-  type_ids: number[];
-}
-const byKey = (x: Row, y: Row) => (x.a === y.a ? (x.b < y.b ? -1 : x.b > y.b ? 1 : 0) : x.a < y.a ? -1 : 1);
-
-async function expected(pair: AssociationPair): Promise<Row[]> {
-  const listed = await sim.control.listAssociations(pair.a.objectTypeId, pair.b.objectTypeId);
-  return listed
-    .map((l) => ({
-      a: l.fromId,
-      b: l.toId,
-      type_ids: [...new Set(l.types.map((t) => t.typeId))].sort((x, y) => x - y),
-      labels: [...new Set(l.types.map((t) => t.label).filter((x): x is string => !!x))].sort(),
-    }))
-    .sort(byKey);
-}
-
-async function actual(pair: AssociationPair): Promise<Row[]> {
-  const { rows } = await db.pool.query(`select "${pair.aColumn}" as a, "${pair.bColumn}" as b, labels, type_ids from hubspot."${pair.table}"`);
-  return (rows as Row[]).map((r) => ({ ...r, labels: [...r.labels].sort() })).sort(byKey);
-}
+const expected = (pair: AssociationPair) => expectedRows(sim, pair);
+const actual = (pair: AssociationPair) => tableRows(db.pool, pair);
 
 /** Association batch reads HubSpot served (the labels reads are not counted). */
 async function associationReads(): Promise<number> {
