@@ -6,7 +6,7 @@ import { readCursor, writeCursor } from "../schema/cursors.ts";
 import { ensureAssociationTables, type AssociationPair } from "./pairs.ts";
 import { BATCH_READ_LIMIT } from "./read.ts";
 import { defaultTypes } from "./default-types.ts";
-import { applyRows, labelsFor, labelsOf, localIds, noChanges, sideOf, SweepStopped, syncIds, syncPair, TypeMapUnresolved, type ChangeCounts, type Row, type Side } from "./sync.ts";
+import { applyRows, labelsFor, labelsOf, localIds, noChanges, otherEnds, sideOf, SweepStopped, syncIds, syncPair, TypeMapUnresolved, type ChangeCounts, type Row, type Side } from "./sync.ts";
 
 /**
  * Associations read with the records. HubSpot's list endpoint embeds each record's associated ids
@@ -175,7 +175,13 @@ export async function embeddedWriter(deps: SyncContext, objectType: string): Pro
         const rows: Row[] = [];
         const done: string[] = [];
         for (const id of ids) {
-          const found = embedded.get(id)?.[t.toType];
+          // a record the list did not name (batch read answers a merged-away id with the record it
+          // went into) has nothing embedded to go by
+          if (!embedded.has(id)) {
+            t.pending.push(id);
+            continue;
+          }
+          const found = embedded.get(id)![t.toType];
           if (!found || found.results.length === 0) {
             done.push(id);
             continue;
@@ -260,12 +266,25 @@ export async function catchUpPair(deps: SyncContext, pair: AssociationPair, read
     for (const { side, since } of reads) {
       for await (const chunk of localIds(deps.pool, sideOf(pair, side).from.table, BATCH_READ_LIMIT, since)) {
         if (signal?.aborted) throw new SweepStopped(pair.table);
-        const r = await syncIds(deps, pair, { side }, chunk);
-        counts.inserted += r.inserted;
-        counts.updated += r.updated;
-        counts.deleted += r.deleted;
-        ids += chunk.length;
-        associations += r.associations;
+        const read = async (list: string[]) => {
+          if (list.length === 0) return;
+          const r = await syncIds(deps, pair, { side }, list);
+          counts.inserted += r.inserted;
+          counts.updated += r.updated;
+          counts.deleted += r.deleted;
+          ids += list.length;
+          associations += r.associations;
+        };
+        if (!pair.sameType) {
+          await read(chunk);
+          continue;
+        }
+        // a same-type table holds both directions: the records paired with these (before and
+        // after) are read too, so the row back from each agrees with the row to it
+        const mine = new Set(chunk);
+        const before = await otherEnds(deps, pair, chunk);
+        await read(chunk);
+        await read([...new Set([...before, ...(await otherEnds(deps, pair, chunk))])].filter((id) => !mine.has(id)));
       }
     }
   } catch (err) {

@@ -6,7 +6,7 @@ import { quoteIdent } from "../schema/naming.ts";
 import { findObject } from "../schema/objects.ts";
 import { loadPairs, type AssociationPair } from "./pairs.ts";
 import { BATCH_READ_LIMIT } from "./read.ts";
-import { noChanges, syncIds, TypeMapUnresolved, type PassContext } from "./sync.ts";
+import { noChanges, otherEnds, syncIds, TypeMapUnresolved, type PassContext } from "./sync.ts";
 import { readBackfillMark } from "./embedded.ts";
 
 const STREAM = "associations:changed";
@@ -69,14 +69,6 @@ export async function refreshAssociationsFor(
     }
   }
   return out;
-}
-
-async function otherEnds(deps: SyncContext, pair: AssociationPair, ids: string[]): Promise<string[]> {
-  const { rows } = await deps.pool.query<{ id: string }>(
-    `select distinct ${quoteIdent(pair.bColumn)} as id from hubspot.${quoteIdent(pair.table)} where ${quoteIdent(pair.aColumn)} = any($1::text[])`,
-    [ids],
-  );
-  return rows.map((r) => r.id);
 }
 
 /**

@@ -226,6 +226,15 @@ export async function* localIds(pool: pg.Pool, table: string, size = BATCH_READ_
   }
 }
 
+/** The records a same-type table pairs `ids` with (the rows from them), for reading both directions. */
+export async function otherEnds(deps: SyncContext, pair: AssociationPair, ids: string[]): Promise<string[]> {
+  const { rows } = await deps.pool.query<{ id: string }>(
+    `select distinct ${quoteIdent(pair.bColumn)} as id from hubspot.${quoteIdent(pair.table)} where ${quoteIdent(pair.aColumn)} = any($1::text[])`,
+    [ids],
+  );
+  return rows.map((r) => r.id);
+}
+
 /** Live local records of a table (the side with fewer is read). */
 export async function liveCount(pool: pg.Pool, table: string): Promise<number> {
   const { rows } = await pool.query<{ n: string }>(`select count(*) as n from hubspot.${quoteIdent(table)} where id is not null and archived_at is null`);
