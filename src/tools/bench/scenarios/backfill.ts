@@ -47,8 +47,9 @@ function describe(s: SyncSnapshot): string {
 export async function hubsyncBackfill(ctx: TierContext, timeoutMs: number): Promise<BackfillFigures> {
   const types = SYNCED_TYPES.map((t) => t.type);
   ctx.worker ??= startWorkerProcess({ databaseUrl: ctx.db.url, hubspotUrl: ctx.sim.url, token: ctx.sim.token, logFile: ctx.workerLog });
-  // timed from enable_sync against a running worker, not from the process's start
-  await ctx.worker.ready;
+  // timed from enable_sync against a running worker, not from the process's start (a worker told
+  // to log less than info never says it started: then the clock starts after a generous wait)
+  await Promise.race([ctx.worker.ready, new Promise((resolve) => setTimeout(resolve, 20_000).unref())]);
   await ctx.sim.resetTraffic();
   const started = Date.now();
   for (const t of types) {
