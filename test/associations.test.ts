@@ -5,6 +5,7 @@ import { loadPairs, type AssociationPair } from "../src/core/associations/pairs.
 import { refreshAssociationsFor, refreshChangedAssociations } from "../src/core/associations/refresh.ts";
 import { sweepAssociations } from "../src/core/associations/sweep.ts";
 import { syncPair } from "../src/core/associations/sync.ts";
+import { byKey, expectedRows, tableRows } from "./support/associations.ts";
 import { installedDatabase, type TestDatabase } from "./support/database.ts";
 import { connectWorker, enableSync } from "./support/worker.ts";
 
@@ -16,34 +17,8 @@ let billingTypeId: number;
 const TYPES = ["companies", "contacts", "deals", "line_items", "tickets", "cars"];
 const SEED_SIZE = 2000;
 
-interface Row {
-  a: string;
-  b: string;
-  labels: string[];
-  type_ids: number[];
-}
-
-const byKey = (x: Row, y: Row) => (x.a === y.a ? (x.b < y.b ? -1 : x.b > y.b ? 1 : 0) : x.a < y.a ? -1 : 1);
-
-/** What HubSpot (the simulator) has for a pair, a → b, as table rows. */
-async function expected(pair: AssociationPair): Promise<Row[]> {
-  const listed = await sim.control.listAssociations(pair.a.objectTypeId, pair.b.objectTypeId);
-  return listed
-    .map((l) => ({
-      a: l.fromId,
-      b: l.toId,
-      type_ids: [...new Set(l.types.map((t) => t.typeId))].sort((x, y) => x - y),
-      labels: [...new Set(l.types.map((t) => t.label).filter((x): x is string => !!x))].sort(),
-    }))
-    .sort(byKey);
-}
-
-async function actual(pair: AssociationPair): Promise<Row[]> {
-  const { rows } = await db.pool.query(
-    `select "${pair.aColumn}" as a, "${pair.bColumn}" as b, labels, type_ids from hubspot."${pair.table}"`,
-  );
-  return (rows as Row[]).map((r) => ({ ...r, labels: [...r.labels].sort() })).sort(byKey);
-}
+const expected = (pair: AssociationPair) => expectedRows(sim, pair);
+const actual = (pair: AssociationPair) => tableRows(db.pool, pair);
 
 async function pairNamed(table: string): Promise<AssociationPair> {
   const p = (await loadPairs(worker.pool)).find((x) => x.table === table);
@@ -113,6 +88,8 @@ describe("association tables — one story, in order: later tests build on what 
     const company = await actual(await pairNamed("associations_company_contact"));
     expect(company.some((r) => r.labels.includes("Primary"))).toBe(true);
     expect(company.some((r) => r.labels.includes("Billing contact"))).toBe(true);
+    // the backfills' list pages embedded most pairs; a sweep reads each whole, from its smaller end
+    await sweepAssociations(worker, { restMs: 0 });
     const { rows: sides } = await db.pool.query(`select table_name, read_side from hubsync.association_pairs where table_name in ('associations_contact_deal', 'associations_company_contact')`);
     // contacts outnumber deals and companies: both pairs are read from the smaller end
     expect(Object.fromEntries(sides.map((s) => [s.table_name, s.read_side]))).toEqual({ associations_contact_deal: "b", associations_company_contact: "a" });
@@ -175,12 +152,16 @@ describe("association tables — one story, in order: later tests build on what 
   });
 
   it("a label with a different inverse name: a→b labels in the table, whichever end is read (inverse ids learned, or read from a when they cannot be)", async () => {
-    const created = (await worker.hubspot.request("general", {
-      method: "POST",
-      path: worker.hubspot.paths.associations.labels("contacts", "tickets"),
-      body: { label: "Reporter", name: "reporter", inverseLabel: "Reported by" },
-    })) as { results: Array<{ label: string | null; typeId: number }> };
-    const reporter = created.results.find((r) => r.label === "Reporter")!.typeId;
+    // a contact→ticket label (and its inverse) created through HubSpot's labels API: its contact→ticket id
+    const createLabel = async (label: string, inverseLabel: string) => {
+      const created = (await worker.hubspot.request("general", {
+        method: "POST",
+        path: worker.hubspot.paths.associations.labels("contacts", "tickets"),
+        body: { label, name: label.toLowerCase(), inverseLabel },
+      })) as { results: Array<{ label: string | null; typeId: number }> };
+      return created.results.find((r) => r.label === label)!.typeId;
+    };
+    const reporter = await createLabel("Reporter", "Reported by");
     const edges = await sim.control.listAssociations("contacts", "tickets");
     expect(edges.length).toBeGreaterThan(10);
     for (const e of edges) await sim.control.setAssociationLabels("contacts", e.fromId, "tickets", e.toId, [15, reporter]);
@@ -195,11 +176,16 @@ describe("association tables — one story, in order: later tests build on what 
     await sweepAssociations(worker, { objectType: "tickets" });
     await check();
     expect((await db.pool.query(`select read_side from hubsync.association_pairs where table_name = $1`, [pair.table])).rows[0].read_side).toBe("b");
-    // nothing known and every edge carries both types: no way to tell which is which → read from a
+    // nothing learned and every edge carries the same two labels: no way to tell which inverse is
+    // which (HubSpot's own 16 ↔ 15 is known) → read from a
+    const watcher = await createLabel("Watcher", "Watched by");
+    for (const e of edges) await sim.control.setAssociationLabels("contacts", e.fromId, "tickets", e.toId, [15, reporter, watcher]);
     await db.pool.query(`update hubsync.association_pairs set type_map = '{}' where table_name = $1`, [pair.table]);
     await db.pool.query(`update hubspot.associations_contact_ticket set labels = '{}'`);
     await sweepAssociations(worker, { objectType: "tickets" });
-    await check();
+    const rows = await actual(pair);
+    expect(rows).toEqual(await expected(pair));
+    expect(rows.every((r) => r.labels.join() === "Reporter,Watcher" && r.type_ids.includes(reporter) && r.type_ids.includes(watcher))).toBe(true);
     expect((await db.pool.query(`select read_side from hubsync.association_pairs where table_name = $1`, [pair.table])).rows[0].read_side).toBe("a");
   });
 

@@ -360,6 +360,30 @@ describe("v3 `associations` query parameter", () => {
     ]);
     expect(got.json.associations.deals).toBeUndefined();
   });
+
+  it("names the primary the same way from the other side, and embeds at most the limit with a cursor to the rest", async () => {
+    const contacts = await createMany("contacts", 3);
+    const [company] = await createMany("companies", 1);
+    await hubspot.crm.associations.v4.batchApi.create("company", "contact", {
+      inputs: contacts.map((c, i) => ({ _from: { id: company! }, to: { id: c }, types: [hs(i === 0 ? 2 : 280)] })),
+    });
+    const all = await raw("GET", `/crm/v3/objects/companies/${company}?associations=contacts`);
+    expect(all.json.associations.contacts.results).toEqual([
+      { id: contacts[0], type: "company_to_contact" },
+      { id: contacts[0], type: "company_to_contact_unlabeled" },
+      { id: contacts[1], type: "company_to_contact_unlabeled" },
+      { id: contacts[2], type: "company_to_contact_unlabeled" },
+    ]);
+    expect(all.json.associations.contacts.paging).toBeUndefined();
+    await sim.control.configure({ embeddedAssociationsLimit: 3 });
+    try {
+      const capped = await raw("GET", `/crm/v3/objects/companies/${company}?associations=contacts`);
+      expect(capped.json.associations.contacts.results.map((r: { id: string }) => r.id)).toEqual([contacts[0], contacts[0], contacts[1]]);
+      expect(capped.json.associations.contacts.paging.next.after).toBe(contacts[1]);
+    } finally {
+      await sim.control.configure({ embeddedAssociationsLimit: 100 });
+    }
+  });
 });
 
 describe("control API", () => {

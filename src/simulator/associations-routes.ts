@@ -432,29 +432,53 @@ export function associationRoutes(store: Store, options: AssociationRouteOptions
   return routes;
 }
 
+/** One target type's embedded associations: `paging.next` when the record has more than the embed limit. */
+export interface EmbeddedAssociations {
+  results: Array<{ id: string; type: string }>;
+  paging?: { next: { after: string; link: string } };
+}
+
+/** HubSpot's primary type of a pair, in either direction (the inverse of contact→company 1 is company→contact 2). */
+function isPrimary(def: AssociationTypeDef): boolean {
+  return def.primary === true || (def.category === "HUBSPOT_DEFINED" && def.label === "Primary");
+}
+
 /**
- * The v3 `associations` query parameter on object GET/list: `{ "<plural>": { results: [{id, type}] } }`,
- * one entry per (target, type) as v3 repeats targets, e.g. "contact_to_company" (primary) and
- * "contact_to_company_unlabeled". Types the portal doesn't know are skipped, as HubSpot ignores them.
+ * The `associations` query parameter on object GET/list: `{ "<plural>": { results: [{id, type}] } }`,
+ * one entry per (target, type) as HubSpot repeats targets: "contact_to_company" for the primary,
+ * "contact_to_company_unlabeled" for the pair's default type (plain "contact_to_deal" where the
+ * pair has no primary), a label's internal name (or its label) for the others. At most `limit`
+ * entries per target type, then a `paging.next` cursor (the last target id sent). Types the portal
+ * doesn't know are skipped, as HubSpot ignores them.
  */
-export function embeddedAssociations(store: Store, type: ObjectTypeDef, id: string, toTypes: string[]): Record<string, { results: Array<{ id: string; type: string }> }> | undefined {
+export function embeddedAssociations(store: Store, type: ObjectTypeDef, id: string, toTypes: string[], limit = Number.MAX_SAFE_INTEGER): Record<string, EmbeddedAssociations> | undefined {
   const assoc = associationsOf(store);
-  const out: Record<string, { results: Array<{ id: string; type: string }> }> = {};
+  const out: Record<string, EmbeddedAssociations> = {};
   for (const name of toTypes) {
     const to = store.resolveType(name);
     if (!to) continue;
     const page = assoc.page(type.objectTypeId, Number(id), to.objectTypeId, { limit: Number.MAX_SAFE_INTEGER });
     if (page.results.length === 0) continue;
     const base = `${type.singular}_to_${to.singular}`;
-    const hasPrimary = assoc.types.list(type.objectTypeId, to.objectTypeId).some((d) => d.primary);
+    const hasPrimary = assoc.types.list(type.objectTypeId, to.objectTypeId).some(isPrimary);
     const results: Array<{ id: string; type: string }> = [];
+    let cut: number | undefined;
     for (const target of page.results) {
+      if (results.length + target.types.length > limit) {
+        cut = results.length > 0 ? Number(results[results.length - 1]!.id) : undefined;
+        break;
+      }
       for (const def of target.types) {
-        const label = def.primary ? base : def.unlabeled ? (hasPrimary ? `${base}_unlabeled` : base) : (def.name ?? def.label ?? base);
+        const label = isPrimary(def) ? base : def.unlabeled ? (hasPrimary ? `${base}_unlabeled` : base) : (def.name ?? def.label ?? base);
         results.push({ id: String(target.toObjectId), type: label });
       }
     }
-    out[to.name] = { results };
+    const entry: EmbeddedAssociations = { results };
+    if (cut !== undefined || results.length < page.results.reduce((n, t) => n + t.types.length, 0)) {
+      const after = String(cut ?? 0);
+      entry.paging = { next: { after, link: `/crm/v4/objects/${type.objectTypeId}/${id}/associations/${to.objectTypeId}?after=${after}` } };
+    }
+    out[to.name] = entry;
   }
   return Object.keys(out).length ? out : undefined;
 }

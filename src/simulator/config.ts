@@ -153,6 +153,12 @@ export const ConfigPatchSchema = z
     emptyProperties: z.enum(["null", "omit"]),
     /** Targets per page of associations v4 reads (HubSpot: 500). */
     associationsPageSize: z.number().int().positive(),
+    /**
+     * Associated ids a list page or GET embeds per record and target type (the `associations` query
+     * parameter). HubSpot sends at most 100 and a `paging.next` cursor for the rest, which only the
+     * associations API follows.
+     */
+    embeddedAssociationsLimit: z.number().int().positive(),
     /** Association writes bump both records' last-modified (HubSpot: generally not). */
     associationsBumpLastModified: z.boolean(),
     /**
@@ -227,6 +233,7 @@ export interface SimulatorConfig {
   mergedIdBatchUpdate: "omit" | "notFound" | "refuse";
   emptyProperties: "null" | "omit";
   associationsPageSize: number;
+  embeddedAssociationsLimit: number;
   associationsBumpLastModified: boolean;
   missingScopes: Array<{ pathPrefix: string; scope: string; method?: "GET" | "POST" | "PATCH" | "PUT" | "DELETE" }>;
   partialBatchWrites: "create" | "all";
@@ -258,6 +265,7 @@ export function defaultConfig(): SimulatorConfig {
     mergedIdBatchUpdate: "omit",
     emptyProperties: "null",
     associationsPageSize: 500,
+    embeddedAssociationsLimit: 100,
     associationsBumpLastModified: false,
     missingScopes: [],
     partialBatchWrites: "create",
@@ -295,6 +303,7 @@ export function applyConfig(config: SimulatorConfig, patch: ConfigPatch): Simula
   if (p.mergedIdBatchUpdate !== undefined) next.mergedIdBatchUpdate = p.mergedIdBatchUpdate;
   if (p.emptyProperties !== undefined) next.emptyProperties = p.emptyProperties;
   if (p.associationsPageSize !== undefined) next.associationsPageSize = p.associationsPageSize;
+  if (p.embeddedAssociationsLimit !== undefined) next.embeddedAssociationsLimit = p.embeddedAssociationsLimit;
   if (p.associationsBumpLastModified !== undefined) next.associationsBumpLastModified = p.associationsBumpLastModified;
   if (p.missingScopes !== undefined) next.missingScopes = p.missingScopes;
   if (p.partialBatchWrites !== undefined) next.partialBatchWrites = p.partialBatchWrites;

@@ -135,7 +135,7 @@ function list(req: SimRequest, ctx: SimContext): SimResponse {
 
 function withAssociations(ctx: SimContext, type: ObjectTypeDef, r: StoredRecord, obj: PublicObject, toTypes: string[] | null): PublicObject {
   if (!toTypes || toTypes.length === 0) return obj;
-  const embedded = embeddedAssociations(ctx.store, type, r.id, toTypes);
+  const embedded = embeddedAssociations(ctx.store, type, r.id, toTypes, ctx.config.embeddedAssociationsLimit);
   return embedded ? { ...obj, associations: embedded } as PublicObject : obj;
 }
 

@@ -6,7 +6,8 @@ import { quoteIdent } from "../schema/naming.ts";
 import { findObject } from "../schema/objects.ts";
 import { loadPairs, type AssociationPair } from "./pairs.ts";
 import { BATCH_READ_LIMIT } from "./read.ts";
-import { noChanges, syncIds, TypeMapUnresolved, type PassContext } from "./sync.ts";
+import { noChanges, otherEnds, syncIds, TypeMapUnresolved, type PassContext } from "./sync.ts";
+import { readBackfillMark } from "./embedded.ts";
 
 const STREAM = "associations:changed";
 const Cursor = z.object({ since: z.string() });
@@ -70,14 +71,6 @@ export async function refreshAssociationsFor(
   return out;
 }
 
-async function otherEnds(deps: SyncContext, pair: AssociationPair, ids: string[]): Promise<string[]> {
-  const { rows } = await deps.pool.query<{ id: string }>(
-    `select distinct ${quoteIdent(pair.bColumn)} as id from hubspot.${quoteIdent(pair.table)} where ${quoteIdent(pair.aColumn)} = any($1::text[])`,
-    [ids],
-  );
-  return rows.map((r) => r.id);
-}
-
 /**
  * Refreshes the associations of the records of objectType that the pull wrote since the last call
  * (hubspot.<table>._sync_updated_at past this stream's cursor). The first call only sets the cursor:
@@ -93,7 +86,11 @@ export async function refreshChangedAssociations(deps: SyncContext, objectType: 
     await writeCursor(deps.pool, objectType, STREAM, { since: now });
     return 0;
   }
-  const since = new Date(Date.parse(saved.data.since) - OVERLAP_MS).toISOString();
+  // Never before the type's backfill ended: the records it wrote had their associations read with
+  // them or by the pair's fill after it (embedded.ts), and a small portal's whole backfill falls
+  // within the overlap.
+  const ended = Date.parse((await readBackfillMark(deps.pool, objectType))?.endedAt ?? "");
+  const since = new Date(Math.max(Date.parse(saved.data.since) - OVERLAP_MS, Number.isFinite(ended) ? ended : -Infinity)).toISOString();
   // In pages of ids, each its own run: a pull that rewrote a million rows must not have them all read at once.
   let total = 0;
   for (let last = ""; ; ) {

@@ -6,6 +6,7 @@ import { recordRun, type RunSummary } from "../runs.ts";
 import { quoteIdent } from "../schema/naming.ts";
 import { ensureAssociationTables, type AssociationPair } from "./pairs.ts";
 import { SweepStopped, syncPair } from "./sync.ts";
+import { catchUpPair, planPairFill } from "./embedded.ts";
 import { markRefreshed } from "./refresh.ts";
 
 export interface SweepOptions {
@@ -56,6 +57,7 @@ export async function sweepAssociations(deps: SyncContext, opts: SweepOptions = 
   const startedAt = await dbNow(deps);
   const pairs = (await ensureAssociationTables(deps.pool, deps.log, opts.objectType)).filter(ready);
   const resting = kind === "sweep" && restMs > 0 ? await restingPairs(deps) : new Set<string>();
+  const filledAt = kind === "backfill" ? await filledPairs(deps) : new Map<string, Date>();
   const outcomes: PairOutcome[] = [];
   let stopped = false;
   for (const pair of pairs) {
@@ -65,12 +67,15 @@ export async function sweepAssociations(deps: SyncContext, opts: SweepOptions = 
       break;
     }
     try {
+      // a fill after a backfill: what the backfills' list pages embedded is not read again
+      const fill = kind === "backfill" ? await planPairFill(deps.pool, pair, filledAt.get(pair.table) ?? null) : null;
+      if (fill?.skip) continue;
       const run = await recordRun(deps, pair.table, "associations", async () => {
-        const r = await syncPair(deps, pair, { signal: opts.signal });
+        const r = fill?.catchUp ? await catchUpPair(deps, pair, fill.catchUp, opts.signal) : await syncPair(deps, pair, { signal: opts.signal });
         const changes = r.inserted + r.updated + r.deleted;
         await deps.pool.query(
           `update hubsync.association_pairs
-              set read_side = $2, rows = (select count(*) from hubspot.${quoteIdent(pair.table)}),
+              set read_side = coalesce($2, read_side), rows = (select count(*) from hubspot.${quoteIdent(pair.table)}),
                   last_sweep_at = now(), last_sweep_changes = $3,
                   backfilled_at = case when $4 or backfilled_at is null then now() else backfilled_at end,
                   last_error = null, last_error_at = null, rest_until = null
@@ -81,7 +86,7 @@ export async function sweepAssociations(deps: SyncContext, opts: SweepOptions = 
           `update hubsync.association_pairs set rest_until = now() + make_interval(secs => $2 / 1000.0) where table_name = $1 and rows = 0 and $2 > 0`,
           [pair.table, restMs],
         );
-        return { records: changes, details: { kind, ...r } };
+        return { records: changes, details: { kind, ...r, ...(fill?.catchUp ? { embedded: true } : {}) } };
       });
       await deps.pool.query(`update hubsync.association_pairs set last_sweep_requests = $2 where table_name = $1`, [pair.table, run.requests]);
       outcomes.push({ table: pair.table, run });
@@ -132,6 +137,12 @@ export async function scheduledSweep(deps: SyncContext, opts: Omit<SweepOptions,
   const outcomes = await asWork("sweep", () => sweepAssociations(deps, { ...opts, kind: "sweep" }));
   await writeCursor(deps.pool, ...SWEEP_CURSOR, { sweptAt: now.toISOString() });
   return outcomes;
+}
+
+/** When each pair was last filled, for those that were. */
+async function filledPairs(deps: SyncContext): Promise<Map<string, Date>> {
+  const { rows } = await deps.pool.query<{ table_name: string; backfilled_at: Date }>(`select table_name, backfilled_at from hubsync.association_pairs where backfilled_at is not null`);
+  return new Map(rows.map((r) => [r.table_name, r.backfilled_at]));
 }
 
 /** Pairs a sweep leaves alone for now (empty at their last sweep, or refused by HubSpot). */

@@ -6,6 +6,7 @@ import { quoteIdent } from "../schema/naming.ts";
 import type { AssociationPair } from "./pairs.ts";
 import { BATCH_READ_LIMIT, readAssociations, sortedTypeIds, type Edges } from "./read.ts";
 import { learnTypeMap } from "./type-map.ts";
+import { defaultTypeMap, defaultTypes } from "./default-types.ts";
 
 /** Which end's ids a read starts from: a (a→b ids as they are) or b (b→a ids, translated). */
 export type Side = "a" | "b";
@@ -42,7 +43,8 @@ export class TypeMapUnresolved extends Error {
   }
 }
 
-interface Row {
+/** One row of an association table: a pair of records with the a→b type ids and their labels. */
+export interface Row {
   a: string;
   b: string;
   labels: string[];
@@ -113,18 +115,20 @@ function rowsFromA(edges: Edges): Row[] {
 }
 
 async function rowsFromB(deps: SyncContext, pair: AssociationPair, edges: Edges, ctx: PassContext): Promise<Row[]> {
-  const map = (await learnTypeMap(deps.hubspot, pair, edges, pair.typeMap)) ?? (await learnFromWiderSample(deps, pair, edges));
+  const known = { ...defaultTypeMap(pair), ...pair.typeMap };
+  const map = (await learnTypeMap(deps.hubspot, pair, edges, known)) ?? (await learnFromWiderSample(deps, pair, edges, known));
   if (!map) throw new TypeMapUnresolved(pair.table);
   if (Object.keys(map).length !== Object.keys(pair.typeMap).length) {
     pair.typeMap = map;
     await deps.pool.query(`update hubsync.association_pairs set type_map = $2 where table_name = $1`, [pair.table, JSON.stringify(map)]);
   }
-  ctx.labels ??= await labelsOf(deps.hubspot, pair);
-  let labels = ctx.labels;
+  // HubSpot's default types need no labels read; the portal's labels are read once another id shows
+  let labels = ctx.labels ?? defaultTypes(pair)?.labels ?? (ctx.labels = await labelsOf(deps.hubspot, pair));
   const rows: Row[] = [];
   for (const [b, targets] of edges) {
     for (const [a, types] of targets) {
       const ids = [...new Set(sortedTypeIds(types).map((t) => map[String(t)]!))].sort((x, y) => x - y);
+      if (!ctx.labels && ids.some((id) => !labels.has(id))) labels = ctx.labels = await labelsOf(deps.hubspot, pair);
       if (!ctx.labelsReread && ids.some((id) => !labels.has(id))) {
         // a label created since the pass began
         labels = ctx.labels = await labelsOf(deps.hubspot, pair, { fresh: true });
@@ -141,24 +145,27 @@ async function rowsFromB(deps: SyncContext, pair: AssociationPair, edges: Edges,
  * id is which one's inverse. Then up to 1,000 b records the table already has associations for are
  * read as well (one call, once: the map is kept) to learn from.
  */
-async function learnFromWiderSample(deps: SyncContext, pair: AssociationPair, edges: Edges): Promise<Record<string, number> | null> {
+async function learnFromWiderSample(deps: SyncContext, pair: AssociationPair, edges: Edges, known: Record<string, number>): Promise<Record<string, number> | null> {
   const { rows } = await deps.pool.query<{ id: string }>(
     `select ${quoteIdent(pair.bColumn)} as id from hubspot.${quoteIdent(pair.table)} group by 1 order by count(distinct type_ids) desc, 1 limit $1`,
     [BATCH_READ_LIMIT],
   );
-  const known = new Set(edges.keys());
-  const more = rows.map((r) => r.id).filter((id) => !known.has(id));
+  const read = new Set(edges.keys());
+  const more = rows.map((r) => r.id).filter((id) => !read.has(id));
   if (more.length === 0) return null;
   const wider: Edges = new Map([...edges, ...(await readAssociations(deps.hubspot, pair.b.objectTypeId, pair.a.objectTypeId, more))]);
-  return learnTypeMap(deps.hubspot, pair, wider, pair.typeMap);
+  return learnTypeMap(deps.hubspot, pair, wider, known);
 }
 
-function labelsFor(typeIds: number[], labelOf: Map<number, string | null>): string[] {
+export function labelsFor(typeIds: number[], labelOf: Map<number, string | null>): string[] {
   return [...new Set(typeIds.map((id) => labelOf.get(id)).filter((l): l is string => typeof l === "string" && l !== ""))];
 }
 
-/** The diff of one chunk, as one statement in one (applying) transaction. */
-async function applyRows(pool: pg.Pool, pair: AssociationPair, side: Side, ids: string[], rows: Row[]): Promise<ChangeCounts> {
+/**
+ * Makes the table say `rows` about the records `ids` of one side (their other rows go), as one
+ * statement in one (applying) transaction.
+ */
+export async function applyRows(pool: pg.Pool, pair: AssociationPair, side: Side, ids: string[], rows: Row[]): Promise<ChangeCounts> {
   const t = `hubspot.${quoteIdent(pair.table)}`;
   const a = quoteIdent(pair.aColumn);
   const b = quoteIdent(pair.bColumn);
@@ -199,19 +206,33 @@ async function applyRows(pool: pg.Pool, pair: AssociationPair, side: Side, ids: 
   });
 }
 
-/** Live local records of one end, in id order, `size` at a time (keyset: no offset, no snapshot held). */
-export async function* localIds(pool: pg.Pool, table: string, size = BATCH_READ_LIMIT): AsyncGenerator<string[]> {
+/**
+ * Live local records of one end, in id order, `size` at a time (keyset: no offset, no snapshot held);
+ * with `since`, only those a pull wrote after that time (hubsync's clock).
+ */
+export async function* localIds(pool: pg.Pool, table: string, size = BATCH_READ_LIMIT, since?: string): AsyncGenerator<string[]> {
   let last = "";
   for (;;) {
     const { rows } = await pool.query<{ id: string }>(
-      `select id from hubspot.${quoteIdent(table)} where id is not null and archived_at is null and id > $1 order by id limit $2`,
-      [last, size],
+      `select id from hubspot.${quoteIdent(table)}
+        where id is not null and archived_at is null and id > $1 and ($3::timestamptz is null or _sync_updated_at > $3)
+        order by id limit $2`,
+      [last, size, since ?? null],
     );
     if (rows.length === 0) return;
     yield rows.map((r) => r.id);
     last = rows[rows.length - 1]!.id;
     if (rows.length < size) return;
   }
+}
+
+/** The records a same-type table pairs `ids` with (the rows from them), for reading both directions. */
+export async function otherEnds(deps: SyncContext, pair: AssociationPair, ids: string[]): Promise<string[]> {
+  const { rows } = await deps.pool.query<{ id: string }>(
+    `select distinct ${quoteIdent(pair.bColumn)} as id from hubspot.${quoteIdent(pair.table)} where ${quoteIdent(pair.aColumn)} = any($1::text[])`,
+    [ids],
+  );
+  return rows.map((r) => r.id);
 }
 
 /** Live local records of a table (the side with fewer is read). */

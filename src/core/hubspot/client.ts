@@ -20,6 +20,7 @@ import {
   AssociationLabelsResponse,
   BatchReadResponse,
   ListPage as ListPageSchema,
+  ListPageAssociations,
   OwnersPage,
   PipelinesResponse,
   PropertiesResponse,
@@ -129,7 +130,8 @@ export interface HubSpotApi {
   request(bucket: Bucket, request: HubSpotRequest, options?: CallOptions): Promise<unknown>;
   readonly apiVersion: ApiVersion;
   readonly paths: ApiPaths;
-  listPage(objectType: string, opts: { after?: string | null; limit?: number; properties?: string[]; archived?: boolean }): Promise<ListPage>;
+  /** A page of records; `associations` (target type names) embeds each record's associated ids (see EmbeddedAssociations). */
+  listPage(objectType: string, opts: { after?: string | null; limit?: number; properties?: string[]; associations?: string[]; archived?: boolean }): Promise<ListPage>;
   /** Full records by id through a POST body (no 414 however many properties); ids HubSpot does not know are returned in `missing`. */
   batchRead(objectType: string, ids: string[], properties: string[], opts?: { archived?: boolean }): Promise<{ results: CrmRecord[]; missing: string[] }>;
   search(objectType: string, request: SearchRequest): Promise<SearchPage>;
@@ -414,9 +416,12 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
     async listPage(objectType, opts) {
       const path = paths.objects.list(objectType);
       const label = `list ${objectType} (GET ${path})`;
-      const raw = await get("general", path, { limit: opts.limit ?? 100, after: opts.after, properties: opts.properties, archived: opts.archived ?? false }, label);
+      const associations = opts.associations?.length ? opts.associations : undefined;
+      const raw = await get("general", path, { limit: opts.limit ?? 100, after: opts.after, properties: opts.properties, associations, archived: opts.archived ?? false }, label);
       const page = parseResponse(ListPageSchema, raw, label);
-      return { results: page.results, nextAfter: page.paging };
+      if (!associations) return { results: page.results, nextAfter: page.paging };
+      const embedded = parseResponse(ListPageAssociations, raw, label).results;
+      return { results: page.results, nextAfter: page.paging, associations: new Map(embedded.map((r) => [r.id, r.associations ?? {}])) };
     },
     async batchRead(objectType, ids, properties, opts = {}) {
       if (ids.length === 0) return { results: [], missing: [] };

@@ -40,7 +40,30 @@ const NextPage = z
   .transform((p) => p?.next?.after ?? null);
 
 export const ListPage = z.object({ results: z.array(CrmRecord), paging: NextPage });
-export type ListPage = { results: CrmRecord[]; nextAfter: string | null };
+
+/**
+ * Associated ids a list page embeds per record and target type (`associations=` on GET): one entry per
+ * (target, type) with the type as a name ("contact_to_company"), not an id; `more` when HubSpot cut
+ * the list short (it embeds at most 100 and points to the rest with `paging.next`).
+ */
+export const EmbeddedAssociations = z.record(
+  z.string(),
+  z
+    .object({
+      results: z.array(z.object({ id: z.coerce.string(), type: z.string() })).default([]),
+      paging: z.object({ next: z.object({ after: z.string().nullish() }).nullish() }).nullish(),
+    })
+    .transform((c) => ({ results: c.results, more: Boolean(c.paging?.next) })),
+);
+export type EmbeddedAssociations = z.infer<typeof EmbeddedAssociations>;
+export const ListPageAssociations = z.object({ results: z.array(z.object({ id: z.string(), associations: EmbeddedAssociations.nullish() })) });
+
+export type ListPage = {
+  results: CrmRecord[];
+  nextAfter: string | null;
+  /** Record id → its embedded associations by target type, when the page was asked for them. */
+  associations?: Map<string, EmbeddedAssociations>;
+};
 
 export const SearchPage = z.object({ total: z.number().int(), results: z.array(CrmRecord), paging: NextPage });
 export type SearchPage = { total: number; results: CrmRecord[]; nextAfter: string | null };

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import type pg from "pg";
 import type { SearchRequest } from "../hubspot/client.ts";
-import type { CrmRecord, SearchPage } from "../hubspot/schemas.ts";
+import type { CrmRecord, ListPage, SearchPage } from "../hubspot/schemas.ts";
+import { clearBackfillMark, embeddedWriter, writeBackfillMark, type EmbeddedWriter } from "../associations/embedded.ts";
 import { readCursor, writeCursor } from "../schema/cursors.ts";
 import { loadObject, setPhase } from "../schema/objects.ts";
 import { inApplyingTransaction } from "../db/transaction.ts";
@@ -130,6 +131,9 @@ export async function backfill(deps: SyncContext, objectType: string, opts: Back
       : saved.data!;
     // a new backfill must not follow the ranges of an earlier one
     if (fresh) await deleteRangeCursors(deps.pool, objectType);
+    if (fresh) await clearBackfillMark(deps.pool, objectType);
+    const startedAt = (await deps.pool.query<{ now: Date }>(`select now() as now`)).rows[0]!.now.toISOString();
+    const embed = await embeddedWriter(deps, objectType);
     const resumedAt = state.pages;
     if (resumedAt > 0) deps.log.info({ objectType, pages: resumedAt, after: state.after }, "resuming backfill");
     await writeCursor(deps.pool, objectType, "backfill", state);
@@ -149,7 +153,7 @@ export async function backfill(deps: SyncContext, objectType: string, opts: Back
 
     let listUnderWay!: () => void;
     const underWay = new Promise<void>((resolve) => (listUnderWay = resolve));
-    const list = listReader(deps, target, opts, state, coord, counts, stopped, listUnderWay);
+    const list = listReader(deps, target, opts, state, coord, counts, stopped, listUnderWay, embed);
     const search = async () => {
       if (!coord.plan) {
         await underWay;
@@ -174,9 +178,13 @@ export async function backfill(deps: SyncContext, objectType: string, opts: Back
     };
     await Promise.all([guard(() => list.run()), guard(search)]);
     if (failure.error !== undefined) throw failure.error;
+    // The list's pages embedded every record's associations only if the list read every record, in one run.
+    const embeddedPairs = await embed.finish();
+    const wholeList = resumedAt === 0 && stats.rangesRead === 0;
 
     await inApplyingTransaction(deps.pool, async (client) => {
       await writeCursor(client, objectType, "backfill", { ...list.state(), done: true });
+      await writeBackfillMark(client, objectType, startedAt, wholeList ? embeddedPairs : []);
       await deleteRangeCursors(client, objectType);
       // the live streams start where the backfill started; never move an existing cursor back
       await client.query(
@@ -198,6 +206,7 @@ export async function backfill(deps: SyncContext, objectType: string, opts: Back
         listRecords: list.state().records,
         mode: list.mode(),
         ...searchStats,
+        associationsEmbedded: wholeList ? embeddedPairs : [],
       },
     };
   });
@@ -392,18 +401,22 @@ function listReader(
   stopped: () => boolean,
   /** Called once the list has read a few pages and has more, or has stopped. */
   underWay: () => void,
+  /** Writes the associations the list's pages embed. */
+  embed: EmbeddedWriter,
 ) {
   const objectType = target.objectType;
   const pageSize = Math.min(opts.pageSize ?? 100, 100);
   let state = initial;
   let missing = 0;
   let direct = true;
-  const queryChars = propertyQueryLength(target.allProperties);
-  const fetchPage = async (after: string | null): Promise<{ ids: string[]; records: CrmRecord[]; nextAfter: string | null; missing: number }> => {
+  const associations = embed.toTypes;
+  const queryChars = propertyQueryLength(target.allProperties) + (associations.length ? new URLSearchParams(associations.map((t): [string, string] => ["associations", t])).toString().length + 1 : 0);
+  type Page = { ids: string[]; records: CrmRecord[]; nextAfter: string | null; missing: number; associations?: ListPage["associations"] };
+  const fetchPage = async (after: string | null): Promise<Page> => {
     if (direct) {
       try {
-        const page = await deps.hubspot.listPage(target.apiName, { after, limit: pageSize, properties: target.allProperties });
-        return { ids: page.results.map((r) => r.id), records: page.results, nextAfter: page.nextAfter, missing: 0 };
+        const page = await deps.hubspot.listPage(target.apiName, { after, limit: pageSize, properties: target.allProperties, associations });
+        return { ids: page.results.map((r) => r.id), records: page.results, nextAfter: page.nextAfter, missing: 0, associations: page.associations };
       } catch (err) {
         if (!(err instanceof HubSpotError) || err.status !== 414) throw err;
         // This portal's limit is lower than the budget: remember it, and read by id from here on.
@@ -412,10 +425,10 @@ function listReader(
         direct = false;
       }
     }
-    const page = await deps.hubspot.listPage(target.apiName, { after, limit: pageSize, properties: ["hs_object_id", target.lastModifiedProperty] });
+    const page = await deps.hubspot.listPage(target.apiName, { after, limit: pageSize, properties: ["hs_object_id", target.lastModifiedProperty], associations });
     const ids = page.results.map((r) => r.id);
     const read = await deps.hubspot.batchRead(target.apiName, ids, target.allProperties);
-    return { ids, records: read.results, nextAfter: page.nextAfter, missing: read.missing.length };
+    return { ids, records: read.results, nextAfter: page.nextAfter, missing: read.missing.length, associations: page.associations };
   };
   return {
     state: () => state,
@@ -432,9 +445,12 @@ function listReader(
       direct = queryChars <= (opts.maxPropertyQueryChars ?? (await urlBudget(deps.pool)));
       if (state.listDone) return;
       let pending = fetchPage(state.after);
+      // Embedded associations are written one page after another, beside the next page's records
+      // rather than before them; the last one is waited for before the list is done.
+      let embedding: Promise<void> = Promise.resolve();
       for (let pages = 1; ; pages++) {
         const page = await pending;
-        if (stopped()) return;
+        if (stopped()) return void (await embedding.catch(() => {}));
         if (pages >= PLAN_AFTER_PAGES) underWay();
         let ordered = state.ordered;
         let top = state.lastId === null ? -1n : BigInt(state.lastId);
@@ -466,12 +482,15 @@ function listReader(
           addCounts(counts, await applyRecords(client, target, page.records));
           await writeCursor(client, objectType, "backfill", next);
         });
+        const before = embedding;
+        embedding = before.then(() => embed.apply(page.records.map((r) => r.id), page.associations));
+        embedding.catch(() => {});
         state = next;
         coord.listLast = top;
         coord.ordered = ordered;
         coord.listDone = done;
         await opts.onPage?.(state.pages);
-        if (done) return;
+        if (done) return void (await embedding);
       }
     },
   };

@@ -19,6 +19,11 @@ export interface WorkerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Sends a signal without waiting (the soak's SIGKILL of a busy worker). */
   kill(signal: NodeJS.Signals): void;
+  /**
+   * Resolves once the worker says it started (connected, looking for jobs); rejects if it ends
+   * first. A DBA's enable_sync meets a worker already running: what the bench times starts here.
+   */
+  ready: Promise<void>;
 }
 
 export function readPeakRss(pid: number): number | null {
@@ -88,8 +93,22 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     }),
   );
   const exited = ended.then((e) => e.code);
+  const ready = new Promise<void>((resolve, reject) => {
+    let tail = "";
+    const seen = (chunk: Buffer) => {
+      // the line may come in two chunks
+      const text = tail + chunk.toString();
+      if (text.includes('"msg":"worker started"')) resolve();
+      tail = text.slice(-40);
+    };
+    child.stdout?.on("data", seen);
+    child.stderr?.on("data", seen);
+    void ended.then((e) => reject(new Error(`\`hubsync worker\` ended before it started (code ${e.code}, signal ${e.signal})`)));
+  });
+  ready.catch(() => {});
   return {
     pid,
+    ready,
     exited: ended,
     kill(signal) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

@@ -40,13 +40,16 @@ function describe(s: SyncSnapshot): string {
 }
 
 /**
- * hubsync's initial copy: `hubsync worker` in its own process, then enable_sync of the four types
- * (write-back on contacts, as the demo does) — timed from the first enable_sync until every type
- * is live and no discover/backfill/association job is left.
+ * hubsync's initial copy: `hubsync worker` in its own process, then, once it is running,
+ * enable_sync of the four types (write-back on contacts, as the demo does) — timed from the first
+ * enable_sync until every type is live and no discover/backfill/association job is left.
  */
 export async function hubsyncBackfill(ctx: TierContext, timeoutMs: number): Promise<BackfillFigures> {
   const types = SYNCED_TYPES.map((t) => t.type);
   ctx.worker ??= startWorkerProcess({ databaseUrl: ctx.db.url, hubspotUrl: ctx.sim.url, token: ctx.sim.token, logFile: ctx.workerLog });
+  // timed from enable_sync against a running worker, not from the process's start (a worker told
+  // to log less than info never says it started: then the clock starts after a generous wait)
+  await Promise.race([ctx.worker.ready, new Promise((resolve) => setTimeout(resolve, 20_000).unref())]);
   await ctx.sim.resetTraffic();
   const started = Date.now();
   for (const t of types) {
