@@ -7,3 +7,46 @@
 -- The quota alert's day is the account's, which the rate budget keeps (daily_time_zone): the
 -- setting that asked a DBA to type it again is gone.
 delete from hubsync.settings where name = 'alerts.quota_time_zone';
+
+-- == h-catalog ==
+-- HubSpot's property catalog as tables, filled by discovery from the properties listing it reads
+-- anyway. A property HubSpot stops listing (archived) keeps its row with archived = true; options
+-- of a listed property follow HubSpot's list (a removed option leaves).
+create table if not exists hubspot.properties (
+  object_type text not null,
+  name text not null,
+  label text,
+  type text not null,
+  field_type text,
+  group_name text,
+  description text,
+  display_order integer,
+  calculated boolean not null default false,
+  read_only boolean not null default false,
+  has_unique_value boolean not null default false,
+  hubspot_defined boolean not null default false,
+  hidden boolean not null default false,
+  archived boolean not null default false,
+  archived_at timestamptz,
+  created_at timestamptz,
+  updated_at timestamptz,
+  _sync_updated_at timestamptz not null default now(),
+  primary key (object_type, name)
+);
+comment on table hubspot.properties is
+  'HubSpot''s properties per synced object type (object_type as in hubsync.objects), as discovery last read them; '
+  'archived = true once HubSpot no longer lists the property';
+create table if not exists hubspot.property_options (
+  object_type text not null,
+  property text not null,
+  value text not null,
+  label text,
+  description text,
+  display_order integer,
+  hidden boolean not null default false,
+  _sync_updated_at timestamptz not null default now(),
+  primary key (object_type, property, value)
+);
+comment on table hubspot.property_options is
+  'The options of HubSpot''s enumeration properties: the stored value and the label HubSpot shows (hubsync.label() looks them up)';
+grant select on hubspot.properties, hubspot.property_options to hubspot_reader;
