@@ -50,3 +50,20 @@ create table if not exists hubspot.property_options (
 comment on table hubspot.property_options is
   'The options of HubSpot''s enumeration properties: the stored value and the label HubSpot shows (hubsync.label() looks them up)';
 grant select on hubspot.properties, hubspot.property_options to hubspot_reader;
+
+-- Records a DBA asked to read now (hubsync.refresh): the worker's hubsync_refresh job takes the
+-- requests of a type, reads their records, and notes when it was done and what it changed.
+create table if not exists hubsync.refresh_requests (
+  id bigint generated always as identity primary key,
+  object_type text not null,
+  record_ids text[] not null,
+  requested_at timestamptz not null default now(),
+  started_at timestamptz,
+  done_at timestamptz,
+  result jsonb,
+  error text
+);
+create index if not exists refresh_requests_waiting_idx on hubsync.refresh_requests (object_type) where done_at is null;
+create index if not exists refresh_requests_done_at_idx on hubsync.refresh_requests (done_at);
+comment on table hubsync.refresh_requests is
+  'Records a DBA asked to read now with hubsync.refresh(): when, when the worker read them, what changed (result) or what failed (error)';
