@@ -67,3 +67,11 @@ create index if not exists refresh_requests_waiting_idx on hubsync.refresh_reque
 create index if not exists refresh_requests_done_at_idx on hubsync.refresh_requests (done_at);
 comment on table hubsync.refresh_requests is
   'Records a DBA asked to read now with hubsync.refresh(): when, when the worker read them, what changed (result) or what failed (error)';
+
+-- The backfill horizon: enable_sync(..., since => …) backfills only records modified since then.
+alter table hubsync.objects add column if not exists backfill_since timestamptz;
+comment on column hubsync.objects.backfill_since is
+  'The backfill horizon: only records modified since then were backfilled (null = every record); the incremental pull keeps everything newer. hubsync.resync(type, since => …) moves it';
+-- enable_sync gained `since` (sql/10_api.sql): the three-argument form goes, or a call without
+-- `since` would match both.
+drop function if exists hubsync.enable_sync(text, text[], boolean);

@@ -15,7 +15,7 @@ const Claimed = z.object({ id: z.coerce.number().int(), record_ids: z.array(z.st
 const STALE_CLAIM = "5 minutes";
 
 /**
- * Serves the waiting hubsync.refresh() requests of a type (sql/12_refresh.sql): reads their records
+ * Serves the waiting hubsync.refresh() requests of a type (sql/52_refresh.sql): reads their records
  * as the webhook apply does (live ones written, archived and vanished ones removed or marked as the
  * archived scan and the reconciliation do), then re-reads their associations, and marks each request
  * done with what changed. Returns the number of requests served.
