@@ -98,6 +98,27 @@ end
 $$;
 revoke all on function hubsync._refresh_write_back(text) from public;
 
+-- Refuses a backfill horizon that means nothing: on owners and pipelines (always read whole), or
+-- in the future. `fn` names the function called, for the hint.
+create or replace function hubsync._check_backfill_since(object_type text, kind text, since timestamptz, fn text) returns void
+language plpgsql stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if _check_backfill_since.since is not null and _check_backfill_since.kind <> 'crm' then
+    raise exception using errcode = '22023',
+      message = format('hubsync: %s are read whole; a backfill horizon does not apply', _check_backfill_since.object_type),
+      hint = format('Call %s(%L) without since.', fn, _check_backfill_since.object_type);
+  end if;
+  if _check_backfill_since.since > now() then
+    raise exception using errcode = '22023',
+      message = format('hubsync: the backfill horizon %s is in the future', _check_backfill_since.since),
+      hint = 'Pass the earliest last-modified date to backfill from, e.g. since => ''2024-01-01'' (null: every record).';
+  end if;
+end
+$$;
+revoke all on function hubsync._check_backfill_since(text, text, timestamptz, text) from public;
+
 -- Start syncing an object type, or change the configuration of one already enabled (the call
 -- states the whole configuration: properties and write_back). Discovery, table creation,
 -- backfill and live polling follow on their own once the worker runs. `since` is the backfill
@@ -145,16 +166,7 @@ begin
       hint = format('Call hubsync.enable_sync(%L) without write_back.', t);
   end if;
 
-  if enable_sync.since is not null and k <> 'crm' then
-    raise exception using errcode = '22023',
-      message = format('hubsync: %s are read whole; a backfill horizon does not apply', t),
-      hint = format('Call hubsync.enable_sync(%L) without since.', t);
-  end if;
-  if enable_sync.since > now() then
-    raise exception using errcode = '22023',
-      message = format('hubsync: the backfill horizon %s is in the future', enable_sync.since),
-      hint = 'Pass the earliest last-modified date to backfill from, e.g. since => ''2024-01-01''.';
-  end if;
+  perform hubsync._check_backfill_since(t, k, enable_sync.since, 'hubsync.enable_sync');
 
   select o.enabled, o.write_back, o.backfill_since into previous from hubsync.objects o where o.object_type = t for update;
   backfill_started := exists (select from hubsync.cursors c where c.object_type = t and c.stream = 'backfill');
@@ -298,16 +310,7 @@ declare
   o hubsync.objects := hubsync._require_object(resync.object_type);
   done boolean;
 begin
-  if o.kind <> 'crm' then
-    raise exception using errcode = '22023',
-      message = format('hubsync: %s are read whole; a backfill horizon does not apply', o.object_type),
-      hint = format('Call hubsync.resync(%L) without since.', o.object_type);
-  end if;
-  if resync.since > now() then
-    raise exception using errcode = '22023',
-      message = format('hubsync: the backfill horizon %s is in the future', resync.since),
-      hint = 'Pass the earliest last-modified date to backfill from, or null for every record.';
-  end if;
+  perform hubsync._check_backfill_since(o.object_type, o.kind, resync.since, 'hubsync.resync');
   done := exists (select from hubsync.cursors c where c.object_type = o.object_type and c.stream = 'backfill' and c.state ->> 'done' = 'true');
   if not o.enabled or o.table_name is null or not done or o.backfill_since is null
      or (resync.since is not null and resync.since >= o.backfill_since) then
