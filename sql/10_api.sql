@@ -294,8 +294,8 @@ $$;
 revoke all on function hubsync.resync(text) from public;
 grant execute on function hubsync.resync(text) to hubsync_admin;
 comment on function hubsync.resync(text) is
-  'Pulls an object type again from scratch: forgets its checkpoints and queues a full backfill (rows are upserted, '
-  'so the table stays usable meanwhile)';
+  'Pulls an object type again from scratch: forgets its checkpoints and queues a full backfill, of the records modified '
+  'since its backfill horizon when it has one (rows are upserted, so the table stays usable meanwhile)';
 
 -- Moves the backfill horizon (hubsync.objects.backfill_since; null = every record). Rows already
 -- there are never dropped. Widening it (an earlier date, or null) once a backfill finished reads
