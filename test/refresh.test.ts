@@ -4,7 +4,8 @@ import { waitFor } from "../src/tools/shared/wait.ts";
 import type { RunningWorker } from "../src/core/worker/runner.ts";
 import { installedDatabase, type TestDatabase } from "./support/database.ts";
 import { runCli } from "./support/cli.ts";
-import { enableSync, startTestWorker } from "./support/worker.ts";
+import { prune } from "../src/core/retention.ts";
+import { enableSync, quietLog, startTestWorker } from "./support/worker.ts";
 
 let db: TestDatabase;
 let sim: RunningSimulator;
@@ -128,5 +129,13 @@ describe("refresh on demand", () => {
     expect(r.stderr).toMatch(/not done after 1 s .*stays queued.*worker/);
     const { rows } = await db.pool.query(`select count(*)::int as n from hubsync.refresh_requests where done_at is null`);
     expect(rows[0].n).toBe(1);
+  });
+
+  it("done requests leave after retention.refresh_requests_days; a waiting one stays", async () => {
+    await db.pool.query(`update hubsync.refresh_requests set done_at = now() - interval '8 days' where done_at is not null`);
+    const result = await prune(db.pool, quietLog);
+    expect(result.deleted.refresh_requests).toBe(2);
+    const { rows } = await db.pool.query(`select done_at from hubsync.refresh_requests`);
+    expect(rows).toEqual([{ done_at: null }]);
   });
 });
