@@ -7,3 +7,71 @@
 -- The quota alert's day is the account's, which the rate budget keeps (daily_time_zone): the
 -- setting that asked a DBA to type it again is gone.
 delete from hubsync.settings where name = 'alerts.quota_time_zone';
+
+-- == h-catalog ==
+-- HubSpot's property catalog as tables, filled by discovery from the properties listing it reads
+-- anyway. A property HubSpot stops listing (archived) keeps its row with archived = true; options
+-- of a listed property follow HubSpot's list (a removed option leaves).
+create table if not exists hubspot.properties (
+  object_type text not null,
+  name text not null,
+  label text,
+  type text not null,
+  field_type text,
+  group_name text,
+  description text,
+  display_order integer,
+  calculated boolean not null default false,
+  read_only boolean not null default false,
+  has_unique_value boolean not null default false,
+  hubspot_defined boolean not null default false,
+  hidden boolean not null default false,
+  archived boolean not null default false,
+  archived_at timestamptz,
+  created_at timestamptz,
+  updated_at timestamptz,
+  _sync_updated_at timestamptz not null default now(),
+  primary key (object_type, name)
+);
+comment on table hubspot.properties is
+  'HubSpot''s properties per synced object type (object_type as in hubsync.objects), as discovery last read them; '
+  'archived = true once HubSpot no longer lists the property';
+create table if not exists hubspot.property_options (
+  object_type text not null,
+  property text not null,
+  value text not null,
+  label text,
+  description text,
+  display_order integer,
+  hidden boolean not null default false,
+  _sync_updated_at timestamptz not null default now(),
+  primary key (object_type, property, value)
+);
+comment on table hubspot.property_options is
+  'The options of HubSpot''s enumeration properties: the stored value and the label HubSpot shows (hubsync.label() looks them up)';
+grant select on hubspot.properties, hubspot.property_options to hubspot_reader;
+
+-- Records a DBA asked to read now (hubsync.refresh): the worker's hubsync_refresh job takes the
+-- requests of a type, reads their records, and notes when it was done and what it changed.
+create table if not exists hubsync.refresh_requests (
+  id bigint generated always as identity primary key,
+  object_type text not null,
+  record_ids text[] not null,
+  requested_at timestamptz not null default now(),
+  started_at timestamptz,
+  done_at timestamptz,
+  result jsonb,
+  error text
+);
+create index if not exists refresh_requests_waiting_idx on hubsync.refresh_requests (object_type) where done_at is null;
+create index if not exists refresh_requests_done_at_idx on hubsync.refresh_requests (done_at);
+comment on table hubsync.refresh_requests is
+  'Records a DBA asked to read now with hubsync.refresh(): when, when the worker read them, what changed (result) or what failed (error)';
+
+-- The backfill horizon: enable_sync(..., since => …) backfills only records modified since then.
+alter table hubsync.objects add column if not exists backfill_since timestamptz;
+comment on column hubsync.objects.backfill_since is
+  'The backfill horizon: only records modified since then were backfilled (null = every record); the incremental pull keeps everything newer. hubsync.resync(type, since => …) moves it';
+-- enable_sync gained `since` (sql/10_api.sql): the three-argument form goes, or a call without
+-- `since` would match both.
+drop function if exists hubsync.enable_sync(text, text[], boolean);

@@ -98,10 +98,35 @@ end
 $$;
 revoke all on function hubsync._refresh_write_back(text) from public;
 
+-- Refuses a backfill horizon that means nothing: on owners and pipelines (always read whole), or
+-- in the future. `fn` names the function called, for the hint.
+create or replace function hubsync._check_backfill_since(object_type text, kind text, since timestamptz, fn text) returns void
+language plpgsql stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if _check_backfill_since.since is not null and _check_backfill_since.kind <> 'crm' then
+    raise exception using errcode = '22023',
+      message = format('hubsync: %s are read whole; a backfill horizon does not apply', _check_backfill_since.object_type),
+      hint = format('Call %s(%L) without since.', fn, _check_backfill_since.object_type);
+  end if;
+  if _check_backfill_since.since > now() then
+    raise exception using errcode = '22023',
+      message = format('hubsync: the backfill horizon %s is in the future', _check_backfill_since.since),
+      hint = 'Pass the earliest last-modified date to backfill from, e.g. since => ''2024-01-01'' (null: every record).';
+  end if;
+end
+$$;
+revoke all on function hubsync._check_backfill_since(text, text, timestamptz, text) from public;
+
 -- Start syncing an object type, or change the configuration of one already enabled (the call
 -- states the whole configuration: properties and write_back). Discovery, table creation,
--- backfill and live polling follow on their own once the worker runs.
-create or replace function hubsync.enable_sync(object_type text, properties text[] default null, write_back boolean default false)
+-- backfill and live polling follow on their own once the worker runs. `since` is the backfill
+-- horizon: only records modified since then are backfilled. It concerns what is read before the
+-- type goes live, so it is set with the first call (or any call before the backfill starts);
+-- leaving it out later keeps the horizon as it is, and hubsync.resync(type, since => …) moves it.
+create or replace function hubsync.enable_sync(object_type text, properties text[] default null, write_back boolean default false,
+                                               since timestamptz default null)
 returns text
 language plpgsql security definer
 set search_path = pg_catalog, pg_temp
@@ -113,6 +138,7 @@ declare
   props text[];
   wb boolean := coalesce(enable_sync.write_back, false);
   previous record;
+  backfill_started boolean;
 begin
   if enable_sync.properties is not null then
     if cardinality(enable_sync.properties) = 0 then
@@ -140,12 +166,23 @@ begin
       hint = format('Call hubsync.enable_sync(%L) without write_back.', t);
   end if;
 
-  select o.enabled, o.write_back into previous from hubsync.objects o where o.object_type = t for update;
+  perform hubsync._check_backfill_since(t, k, enable_sync.since, 'hubsync.enable_sync');
 
-  insert into hubsync.objects as o (object_type, kind, enabled, properties, write_back, phase)
-  values (t, k, true, props, wb, 'discovering')
+  select o.enabled, o.write_back, o.backfill_since into previous from hubsync.objects o where o.object_type = t for update;
+  backfill_started := exists (select from hubsync.cursors c where c.object_type = t and c.stream = 'backfill');
+  if enable_sync.since is not null and previous is not null and previous.backfill_since is distinct from enable_sync.since
+     and backfill_started then
+    raise exception using errcode = '22023',
+      message = format('hubsync: %s has been backfilled %s; since only applies before the backfill starts', t,
+                       coalesce('from ' || previous.backfill_since::text, 'in full')),
+      hint = format('Move the horizon with select hubsync.resync(%L, since => %L); rows already there are kept.', t, enable_sync.since::text);
+  end if;
+
+  insert into hubsync.objects as o (object_type, kind, enabled, properties, write_back, phase, backfill_since)
+  values (t, k, true, props, wb, 'discovering', enable_sync.since)
   on conflict on constraint objects_pkey do update
      set enabled = true, properties = excluded.properties, write_back = excluded.write_back,
+         backfill_since = coalesce(excluded.backfill_since, o.backfill_since),
          phase = 'discovering', last_error = null, last_error_at = null, updated_at = now(),
          enabled_at = case when o.enabled then o.enabled_at else now() end;
 
@@ -160,18 +197,22 @@ begin
     perform hubsync._refresh_write_back(t);
   end if;
 
-  return format('%s: %s; discovery queued%s', t,
+  return format('%s: %s; discovery queued%s%s', t,
                 case when previous is null then 'enabled' when previous.enabled then 'configuration updated' else 're-enabled' end,
-                case when wb then ', write-back on' else '' end);
+                case when wb then ', write-back on' else '' end,
+                case when enable_sync.since is not null and not backfill_started
+                     then format(', backfill of records modified since %s', enable_sync.since) else '' end);
 end
 $$;
-revoke all on function hubsync.enable_sync(text, text[], boolean) from public;
-grant execute on function hubsync.enable_sync(text, text[], boolean) to hubsync_admin;
-comment on function hubsync.enable_sync(text, text[], boolean) is
+revoke all on function hubsync.enable_sync(text, text[], boolean, timestamptz) from public;
+grant execute on function hubsync.enable_sync(text, text[], boolean, timestamptz) to hubsync_admin;
+comment on function hubsync.enable_sync(text, text[], boolean, timestamptz) is
   'Starts syncing an object type (a standard type, a custom object''s name, ''owners'' or ''pipelines''), or restates '
   'the configuration of one already enabled. properties: the HubSpot properties to keep as typed columns (null = HubSpot''s '
   'defaults; every property is in the properties jsonb column either way). write_back: local inserts, updates and deletes '
-  'go to HubSpot. Discovery, backfill and live pulls follow once the worker runs; see hubsync.status';
+  'go to HubSpot. since: the backfill horizon, only records modified since then are backfilled (the incremental pull keeps '
+  'everything newer; null keeps the horizon as it is, none at first; hubsync.resync(type, since => …) moves it later). '
+  'Discovery, backfill and live pulls follow once the worker runs; see hubsync.status';
 
 -- Looks up an enabled-or-disabled object type for the functions below, with a useful error.
 create or replace function hubsync._require_object(object_type text) returns hubsync.objects
@@ -253,8 +294,45 @@ $$;
 revoke all on function hubsync.resync(text) from public;
 grant execute on function hubsync.resync(text) to hubsync_admin;
 comment on function hubsync.resync(text) is
-  'Pulls an object type again from scratch: forgets its checkpoints and queues a full backfill (rows are upserted, '
-  'so the table stays usable meanwhile)';
+  'Pulls an object type again from scratch: forgets its checkpoints and queues a full backfill, of the records modified '
+  'since its backfill horizon when it has one (rows are upserted, so the table stays usable meanwhile)';
+
+-- Moves the backfill horizon (hubsync.objects.backfill_since; null = every record). Rows already
+-- there are never dropped. Widening it (an earlier date, or null) once a backfill finished reads
+-- only what lies between: records modified before the old horizon and since the new one; the
+-- incremental pull keeps its place meanwhile. Any other move is resync(object_type) with the new
+-- horizon: the cursors are forgotten and everything modified since it is read again.
+create or replace function hubsync.resync(object_type text, since timestamptz) returns text
+language plpgsql security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  o hubsync.objects := hubsync._require_object(resync.object_type);
+  done boolean;
+begin
+  perform hubsync._check_backfill_since(o.object_type, o.kind, resync.since, 'hubsync.resync');
+  done := exists (select from hubsync.cursors c where c.object_type = o.object_type and c.stream = 'backfill' and c.state ->> 'done' = 'true');
+  if not o.enabled or o.table_name is null or not done or o.backfill_since is null
+     or (resync.since is not null and resync.since >= o.backfill_since) then
+    update hubsync.objects set backfill_since = resync.since, updated_at = now() where objects.object_type = o.object_type;
+    return hubsync.resync(o.object_type);
+  end if;
+  update hubsync.objects
+     set backfill_since = resync.since, phase = 'backfilling', last_error = null, last_error_at = null, updated_at = now()
+   where objects.object_type = o.object_type;
+  -- the backfill's own checkpoints only: the incremental and archived streams keep their places
+  delete from hubsync.cursors c where c.object_type = o.object_type and (c.stream = 'backfill' or c.stream like 'backfill-%');
+  perform hubsync._enqueue('hubsync_backfill', o.object_type);
+  return format('%s: horizon widened to %s; backfill of the records modified before %s queued (rows already there are kept)',
+                o.object_type, coalesce('records modified since ' || resync.since::text, 'every record'), o.backfill_since);
+end
+$$;
+revoke all on function hubsync.resync(text, timestamptz) from public;
+grant execute on function hubsync.resync(text, timestamptz) to hubsync_admin;
+comment on function hubsync.resync(text, timestamptz) is
+  'Moves the backfill horizon of an object type to since (null = every record) and reads what that adds: widening it '
+  'after a finished backfill reads only the records modified between the new and the old horizon; any other move pulls '
+  'again from scratch like hubsync.resync(object_type). Rows already there are kept';
 
 create or replace function hubsync.enable_write_back(object_type text) returns text
 language plpgsql security definer

@@ -147,7 +147,8 @@ select o.object_type,
        day.daily_calls_used,
        day.daily_limit,
        day.daily_reserve,
-       day.daily_quota_projection
+       day.daily_quota_projection,
+       o.backfill_since
   from hubsync.objects o
   cross join hubsync._daily_quota day
   left join hubsync.rate_budget pause on pause.bucket = 'general' and pause.blocked_reason in ('daily', 'auth', 'migration')
@@ -173,7 +174,8 @@ select a.table_name,
        day.daily_calls_used,
        day.daily_limit,
        day.daily_reserve,
-       day.daily_quota_projection
+       day.daily_quota_projection,
+       null::timestamptz
   from hubsync.association_status a
   cross join hubsync._daily_quota day
   left join lateral (select bool_or(o.write_back) as write_back from hubsync.objects o
@@ -191,5 +193,6 @@ comment on view hubsync.status is
   'safety net) or ''pull'' (HubSpot sends no webhooks for the type: the minute pull only); then the account''s daily '
   'quota, the same on every row: calls used today (by every app of the account), the daily limit, the reserve hubsync '
   'leaves to the other apps (HUBSYNC_DAILY_RESERVE) and daily_quota_projection (e.g. "at this pace the quota (less '
-  'the reserve) lasts until 17:40 America/New_York")';
+  'the reserve) lasts until 17:40 America/New_York"); backfill_since: the backfill horizon (only records modified '
+  'since then were backfilled; null = every record)';
 grant select on hubsync.status to hubsync_admin, hubspot_reader;

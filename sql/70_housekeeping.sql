@@ -10,6 +10,7 @@ insert into hubsync.settings (name, value, description) values
   ('retention.webhook_events_days', '30', 'days an applied (or ignored) hubsync.webhook_events row is kept after it was applied'),
   ('retention.conflicts_days', '30', 'days a hubsync.conflicts row is kept'),
   ('retention.merges_days', '30', 'days a hubsync.merges row is kept; a change to a merged-away id made later is sent to the old id'),
+  ('retention.refresh_requests_days', '7', 'days a done hubsync.refresh_requests row (hubsync.refresh) is kept after it was done'),
   ('retention.batch_rows', '1000', 'rows pruned per transaction: smaller holds row locks for less time, larger prunes a backlog faster')
 on conflict (name) do nothing;
 
@@ -74,6 +75,7 @@ begin
                             when 'webhook_events' then 'retention.webhook_events_days'
                             when 'conflicts' then 'retention.conflicts_days'
                             when 'merges' then 'retention.merges_days'
+                            when 'refresh_requests' then 'retention.refresh_requests_days'
                           end)::integer;
   if days is null then
     raise exception using errcode = '22023', message = format('hubsync: nothing to prune called %L', what);
@@ -107,6 +109,7 @@ begin
                        when 'webhook_events' then 'x.status in (''done'', ''ignored'') and x.processed_at < $1'
                        when 'conflicts' then 'x.at < $1'
                        when 'merges' then 'x.merged_at < $1'
+                       when 'refresh_requests' then 'x.done_at < $1'
                      end)
         using cutoff, batch_rows;
       get diagnostics n = row_count;

@@ -44,7 +44,7 @@ describe("hubsync install records its version and refuses to downgrade", () => {
       `hubsync install: this database was installed by hubsync 99.0.0, newer than this hubsync ${VERSION}; refusing to downgrade it (run hubsync 99.0.0 or newer)`,
     ]);
     await expect(install({ databaseUrl: db.url })).rejects.toThrow(/refusing to downgrade/);
-    const { rows } = await db.pool.query("select to_regprocedure('hubsync.enable_sync(text,text[],boolean)') as f");
+    const { rows } = await db.pool.query("select to_regprocedure('hubsync.enable_sync(text,text[],boolean,timestamptz)') as f");
     expect(rows[0].f).toBeNull();
     expect((await recorded()).at(-1)).toBe("99.0.0");
   });

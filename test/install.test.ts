@@ -102,7 +102,7 @@ describe("hubsync install", () => {
     const gm = await d.pool.query("select filename from graphile_migrate.migrations");
     expect(gm.rows.map((r) => r.filename)).toEqual(COMMITTED.map((m) => m.filename));
     // afterAllMigrations installed the worker schema and the SQL API.
-    const fn = await d.pool.query("select to_regprocedure('hubsync.enable_sync(text,text[],boolean)') is not null as ok, to_regclass('hubsync_worker.jobs') is not null as worker");
+    const fn = await d.pool.query("select to_regprocedure('hubsync.enable_sync(text,text[],boolean,timestamptz)') is not null as ok, to_regclass('hubsync_worker.jobs') is not null as worker");
     expect(fn.rows[0]).toEqual({ ok: true, worker: true });
 
     const report = await install({ databaseUrl: d.url });

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { jobKey, jobQueue, TASKS, type TaskName } from "../src/core/jobs.ts";
+import { jobKey, jobPriority, jobQueue, TASKS, type TaskName } from "../src/core/jobs.ts";
 import type { TestDatabase } from "./support/database.ts";
 import { installedDatabase } from "./support/database.ts";
 
@@ -74,6 +74,15 @@ describe("job keys and queues", () => {
         { task: "hubsync_push", key: jobKey("hubsync_push", "contacts"), queue: null, payload: { objectType: "contacts" } },
       ]),
     );
+
+    // a refresh on demand goes ahead of every other waiting job (graphile-worker runs the lowest priority first)
+    await d.pool.query(`select hubsync.refresh('contacts', array['1'])`);
+    const { rows: prioritized } = await d.pool.query(
+      `select t.identifier as task, j.key, j.priority from hubsync_worker._private_jobs j join hubsync_worker._private_tasks t on t.id = j.task_id order by j.priority, j.id`,
+    );
+    expect(prioritized[0]).toEqual({ task: "hubsync_refresh", key: jobKey("hubsync_refresh", "contacts"), priority: jobPriority("hubsync_refresh") });
+    expect(jobPriority("hubsync_refresh")).toBeLessThan(0);
+    expect(prioritized.slice(1).every((j) => j.priority > jobPriority("hubsync_refresh"))).toBe(true);
 
     // disabling takes back the waiting jobs of the type, found by the same keys
     await d.pool.query(`select hubsync.disable_sync('contacts')`);

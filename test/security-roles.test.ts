@@ -169,9 +169,11 @@ describe("the function catalog", () => {
 
   it("the configuration API is granted to hubsync_admin only", async () => {
     const api = [
-      "hubsync.enable_sync(text,text[],boolean)",
+      "hubsync.enable_sync(text,text[],boolean,timestamptz)",
       "hubsync.disable_sync(text)",
       "hubsync.resync(text)",
+      "hubsync.resync(text,timestamptz)",
+      "hubsync.refresh(text,text[])",
       "hubsync.enable_write_back(text)",
       "hubsync.disable_write_back(text)",
       "hubsync.retry_rejected(text)",

@@ -43,8 +43,11 @@ describe("the hubsync catalog", () => {
     // The check covers what a DBA meets first, so it cannot pass by looking at nothing.
     expect(rows.map((r) => r.object)).toEqual(
       expect.arrayContaining([
-        "function hubsync.enable_sync(text,text[],boolean)",
+        "function hubsync.enable_sync(text,text[],boolean,timestamp with time zone)",
         "function hubsync.retry_rejected(text)",
+        "function hubsync.resync(text,timestamp with time zone)",
+        "function hubsync.refresh(text,text[])",
+        "function hubsync.label(text,text,text)",
         "function hubsync.rate_reserve(text,text,boolean)",
         "view hubsync.status",
         "view hubsync.association_status",

@@ -12,6 +12,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   webhooks: { summary: "receive HubSpot webhooks into the inbox the worker applies", load: () => import("./commands/webhooks.ts") },
   sync: { summary: "run pull cycles now (--once: exit when caught up)", load: () => import("./commands/sync.ts") },
   status: { summary: "what hubsync.status says, as a table", load: () => import("./commands/status.ts") },
+  refresh: { summary: "read records from HubSpot now, ahead of everything else, and wait until they are written", load: () => import("./commands/refresh.ts") },
   push: { summary: "send queued local changes to HubSpot, or show what would be sent", load: () => import("./commands/push.ts") },
   simulator: { summary: "run the HubSpot simulator", load: () => import("./commands/simulator.ts") },
   demo: { summary: "the whole job in a minute, on an embedded PostgreSQL", load: () => import("./commands/demo.ts") },

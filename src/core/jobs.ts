@@ -13,6 +13,7 @@ import type pg from "pg";
  * | hubsync_pull                  | hubsync_backfill (done); hubsync_discover (phase live); hubsync_pull_all (phase live)        | hubsync_pull:<type>                    | hubsync:<type>       |
  * | hubsync_push                  | the outbox triggers (hubsync._wake_push), a push's retry time                                | hubsync_push:<type>                    | none                 |
  * | hubsync_push (sweep, no type) | the worker's start; crontab every minute                                                     | hubsync_push_sweep                     | none                 |
+ * | hubsync_refresh               | hubsync.refresh (priority -20: ahead of every other waiting job)                             | hubsync_refresh:<type>                 | none                 |
  * | hubsync_backfill_associations | a CRM type's phase becoming backfilling or live (trigger on hubsync.objects)                 | hubsync_backfill_associations:<type>   | hubsync:associations |
  * | hubsync_refresh_associations  | an incremental pull finishing (trigger on hubsync.objects.last_pull_at)                      | hubsync_refresh_associations:<type>    | hubsync:associations |
  * | hubsync_sweep_associations    | crontab every 10 minutes (runs when src/core/daily-quota.ts says it is due)                  | hubsync_sweep_associations             | hubsync:associations |
@@ -34,6 +35,7 @@ export const TASKS = {
   hubsync_backfill: { queue: "object" },
   hubsync_pull: { queue: "object" },
   hubsync_push: { queue: null },
+  hubsync_refresh: { queue: null, priority: -20 },
   hubsync_backfill_associations: { queue: "hubsync:associations" },
   hubsync_refresh_associations: { queue: "hubsync:associations" },
   hubsync_sweep_associations: { queue: "hubsync:associations" },
@@ -42,7 +44,7 @@ export const TASKS = {
   hubsync_pull_archived: { queue: null },
   hubsync_reconcile: { queue: null },
   hubsync_prune: { queue: null },
-} as const satisfies Record<string, { queue: "object" | `hubsync:${string}` | null }>;
+} as const satisfies Record<string, { queue: "object" | `hubsync:${string}` | null; priority?: number }>;
 
 export type TaskName = keyof typeof TASKS;
 
@@ -66,19 +68,37 @@ export function jobQueue(task: TaskName, objectType?: string): string | null {
   return objectQueue(objectType);
 }
 
+/** A task's graphile-worker priority: lower runs first, 0 unless the table above says otherwise. */
+export function jobPriority(task: TaskName): number {
+  const t = TASKS[task];
+  return "priority" in t ? t.priority : 0;
+}
+
 /** What to queue: graphile-worker's task, payload and options, keyed and queued as the table above says. */
-export function job(task: TaskName, objectType?: string): { task: TaskName; payload: { objectType?: string }; jobKey: string; queueName: string | undefined } {
-  return { task, payload: objectType === undefined ? {} : { objectType }, jobKey: jobKey(task, objectType), queueName: jobQueue(task, objectType) ?? undefined };
+export function job(task: TaskName, objectType?: string): { task: TaskName; payload: { objectType?: string }; jobKey: string; queueName: string | undefined; priority: number } {
+  return {
+    task,
+    payload: objectType === undefined ? {} : { objectType },
+    jobKey: jobKey(task, objectType),
+    queueName: jobQueue(task, objectType) ?? undefined,
+    priority: jobPriority(task),
+  };
 }
 
 /** Queues a task from inside a task or the runner (graphile-worker's addJob). */
 export async function enqueue(addJob: AddJobFunction, task: TaskName, objectType?: string): Promise<void> {
   const j = job(task, objectType);
-  await addJob(j.task, j.payload, { jobKey: j.jobKey, queueName: j.queueName });
+  await addJob(j.task, j.payload, { jobKey: j.jobKey, queueName: j.queueName, priority: j.priority });
 }
 
 /** Queues a task through the database (tools that drive a worker they did not start). */
 export async function enqueueInDatabase(pool: pg.Pool, task: TaskName, objectType?: string): Promise<void> {
   const j = job(task, objectType);
-  await pool.query(`select hubsync_worker.add_job($1, $2::json, queue_name := $3, job_key := $4)`, [j.task, JSON.stringify(j.payload), j.queueName ?? null, j.jobKey]);
+  await pool.query(`select hubsync_worker.add_job($1, $2::json, queue_name := $3, job_key := $4, priority := $5)`, [
+    j.task,
+    JSON.stringify(j.payload),
+    j.queueName ?? null,
+    j.jobKey,
+    j.priority,
+  ]);
 }

@@ -61,7 +61,7 @@ export const command: Command = {
 async function readStatus(pool: pg.Pool): Promise<StatusRow[]> {
   const { rows } = await pool.query(
     `select object_type, enabled, write_back, phase, rows::text as rows, last_pull_at,
-            extract(epoch from lag)::float8 as lag_seconds, pending::int, rejected::int, last_error, last_error_at, changes
+            extract(epoch from lag)::float8 as lag_seconds, pending::int, rejected::int, last_error, last_error_at, changes, backfill_since
        from hubsync.status order by object_type`,
   );
   return rows.map((r) => StatusRow.parse(r));
@@ -158,6 +158,8 @@ export const StatusRow = z.object({
   last_error_at: z.date().nullable(),
   /** 'webhooks' when HubSpot sends webhooks for the type, 'pull' when only the pull brings its changes. */
   changes: z.enum(["webhooks", "pull"]),
+  /** The backfill horizon: only records modified since then were backfilled (null: every record). */
+  backfill_since: z.date().nullable(),
 });
 export type StatusRow = z.infer<typeof StatusRow>;
 
@@ -231,7 +233,7 @@ export function formatStatus(rows: StatusRow[], now: Date): string {
     r.object_type,
     r.enabled ? "yes" : "no",
     r.write_back ? "on" : "off",
-    r.phase,
+    r.backfill_since ? `${r.phase} (since ${r.backfill_since.toISOString().slice(0, 10)})` : r.phase,
     r.rows === null ? "-" : Number(r.rows).toLocaleString("en-US"),
     r.last_pull_at ? utc(r.last_pull_at) : "never",
     r.lag_seconds === null ? "-" : formatDuration(r.lag_seconds),

@@ -77,16 +77,34 @@ export const BatchReadResponse = z.object({
   errors: z.array(BatchError).optional(),
 });
 
+/** One choice of an enumeration property: the stored value and the label HubSpot's UI shows. */
+export const PropertyOption = z
+  .object({
+    value: z.string(),
+    label: z.string(),
+    description: z.string().nullish(),
+    displayOrder: z.number().int().nullish(),
+    hidden: z.boolean().optional(),
+  })
+  .passthrough();
+
 export const PropertyDef = z
   .object({
     name: z.string(),
     label: z.string().optional(),
     type: z.string(),
     fieldType: z.string().optional(),
+    groupName: z.string().nullish(),
+    description: z.string().nullish(),
+    displayOrder: z.number().int().nullish(),
     hasUniqueValue: z.boolean().optional(),
+    hubspotDefined: z.boolean().nullish(),
     calculated: z.boolean().optional(),
     archived: z.boolean().optional(),
     hidden: z.boolean().optional(),
+    options: z.array(PropertyOption).optional(),
+    createdAt: optionalIsoDate.optional(),
+    updatedAt: optionalIsoDate.optional(),
     modificationMetadata: z.object({ readOnlyValue: z.boolean().optional() }).passthrough().optional(),
   })
   .passthrough();

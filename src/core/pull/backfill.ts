@@ -13,6 +13,8 @@ import { recordRun, type RunSummary } from "../runs.ts";
 import { loadTarget, type PullTarget } from "./target.ts";
 import { addCounts, applyRecords, emptyCounts, type ApplyCounts } from "./upsert.ts";
 import { HubSpotError, PausedError } from "../hubspot/errors.ts";
+import { backfillSpan, horizonSpan } from "./horizon.ts";
+import { startLiveStreams } from "./incremental.ts";
 import { propertyQueryLength, rememberUrlRefused, SEARCH_BODY_LIMIT, searchWidthFor, searchWithWidth, urlBudget, type SearchWidth } from "./portal-limits.ts";
 
 const BackfillState = z.object({
@@ -122,6 +124,9 @@ export async function backfill(deps: SyncContext, objectType: string, opts: Back
       return { records };
     });
   }
+  // a backfill horizon (enable_sync's since): records modified in a span of time, through search
+  const span = await horizonSpan(deps, row);
+  if (span) return backfillSpan(deps, row, span);
   return recordRun(deps, objectType, "backfill", async () => {
     const target = await loadTarget(deps, objectType);
     const saved = BackfillState.safeParse(await readCursor(deps.pool, objectType, "backfill"));
@@ -186,12 +191,7 @@ export async function backfill(deps: SyncContext, objectType: string, opts: Back
       await writeCursor(client, objectType, "backfill", { ...list.state(), done: true });
       await writeBackfillMark(client, objectType, startedAt, wholeList ? embeddedPairs : []);
       await deleteRangeCursors(client, objectType);
-      // the live streams start where the backfill started; never move an existing cursor back
-      await client.query(
-        `insert into hubsync.cursors (object_type, stream, state) values ($1, 'incremental', $2), ($1, 'archived', $3)
-         on conflict do nothing`,
-        [objectType, JSON.stringify({ watermark: Date.parse(state.cutoff) }), JSON.stringify({ since: state.cutoff })],
-      );
+      await startLiveStreams(client, objectType, state.cutoff);
     });
     await startLive(deps, objectType);
     const { missing: _m, ...searchStats } = stats;

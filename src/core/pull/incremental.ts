@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type pg from "pg";
 import type { SearchRequest } from "../hubspot/client.ts";
 import type { CrmRecord } from "../hubspot/schemas.ts";
 import { readCursor, writeCursor } from "../schema/cursors.ts";
@@ -12,14 +13,14 @@ import { loadTarget, type PullTarget } from "./target.ts";
 import { addCounts, applyRecords, emptyCounts, type ApplyCounts } from "./upsert.ts";
 import { SEARCH_BODY_LIMIT, searchWidthFor, searchWithWidth } from "./portal-limits.ts";
 
-const SearchWindow = z.object({
+export const SearchWindow = z.object({
   /** Last-modified bounds (epoch ms, inclusive) the window's searches filter on. */
   from: z.number(),
   to: z.number(),
   /** Every hit with an id up to this one has been applied. */
   afterId: z.string(),
 });
-type SearchWindow = z.infer<typeof SearchWindow>;
+export type SearchWindow = z.infer<typeof SearchWindow>;
 
 const IncrementalState = z.object({
   /**
@@ -133,52 +134,19 @@ export async function pullIncremental(deps: SyncContext, objectType: string, opt
     const deep = runStart - (saved.success ? (saved.data.deepAt ?? 0) : 0) >= (opts.deepEveryMs ?? DEEP_EVERY_MS);
     const lag = deep ? Math.max(lagWindow, opts.deepLagMs ?? DEEP_LAG_MS) : lagWindow;
     const deepAt = deep ? runStart : saved.success ? saved.data.deepAt : undefined;
-    const lm = target.lastModifiedProperty;
-    const counts = emptyCounts();
-    const stats = { searches: 0, hits: 0, fetched: 0, alreadyCurrent: 0, missing: 0, windows: 0, beyondBound: 0, shortPages: 0, emptyPages: 0 };
     let watermark = saved.success ? saved.data.watermark : runStart - lagWindow;
     const startWatermark = watermark;
-
-    // Not known yet for this portal (and too long for the cap): the first page tries the whole list once.
-    const width = await searchWidthFor(deps.pool, propertiesFit(target));
-    const fetcher = createFetcher(deps, target, counts, stats);
-    const checkpoint = async (window: SearchWindow | undefined) => {
-      await fetcher.flush();
-      await inApplyingTransaction(deps.pool, async (client) => {
+    const save = (window: SearchWindow | undefined) =>
+      inApplyingTransaction(deps.pool, async (client) => {
         await writeCursor(client, objectType, "incremental", { watermark, ...(deepAt !== undefined ? { deepAt } : {}), ...(window ? { window } : {}) });
         await client.query(`update hubsync.objects set last_pull_at = now(), last_error = null where object_type = $1`, [objectType]);
       });
-    };
-
-    const searchPage = (window: SearchWindow, after: string | undefined) =>
-      searchWithWidth(deps, target.apiName, width, (properties) => windowQuery(lm, window, properties, pageSize, after), target.allProperties, [lm], () => stats.searches++);
-
-    const readWindow = async (window: SearchWindow) => {
-      stats.windows++;
-      let after: string | undefined;
-      let empty = 0;
-      for (let pages = 1; ; pages++) {
-        const page = await searchPage(window, after);
-        stats.searches++;
-        const hits = page.results.map((r) => ({ id: r.id, ms: lastModifiedMs(r, lm) }));
-        stats.hits += hits.length;
-        stats.beyondBound += hits.filter((h) => h.ms > window.to).length;
-        await fetcher.add(hits, width.full ? page.results : null);
-        if (!page.nextAfter) return;
-        if (hits.length < pageSize) stats.shortPages++;
-        if (hits.length === 0) {
-          stats.emptyPages++;
-          if (++empty > MAX_EMPTY_PAGES) {
-            throw new Error(`search for ${objectType} answered ${empty} empty pages in a row that still point further (after ${page.nextAfter}); the watermark stays where it was and the next run reads the window again`);
-          }
-          after = page.nextAfter;
-          continue;
-        }
-        empty = 0;
-        after = undefined;
-        window = { ...window, afterId: hits[hits.length - 1]!.id };
-        if (pages % CHECKPOINT_PAGES === 0) await checkpoint(window);
-      }
+    const reader = await createWindowReader(deps, target, pageSize, save);
+    const { counts, stats } = reader;
+    const readWindow = reader.read;
+    const checkpoint = async (window: SearchWindow | undefined) => {
+      await reader.flush();
+      await save(window);
     };
 
     // A window a failed run left part-way is finished first, with the bounds it had: extending
@@ -198,6 +166,64 @@ export async function pullIncremental(deps: SyncContext, objectType: string, opt
       details: { ...counts, ...stats, lagWindowMs: lag, deep, from: new Date(startWatermark - lag).toISOString(), watermark: new Date(watermark).toISOString() },
     };
   });
+}
+
+/**
+ * Reads windows of last-modified time (see windowQuery) to their end, page by page, writing what is
+ * missing or older in the table; `checkpoint` is called every few pages with the window as far as
+ * it got (everything up to its afterId written), so a failed run resumes there. The incremental
+ * pull reads its lag window with it, a backfill with a horizon its span of time.
+ */
+export async function createWindowReader(deps: SyncContext, target: PullTarget, pageSize: number, checkpoint: (window: SearchWindow) => Promise<void>) {
+  const lm = target.lastModifiedProperty;
+  const counts = emptyCounts();
+  const stats = { searches: 0, hits: 0, fetched: 0, alreadyCurrent: 0, missing: 0, windows: 0, beyondBound: 0, shortPages: 0, emptyPages: 0 };
+  // Not known yet for this portal (and too long for the cap): the first page tries the whole list once.
+  const width = await searchWidthFor(deps.pool, propertiesFit(target));
+  const fetcher = createFetcher(deps, target, counts, stats);
+  const searchPage = (window: SearchWindow, after: string | undefined) =>
+    searchWithWidth(deps, target.apiName, width, (properties) => windowQuery(lm, window, properties, pageSize, after), target.allProperties, [lm], () => stats.searches++);
+
+  const read = async (window: SearchWindow) => {
+    stats.windows++;
+    let after: string | undefined;
+    let empty = 0;
+    for (let pages = 1; ; pages++) {
+      const page = await searchPage(window, after);
+      stats.searches++;
+      const hits = page.results.map((r) => ({ id: r.id, ms: lastModifiedMs(r, lm) }));
+      stats.hits += hits.length;
+      stats.beyondBound += hits.filter((h) => h.ms > window.to).length;
+      await fetcher.add(hits, width.full ? page.results : null);
+      if (!page.nextAfter) return;
+      if (hits.length < pageSize) stats.shortPages++;
+      if (hits.length === 0) {
+        stats.emptyPages++;
+        if (++empty > MAX_EMPTY_PAGES) {
+          throw new Error(`search for ${target.objectType} answered ${empty} empty pages in a row that still point further (after ${page.nextAfter}); the cursor stays where it was and the next run reads the window again`);
+        }
+        after = page.nextAfter;
+        continue;
+      }
+      empty = 0;
+      after = undefined;
+      window = { ...window, afterId: hits[hits.length - 1]!.id };
+      if (pages % CHECKPOINT_PAGES === 0) {
+        await fetcher.flush();
+        await checkpoint(window);
+      }
+    }
+  };
+  return { counts, stats, read, flush: () => fetcher.flush() };
+}
+
+/** The live streams start where a backfill started (`cutoff`); an existing cursor is never moved back. */
+export async function startLiveStreams(client: pg.PoolClient, objectType: string, cutoff: string): Promise<void> {
+  await client.query(
+    `insert into hubsync.cursors (object_type, stream, state) values ($1, 'incremental', $2), ($1, 'archived', $3)
+     on conflict do nothing`,
+    [objectType, JSON.stringify({ watermark: Date.parse(cutoff) }), JSON.stringify({ since: cutoff })],
+  );
 }
 
 async function lagWindowFor(deps: SyncContext, objectType: string): Promise<number> {

@@ -10,6 +10,7 @@ import { columnNameFor, quoteIdent, SYSTEM_COLUMNS, tableNameFor, withSuffix } f
 import { CUSTOM_OBJECT_BASE_PROPERTIES, MERGED_IDS_PROPERTY, RESERVED_TABLE_NAMES, STANDARD_OBJECT_TYPES } from "./object-catalog.ts";
 import { loadObject, type ObjectRow } from "./objects.ts";
 import { ensureOwnersTable, ensurePipelineTables } from "./fixed-tables.ts";
+import { enumerationColumns, labeledViewExists, refreshLabeledView, writePropertyCatalog } from "./property-catalog.ts";
 
 /**
  * Typed columns per table at most. PostgreSQL allows 1,600 columns, dropped ones included, and a
@@ -61,7 +62,7 @@ export async function resolveObjectType(deps: SyncContext, row: ObjectRow): Prom
     throw new Error(`hubsync: HubSpot has no object type named "${row.object_type}" (neither standard nor a custom object schema)`);
   }
   let tableName = tableNameFor(schema.name);
-  if (STANDARD_OBJECT_TYPES[tableName] || RESERVED_TABLE_NAMES.has(tableName) || tableName.startsWith("associations_")) {
+  if (STANDARD_OBJECT_TYPES[tableName] || RESERVED_TABLE_NAMES.has(tableName) || tableName.startsWith("associations_") || tableName.endsWith("_labeled")) {
     tableName = tableNameFor(`custom_${schema.name}`);
   }
   const extra = [schema.primaryDisplayProperty, ...((schema.secondaryDisplayProperties as unknown[]) ?? []), ...((schema.requiredProperties as unknown[]) ?? [])];
@@ -107,7 +108,9 @@ export async function discover(deps: SyncContext, objectType: string): Promise<D
   }
   const type = await resolveObjectType(deps, row);
   const defs = await deps.hubspot.properties(type.apiName);
+  const enumerationsBefore = await enumerationColumns(deps.pool, objectType);
   const result = await applyProperties(deps, row, type, defs);
+  await writePropertyCatalog(deps.pool, objectType, defs);
   // The write-back trigger refuses these when written into `properties` jsonb (sql/41_push_triggers.sql).
   const readOnly = defs.filter(isReadOnlyProperty).map((d) => d.name).sort();
   await deps.pool.query(`update hubsync.objects set read_only_properties = $2 where object_type = $1 and read_only_properties is distinct from $2::text[]`, [
@@ -117,6 +120,10 @@ export async function discover(deps: SyncContext, objectType: string): Promise<D
   const allProperties = [...new Set([...defs.map((d) => d.name), MERGED_IDS_PROPERTY])];
   await writeCursor(deps.pool, objectType, "schema", { properties: allProperties, discoveredAt: new Date().toISOString() });
   await markDiscovered(deps.pool, row, type);
+  // The labeled view names every column: it follows the table when columns come or change type.
+  if (result.added.length || result.retyped.length || (await enumerationColumns(deps.pool, objectType)) !== enumerationsBefore || !(await labeledViewExists(deps.pool, type.tableName))) {
+    await refreshLabeledView(deps.pool, objectType, type.tableName);
+  }
   deps.log.info(
     { objectType, table: `hubspot.${type.tableName}`, properties: defs.length, added: result.added.length, archived: result.archived, retyped: result.retyped, untyped: result.untyped.length },
     "discovery done",

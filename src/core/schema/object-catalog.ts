@@ -81,4 +81,4 @@ export const CUSTOM_OBJECT_BASE_PROPERTIES = ["hs_object_id", "hs_createdate", "
 export const MERGED_IDS_PROPERTY = "hs_merged_object_ids";
 
 /** Table names in schema hubspot that no CRM object may take. */
-export const RESERVED_TABLE_NAMES = new Set(["owners", "pipelines", "pipeline_stages"]);
+export const RESERVED_TABLE_NAMES = new Set(["owners", "pipelines", "pipeline_stages", "properties", "property_options"]);

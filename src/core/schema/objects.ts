@@ -19,11 +19,13 @@ export const ObjectRow = z.object({
   write_back: z.boolean(),
   on_reject: z.enum(["keep_local", "revert"]),
   lag_window_ms: z.number().int().nullable(),
+  /** The backfill horizon: only records modified since then are backfilled (null: every record). */
+  backfill_since: z.date().nullable(),
 });
 export type ObjectRow = z.infer<typeof ObjectRow>;
 
 const COLUMNS = `object_type, object_type_id, kind, enabled, properties, phase, table_name, singular_name, last_modified_property, on_archive,
-  write_back, on_reject, lag_window_ms`;
+  write_back, on_reject, lag_window_ms, backfill_since`;
 
 function parseObjectRow(raw: unknown): ObjectRow {
   const row = ObjectRow.parse(raw);

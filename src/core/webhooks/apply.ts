@@ -1,11 +1,9 @@
 import { refreshAssociationsFor } from "../associations/refresh.ts";
-import { inApplyingTransaction } from "../db/transaction.ts";
 import { PausedError } from "../hubspot/errors.ts";
-import { applyArchives } from "../pull/archived.ts";
+import { readByIds } from "../pull/by-id.ts";
 import type { SyncContext } from "../context.ts";
 import { loadTarget } from "../pull/target.ts";
-import { addCounts, applyRecords, emptyCounts, type ApplyCounts } from "../pull/upsert.ts";
-import { MERGED_IDS_PROPERTY } from "../schema/object-catalog.ts";
+import { addCounts, emptyCounts, type ApplyCounts } from "../pull/upsert.ts";
 import { listEnabledObjects } from "../schema/objects.ts";
 import { WebhookEvent } from "./events.ts";
 import { claimEvents, finishEvents, pruneEvents, releaseEvents, scheduleRetry, type ClaimedRow, type Outcome } from "./inbox.ts";
@@ -35,7 +33,6 @@ export interface ApplyTotals extends ApplyCounts {
   associations: number;
 }
 
-const BATCH_READ = 100;
 export const DEFAULT_RETENTION_MS = 24 * 60 * 60 * 1000;
 /**
  * Runs of this process start at least this far apart. A quiet portal's event is applied at once;
@@ -119,30 +116,10 @@ async function applyClaimed(deps: SyncContext, rows: ClaimedRow[], totals: Apply
 
 async function applyType(deps: SyncContext, objectType: string, w: TypeWork, totals: ApplyTotals): Promise<void> {
   const target = await loadTarget(deps, objectType);
-  const ids = [...w.records];
-  for (let i = 0; i < ids.length; i += BATCH_READ) {
-    const chunk = ids.slice(i, i + BATCH_READ);
-    // Database time before the read: a record live in it whose local delete was sent earlier has
-    // been restored in HubSpot since (a restore event), so it comes back.
-    const readAt = (await deps.pool.query<{ at: Date }>(`select clock_timestamp() as at`)).rows[0]!.at;
-    const live = await deps.hubspot.batchRead(target.apiName, chunk, target.allProperties);
-    if (live.results.length > 0) {
-      await inApplyingTransaction(deps.pool, async (client) => addCounts(totals, await applyRecords(client, target, live.results, readAt)));
-    }
-    // Not among the live results: archived, purged, or merged away. A merged-away id is either
-    // unknown (404) or answered with the survivor, which lists it in hs_merged_object_ids (applyRecords
-    // then gives its row the survivor's id); an id missing for any other reason is left alone.
-    const found = new Set(live.results.map((r) => r.id));
-    const merged = new Set(live.results.flatMap((r) => (r.properties[MERGED_IDS_PROPERTY] ?? "").split(";").map((id) => id.trim())));
-    const unexplained = chunk.filter((id) => !found.has(id) && !merged.has(id) && !live.missing.includes(id));
-    if (unexplained.length > 0) deps.log.warn({ component: "webhooks", objectType, ids: unexplained }, "batch read answered neither the record nor not-found; left as is");
-    if (live.missing.length === 0) continue;
-    const bin = await deps.hubspot.batchRead(target.apiName, live.missing, ["hs_object_id"], { archived: true });
-    const now = new Date().toISOString();
-    totals.archived += await applyArchives(deps, target, bin.results.map((r) => ({ id: r.id, archived_at: r.archivedAt ?? now })));
-    // Not in the recycle bin either: purged (GDPR) or merged away; removed like the reconciliation does.
-    totals.gone += await applyArchives(deps, target, bin.missing.map((id) => ({ id, archived_at: now })));
-  }
+  const read = await readByIds(deps, target, [...w.records], { component: "webhooks" });
+  addCounts(totals, read);
+  totals.archived += read.archived;
+  totals.gone += read.gone;
   if (w.associations.size > 0) {
     const r = await refreshAssociationsFor(deps, objectType, [...w.associations]);
     totals.associations += r.inserted + r.updated + r.deleted;

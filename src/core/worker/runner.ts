@@ -59,8 +59,9 @@ export interface RunningWorker {
   readonly forced: boolean;
 }
 
-/** The task that gets worker slots of its own. */
+/** The tasks that get worker slots of their own: short, and someone is waiting for them. */
 const PUSH_TASK = "hubsync_push";
+const REFRESH_TASK = "hubsync_refresh";
 
 const PushConcurrency = z.coerce.number().int().min(1).max(100);
 
@@ -108,8 +109,9 @@ export async function loadTasks(directory: string, getPool: () => Promise<import
  * Runs graphile-worker with hubsync's tasks and crontab in the private schema hubsync_worker.
  *
  * Pushes have worker slots of their own: two graphile-worker runners share this process, its pool
- * and its events. One runs every task but hubsync_push with `concurrency` slots (and the crontab);
- * the other runs only hubsync_push with `pushConcurrency` slots. graphile-worker asks the database
+ * and its events. One runs every task but hubsync_push and hubsync_refresh with `concurrency` slots
+ * (and the crontab); the other runs only those two with `pushConcurrency` slots (a refresh someone
+ * asked for goes first there, by its job priority). graphile-worker asks the database
  * only for jobs of the tasks a runner knows, so neither takes the other's jobs, and a push is
  * picked up at once even while backfills and pulls hold every other slot for minutes. Of the ways
  * graphile-worker offers, this one needs nothing from the job rows: a named queue would run the
@@ -183,7 +185,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? Number(process.env.HUBSYNC_SHUTDOWN_TIMEOUT_MS ?? 20_000);
   const signals = options.handleSignals ? handleSignals(log, shutdownTimeoutMs, forceStop) : null;
 
-  const { [PUSH_TASK]: pushTask, ...otherTasks } = await loadTasks(taskDirectory, async () => pool, log);
+  const { [PUSH_TASK]: pushTask, [REFRESH_TASK]: refreshTask, ...otherTasks } = await loadTasks(taskDirectory, async () => pool, log);
+  // a refresh on demand (hubsync.refresh) waits for a DBA's eyes: it shares the pushes' slots, not the backfills'
+  const laneTasks: TaskList = { ...(pushTask ? { [PUSH_TASK]: pushTask } : {}), ...(refreshTask ? { [REFRESH_TASK]: refreshTask } : {}) };
   const start = (taskList: TaskList, slots: number, cron: ParsedCronItem[]) =>
     run({
       events,
@@ -200,7 +204,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   try {
     // the crontab (pushes' sweep included) is queued by the main runner; queueing needs no task
     runners.push(await start(otherTasks, concurrency, crontab.items));
-    if (pushTask) runners.push(await start({ [PUSH_TASK]: pushTask }, pushConcurrency, []));
+    if (Object.keys(laneTasks).length) runners.push(await start(laneTasks, pushConcurrency, []));
   } catch (err) {
     await Promise.all(runners.map((r) => r.stop().catch(() => {})));
     signals?.remove();
