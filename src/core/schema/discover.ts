@@ -10,6 +10,7 @@ import { columnNameFor, quoteIdent, SYSTEM_COLUMNS, tableNameFor, withSuffix } f
 import { CUSTOM_OBJECT_BASE_PROPERTIES, MERGED_IDS_PROPERTY, RESERVED_TABLE_NAMES, STANDARD_OBJECT_TYPES } from "./object-catalog.ts";
 import { loadObject, type ObjectRow } from "./objects.ts";
 import { ensureOwnersTable, ensurePipelineTables } from "./fixed-tables.ts";
+import { writeCatalog } from "../publish/catalog.ts";
 
 /**
  * Typed columns per table at most. PostgreSQL allows 1,600 columns, dropped ones included, and a
@@ -114,6 +115,7 @@ export async function discover(deps: SyncContext, objectType: string): Promise<D
     objectType,
     readOnly,
   ]);
+  await writeCatalog(deps.pool, objectType, defs);
   const allProperties = [...new Set([...defs.map((d) => d.name), MERGED_IDS_PROPERTY])];
   await writeCursor(deps.pool, objectType, "schema", { properties: allProperties, discoveredAt: new Date().toISOString() });
   await markDiscovered(deps.pool, row, type);
