@@ -86,9 +86,16 @@ async function claimPublished(db: Queryable, objectType: string, records: number
 }
 
 /** One round: claim, send, and settle the outbox and hubsync.publish_state in one transaction. */
-export async function publishRound(conn: pg.PoolClient, ctx: SyncContext, objectType: string, below: string | null, stats: SendStats, records = 500): Promise<PublishRoundResult> {
+export async function publishRound(
+  conn: pg.PoolClient,
+  ctx: SyncContext,
+  objectType: string,
+  below: string | null,
+  stats: SendStats,
+  options: { records?: number; onAnswered?: () => Promise<void> | void } = {},
+): Promise<PublishRoundResult> {
   const out: PublishRoundResult = { claimed: 0, sent: 0, rejected: 0, superseded: 0, retrying: 0, error: null, paused: null };
-  const rows = await claimPublished(conn, objectType, records, below);
+  const rows = await claimPublished(conn, objectType, options.records ?? 500, below);
   if (rows.length === 0) return out;
   out.claimed = rows.length;
   const { changes, orphans } = await fold(conn, rows);
@@ -100,6 +107,7 @@ export async function publishRound(conn: pg.PoolClient, ctx: SyncContext, object
     if (err instanceof PausedError) out.paused = err;
     ctx.log.warn({ objectType, err: out.error }, "publication changes interrupted; unsent ones wait for their backoff");
   }
+  await options.onAnswered?.();
   await inTransaction(conn, async (client) => {
     const sent: Array<{ rowId: string; recordId: string | null }> = [];
     const superseded: string[] = [...orphans];

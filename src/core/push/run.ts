@@ -152,7 +152,7 @@ async function pushLocked(pool: pg.PoolClient, ctx: SyncContext, objectType: str
       if (rows.length === 0) {
         if (publishedFrom === null) break;
         const below = writeBack ? await oldestDue(pool, objectType, "write-back") : null;
-        const p = await publishRound(pool, ctx, objectType, below, stats, options.recordsPerRound);
+        const p = await publishRound(pool, ctx, objectType, below, stats, { records: options.recordsPerRound, onAnswered: options.onAnswered });
         result.sent += p.sent;
         result.rejected += p.rejected;
         result.superseded += p.superseded;
