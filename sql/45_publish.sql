@@ -98,7 +98,8 @@ begin
     end;
     pairs := pairs || format('%L, %s', c.prop, enc);
   end loop;
-  return format('select nullif(btrim(t.%I::text), %L) as key, %s as props from %s t',
+  -- keys compare byte-wise ("C"): sorting and joining 100,000 keys under a locale costs seconds
+  return format('select nullif(btrim(t.%I::text), %L) collate "C" as key, %s as props from %s t',
                 p.key_column, '', hubsync._jsonb_object_expr(pairs), p.source);
 end
 $$;
@@ -333,6 +334,12 @@ comment on function hubsync.unpublish(text) is
 create or replace function hubsync._publish_run(name text) returns jsonb
 language plpgsql security definer
 set search_path = pg_catalog, pg_temp
+-- a run's estimates are far off (the source is a view or table of any size): JIT compiling its plan
+-- costs more than running it, a merge join sorts both sides where hashing one is cheaper, and
+-- 100,000 keys should not spill to disk
+set jit = off
+set enable_mergejoin = off
+set work_mem = '64MB'
 as $$
 declare
   p hubsync.publication_config;
@@ -346,58 +353,61 @@ begin
   if not found then return null; end if;
   -- the outbox's wake-up, once for the run (below), not once per queued row
   perform set_config('hubsync.wake_queued', coalesce(current_setting('hubsync.wake_queued', true), '') || ',' || p.object_type || ',', true);
-  drop table if exists pg_temp._publish_src;
-  execute format(
-    'create temp table _publish_src on commit drop as
-       select distinct on (s.key) s.key, s.props, md5(s.props::text) as hash from (%s) s where s.key is not null order by s.key',
-    hubsync._publish_source_sql(p));
-  get diagnostics total = row_count;
-  create index on _publish_src (key);
-  analyze _publish_src;
-
-  with changed as (
-    select s.key, s.props, s.hash, st.record_id, hubsync._publish_local_id(p.name, s.key) as local_id
-      from _publish_src s
-      left join hubsync.publish_state st on st.publication = p.name and st.key = s.key
-     where st.hash is distinct from s.hash),
-  queued_rows as (
-    insert into hubsync.outbox (object_type, record_id, local_id, op, changes, publication)
-    select p.object_type, c.record_id, c.local_id, 'update', c.props, p.name
-      from changed c
-    returning 1)
-  insert into hubsync.publish_state as st (publication, key, local_id, hash, status)
-  select p.name, c.key, c.local_id, c.hash, 'pending' from changed c
-  on conflict (publication, key) do update set hash = excluded.hash, status = 'pending', error = null, updated_at = now();
-  get diagnostics queued = row_count;
-
-  -- rows that left the source
-  if p.mode = 'mirror' then
-    with gone as (
-      select st.key, st.local_id, st.record_id from hubsync.publish_state st
-       where st.publication = p.name and st.status in ('sent', 'exists') and st.record_id is not null
-         and not exists (select from _publish_src s where s.key = st.key)),
-    ins as (
+  -- One statement: the source is read once, and its rows are compared with the kept hashes by
+  -- hash joins (an unchanged run writes nothing).
+  execute format($q$
+    with src as materialized (
+      select distinct on (s.key) s.key, s.props, md5(s.props::text) as hash from (%s) s where s.key is not null order by s.key),
+    st as materialized (
+      select x.key collate "C" as key, x.hash, x.status, x.record_id, x.local_id from hubsync.publish_state x where x.publication = $1),
+    changed as (
+      select s.key, s.props, s.hash, st.record_id, hubsync._publish_local_id($1, s.key) as local_id
+        from src s left join st on st.key = s.key
+       where st.hash is distinct from s.hash),
+    gone as (
+      select st.* from st where not exists (select from src s where s.key = st.key)),
+    -- mirror: records matched earlier whose rows left are archived, or get mirror_clear cleared
+    leaving as (
+      select g.* from gone g where $3 = 'mirror' and g.status in ('sent', 'exists') and g.record_id is not null),
+    queued_rows as (
       insert into hubsync.outbox (object_type, record_id, local_id, op, changes, publication)
-      select p.object_type, g.record_id, g.local_id,
-             case when p.mirror_clear is null then 'archive' else 'update' end,
-             case when p.mirror_clear is null then '{}'::jsonb else jsonb_build_object(p.mirror_clear, '') end, p.name
-        from gone g
+      select $2, c.record_id, c.local_id, 'update', c.props, $1 from changed c
+      union all
+      select $2, l.record_id, l.local_id, case when $4::text is null then 'archive' else 'update' end,
+             case when $4::text is null then '{}'::jsonb else jsonb_build_object($4::text, '') end, $1
+        from leaving l
+      returning 1),
+    state_rows as (
+      insert into hubsync.publish_state as x (publication, key, local_id, hash, status)
+      select $1, c.key, c.local_id, c.hash, 'pending' from changed c
+      on conflict (publication, key) do update set hash = excluded.hash, status = 'pending', error = null, updated_at = now()
+      returning 1),
+    leaving_rows as (
+      update hubsync.publish_state x set status = 'leaving', hash = null, error = null, updated_at = now()
+        from leaving l where x.publication = $1 and x.key = l.key
+      returning 1),
+    -- other rows gone from the source are forgotten (sent again if they come back)
+    forgotten as (
+      delete from hubsync.publish_state x using gone g
+       where x.publication = $1 and x.key = g.key and x.status <> 'leaving' and not exists (select from leaving l where l.key = g.key)
+      returning x.local_id),
+    dropped as (
+      update hubsync.outbox ob set status = 'superseded' from forgotten f where ob.local_id = f.local_id and ob.status = 'pending'
       returning 1)
-    update hubsync.publish_state st set status = 'leaving', hash = null, error = null, updated_at = now()
-      from gone g where st.publication = p.name and st.key = g.key;
-    get diagnostics leaving = row_count;
-  end if;
-  -- other rows gone from the source are forgotten (they are sent again if they come back)
-  with forgotten as (
-    delete from hubsync.publish_state st
-     where st.publication = p.name and st.status <> 'leaving' and not exists (select from _publish_src s where s.key = st.key)
-    returning st.local_id)
-  update hubsync.outbox ob set status = 'superseded'
-    from forgotten f where ob.local_id = f.local_id and ob.status = 'pending';
-  get diagnostics dropped = row_count;
+    select (select count(*) from src)::int, (select count(*) from state_rows)::int, (select count(*) from leaving_rows)::int,
+           (select count(*) from dropped)::int
+    $q$, hubsync._publish_source_sql(p))
+  into total, queued, leaving, dropped
+  using p.name, p.object_type, p.mode, p.mirror_clear;
 
   update hubsync.publication_config x set last_run_at = now(), last_run_queued = queued + leaving, last_error = null, last_error_at = null
    where x.name = p.name;
+  -- A run can add more rows to the outbox than the planner thinks it holds; without fresh figures
+  -- the push's claims pick nested loops over it (seconds per claim instead of milliseconds).
+  if queued + leaving >= 1000 then
+    analyze hubsync.outbox;
+    analyze hubsync.publish_state;
+  end if;
   if queued + leaving > 0 then perform hubsync._wake_push(p.object_type); end if;
   return jsonb_build_object('rows', total, 'queued', queued, 'leaving', leaving, 'unchanged', total - queued);
 end
@@ -411,6 +421,12 @@ create or replace function hubsync.plan(name text)
 returns table (action text, key text, record_id text, changes jsonb, problems text[])
 language plpgsql security definer
 set search_path = pg_catalog, pg_temp
+-- a run's estimates are far off (the source is a view or table of any size): JIT compiling its plan
+-- costs more than running it, a merge join sorts both sides where hashing one is cheaper, and
+-- 100,000 keys should not spill to disk
+set jit = off
+set enable_mergejoin = off
+set work_mem = '64MB'
 as $$
 declare
   p hubsync.publication_config;
@@ -433,7 +449,7 @@ begin
     with src as (select distinct on (s.key) s.key, s.props, md5(s.props::text) as hash from (%s) s where s.key is not null order by s.key),
     changed as (
       select s.key, s.props, coalesce(st.record_id, l.id) as record_id
-        from src s left join hubsync.publish_state st on st.publication = $1 and st.key = s.key
+        from src s left join hubsync.publish_state st on st.publication = $1 and st.key collate "C" = s.key
         left join (%s) l on l.k = s.key
        where st.hash is distinct from s.hash)
     select case when c.record_id is not null or $2 = 'update' then 'update' else 'create' end,
@@ -447,12 +463,12 @@ begin
            case when $5 is null then '{}'::jsonb else jsonb_build_object($5, '') end, null
       from hubsync.publish_state st
      where $2 = 'mirror' and st.publication = $1 and st.status in ('sent', 'exists') and st.record_id is not null
-       and not exists (select from src s where s.key = st.key)
+       and not exists (select from src s where s.key = st.key collate "C")
     order by 1, 2
     $q$,
     hubsync._publish_source_sql(p),
     case when local_table is not null and match_col is not null
-         then format('select distinct on (x.%I::text) x.%I::text as k, x.id::text as id from %s x where x.id is not null', match_col, match_col, local_table)
+         then format('select distinct on (x.%I::text) x.%I::text collate "C" as k, x.id::text as id from %s x where x.id is not null', match_col, match_col, local_table)
          else 'select null::text as k, null::text as id where false' end)
   using p.name, p.mode, p.object_type, case when p.match_on = 'hs_object_id' then '' else p.match_on end, p.mirror_clear;
 end
