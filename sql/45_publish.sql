@@ -73,8 +73,9 @@ end
 $$;
 revoke all on function hubsync._property_problem(text, text, text) from public;
 
--- The SELECT giving a publication's source rows as (key, props): key the match key's value as text,
--- props the mapped columns as HubSpot's strings ('' for null), keyed by property name.
+-- The SELECT giving a publication's source rows as (key, props, hash): key the match key's value as
+-- text, props the mapped columns as HubSpot's strings ('' for null) keyed by property name, hash
+-- what a run compares with hubsync.publish_state. One row per key (a view may repeat one).
 create or replace function hubsync._publish_source_sql(p hubsync.publication_config) returns text
 language plpgsql stable
 set search_path = pg_catalog, pg_temp
@@ -99,7 +100,9 @@ begin
     pairs := pairs || format('%L, %s', c.prop, enc);
   end loop;
   -- keys compare byte-wise ("C"): sorting and joining 100,000 keys under a locale costs seconds
-  return format('select nullif(btrim(t.%I::text), %L) collate "C" as key, %s as props from %s t',
+  return format('select distinct on (s.key) s.key, s.props, md5(s.props::text) as hash
+                    from (select nullif(btrim(t.%I::text), %L) collate "C" as key, %s as props from %s t) s
+                   where s.key is not null order by s.key',
                 p.key_column, '', hubsync._jsonb_object_expr(pairs), p.source);
 end
 $$;
@@ -356,8 +359,7 @@ begin
   -- One statement: the source is read once, and its rows are compared with the kept hashes by
   -- hash joins (an unchanged run writes nothing).
   execute format($q$
-    with src as materialized (
-      select distinct on (s.key) s.key, s.props, md5(s.props::text) as hash from (%s) s where s.key is not null order by s.key),
+    with src as materialized (%s),
     st as materialized (
       select x.key collate "C" as key, x.hash, x.status, x.record_id, x.local_id from hubsync.publish_state x where x.publication = $1),
     changed as (
@@ -421,9 +423,7 @@ create or replace function hubsync.plan(name text)
 returns table (action text, key text, record_id text, changes jsonb, problems text[])
 language plpgsql security definer
 set search_path = pg_catalog, pg_temp
--- a run's estimates are far off (the source is a view or table of any size): JIT compiling its plan
--- costs more than running it, a merge join sorts both sides where hashing one is cheaper, and
--- 100,000 keys should not spill to disk
+-- as hubsync._publish_run, for the same reasons
 set jit = off
 set enable_mergejoin = off
 set work_mem = '64MB'
@@ -446,7 +446,7 @@ begin
   if p.match_on = 'hs_object_id' then match_col := 'id'; end if;
   return query execute format(
     $q$
-    with src as (select distinct on (s.key) s.key, s.props, md5(s.props::text) as hash from (%s) s where s.key is not null order by s.key),
+    with src as (%s),
     changed as (
       select s.key, s.props, coalesce(st.record_id, l.id) as record_id
         from src s left join hubsync.publish_state st on st.publication = $1 and st.key collate "C" = s.key

@@ -9,6 +9,7 @@ import { writeCatalog } from "../src/core/publish/catalog.ts";
 import { startWorker, type RunningWorker } from "../src/core/worker/runner.ts";
 import { installedDatabase, type TestDatabase } from "./support/database.ts";
 import { drained } from "./support/push.ts";
+import { waitFor } from "../src/tools/shared/wait.ts";
 
 let db: TestDatabase;
 let sim: RunningSimulator;
@@ -25,23 +26,17 @@ const byEmail = async (email: string) => (await contacts()).find((r) => r.proper
 const callsSince = async (since: number) => (await sim.control.requests()).slice(since);
 const requestCount = async () => (await sim.control.requests()).length;
 
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** Waits until the publication has run since `after` and the outbox is drained. */
 async function settled(name: string, after: Date): Promise<void> {
-  await until(`a run of ${name}`, async () => {
-    const r = await db.pool.query(`select last_run_at > $2 as ran, last_error from hubsync.publication_config where name = $1`, [name, after]);
-    if (r.rows[0]?.last_error) throw new Error(`publication ${name} failed: ${r.rows[0].last_error}`);
-    return r.rows[0]?.ran;
-  });
+  await waitFor(
+    `a run of ${name}`,
+    async () => {
+      const r = await db.pool.query(`select last_run_at > $2 as ran, last_error from hubsync.publication_config where name = $1`, [name, after]);
+      if (r.rows[0]?.last_error) throw new Error(`publication ${name} failed: ${r.rows[0].last_error}`);
+      return r.rows[0]?.ran ? true : undefined;
+    },
+    { timeoutMs: 30_000 },
+  );
   await drained(db.pool, 30_000);
 }
 
