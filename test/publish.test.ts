@@ -272,6 +272,17 @@ describe("rejections, plans and views", () => {
     expect(out.stdout).toContain("nothing was sent");
     expect(await callsSince(mark)).toEqual([]);
     expect((await db.pool.query(`select count(*)::int as n from hubsync.outbox where publication = 'planned'`)).rows[0].n).toBe(0);
+
+    const unknown = await runCli(["publish", "--dry-run", "nope"], { DATABASE_URL: db.url });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("no publication named 'nope'");
+
+    // without --dry-run it runs now (the worker running here may send the changes before the command's own push does)
+    const ran = await runCli(["publish", "planned"], { DATABASE_URL: db.url, HUBSPOT_ACCESS_TOKEN: sim.token, HUBSPOT_BASE_URL: sim.url });
+    expect(ran.stdout, ran.stderr).toContain("3 row(s) read, 3 queued");
+    await drained(db.pool, 30_000);
+    expect((await byEmail("p1@plan.test"))!.properties.lead_tier).toBe("hot");
+    expect((await db.pool.query(`select status from hubsync.publish_state where publication = 'planned' and key = 'p2@plan.test'`)).rows[0].status).toBe("rejected");
   });
 
   it("a view as the source, run by the minute sweep", async () => {
