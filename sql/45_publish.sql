@@ -318,8 +318,8 @@ begin
   select * into p from hubsync.publication_config x where x.name = unpublish.name;
   if not found then return false; end if;
   execute format('drop trigger if exists %I on %s', hubsync._publish_trigger_name(p.name), p.source);
-  -- queued changes not yet taken by a push are dropped; one being sent finishes
-  update hubsync.outbox ob set status = 'superseded' where ob.publication = p.name and ob.status = 'pending';
+  -- queued changes not yet taken by a push are dropped (one being sent finishes), rejections settled
+  update hubsync.outbox ob set status = 'superseded' where ob.publication = p.name and ob.status in ('pending', 'rejected');
   delete from hubsync.publication_config x where x.name = p.name;
   perform hubsync_worker.remove_job(hubsync._job_key('hubsync_publish', p.name));
   return true;
@@ -379,6 +379,11 @@ begin
              case when $4::text is null then '{}'::jsonb else jsonb_build_object($4::text, '') end, $1
         from leaving l
       returning 1),
+    -- a key's earlier rejection is settled by its new values (hubsync.status stops counting it)
+    resolved as (
+      update hubsync.outbox ob set status = 'superseded' from changed c
+       where ob.local_id = c.local_id and ob.status = 'rejected' and ob.publication is not null
+      returning 1),
     state_rows as (
       insert into hubsync.publish_state as x (publication, key, local_id, hash, status)
       select $1, c.key, c.local_id, c.hash, 'pending' from changed c
@@ -394,7 +399,7 @@ begin
        where x.publication = $1 and x.key = g.key and x.status <> 'leaving' and not exists (select from leaving l where l.key = g.key)
       returning x.local_id),
     dropped as (
-      update hubsync.outbox ob set status = 'superseded' from forgotten f where ob.local_id = f.local_id and ob.status = 'pending'
+      update hubsync.outbox ob set status = 'superseded' from forgotten f where ob.local_id = f.local_id and ob.status in ('pending', 'rejected')
       returning 1)
     select (select count(*) from src)::int, (select count(*) from state_rows)::int, (select count(*) from leaving_rows)::int,
            (select count(*) from dropped)::int

@@ -245,6 +245,8 @@ describe("rejections, plans and views", () => {
     await settled("tiers", t1);
     expect((await byEmail("t2@rej.test"))!.properties.lead_tier).toBe("warm");
     expect(await publicationRow("tiers")).toMatchObject({ rows_sent: "2", rows_rejected: "0" });
+    // the old rejection is settled, not left counted
+    expect((await db.pool.query(`select status from hubsync.outbox where publication = 'tiers' and local_id = hubsync._publish_local_id('tiers', 't2@rej.test') order by id`)).rows.map((r) => r.status)).toEqual(["superseded", "sent"]);
     expect((await callsSince(quiet)).filter((c) => c.path.includes("/batch/"))).toHaveLength(1);
   });
 
