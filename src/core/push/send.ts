@@ -305,12 +305,7 @@ function batchBody(kind: BatchKind, items: SendItem[]): { inputs: unknown[] } {
     inputs: items.map((i) =>
       i.match
         ? { idProperty: i.match.property, id: i.match.value, objectWriteTraceId: i.key, properties: i.properties }
-        : {
-      idProperty: LOCAL_ID_PROPERTY,
-      id: i.localId,
-      objectWriteTraceId: i.key,
-      properties: { ...i.properties, [LOCAL_ID_PROPERTY]: i.localId },
-          },
+        : { idProperty: LOCAL_ID_PROPERTY, id: i.localId, objectWriteTraceId: i.key, properties: { ...i.properties, [LOCAL_ID_PROPERTY]: i.localId } },
     ),
   };
 }
