@@ -149,8 +149,6 @@ with s as (
   select hubsync._setting_number('alerts.error_minutes', 15) as error_minutes,
          hubsync._setting_number('alerts.pull_lag_minutes', 30) as lag_minutes,
          hubsync._setting_number('alerts.quota_projected_percent', 100) as quota_percent,
-         -- a zone PostgreSQL does not know would fail the whole view: UTC instead
-         coalesce((select z.name from pg_catalog.pg_timezone_names z where z.name = hubsync.setting('alerts.quota_time_zone')), 'UTC') as quota_zone,
          hubsync._setting_number('alerts.webhook_failing_minutes', 10) as webhook_minutes,
          hubsync._setting_number('alerts.worker_dead_seconds', 120) as dead_seconds
 ),
@@ -168,11 +166,15 @@ scopes as (
    where ob.status = 'pending' and ob.error_category = 'PAUSED' and ob.error_message like '%(403 %'
    group by ob.object_type
 ),
+-- The day is the account's: its midnight resets HubSpot's quota, and the rate budget keeps its zone
+-- (learned from HubSpot, or HUBSYNC_DAILY_RESET_TZ). A zone PostgreSQL does not know would fail the
+-- whole view: UTC instead.
 quota as (
-  select r.daily_limit, r.daily_remaining, r.daily_seen_at,
-         extract(epoch from (r.daily_seen_at at time zone s.quota_zone) - date_trunc('day', r.daily_seen_at at time zone s.quota_zone)) as elapsed_s,
-         date_trunc('day', now() at time zone s.quota_zone) = date_trunc('day', r.daily_seen_at at time zone s.quota_zone) as today
-    from hubsync.rate_budget r, s
+  select r.daily_limit, r.daily_remaining, r.daily_seen_at, z.zone,
+         extract(epoch from (r.daily_seen_at at time zone z.zone) - date_trunc('day', r.daily_seen_at at time zone z.zone)) as elapsed_s,
+         date_trunc('day', now() at time zone z.zone) = date_trunc('day', r.daily_seen_at at time zone z.zone) as today
+    from hubsync.rate_budget r
+   cross join lateral (select coalesce((select n.name from pg_catalog.pg_timezone_names n where n.name = r.daily_time_zone), 'UTC') as zone) z
    where r.bucket = 'general' and r.daily_limit > 0 and r.daily_remaining is not null
 )
 select 'rejected_changes'::text as kind,
@@ -218,7 +220,7 @@ select 'hubspot_paused', 'scopes:' || sc.object_type, min(sc.message), min(sc.si
 union all
 select 'quota_projected', 'daily',
        format('%s of %s daily HubSpot calls used by %s; at this pace the day ends at %s (%s%% of the quota)',
-              q.daily_limit - q.daily_remaining, q.daily_limit, to_char(q.daily_seen_at at time zone s.quota_zone, 'HH24:MI'),
+              q.daily_limit - q.daily_remaining, q.daily_limit, to_char(q.daily_seen_at at time zone q.zone, 'HH24:MI'),
               round((q.daily_limit - q.daily_remaining) * 86400 / q.elapsed_s), round(100 * (q.daily_limit - q.daily_remaining) * 86400 / q.elapsed_s / q.daily_limit)),
        q.daily_seen_at,
        'find what spends calls (select kind, sum(requests) from hubsync.runs where started_at > now() - interval ''1 hour'' group by 1); lower HUBSYNC_RATE_HEADROOM or disable types before the quota stops all syncing'

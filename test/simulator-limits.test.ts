@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { tierLimits } from "../src/simulator/config.ts";
+import { RateLimiter } from "../src/simulator/rate-limiter.ts";
 import { apiError, testSimulator, type TestSimulator } from "./support/simulator.ts";
 
 // Authentication, rate limits per tier (headers and 429 bodies), faults, 414, the request log.
@@ -139,6 +141,22 @@ describe("rate limits", () => {
     expect((await sim.control.counters()).total).toBe(3);
     await sim.control.resetRateLimits();
     await hs.crm.contacts.basicApi.getPage();
+  });
+
+  it("starts the daily count again at midnight in the account's time zone, not at UTC midnight", () => {
+    const limits = { ...tierLimits("free"), daily: 2 };
+    const limiter = new RateLimiter();
+    const at = (iso: string) => Date.parse(iso);
+    // New York is UTC-5 in January: its day runs from 05:00 UTC to 05:00 UTC
+    expect(limiter.check("general", limits, "America/New_York", at("2027-01-14T23:00:00Z")).policy).toBeUndefined();
+    expect(limiter.check("general", limits, "America/New_York", at("2027-01-14T23:30:00Z")).policy).toBeUndefined();
+    // UTC midnight passes: still the same day for the account, so the quota stays spent
+    expect(limiter.check("general", limits, "America/New_York", at("2027-01-15T00:30:00Z")).policy).toBe("DAILY");
+    expect(limiter.check("general", limits, "America/New_York", at("2027-01-15T04:59:00Z")).policy).toBe("DAILY");
+    // the account's midnight
+    const fresh = limiter.check("general", limits, "America/New_York", at("2027-01-15T05:00:30Z"));
+    expect(fresh.policy).toBeUndefined();
+    expect(fresh.headers["X-HubSpot-RateLimit-Daily-Remaining"]).toBe("1");
   });
 });
 

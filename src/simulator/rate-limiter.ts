@@ -1,3 +1,4 @@
+import { nextDailyReset } from "../core/hubspot/rate-budget.ts";
 import type { RateLimitConfig } from "./config.ts";
 import type { RateClass } from "./router.ts";
 
@@ -5,7 +6,7 @@ import type { RateClass } from "./router.ts";
  * HubSpot's limits: a rolling ten-secondly burst bucket, a per-second bucket for
  * search (exempt from the burst bucket, no headers on its responses), a rolling window of its own
  * for the association endpoints (also exempt from the burst bucket) and a daily quota that resets
- * at midnight (UTC here). Rejected requests are not counted.
+ * at midnight in the account's time zone, as HubSpot's does. Rejected requests are not counted.
  */
 
 export interface RateDecision {
@@ -42,7 +43,8 @@ export class RateLimiter {
   private search = new Window();
   private associations = new Window();
   private dailyUsed = 0;
-  private day = currentDay(Date.now());
+  /** When the current day's quota ends, in the zone it was computed for (null before the first call). */
+  private dayEnds: { at: number; timeZone: string } | null = null;
 
   reset(): void {
     this.burst.clear();
@@ -51,12 +53,12 @@ export class RateLimiter {
     this.dailyUsed = 0;
   }
 
-  check(rateClass: RateClass, limits: RateLimitConfig | null, now = Date.now()): RateDecision {
+  check(rateClass: RateClass, limits: RateLimitConfig | null, timeZone = "UTC", now = Date.now()): RateDecision {
     if (!limits || rateClass === "none") return { headers: {} };
-    const day = currentDay(now);
-    if (day !== this.day) {
-      this.day = day;
-      this.dailyUsed = 0;
+    if (!this.dayEnds || this.dayEnds.timeZone !== timeZone || now >= this.dayEnds.at) {
+      // a new day starts the count again; a changed zone only moves the coming reset
+      if (this.dayEnds && now >= this.dayEnds.at) this.dailyUsed = 0;
+      this.dayEnds = { at: nextDailyReset(new Date(now), timeZone).getTime(), timeZone };
     }
     const headersFor = (burstUsed: number): Record<string, string> => ({
       "X-HubSpot-RateLimit-Daily": String(limits.daily),
@@ -92,10 +94,6 @@ export class RateLimiter {
     this.dailyUsed++;
     return { headers: headersFor(burstUsed) };
   }
-}
-
-function currentDay(ms: number): number {
-  return Math.floor(ms / 86_400_000);
 }
 
 const MESSAGES = {

@@ -218,7 +218,7 @@ async function handle(
     }
   }
 
-  const decision = parts.limiter.check(match.options.rateClass, effectiveLimits(config));
+  const decision = parts.limiter.check(match.options.rateClass, effectiveLimits(config), config.timeZone);
   if (decision.policy) {
     policy = decision.policy;
     finish({ status: 429, headers: decision.headers, body: rateLimitBody(decision.policy, correlationId, parts.store.portalId, decision.associations) });
