@@ -36,7 +36,8 @@ as $$
          end
 $$;
 
--- Queues a task (payload {"objectType": …} when one is given) under its key and in its queue.
+-- Queues a task (payload {"objectType": …} when one is given; {"publication": …} for hubsync_publish,
+-- whose jobs are per publication) under its key and in its queue.
 -- run_at null is now; priority: lower runs first. Called by the SECURITY DEFINER functions and
 -- triggers of the SQL API, which run as the role that owns hubsync_worker.
 create or replace function hubsync._enqueue(task text, object_type text default null, run_at timestamptz default null,
@@ -47,6 +48,7 @@ as $$
 begin
   perform hubsync_worker.add_job(_enqueue.task,
                                  case when _enqueue.object_type is null then '{}'::json
+                                      when _enqueue.task = 'hubsync_publish' then json_build_object('publication', _enqueue.object_type)
                                       else json_build_object('objectType', _enqueue.object_type) end,
                                  queue_name := hubsync._job_queue(_enqueue.task, _enqueue.object_type),
                                  job_key := hubsync._job_key(_enqueue.task, _enqueue.object_type, _enqueue.key_suffix),

@@ -38,6 +38,7 @@ describe("the crontab file", () => {
       sweep_associations: { task: "hubsync_sweep_associations", fires: every(10), queueName: "hubsync:associations" },
       reconcile: { task: "hubsync_reconcile", fires: [{ hour: 3, min: 17 }] },
       push_sweep: { task: "hubsync_push", fires: every(1) },
+      publish: { task: "hubsync_publish", fires: every(1) },
       prune: { task: "hubsync_prune", fires: Array.from({ length: 24 }, (_, hour) => ({ hour, min: 41 })) },
     };
     expect(crontab.items.map((i) => i.identifier).sort()).toEqual(Object.keys(expected).sort());

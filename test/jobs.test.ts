@@ -54,7 +54,7 @@ describe("job keys and queues", () => {
         const params = new URLSearchParams((options ?? "").replace(/^\?/, ""));
         return { task: task as TaskName, jobKey: params.get("jobKey"), queue: params.get("queue") };
       });
-    expect(entries.map((e) => e.task).sort()).toEqual(["hubsync_prune", "hubsync_pull_all", "hubsync_pull_archived", "hubsync_push", "hubsync_reconcile", "hubsync_sweep_associations"]);
+    expect(entries.map((e) => e.task).sort()).toEqual(["hubsync_prune", "hubsync_publish", "hubsync_pull_all", "hubsync_pull_archived", "hubsync_push", "hubsync_reconcile", "hubsync_sweep_associations"]);
     for (const e of entries) expect(e).toEqual({ task: e.task, jobKey: jobKey(e.task), queue: jobQueue(e.task) });
   });
 

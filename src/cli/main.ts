@@ -14,6 +14,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   status: { summary: "what hubsync.status says, as a table", load: () => import("./commands/status.ts") },
   refresh: { summary: "read records from HubSpot now, ahead of everything else, and wait until they are written", load: () => import("./commands/refresh.ts") },
   push: { summary: "send queued local changes to HubSpot, or show what would be sent", load: () => import("./commands/push.ts") },
+  publish: { summary: "run a publication (hubsync.publish) now, or show what it would send (--dry-run)", load: () => import("./commands/publish.ts") },
   simulator: { summary: "run the HubSpot simulator", load: () => import("./commands/simulator.ts") },
   demo: { summary: "the whole job in a minute, on an embedded PostgreSQL", load: () => import("./commands/demo.ts") },
   bench: { summary: "benchmarks against the simulator at real rate limits", load: () => import("./commands/bench.ts") },

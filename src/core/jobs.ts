@@ -22,6 +22,8 @@ import type pg from "pg";
  * | hubsync_pull_archived         | crontab every 5 minutes (each type when src/core/daily-quota.ts says it is due)              | hubsync_pull_archived                  | none                 |
  * | hubsync_reconcile             | crontab daily                                                                                | hubsync_reconcile                      | none                 |
  * | hubsync_prune                 | crontab hourly                                                                               | hubsync_prune                          | none                 |
+ * | hubsync_publish               | hubsync.publish; a commit to a published table (statement trigger)                           | hubsync_publish:<publication>          | none                 |
+ * | hubsync_publish (sweep)       | crontab every minute (queues the publications of views and those whose schedule is due)     | hubsync_publish                        | none                 |
  *
  * The pulls of one type share its queue, so a backfill and a pull never overlap; association jobs
  * share one queue, so two of them never write the same pair table at once; webhook applies run one
@@ -44,6 +46,7 @@ export const TASKS = {
   hubsync_pull_archived: { queue: null },
   hubsync_reconcile: { queue: null },
   hubsync_prune: { queue: null },
+  hubsync_publish: { queue: null },
 } as const satisfies Record<string, { queue: "object" | `hubsync:${string}` | null; priority?: number }>;
 
 export type TaskName = keyof typeof TASKS;
@@ -74,15 +77,16 @@ export function jobPriority(task: TaskName): number {
   return "priority" in t ? t.priority : 0;
 }
 
-/** What to queue: graphile-worker's task, payload and options, keyed and queued as the table above says. */
-export function job(task: TaskName, objectType?: string): { task: TaskName; payload: { objectType?: string }; jobKey: string; queueName: string | undefined; priority: number } {
-  return {
-    task,
-    payload: objectType === undefined ? {} : { objectType },
-    jobKey: jobKey(task, objectType),
-    queueName: jobQueue(task, objectType) ?? undefined,
-    priority: jobPriority(task),
-  };
+/**
+ * What to queue: graphile-worker's task, payload and options, keyed and queued as the table above
+ * says. `objectType` is the publication's name for hubsync_publish (payload {publication}).
+ */
+export function job(
+  task: TaskName,
+  objectType?: string,
+): { task: TaskName; payload: { objectType?: string; publication?: string }; jobKey: string; queueName: string | undefined; priority: number } {
+  const payload = objectType === undefined ? {} : task === "hubsync_publish" ? { publication: objectType } : { objectType };
+  return { task, payload, jobKey: jobKey(task, objectType), queueName: jobQueue(task, objectType) ?? undefined, priority: jobPriority(task) };
 }
 
 /** Queues a task from inside a task or the runner (graphile-worker's addJob). */

@@ -133,7 +133,7 @@ export interface HubSpotApi {
   /** A page of records; `associations` (target type names) embeds each record's associated ids (see EmbeddedAssociations). */
   listPage(objectType: string, opts: { after?: string | null; limit?: number; properties?: string[]; associations?: string[]; archived?: boolean }): Promise<ListPage>;
   /** Full records by id through a POST body (no 414 however many properties); ids HubSpot does not know are returned in `missing`. */
-  batchRead(objectType: string, ids: string[], properties: string[], opts?: { archived?: boolean }): Promise<{ results: CrmRecord[]; missing: string[] }>;
+  batchRead(objectType: string, ids: string[], properties: string[], opts?: { archived?: boolean; idProperty?: string }): Promise<{ results: CrmRecord[]; missing: string[] }>;
   search(objectType: string, request: SearchRequest): Promise<SearchPage>;
   properties(objectType: string): Promise<PropertyDef[]>;
   schemas(): Promise<ObjectSchemaDef[]>;
@@ -429,7 +429,7 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
       const label = `batch read ${objectType} (POST ${path})`;
       const raw = await request(
         "general",
-        { method: "POST", path, query: { archived: opts.archived ?? false }, body: { inputs: ids.map((id) => ({ id })), properties, propertiesWithHistory: [] } },
+        { method: "POST", path, query: { archived: opts.archived ?? false }, body: { inputs: ids.map((id) => ({ id })), properties, propertiesWithHistory: [], ...(opts.idProperty ? { idProperty: opts.idProperty } : {}) } },
         { label },
       );
       const res = parseResponse(BatchReadResponse, raw, label);

@@ -29,12 +29,13 @@ export interface DryRun {
  * What a push would do now, without doing it: the batch calls the queued changes make (same
  * folding and order as the push) and which changes HubSpot would reject by its properties' rules.
  * Reads the outbox and the properties API (GET) only; claims nothing and sends no write.
+ * Publications' queued changes are left out: `hubsync publish --dry-run NAME` shows those.
  */
 export async function planPush(pool: pg.Pool, api: HubSpotApi, only?: string): Promise<DryRun> {
   const out: DryRun = { calls: [], rejections: [], nothingToSend: 0 };
   const waiting = await pool.query<{ object_type: string }>(
     `select object_type from hubsync.outbox
-      where ($1::text is null or object_type = $1) and status in ('pending', 'in_flight')
+      where ($1::text is null or object_type = $1) and status in ('pending', 'in_flight') and publication is null
       group by object_type
       order by case object_type when 'companies' then 0 when 'contacts' then 1 when 'deals' then 2 else 3 end, object_type`,
     [only ?? null],
@@ -44,7 +45,7 @@ export async function planPush(pool: pg.Pool, api: HubSpotApi, only?: string): P
     if (!object) continue;
     const table = object.table_name;
     const rows = (
-      await pool.query(`select * from hubsync.outbox where object_type = $1 and status in ('pending', 'in_flight') order by id`, [type])
+      await pool.query(`select * from hubsync.outbox where object_type = $1 and status in ('pending', 'in_flight') and publication is null order by id`, [type])
     ).rows.map((r) => OutboxRow.parse(r));
     const records = coalesce(rows.filter((r) => r.op !== "associate" && r.op !== "unassociate"));
     if (table) {

@@ -23,22 +23,46 @@ export async function requeueOrphans(db: Queryable, objectType: string): Promise
  * a record's changes are always folded and sent together and in order. In flight = being sent;
  * attempts counts tries durably (a create tried before may exist in HubSpot already).
  */
-export async function claimRecords(db: Queryable, objectType: string, records: number): Promise<OutboxRow[]> {
+export async function claimRecords(db: Queryable, objectType: string, records: number, below: string | null = null): Promise<OutboxRow[]> {
   const res = await db.query(
     `with due as (
        select local_id from hubsync.outbox
-        where object_type = $1 and status = 'pending' and next_attempt_at <= now() and op = any ($3)
+        where object_type = $1 and status = 'pending' and next_attempt_at <= now() and op = any ($3) and publication is null
+          and ($4::bigint is null or id < $4::bigint)
         group by local_id order by min(id) limit $2),
      rows as (
        select ob.id, ob.last_attempt_at from hubsync.outbox ob join due on due.local_id = ob.local_id
-        where ob.object_type = $1 and ob.status = 'pending' and ob.op = any ($3)
+        where ob.object_type = $1 and ob.status = 'pending' and ob.op = any ($3) and ob.publication is null
         for update of ob skip locked)
      update hubsync.outbox ob set status = 'in_flight', attempts = ob.attempts + 1, last_attempt_at = now()
        from rows where ob.id = rows.id
      returning ob.*, rows.last_attempt_at as prev_attempt_at`,
-    [objectType, records, RECORD_OPS],
+    [objectType, records, RECORD_OPS, below],
   );
   return res.rows.map((r) => OutboxRow.parse(r));
+}
+
+/**
+ * Queue position (outbox id) of the oldest due record change of the type: a write-back change, or
+ * one a publication queued (null: none due). The push sends the two kinds in this order.
+ */
+export async function oldestDue(db: Queryable, objectType: string, kind: "write-back" | "published"): Promise<string | null> {
+  const res = await db.query<{ id: string | null }>(
+    `select min(id)::text as id from hubsync.outbox
+      where object_type = $1 and status = 'pending' and next_attempt_at <= now() and op = any ($2)
+        and (publication is not null) = $3`,
+    [objectType, RECORD_OPS, kind === "published"],
+  );
+  return res.rows[0]?.id ?? null;
+}
+
+/** Whether publications have changes of the type queued or being sent. */
+export async function hasPublished(db: Queryable, objectType: string): Promise<boolean> {
+  const res = await db.query(
+    `select from hubsync.outbox where object_type = $1 and status in ('pending', 'in_flight') and publication is not null limit 1`,
+    [objectType],
+  );
+  return (res.rowCount ?? 0) > 0;
 }
 
 export async function claimAssociations(db: Queryable, objectType: string, limit: number): Promise<OutboxRow[]> {

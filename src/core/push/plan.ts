@@ -19,6 +19,8 @@ export const OutboxRow = z.object({
   previous: Json.default({}),
   attempts: z.number(),
   created_at: z.coerce.date(),
+  /** The publication that queued the row (null: a write-back change). */
+  publication: z.string().nullish(),
   /** When the row was last claimed before this claim (set by claimRecords only). */
   prev_attempt_at: z.coerce.date().nullish(),
 });

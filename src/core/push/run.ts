@@ -19,6 +19,8 @@ import {
   markSentMany,
   markSuperseded,
   newestDueAgeMs,
+  oldestDue,
+  hasPublished,
   nextDue,
   requeueOrphans,
   typesWithPendingAssociations,
@@ -33,6 +35,7 @@ import { findMergedAway, mayBeMerged, type MergedAway } from "./merged.ts";
 import { MissingScopesError, PausedError } from "../hubspot/errors.ts";
 import { finishRun, startRun } from "../runs.ts";
 import { findObject, type ObjectRow } from "../schema/objects.ts";
+import { publishRound } from "../publish/push.ts";
 
 export interface PushOptions {
   /** Wait until the newest queued change is this old before sending, so a burst goes in one batch. */
@@ -121,9 +124,12 @@ async function pushLocked(pool: pg.PoolClient, ctx: SyncContext, objectType: str
   const api = ctx.hubspot;
   const log = ctx.log.child({ push: objectType });
   const cfg = await findObject(pool, objectType);
-  if (!cfg?.table_name) return { ...result, skipped: "not_ready" };
+  // Publications (src/core/publish) queue into the same outbox, whether or not the type syncs.
+  const publishing = await hasPublished(pool, objectType);
+  if (!cfg?.table_name && !publishing) return { ...result, skipped: "not_ready" };
   await requeueOrphans(pool, objectType);
-  if (!cfg.write_back || !cfg.enabled) return { ...result, skipped: "write_back_off" };
+  const writeBack = Boolean(cfg?.table_name && cfg.write_back && cfg.enabled);
+  if (!writeBack && !publishing) return { ...result, skipped: "write_back_off" };
 
   const runId = await startRun(pool, objectType, "push", ctx.workerId ?? null);
   const stats: SendStats = { requests: 0 };
@@ -139,8 +145,27 @@ async function pushLocked(pool: pg.PoolClient, ctx: SyncContext, objectType: str
     // Old ids whose changes were re-pointed to a merge's survivor in this push: refused again, they are rejections.
     const followed = new Set<string>();
     for (;;) {
-      const rows = await claimRecords(pool, objectType, options.recordsPerRound ?? 500);
-      if (rows.length === 0) break;
+      // Write-back and publication changes go in queue order: each round takes the older kind's
+      // changes queued before the other kind's oldest.
+      const publishedFrom = await oldestDue(pool, objectType, "published");
+      const rows = writeBack && cfg ? await claimRecords(pool, objectType, options.recordsPerRound ?? 500, publishedFrom) : [];
+      if (rows.length === 0) {
+        if (publishedFrom === null) break;
+        const below = writeBack ? await oldestDue(pool, objectType, "write-back") : null;
+        const p = await publishRound(pool, ctx, objectType, below, stats, { records: options.recordsPerRound, onAnswered: options.onAnswered });
+        result.sent += p.sent;
+        result.rejected += p.rejected;
+        result.superseded += p.superseded;
+        result.retrying += p.retrying;
+        if (p.error) {
+          error = p.error;
+          paused = p.paused;
+          break;
+        }
+        if (p.claimed === 0) break;
+        continue;
+      }
+      if (!cfg?.table_name) break; // (rows are claimed only when write-back is on)
       const changes = coalesce(rows);
       const unknown = changes.filter((c) => !c.recordId).map((c) => c.localId);
       const known = await knownRecordIds(pool, cfg.table_name, unknown);

@@ -27,7 +27,12 @@ export interface SendItem {
   localId: string;
   recordId: string | null;
   properties: Record<string, string>;
+  /** Upsert keyed by this unique-value property (or email for contacts) instead of hubsync_local_id. */
+  match?: { property: string; value: string };
 }
+
+/** How an upsert answer names its input's match value (HubSpot compares emails without case). */
+const matchKey = (property: string, value: string) => `${property}\u0000${property === "email" ? value.toLowerCase() : value}`;
 
 /** upsert: creates keyed by the unique hubsync_local_id; create: plain creates carrying it (types without unique values). */
 export type BatchKind = "upsert" | "create" | "update" | "archive";
@@ -227,9 +232,16 @@ export async function sendBatch(
   const res = parseResponse(BatchResponse, raw ?? {}, `batch ${kind} ${objectType} (POST ${api.paths.objects.batch(objectType, kind)})`);
   const byKey = new Map(items.map((i) => [i.key, i]));
   const byRecordId = new Map(items.filter((i) => i.recordId).map((i) => [i.recordId!, i.key]));
+  const byMatch = new Map(items.filter((i) => i.match).map((i) => [matchKey(i.match!.property, i.match!.value), i.key]));
+  const matchProperty = items.find((i) => i.match)?.match?.property;
+  const matched = (r: z.infer<typeof ResultObject>) => {
+    const v = matchProperty ? r.properties[matchProperty] : null;
+    return v ? (byMatch.get(matchKey(matchProperty!, v)) ?? null) : null;
+  };
   for (const r of res.results) {
     const key =
       (r.objectWriteTraceId && byKey.has(r.objectWriteTraceId) ? r.objectWriteTraceId : null) ??
+      (kind === "upsert" && byMatch.size > 0 ? matched(r) : null) ??
       (kind === "upsert" || kind === "create" ? (r.properties[LOCAL_ID_PROPERTY] ?? null) : (byRecordId.get(r.id) ?? null));
     if (!key || !byKey.has(key)) continue;
     outcomes.set(key, {
@@ -290,11 +302,10 @@ function batchBody(kind: BatchKind, items: SendItem[]): { inputs: unknown[] } {
     return { inputs: items.map((i) => ({ objectWriteTraceId: i.key, properties: { ...i.properties, [LOCAL_ID_PROPERTY]: i.localId }, associations: [] })) };
   }
   return {
-    inputs: items.map((i) => ({
-      idProperty: LOCAL_ID_PROPERTY,
-      id: i.localId,
-      objectWriteTraceId: i.key,
-      properties: { ...i.properties, [LOCAL_ID_PROPERTY]: i.localId },
-    })),
+    inputs: items.map((i) =>
+      i.match
+        ? { idProperty: i.match.property, id: i.match.value, objectWriteTraceId: i.key, properties: i.properties }
+        : { idProperty: LOCAL_ID_PROPERTY, id: i.localId, objectWriteTraceId: i.key, properties: { ...i.properties, [LOCAL_ID_PROPERTY]: i.localId } },
+    ),
   };
 }

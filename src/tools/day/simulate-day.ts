@@ -16,6 +16,7 @@ import { pullIncremental } from "../../core/pull/incremental.ts";
 import { scheduledReconcile } from "../../core/pull/reconcile.ts";
 import { runPush } from "../../core/push/run.ts";
 import { prune } from "../../core/retention.ts";
+import { duePublications, runPublication } from "../../core/publish/task.ts";
 import { listEnabledObjects } from "../../core/schema/objects.ts";
 import { applyWebhookEvents } from "../../core/webhooks/apply.ts";
 import { insertBatch } from "../../core/webhooks/inbox.ts";
@@ -121,7 +122,15 @@ function spread(n: number, ranges: Array<[number, number]>): number[] {
 }
 
 /** The crontab tasks the day knows how to run on its simulated clock. */
-export const SIMULATED_TASKS = ["hubsync_pull_all", "hubsync_push", "hubsync_pull_archived", "hubsync_sweep_associations", "hubsync_reconcile", "hubsync_prune"] as const;
+export const SIMULATED_TASKS = [
+  "hubsync_pull_all",
+  "hubsync_push",
+  "hubsync_pull_archived",
+  "hubsync_sweep_associations",
+  "hubsync_reconcile",
+  "hubsync_prune",
+  "hubsync_publish",
+] as const;
 type SimulatedTask = (typeof SIMULATED_TASKS)[number];
 
 /**
@@ -296,6 +305,11 @@ export async function simulateDay(pool: pg.Pool, sim: RunningSimulator, log: Log
     // Retention deletes hubsync's own bookkeeping rows and calls HubSpot never, so it is run (it
     // shares the database with the day) but not counted as a kind of HubSpot work.
     hubsync_prune: async () => void (await prune(pool, log, { pauseMs: 0 })),
+    // The publications due (none unless the day made some): a run queues into the outbox, which
+    // the push sends, so its calls are counted as the push's.
+    hubsync_publish: async () => {
+      for (const name of await duePublications(pool, simNow)) await runPublication(ctx, name);
+    },
   };
 
   const hours: HourRow[] = [];
