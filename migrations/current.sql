@@ -119,17 +119,3 @@ comment on table hubsync.publish_state is 'Per publication and source key: hash 
 -- rejections); this names the publication a row came from.
 alter table hubsync.outbox add column if not exists publication text;
 create index if not exists outbox_publication_due_idx on hubsync.outbox (object_type, id) where status = 'pending' and publication is not null;
-
--- Every property of a discovered object type as HubSpot defines it: publish() and plan() check
--- match keys and values against it.
-create table if not exists hubsync.property_catalog (
-  object_type text not null,
-  name text not null,
-  type text not null,
-  field_type text,
-  read_only boolean not null default false,
-  unique_value boolean not null default false,
-  options text[],
-  primary key (object_type, name)
-);
-comment on table hubsync.property_catalog is 'Every HubSpot property of each discovered object type (type, read-only, unique value, enumeration options)';

@@ -14,12 +14,26 @@
 -- Records that come back through a pull never trigger a re-send: the hash is of the source's values,
 -- and a pull writes hubspot.* tables only, with the worker's echo suppression on.
 
--- The properties HubSpot knows of an object type, from hubsync.property_catalog (filled by discovery).
+-- The properties HubSpot knows of an object type, from hubsync.property_catalog: the live rows of
+-- the hubspot.properties catalog discovery keeps, in the shape the checks below read.
 -- Match keys must be properties whose values identify one record: HubSpot's batch upsert and
 -- lookups by idProperty take a unique-value property (hasUniqueValue), or email for contacts.
 -- Unique-value properties exist on contacts, companies, deals, tickets and custom objects only.
 -- Company domains are not unique in HubSpot (two companies may share one): publications matched
 -- on domain find the records with a search and create missing ones keyed by hubsync_local_id.
+
+create or replace view hubsync.property_catalog as
+select p.object_type, p.name, p.type, p.field_type, p.read_only, p.has_unique_value as unique_value,
+       case when p.type = 'enumeration'
+            then coalesce((select array_agg(o.value order by o.display_order nulls last, o.value) from hubspot.property_options o
+                            where o.object_type = p.object_type and o.property = p.name), '{}')
+       end as options
+  from hubspot.properties p
+ where not p.archived;
+comment on view hubsync.property_catalog is
+  'Every property HubSpot lists for each discovered object type (type, read-only, unique value, enumeration options): '
+  'what hubsync.publish checks match keys against and hubsync.plan checks values against, without asking HubSpot. '
+  'Read from hubspot.properties and hubspot.property_options';
 
 -- The outbox local_id of a publication's source key: the same for every run, so the push's claim
 -- folds a key's queued changes together and a create retried after a crash is the same upsert.

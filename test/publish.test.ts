@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { createHubSpotApi, type HubSpotApi } from "../src/core/hubspot/client.ts";
 import { createLogger } from "../src/core/log.ts";
-import { writeCatalog } from "../src/core/publish/catalog.ts";
+import { writePropertyCatalog } from "../src/core/schema/property-catalog.ts";
 import { startWorker, type RunningWorker } from "../src/core/worker/runner.ts";
 import { installedDatabase, type TestDatabase } from "./support/database.ts";
 import { drained } from "./support/push.ts";
@@ -58,7 +58,7 @@ beforeAll(async () => {
   });
   await sim.control.createProperty("contacts", { name: "customer_code", type: "string", label: "Customer code", hasUniqueValue: true });
   // what discovery keeps of the types' properties (src/core/schema/discover.ts)
-  for (const t of ["contacts", "companies"]) await writeCatalog(db.pool, t, await hubspot.properties(t));
+  for (const t of ["contacts", "companies"]) await writePropertyCatalog(db.pool, t, await hubspot.properties(t));
   await db.pool.query(`create schema analytics`);
   process.env.DATABASE_URL = db.url;
   process.env.HUBSPOT_ACCESS_TOKEN = sim.token;

@@ -11,7 +11,6 @@ import { CUSTOM_OBJECT_BASE_PROPERTIES, MERGED_IDS_PROPERTY, RESERVED_TABLE_NAME
 import { loadObject, type ObjectRow } from "./objects.ts";
 import { ensureOwnersTable, ensurePipelineTables } from "./fixed-tables.ts";
 import { enumerationColumns, labeledViewExists, refreshLabeledView, writePropertyCatalog } from "./property-catalog.ts";
-import { writeCatalog } from "../publish/catalog.ts";
 
 /**
  * Typed columns per table at most. PostgreSQL allows 1,600 columns, dropped ones included, and a
@@ -118,7 +117,6 @@ export async function discover(deps: SyncContext, objectType: string): Promise<D
     objectType,
     readOnly,
   ]);
-  await writeCatalog(deps.pool, objectType, defs);
   const allProperties = [...new Set([...defs.map((d) => d.name), MERGED_IDS_PROPERTY])];
   await writeCursor(deps.pool, objectType, "schema", { properties: allProperties, discoveredAt: new Date().toISOString() });
   await markDiscovered(deps.pool, row, type);
