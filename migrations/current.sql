@@ -39,3 +39,14 @@ comment on table hubsync.history_properties is 'The properties whose whole histo
 
 alter table hubsync.objects add column if not exists history_calls bigint not null default 0;
 comment on column hubsync.objects.history_calls is 'HubSpot calls made to read property history (first reads and re-reads), shown in hubsync.status';
+
+-- Records whose tracked properties' history must be read again: the change-log trigger queues every
+-- record a pull, webhook, reconciliation or push changed of a type with tracked properties, in the
+-- same transaction; the hubsync_history task reads them 100 per batch call and takes them off.
+create table if not exists hubsync.history_queue (
+  object_type text not null,
+  record_id text not null,
+  queued_at timestamptz not null default now(),
+  primary key (object_type, record_id)
+);
+comment on table hubsync.history_queue is 'Records whose tracked properties'' history the hubsync_history task reads again (100 per HubSpot call)';

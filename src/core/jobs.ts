@@ -21,6 +21,7 @@ import type pg from "pg";
  * | hubsync_pull_archived         | crontab every 5 minutes (each type when src/core/daily-quota.ts says it is due)              | hubsync_pull_archived                  | none                 |
  * | hubsync_reconcile             | crontab daily                                                                                | hubsync_reconcile                      | none                 |
  * | hubsync_prune                 | crontab hourly                                                                               | hubsync_prune                          | none                 |
+ * | hubsync_history               | hubsync.track_history; a transaction that changed records of a type with tracked properties  | hubsync_history:<type>                 | hubsync:history      |
  *
  * The pulls of one type share its queue, so a backfill and a pull never overlap; association jobs
  * share one queue, so two of them never write the same pair table at once; webhook applies run one
@@ -42,6 +43,7 @@ export const TASKS = {
   hubsync_pull_archived: { queue: null },
   hubsync_reconcile: { queue: null },
   hubsync_prune: { queue: null },
+  hubsync_history: { queue: "hubsync:history" },
 } as const satisfies Record<string, { queue: "object" | `hubsync:${string}` | null }>;
 
 export type TaskName = keyof typeof TASKS;

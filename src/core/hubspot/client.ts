@@ -129,9 +129,15 @@ export interface HubSpotApi {
   request(bucket: Bucket, request: HubSpotRequest, options?: CallOptions): Promise<unknown>;
   readonly apiVersion: ApiVersion;
   readonly paths: ApiPaths;
-  listPage(objectType: string, opts: { after?: string | null; limit?: number; properties?: string[]; archived?: boolean }): Promise<ListPage>;
+  /** propertiesWithHistory: those properties' versions too (HubSpot then serves smaller pages). */
+  listPage(objectType: string, opts: { after?: string | null; limit?: number; properties?: string[]; archived?: boolean; propertiesWithHistory?: string[] }): Promise<ListPage>;
   /** Full records by id through a POST body (no 414 however many properties); ids HubSpot does not know are returned in `missing`. */
-  batchRead(objectType: string, ids: string[], properties: string[], opts?: { archived?: boolean }): Promise<{ results: CrmRecord[]; missing: string[] }>;
+  batchRead(
+    objectType: string,
+    ids: string[],
+    properties: string[],
+    opts?: { archived?: boolean; propertiesWithHistory?: string[] },
+  ): Promise<{ results: CrmRecord[]; missing: string[] }>;
   search(objectType: string, request: SearchRequest): Promise<SearchPage>;
   properties(objectType: string): Promise<PropertyDef[]>;
   schemas(): Promise<ObjectSchemaDef[]>;
@@ -414,7 +420,12 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
     async listPage(objectType, opts) {
       const path = paths.objects.list(objectType);
       const label = `list ${objectType} (GET ${path})`;
-      const raw = await get("general", path, { limit: opts.limit ?? 100, after: opts.after, properties: opts.properties, archived: opts.archived ?? false }, label);
+      const raw = await get(
+        "general",
+        path,
+        { limit: opts.limit ?? 100, after: opts.after, properties: opts.properties, archived: opts.archived ?? false, ...(opts.propertiesWithHistory?.length ? { propertiesWithHistory: opts.propertiesWithHistory } : {}) },
+        label,
+      );
       const page = parseResponse(ListPageSchema, raw, label);
       return { results: page.results, nextAfter: page.paging };
     },
@@ -424,7 +435,7 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
       const label = `batch read ${objectType} (POST ${path})`;
       const raw = await request(
         "general",
-        { method: "POST", path, query: { archived: opts.archived ?? false }, body: { inputs: ids.map((id) => ({ id })), properties, propertiesWithHistory: [] } },
+        { method: "POST", path, query: { archived: opts.archived ?? false }, body: { inputs: ids.map((id) => ({ id })), properties, propertiesWithHistory: opts.propertiesWithHistory ?? [] } },
         { label },
       );
       const res = parseResponse(BatchReadResponse, raw, label);
