@@ -291,8 +291,11 @@ $$;
 revoke all on function hubsync._history_object(text) from public;
 
 -- (Re)writes hubspot.<table>_as_of(at) for the type's tracked properties: one row per record that
--- existed at `at`, one text column per tracked property with its value then. Dropped when nothing
--- is tracked.
+-- had a tracked value at `at`, one text column per tracked property with its value then. Dropped
+-- when nothing is tracked. It is one SELECT (names qualified, no SET clause, not SECURITY DEFINER) so
+-- that PostgreSQL inlines it into the caller's query: `where id = ...` then reads that record's
+-- versions through the primary key instead of every record's. A whole type is one scan of its
+-- versions and one hash aggregate.
 create or replace function hubsync._write_as_of(object_type text) returns void
 language plpgsql security definer
 set search_path = pg_catalog, pg_temp
@@ -314,7 +317,6 @@ begin
   execute format($f$
     create function hubspot.%1$I(at timestamptz) returns table (id text, %2$s)
     language sql stable
-    set search_path = pg_catalog, pg_temp
     as $b$
       select h.record_id, %3$s
         from hubspot.%4$I h
@@ -500,6 +502,7 @@ begin
            p.label as pipeline_label,
            h.value as stage_id,
            s.label as stage_label,
+           s.display_order as stage_order,
            h.valid_from as entered_at,
            h.valid_to as exited_at,
            coalesce(h.valid_to, now()) - h.valid_from as time_in_stage,
@@ -507,7 +510,7 @@ begin
            h.updated_by_user_id
       from hubspot.%3$I h
       left join hubspot.%4$I r on r.id = h.record_id
-      left join lateral (select ps.pipeline_id, ps.label from hubspot.pipeline_stages ps
+      left join lateral (select ps.pipeline_id, ps.label, ps.display_order from hubspot.pipeline_stages ps
                           where ps.object_type = %7$L and ps.id = h.value
                           order by ps.pipeline_id = r.properties ->> %6$L desc nulls last, ps.archived
                           limit 1) s on true
@@ -516,7 +519,7 @@ begin
     view_name, id_column, hubsync._history_table(o.table_name), o.table_name, stage_property, pipeline_property, o.object_type);
   execute format('grant select on hubspot.%I to hubspot_reader', view_name);
   execute format('comment on view hubspot.%I is %L', view_name,
-                 format('Each stage a %s was in, from the history of %s (hubsync.track_history): pipeline, stage id and label, '
+                 format('Each stage a %s was in, from the history of %s (hubsync.track_history): pipeline, stage id, label and order, '
                         'entered_at, exited_at (null while current), time_in_stage (until now while current)', o.singular_name, stage_property));
 end
 $$;

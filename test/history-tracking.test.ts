@@ -137,6 +137,25 @@ describe("hubsync.track_history", () => {
     expect(timing[2]).toMatchObject({ stage_id: "presentationscheduled", stage_label: "Presentation Scheduled", pipeline_id: "default" });
     expect(Number(timing[2].ms)).toBe(Date.parse(changes[2]!.at) - Date.parse(changes[1]!.at));
     expect(timing[4].exited_at).toBeNull();
+
+    // the README's funnel query: the median of the two deals that left "qualified to buy"
+    const funnel = (
+      await db.pool.query(
+        `select pipeline_label, stage_label,
+                round((percentile_cont(0.5) within group (order by extract(epoch from time_in_stage)) / 86400)::numeric, 1) as median_days,
+                count(*) as deals,
+                percentile_cont(0.5) within group (order by extract(epoch from time_in_stage)) * 1000 as median_ms
+           from hubspot.deal_stage_history
+          where exited_at is not null
+          group by pipeline_id, pipeline_label, stage_id, stage_label, stage_order
+          order by pipeline_label, stage_order`,
+      )
+    ).rows;
+    const qualified = funnel.find((f) => f.stage_label === "Qualified To Buy");
+    expect(qualified).toMatchObject({ pipeline_label: "Sales Pipeline", deals: "2", median_days: "0.0" });
+    const spent = [Date.parse(early[1]!.at) - Date.parse(early[0]!.at), Date.parse(changes[1]!.at) - Date.parse(changes[0]!.at)];
+    expect(Math.abs(qualified.median_ms - (spent[0]! + spent[1]!) / 2)).toBeLessThan(1);
+    expect(funnel.map((f) => f.stage_label)).toEqual(["Appointment Scheduled", "Qualified To Buy", "Presentation Scheduled", "Decision Maker Bought-In"]);
   });
 
   it("re-reads at most one call per 100 changed records, with three tracked properties", async () => {
