@@ -124,6 +124,10 @@ begin
        where n.id is not null and (x.op <> 'update' or d.new_values <> '{}')
       returning id, record_id)
     select min(id), max(id), count(*), (array_agg(record_id))[1:100] into lo, hi, cnt, ids from logged;
+  elsif src = 'push' then
+    -- the push deletes only a copy the pull made of a record it was creating (hubsync._push_write_back):
+    -- the record lives on in the local row, which takes its id in the same transaction
+    return null;
   else
     with logged as (
       insert into hubsync.changes (object_type, record_id, op, source, old_values, hubspot_updated_at)

@@ -7,6 +7,9 @@ import { pullIncremental } from "../src/core/pull/incremental.ts";
 import { pullArchived } from "../src/core/pull/archived.ts";
 import { reconcile } from "../src/core/pull/reconcile.ts";
 import { prune } from "../src/core/retention.ts";
+import { applyWebhookEvents } from "../src/core/webhooks/apply.ts";
+import { insertBatch } from "../src/core/webhooks/inbox.ts";
+import { event } from "./support/webhooks.ts";
 import { installedDatabase, type TestDatabase } from "./support/database.ts";
 import { connectWorker, quietLog } from "./support/worker.ts";
 import { drained, startPushWorker } from "./support/push.ts";
@@ -22,7 +25,7 @@ beforeAll(async () => {
   db = await installedDatabase("history_changes");
   sim = await startSimulator({ rateLimits: false });
   worker = connectWorker(db.url, sim);
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < 7; i++) {
     ids.push((await sim.control.createRecord("deals", { dealname: `Deal ${i}`, amount: String(100 * i), pipeline: "default", dealstage: "appointmentscheduled" })).id);
   }
   await db.pool.query(`select hubsync.enable_sync('deals', array['dealname', 'amount', 'dealstage', 'pipeline'], true)`);
@@ -119,6 +122,21 @@ describe("hubsync.changes and NOTIFY hubsync_changes", () => {
     expect((await changesOf(ids[3]!)).at(-1)).toMatchObject({ op: "restore", source: "pull" });
   });
 
+  it("a change a webhook announced is logged as from the webhook; a merge as a merge", async () => {
+    notes.length = 0;
+    await sim.control.updateRecord("deals", ids[5]!, { dealname: "Renamed by a webhook" });
+    await insertBatch(db.pool, [event("deal.propertyChange", { objectId: Number(ids[5]), propertyName: "dealname", propertyValue: "Renamed by a webhook" })]);
+    await applyWebhookEvents(worker, { minIntervalMs: 0 });
+    await notified(ids[5]!);
+    expect((await changesOf(ids[5]!)).at(-1)).toMatchObject({ op: "update", source: "webhook", new_values: expect.objectContaining({ dealname: "Renamed by a webhook" }) });
+
+    // deals keep the primary's id: the merged-away deal leaves as a merge, the primary is updated
+    await sim.control.mergeRecords("deals", ids[6]!, ids[0]!);
+    await pullIncremental(worker, "deals");
+    expect((await changesOf(ids[0]!)).at(-1)).toMatchObject({ op: "merge", source: "pull" });
+    expect((await changesOf(ids[6]!)).at(-1)).toMatchObject({ op: "update", new_values: expect.objectContaining({ hs_merged_object_ids: ids[0] }) });
+  });
+
   it("writes that are not the sync's own log nothing, and a rolled-back transaction notifies nothing", async () => {
     notes.length = 0;
     const before = (await db.pool.query(`select count(*)::int as n from hubsync.changes`)).rows[0].n;
@@ -126,7 +144,7 @@ describe("hubsync.changes and NOTIFY hubsync_changes", () => {
     try {
       await c.query("begin");
       await c.query(`select set_config('hubsync.applying', 'on', true)`);
-      await c.query(`update hubspot.deals set properties = properties || '{"dealname":"rolled back"}' where id = $1`, [ids[0]]);
+      await c.query(`update hubspot.deals set properties = properties || '{"dealname":"rolled back"}' where id = $1`, [ids[2]]);
       await c.query("rollback");
     } finally {
       c.release();
@@ -138,11 +156,13 @@ describe("hubsync.changes and NOTIFY hubsync_changes", () => {
 
   it("the hourly prune deletes changes older than the type's keep_changes, and keep_changes refuses nonsense", async () => {
     await db.pool.query(`select hubsync.keep_changes('deals', interval '2 days')`);
-    await db.pool.query(`update hubsync.changes set applied_at = now() - interval '3 days' where record_id = $1`, [ids[0]]);
-    const left = (await db.pool.query(`select count(*)::int as n from hubsync.changes where record_id <> $1`, [ids[0]])).rows[0].n;
+    await db.pool.query(`update hubsync.changes set applied_at = now() - interval '3 days' where record_id = $1`, [ids[1]]);
+    const left = (await db.pool.query(`select count(*)::int as n from hubsync.changes where record_id <> $1`, [ids[1]])).rows[0].n;
+    const old = (await changesOf(ids[1]!)).length;
+    expect(old).toBeGreaterThan(0);
     const result = await prune(db.pool, quietLog);
-    expect(result.deleted.changes).toBe(1);
-    expect(await changesOf(ids[0]!)).toEqual([]);
+    expect(result.deleted.changes).toBe(old);
+    expect(await changesOf(ids[1]!)).toEqual([]);
     expect((await db.pool.query(`select count(*)::int as n from hubsync.changes`)).rows[0].n).toBe(left);
     await expect(db.pool.query(`select hubsync.keep_changes('deals', interval '-1 day')`)).rejects.toThrow(/positive interval/);
   });
