@@ -33,6 +33,7 @@ as $$
            when _job_queue.task in ('hubsync_discover', 'hubsync_backfill', 'hubsync_pull') then 'hubsync:' || _job_queue.object_type
            when _job_queue.task in ('hubsync_backfill_associations', 'hubsync_refresh_associations', 'hubsync_sweep_associations') then 'hubsync:associations'
            when _job_queue.task = 'hubsync_webhook_apply' then 'hubsync:webhooks'
+           when _job_queue.task = 'hubsync_history' then 'hubsync:history'
          end
 $$;
 

@@ -148,9 +148,14 @@ select o.object_type,
        day.daily_limit,
        day.daily_reserve,
        day.daily_quota_projection,
+       hist.properties as history_properties,
+       o.history_calls,
        o.backfill_since
   from hubsync.objects o
   cross join hubsync._daily_quota day
+  left join lateral (select array_agg(hp.property_name || case when hp.backfilled_at is null then ' (reading)' else '' end
+                                      order by hp.property_name) as properties
+                       from hubsync.history_properties hp where hp.object_type = o.object_type) hist on true
   left join hubsync.rate_budget pause on pause.bucket = 'general' and pause.blocked_reason in ('daily', 'auth', 'migration')
   left join (select outbox.object_type,
                     count(*) filter (where outbox.status in ('pending', 'in_flight')) as pending,
@@ -175,6 +180,8 @@ select a.table_name,
        day.daily_limit,
        day.daily_reserve,
        day.daily_quota_projection,
+       null::text[],
+       null::bigint,
        null::timestamptz
   from hubsync.association_status a
   cross join hubsync._daily_quota day
@@ -193,6 +200,8 @@ comment on view hubsync.status is
   'safety net) or ''pull'' (HubSpot sends no webhooks for the type: the minute pull only); then the account''s daily '
   'quota, the same on every row: calls used today (by every app of the account), the daily limit, the reserve hubsync '
   'leaves to the other apps (HUBSYNC_DAILY_RESERVE) and daily_quota_projection (e.g. "at this pace the quota (less '
-  'the reserve) lasts until 17:40 America/New_York"); backfill_since: the backfill horizon (only records modified '
-  'since then were backfilled; null = every record)';
+  'the reserve) lasts until 17:40 America/New_York"); history_properties: the properties whose history is kept '
+  '(hubsync.track_history; "(reading)" while the first read of their history is under way) and history_calls, the '
+  'HubSpot calls made to read it; backfill_since: the backfill horizon (only records modified since then were '
+  'backfilled; null = every record)';
 grant select on hubsync.status to hubsync_admin, hubspot_reader;

@@ -68,6 +68,16 @@ declare
   cutoff timestamptz;
   n integer;
 begin
+  -- the change log: each type's own period (hubsync.objects.keep_changes)
+  if what = 'changes' then
+    delete from hubsync.changes r
+     where r.ctid = any (array(select x.ctid from hubsync.changes x
+                                left join hubsync.objects o on o.object_type = x.object_type
+                               where x.applied_at < now() - coalesce(o.keep_changes, interval '30 days')
+                               limit batch_rows for update of x skip locked));
+    get diagnostics n = row_count;
+    return n;
+  end if;
   days := hubsync.setting(case what
                             when 'runs' then 'retention.runs_detail_days'
                             when 'runs_hourly' then 'retention.runs_days'

@@ -3,7 +3,8 @@
 --
 --   hubspot_reader  the data: select on hubspot.* (default privileges, migration 000001), plus the
 --                   health views hubsync.status, association_status and webhook_status (counts,
---                   times and the last error; what `hubsync status` prints). Nothing else of
+--                   times and the last error; what `hubsync status` prints), and the change log
+--                   hubsync.changes (what changed in that data, once HubSpot has it). Nothing else of
 --                   hubsync: the outbox, conflicts and runs carry local changes not yet in HubSpot
 --                   and operational detail an analyst does not need.
 --   hubspot_writer  a reader that may insert, update and delete in write-back tables (granted per

@@ -22,6 +22,7 @@ import type pg from "pg";
  * | hubsync_pull_archived         | crontab every 5 minutes (each type when src/core/daily-quota.ts says it is due)              | hubsync_pull_archived                  | none                 |
  * | hubsync_reconcile             | crontab daily                                                                                | hubsync_reconcile                      | none                 |
  * | hubsync_prune                 | crontab hourly                                                                               | hubsync_prune                          | none                 |
+ * | hubsync_history               | hubsync.track_history; a transaction that changed records of a type with tracked properties  | hubsync_history:<type>                 | hubsync:history      |
  * | hubsync_publish               | hubsync.publish; a commit to a published table (statement trigger)                           | hubsync_publish:<publication>          | none                 |
  * | hubsync_publish (sweep)       | crontab every minute (queues the publications of views and those whose schedule is due)     | hubsync_publish                        | none                 |
  *
@@ -47,6 +48,7 @@ export const TASKS = {
   hubsync_reconcile: { queue: null },
   hubsync_prune: { queue: null },
   hubsync_publish: { queue: null },
+  hubsync_history: { queue: "hubsync:history" },
 } as const satisfies Record<string, { queue: "object" | `hubsync:${string}` | null; priority?: number }>;
 
 export type TaskName = keyof typeof TASKS;

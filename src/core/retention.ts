@@ -3,7 +3,8 @@ import type { Logger } from "./log.ts";
 
 /**
  * Retention of hubsync's own bookkeeping (sent outbox rows, runs, applied webhook events,
- * conflicts, merges, done refresh requests) after the periods in hubsync.settings. Each batch is one call of
+ * conflicts, merges, done refresh requests) after the periods in hubsync.settings, and of the change
+ * log (hubsync.changes) after each type's hubsync.objects.keep_changes. Each batch is one call of
  * hubsync._prune_batch (sql/70_housekeeping.sql) in its own short transaction, so the sync's
  * inserts and updates never queue behind a long delete; a backlog (a year of runs on a first
  * upgrade) is worked off batch by batch, and a prune that runs out of time leaves the rest for the
@@ -11,7 +12,7 @@ import type { Logger } from "./log.ts";
  */
 
 /** In this order: runs first, so the hourly sums they feed are pruned after them. */
-export const PRUNED = ["runs", "runs_hourly", "outbox", "webhook_events", "conflicts", "merges", "refresh_requests"] as const;
+export const PRUNED = ["runs", "runs_hourly", "outbox", "webhook_events", "conflicts", "merges", "refresh_requests", "changes"] as const;
 export type Pruned = (typeof PRUNED)[number];
 
 export interface PruneResult {

@@ -82,7 +82,7 @@ export interface SimulatorControl extends AssociationControl {
   configure(patch: ConfigPatch): Promise<Record<string, unknown>>;
   createRecord(type: string, properties: Record<string, string | number | boolean | null>, options?: { at?: number }): Promise<ControlRecord>;
   /** An edit "in the HubSpot UI": last-modified moves to `at` (ms) or now. */
-  updateRecord(type: string, id: string, properties: Record<string, string | number | boolean | null>, options?: { at?: number }): Promise<ControlRecord>;
+  updateRecord(type: string, id: string, properties: Record<string, string | number | boolean | null>, options?: { at?: number; userId?: number }): Promise<ControlRecord>;
   /** Many records modified in one millisecond (as a workflow or import does). */
   touchRecords(type: string, ids: string[], atMs: number): Promise<number>;
   archiveRecord(type: string, id: string): Promise<boolean>;
@@ -130,7 +130,7 @@ export function simulatorControl(baseUrl: string): SimulatorControl {
     seed: (options) => must("POST", "/_sim/seed", Loose, { size: options.size, seed: options.seed ?? 1 }),
     configure: (patch) => must("POST", "/_sim/config", Loose, patch),
     createRecord: (type, properties, options = {}) => must("POST", `/_sim/records/${t(type)}`, RecordSchema, { properties, at: options.at }),
-    updateRecord: (type, id, properties, options = {}) => must("PATCH", `/_sim/records/${t(type)}/${t(id)}`, RecordSchema, { properties, at: options.at }),
+    updateRecord: (type, id, properties, options = {}) => must("PATCH", `/_sim/records/${t(type)}/${t(id)}`, RecordSchema, { properties, at: options.at, userId: options.userId }),
     touchRecords: async (type, ids, atMs) => (await must("POST", `/_sim/records/${t(type)}/touch`, z.object({ touched: z.number() }), { ids, at: atMs })).touched,
     archiveRecord: async (type, id) => (await must("POST", `/_sim/records/${t(type)}/${t(id)}/archive`, RecordSchema, {})).archived,
     restoreRecord: async (type, id) => !(await must("POST", `/_sim/records/${t(type)}/${t(id)}/restore`, RecordSchema, {})).archived,

@@ -35,7 +35,7 @@ export interface ControlRecord {
 
 const atSchema = z.number().int().nonnegative().optional();
 const propertiesSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String));
-const writeBody = z.object({ properties: propertiesSchema.default({}), at: atSchema });
+const writeBody = z.object({ properties: propertiesSchema.default({}), at: atSchema, userId: z.number().int().optional() });
 const touchBody = z.object({ ids: z.array(z.union([z.string(), z.number()]).transform(String)), at: z.number().int().nonnegative() });
 const atBody = z.object({ at: atSchema }).default({});
 const mergeBody = z.object({ primaryId: z.union([z.string(), z.number()]).transform(String), mergedId: z.union([z.string(), z.number()]).transform(String), at: atSchema });
@@ -136,7 +136,9 @@ export function controlRoutes(store: Store, runtime: ControlRuntime): Route[] {
         const t = type(req);
         record(t, req.params.id);
         const input = parse(writeBody, req.body);
-        return ok(toControlRecord(store.updateRecord(t, req.params.id!, input.properties, { at: input.at })!));
+        // an edit "made in HubSpot": by a user in the CRM's own screens, as its history shows it
+        const source = { type: "CRM_UI", ...(input.userId !== undefined ? { userId: input.userId } : {}) };
+        return ok(toControlRecord(store.updateRecord(t, req.params.id!, input.properties, { at: input.at, source })!));
       },
     },
     {

@@ -114,15 +114,19 @@ function serialize(ctx: SimContext, type: ObjectTypeDef, r: StoredRecord, proper
   return serializeRecord(ctx.store, type, r, { properties, emptyAs: ctx.config.emptyProperties, propertiesWithHistory });
 }
 
+export const LIST_WITH_HISTORY_LIMIT = 50;
+
 function list(req: SimRequest, ctx: SimContext): SimResponse {
   const type = requireType(ctx.store, req.params.objectType!);
-  const limit = limitParam(req.query.get("limit"), 10, 100, ctx.config.clampLimits);
+  const history = listParam(req.query, "propertiesWithHistory");
+  // HubSpot: asking for history "will reduce the maximum number of objects that can be read by a
+  // single request"; a list page with history holds at most 50.
+  const limit = limitParam(req.query.get("limit"), 10, history?.length ? LIST_WITH_HISTORY_LIMIT : 100, ctx.config.clampLimits);
   const archived = boolParam(req.query, "archived");
   const after = decodeCursor(req.query.get("after"));
   const properties = listParam(req.query, "properties");
   const assoc = listParam(req.query, "associations");
   const { page, more } = ctx.store.pageRecords(type, archived, after, limit);
-  const history = listParam(req.query, "propertiesWithHistory");
   const results = page.map((r) => withAssociations(ctx, type, r, serialize(ctx, type, r, properties, history), assoc));
   const body: Record<string, unknown> = { results };
   const last = page[page.length - 1];

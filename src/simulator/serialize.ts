@@ -13,7 +13,7 @@ export interface SerializeOptions {
   properties: string[] | null | "all";
   emptyAs: "null" | "omit";
   withArchiveFields?: boolean;
-  /** Names whose history to include; the simulator keeps only the current value (one entry). */
+  /** Names whose history to include, newest version first as HubSpot lists them. */
   propertiesWithHistory?: string[] | null;
 }
 
@@ -25,7 +25,15 @@ export interface PublicObject {
   archived: boolean;
   archivedAt?: string;
   url?: string;
-  propertiesWithHistory?: Record<string, Array<{ value: string; timestamp: string; sourceType: string }>>;
+  propertiesWithHistory?: Record<string, PublicVersion[]>;
+}
+
+export interface PublicVersion {
+  value: string;
+  timestamp: string;
+  sourceType: string;
+  sourceId?: string;
+  updatedByUserId?: number;
 }
 
 export function selectProperties(store: Store, type: ObjectTypeDef, values: Readonly<Record<string, string>>, options: SerializeOptions): Record<string, string | null> {
@@ -55,9 +63,17 @@ export function serializeRecord(store: Store, type: ObjectTypeDef, record: Store
   }
   if (options.propertiesWithHistory?.length) {
     out.propertiesWithHistory = {};
+    const history = "history" in record ? record.history : undefined;
     for (const name of options.propertiesWithHistory) {
+      const versions = history?.[name];
       const v = record.properties[name];
-      out.propertiesWithHistory[name] = v === undefined ? [] : [{ value: v, timestamp: new Date(record.updatedAt).toISOString(), sourceType: "API" }];
+      out.propertiesWithHistory[name] = versions
+        ? versions
+            .map(({ at, ...x }) => ({ ...x, timestamp: new Date(at).toISOString() }))
+            .reverse()
+        : v === undefined
+          ? []
+          : [{ value: v, timestamp: new Date(record.createdAt).toISOString(), sourceType: "API" }];
     }
   }
   if (options.withArchiveFields !== false) {

@@ -52,6 +52,8 @@ export class Clock {
 export interface WriteOptions {
   /** Timestamp (ms) to record instead of now: a change "made" at that moment. */
   at?: number;
+  /** Who made the change, as property history shows it (default: an API call). */
+  source?: { type: string; id?: string; userId?: number };
 }
 
 const byId = (a: StoredRecord, b: StoredRecord): number => a.idNum - b.idNum;
@@ -413,12 +415,16 @@ export class Store {
       this.indexRemove(state, state.byModified, record, byModified);
     }
     const changed: string[] = [];
+    const at = options.at ?? this.clock.now();
     for (const [k, v] of Object.entries(changes)) {
-      if ((record.properties[k] ?? "") !== v) changed.push(k);
+      if ((record.properties[k] ?? "") !== v) {
+        changed.push(k);
+        this.noteVersion(record, k, v, at, options.source);
+      }
       if (v === "") delete record.properties[k];
       else record.properties[k] = v;
     }
-    record.updatedAt = options.at ?? this.clock.now();
+    record.updatedAt = at;
     this.stampSystem(type, record, false);
     if (!record.archived) {
       this.indexInsert(state, state.byModified, record, byModified);
@@ -426,6 +432,23 @@ export class Store {
     }
     this.emit("update", { type, record, changed, previousUpdatedAt });
     return record;
+  }
+
+  /** A new version of a property; its first change also keeps the value it had since creation. */
+  private noteVersion(record: StoredRecord, name: string, value: string, at: number, source: WriteOptions["source"]): void {
+    const history = (record.history ??= {});
+    let versions = history[name];
+    if (!versions) {
+      const before = record.properties[name];
+      versions = history[name] = before === undefined ? [] : [{ value: before, at: record.createdAt, sourceType: "API" }];
+    }
+    versions.push({
+      value,
+      at,
+      sourceType: source?.type ?? "API",
+      ...(source?.id !== undefined ? { sourceId: source.id } : {}),
+      ...(source?.userId !== undefined ? { updatedByUserId: source.userId } : {}),
+    });
   }
 
   /** Many records modified in the same millisecond (a workflow or import touching them). */

@@ -80,6 +80,21 @@ export interface StoredRecord {
   updatedAt: number;
   archived: boolean;
   archivedAt: number | null;
+  /**
+   * Every version of each property that changed since the record was created, oldest first (a
+   * property never changed has one version, its value at creation). Kept only once a property
+   * changes, so a million seeded records cost nothing extra.
+   */
+  history?: Record<string, PropertyVersion[]>;
+}
+
+/** One value a property had, as propertiesWithHistory lists it ("" for a cleared value). */
+export interface PropertyVersion {
+  value: string;
+  at: number;
+  sourceType: string;
+  sourceId?: string;
+  updatedByUserId?: number;
 }
 
 /** What search sees of a record: the live record, or a frozen older copy while the index lags. */

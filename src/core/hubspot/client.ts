@@ -130,10 +130,22 @@ export interface HubSpotApi {
   request(bucket: Bucket, request: HubSpotRequest, options?: CallOptions): Promise<unknown>;
   readonly apiVersion: ApiVersion;
   readonly paths: ApiPaths;
-  /** A page of records; `associations` (target type names) embeds each record's associated ids (see EmbeddedAssociations). */
-  listPage(objectType: string, opts: { after?: string | null; limit?: number; properties?: string[]; associations?: string[]; archived?: boolean }): Promise<ListPage>;
+  /**
+   * A page of records; `associations` (target type names) embeds each record's associated ids (see
+   * EmbeddedAssociations); `propertiesWithHistory` adds those properties' versions (HubSpot then
+   * serves smaller pages).
+   */
+  listPage(
+    objectType: string,
+    opts: { after?: string | null; limit?: number; properties?: string[]; associations?: string[]; archived?: boolean; propertiesWithHistory?: string[] },
+  ): Promise<ListPage>;
   /** Full records by id through a POST body (no 414 however many properties); ids HubSpot does not know are returned in `missing`. */
-  batchRead(objectType: string, ids: string[], properties: string[], opts?: { archived?: boolean; idProperty?: string }): Promise<{ results: CrmRecord[]; missing: string[] }>;
+  batchRead(
+    objectType: string,
+    ids: string[],
+    properties: string[],
+    opts?: { archived?: boolean; propertiesWithHistory?: string[]; idProperty?: string },
+  ): Promise<{ results: CrmRecord[]; missing: string[] }>;
   search(objectType: string, request: SearchRequest): Promise<SearchPage>;
   properties(objectType: string): Promise<PropertyDef[]>;
   schemas(): Promise<ObjectSchemaDef[]>;
@@ -417,7 +429,19 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
       const path = paths.objects.list(objectType);
       const label = `list ${objectType} (GET ${path})`;
       const associations = opts.associations?.length ? opts.associations : undefined;
-      const raw = await get("general", path, { limit: opts.limit ?? 100, after: opts.after, properties: opts.properties, associations, archived: opts.archived ?? false }, label);
+      const raw = await get(
+        "general",
+        path,
+        {
+          limit: opts.limit ?? 100,
+          after: opts.after,
+          properties: opts.properties,
+          associations,
+          archived: opts.archived ?? false,
+          ...(opts.propertiesWithHistory?.length ? { propertiesWithHistory: opts.propertiesWithHistory } : {}),
+        },
+        label,
+      );
       const page = parseResponse(ListPageSchema, raw, label);
       if (!associations) return { results: page.results, nextAfter: page.paging };
       const embedded = parseResponse(ListPageAssociations, raw, label).results;
@@ -429,7 +453,12 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
       const label = `batch read ${objectType} (POST ${path})`;
       const raw = await request(
         "general",
-        { method: "POST", path, query: { archived: opts.archived ?? false }, body: { inputs: ids.map((id) => ({ id })), properties, propertiesWithHistory: [], ...(opts.idProperty ? { idProperty: opts.idProperty } : {}) } },
+        {
+          method: "POST",
+          path,
+          query: { archived: opts.archived ?? false },
+          body: { inputs: ids.map((id) => ({ id })), properties, propertiesWithHistory: opts.propertiesWithHistory ?? [], ...(opts.idProperty ? { idProperty: opts.idProperty } : {}) },
+        },
         { label },
       );
       const res = parseResponse(BatchReadResponse, raw, label);

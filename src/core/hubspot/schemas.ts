@@ -20,6 +20,16 @@ const optionalIsoDate = z
   .optional()
   .transform((v, ctx) => (v === null || v === undefined ? undefined : toIso(v, ctx)));
 
+/** One value a property had (propertiesWithHistory); HubSpot lists them newest first. */
+export const PropertyVersion = z.object({
+  value: z.string().nullish().transform((v) => v ?? ""),
+  timestamp: isoDate,
+  sourceType: z.string().nullish(),
+  sourceId: z.string().nullish(),
+  updatedByUserId: z.number().int().nullish(),
+});
+export type PropertyVersion = z.infer<typeof PropertyVersion>;
+
 export const CrmRecord = z.object({
   id: z.string(),
   properties: z.record(z.string(), z.string().nullable().optional()).transform((p) => {
@@ -31,6 +41,7 @@ export const CrmRecord = z.object({
   updatedAt: isoDate,
   archived: z.boolean().optional(),
   archivedAt: optionalIsoDate,
+  propertiesWithHistory: z.record(z.string(), z.array(PropertyVersion)).optional(),
 });
 export type CrmRecord = z.infer<typeof CrmRecord>;
 

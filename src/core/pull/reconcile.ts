@@ -1,4 +1,4 @@
-import { inApplyingTransaction } from "../db/transaction.ts";
+import { inApplyingTransaction, withChangeSource } from "../db/transaction.ts";
 import { nowOf, type SyncContext } from "../context.ts";
 import { asWork, backgroundMayRun, readDailyState } from "../daily-quota.ts";
 import { forEachLiveCrmObject } from "./jobs.ts";
@@ -87,7 +87,7 @@ export class IdList {
 }
 
 export async function reconcile(deps: SyncContext, objectType: string): Promise<RunSummary> {
-  return recordRun(deps, objectType, "reconcile", async () => {
+  return recordRun(deps, objectType, "reconcile", () => withChangeSource("reconcile", async () => {
     const target = await loadTarget(deps, objectType);
     const { rows: clock } = await deps.pool.query<{ now: Date }>(`select now()`);
     const startedAt = clock[0]!.now;
@@ -139,7 +139,7 @@ export async function reconcile(deps: SyncContext, objectType: string): Promise<
     }
     await writeCursor(deps.pool, objectType, "reconcile", { lastRunAt: new Date().toISOString(), live: live.size, removed, added: counts.inserted });
     return { records: removed + counts.inserted + counts.updated, details: { live: live.size, stored, removed, ...counts } };
-  });
+  }));
 }
 
 /**

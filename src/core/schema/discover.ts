@@ -299,6 +299,8 @@ export async function createDataTable(client: pg.PoolClient | pg.Pool, tableName
       _sync_updated_at timestamptz not null default now()
     )`);
   await client.query(`create index if not exists ${quoteIdent(withSuffix(tableName, "_updated_at_idx"))} on ${table} (updated_at)`);
+  // the change log (sql/80_history.sql)
+  await client.query(`select hubsync._ensure_change_triggers($1)`, [tableName]);
   await client.query(`do $$ begin
       if exists (select 1 from pg_roles where rolname = 'hubspot_reader') then
         execute format('grant select on %s to hubspot_reader', '${table.replace(/'/g, "''")}');

@@ -1,4 +1,5 @@
 import { refreshAssociationsFor } from "../associations/refresh.ts";
+import { withChangeSource } from "../db/transaction.ts";
 import { PausedError } from "../hubspot/errors.ts";
 import { readByIds } from "../pull/by-id.ts";
 import type { SyncContext } from "../context.ts";
@@ -90,7 +91,7 @@ async function applyClaimed(deps: SyncContext, rows: ClaimedRow[], totals: Apply
   const failures = new Map<string, string>();
   for (const [objectType, w] of work) {
     try {
-      await applyType(deps, objectType, w, totals);
+      await withChangeSource("webhook", () => applyType(deps, objectType, w, totals));
     } catch (err) {
       if (err instanceof PausedError && err.reason !== "scopes") {
         // The portal is paused (daily quota, refused token): nothing was wrong with these events.
