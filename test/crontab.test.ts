@@ -39,6 +39,7 @@ describe("the crontab file", () => {
       reconcile: { task: "hubsync_reconcile", fires: [{ hour: 3, min: 17 }] },
       push_sweep: { task: "hubsync_push", fires: every(1) },
       prune: { task: "hubsync_prune", fires: Array.from({ length: 24 }, (_, hour) => ({ hour, min: 41 })) },
+      sweep_lists: { task: "hubsync_sweep_lists", fires: Array.from({ length: 24 }, (_, hour) => ({ hour, min: 23 })), queueName: "hubsync:lists" },
     };
     expect(crontab.items.map((i) => i.identifier).sort()).toEqual(Object.keys(expected).sort());
     for (const item of crontab.items) {

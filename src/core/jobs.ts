@@ -21,10 +21,12 @@ import type pg from "pg";
  * | hubsync_pull_archived         | crontab every 5 minutes (each type when src/core/daily-quota.ts says it is due)              | hubsync_pull_archived                  | none                 |
  * | hubsync_reconcile             | crontab daily                                                                                | hubsync_reconcile                      | none                 |
  * | hubsync_prune                 | crontab hourly                                                                               | hubsync_prune                          | none                 |
+ * | hubsync_sweep_lists           | crontab hourly (when lists are enabled and live)                                             | hubsync_sweep_lists                    | hubsync:lists        |
  *
  * The pulls of one type share its queue, so a backfill and a pull never overlap; association jobs
  * share one queue, so two of them never write the same pair table at once; webhook applies run one
- * at a time, so an older read never lands after a newer delete.
+ * at a time, so an older read never lands after a newer delete. The sweep of lists shares the queue of
+ * the lists' own pulls, so the two never write the membership table at once.
  *
  * SQL queues through hubsync._enqueue (sql/05_jobs.sql), which spells the same keys and queues;
  * the crontab file spells them for its entries. test/jobs.test.ts checks all three agree.
@@ -42,6 +44,7 @@ export const TASKS = {
   hubsync_pull_archived: { queue: null },
   hubsync_reconcile: { queue: null },
   hubsync_prune: { queue: null },
+  hubsync_sweep_lists: { queue: "hubsync:lists" },
 } as const satisfies Record<string, { queue: "object" | `hubsync:${string}` | null }>;
 
 export type TaskName = keyof typeof TASKS;

@@ -33,6 +33,8 @@ import { findMergedAway, mayBeMerged, type MergedAway } from "./merged.ts";
 import { MissingScopesError, PausedError } from "../hubspot/errors.ts";
 import { finishRun, startRun } from "../runs.ts";
 import { findObject, type ObjectRow } from "../schema/objects.ts";
+import { LISTS } from "../lists/pull.ts";
+import { runListPush } from "../lists/push.ts";
 
 export interface PushOptions {
   /** Wait until the newest queued change is this old before sending, so a burst goes in one batch. */
@@ -79,6 +81,8 @@ export async function runPush(ctx: SyncContext, objectType: string, options: Pus
   // concurrent pushes can never hold a pool's connections while waiting for more.
   const conn = options.conn ?? (await ctx.pool.connect());
   try {
+    // list memberships have a push of their own (src/core/lists/push.ts)
+    if (objectType === LISTS) return await inPushLane(() => runListPush(ctx, conn));
     return await inPushLane(() => runPushOn(conn, ctx, objectType, options));
   } finally {
     if (!options.conn) conn.release();

@@ -1,0 +1,193 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Client } from "@hubspot/api-client";
+import type { RunningWorker } from "../src/core/worker/runner.ts";
+import { installedDatabase, type TestDatabase } from "./support/database.ts";
+import { testSimulator, type TestSimulator } from "./support/simulator.ts";
+import { startTestWorker } from "./support/worker.ts";
+
+/**
+ * Lists end to end: the real worker, PostgreSQL and @hubspot/api-client against the simulator's
+ * Lists API. `hubsync.enable_sync('lists', write_back => true)` fills hubspot.lists and
+ * hubspot.list_memberships; members added or removed in HubSpot arrive with the next pull, members
+ * inserted or deleted in SQL reach the MANUAL list through the outbox (once, and not echoed back),
+ * a DYNAMIC list's members follow its filter, refusals are visible (at once in SQL for a DYNAMIC
+ * list, as an outbox rejection for an id HubSpot lacks), and a membership call that meets 5xx and
+ * lost answers is sent again without duplicating anything.
+ */
+
+let db: TestDatabase;
+let sim: TestSimulator;
+let hubspot: Client;
+let worker: RunningWorker;
+const V = "/crm/lists/2026-09";
+let manual: string;
+let dynamic: string;
+const contacts: Record<string, string> = {};
+
+async function api<T = any>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await hubspot.apiRequest({ method, path, ...(body === undefined ? {} : { body }) });
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+async function rows<T = Record<string, any>>(sql: string, params: unknown[] = []): Promise<T[]> {
+  return (await db.pool.query(sql, params)).rows as T[];
+}
+
+/** Polls until `check` holds (generous limit: the machine is shared). */
+async function until(what: string, check: () => Promise<boolean>, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** One pull of lists now, through the worker's own job (as the minute cron queues it). */
+async function pullNow(): Promise<void> {
+  const before = (await rows<{ n: number }>(`select count(*)::int as n from hubsync.runs where object_type = 'lists' and kind = 'incremental' and status <> 'running'`))[0]!.n;
+  await db.pool.query(`select hubsync._enqueue('hubsync_pull', 'lists')`);
+  await until("a pull of lists", async () => (await rows<{ n: number }>(`select count(*)::int as n from hubsync.runs where object_type = 'lists' and kind = 'incremental' and status <> 'running'`))[0]!.n > before);
+}
+
+const members = async (listId: string) => (await rows<{ record_id: string }>(`select record_id from hubspot.list_memberships where list_id = $1 order by record_id::bigint`, [listId])).map((r) => r.record_id);
+const inHubSpot = (listId: string) => [...sim.lists.get(listId)!.members.keys()].sort((a, b) => Number(a) - Number(b));
+
+const leadFilter = {
+  filterBranchType: "OR",
+  filterBranchOperator: "OR",
+  filters: [],
+  filterBranches: [{
+    filterBranchType: "AND",
+    filterBranchOperator: "AND",
+    filterBranches: [],
+    filters: [{ filterType: "PROPERTY", property: "lifecyclestage", operation: { operationType: "ENUMERATION", operator: "IS_ANY_OF", values: ["lead"], includeObjectsWithNoValueSet: false } }],
+  }],
+};
+
+beforeAll(async () => {
+  db = await installedDatabase("lists");
+  sim = await testSimulator();
+  hubspot = sim.client();
+  for (const [name, stage] of [["ann", "lead"], ["bob", "customer"], ["cat", "lead"], ["dan", "customer"], ["eve", "customer"]] as const) {
+    contacts[name] = (await hubspot.crm.contacts.basicApi.create({ properties: { email: `${name}@lists.test`, lifecyclestage: stage }, associations: [] })).id;
+  }
+  manual = (await api("POST", V, { name: "Newsletter", objectTypeId: "0-1", processingType: "MANUAL" })).list.listId;
+  dynamic = (await api("POST", V, { name: "Leads", objectTypeId: "0-1", processingType: "DYNAMIC", filterBranch: leadFilter })).list.listId;
+  await api("PUT", `${V}/${manual}/memberships/add`, [contacts.ann, contacts.bob]);
+  worker = await startTestWorker(db.url, sim);
+  await db.pool.query(`select hubsync.enable_sync('lists', write_back => true)`);
+  await until("lists live", async () => (await rows(`select from hubsync.objects where object_type = 'lists' and phase = 'live'`)).length === 1);
+}, 120_000);
+
+afterAll(async () => {
+  await worker?.stop();
+  await sim?.close();
+  await db?.drop();
+});
+
+describe("lists", () => {
+  it("backfills the lists and their members, and shows lists in hubsync.status", async () => {
+    const lists = await rows(`select list_id, name, object_type_id, object_type, processing_type, size, filters from hubspot.lists order by list_id::int`);
+    expect(lists.map((l) => [l.name, l.object_type, l.processing_type, Number(l.size)])).toEqual([
+      ["Newsletter", "contacts", "MANUAL", 2],
+      ["Leads", "contacts", "DYNAMIC", 2],
+    ]);
+    expect(lists[1]!.filters).toMatchObject({ filterBranchType: "OR" });
+    expect(await members(manual)).toEqual([contacts.ann, contacts.bob].sort((a, b) => Number(a) - Number(b)));
+    expect(await members(dynamic)).toEqual(inHubSpot(dynamic));
+    const [status] = await rows(`select phase, rows, write_back from hubsync.status where object_type = 'lists'`);
+    expect(status).toMatchObject({ phase: "live", write_back: true });
+    expect(Number(status!.rows)).toBe(2);
+  });
+
+  it("sends a member inserted in SQL to the MANUAL list once, and does not echo it back", async () => {
+    await db.pool.query(`insert into hubspot.list_memberships (list_id, record_id) values ($1, $2)`, [manual, contacts.cat]);
+    await until("cat in the HubSpot list", async () => inHubSpot(manual).includes(contacts.cat!));
+    await until("the outbox row sent", async () => (await rows(`select from hubsync.outbox where object_type = 'lists' and status = 'sent'`)).length === 1);
+    await pullNow();
+    await pullNow();
+    const outbox = await rows(`select op, status, record_id, changes from hubsync.outbox where object_type = 'lists'`);
+    expect(outbox).toEqual([{ op: "list_add", status: "sent", record_id: contacts.cat, changes: { listId: manual, recordId: contacts.cat } }]);
+    expect(await members(manual)).toEqual(inHubSpot(manual));
+  });
+
+  it("brings a member added in HubSpot, and a removal made in HubSpot", async () => {
+    await api("PUT", `${V}/${manual}/memberships/add`, [contacts.dan]);
+    await pullNow();
+    expect(await members(manual)).toContain(contacts.dan);
+    const [joined] = await rows<{ added_at: Date }>(`select added_at from hubspot.list_memberships where list_id = $1 and record_id = $2`, [manual, contacts.dan]);
+    expect(joined!.added_at.getTime()).toBe(sim.lists.get(manual)!.members.get(contacts.dan!));
+
+    await api("PUT", `${V}/${manual}/memberships/remove`, [contacts.ann]);
+    await pullNow();
+    expect(await members(manual)).not.toContain(contacts.ann);
+    expect(await members(manual)).toEqual(inHubSpot(manual));
+  });
+
+  it("sends a removal made in SQL", async () => {
+    await db.pool.query(`delete from hubspot.list_memberships where list_id = $1 and record_id = $2`, [manual, contacts.bob]);
+    await until("bob out of the HubSpot list", async () => !inHubSpot(manual).includes(contacts.bob!));
+    await pullNow();
+    expect(await members(manual)).toEqual(inHubSpot(manual));
+    expect(await members(manual)).not.toContain(contacts.bob);
+  });
+
+  it("keeps a DYNAMIC list's members equal to its filter as records change in HubSpot", async () => {
+    await hubspot.crm.contacts.basicApi.update(contacts.eve!, { properties: { lifecyclestage: "lead" } });
+    await hubspot.crm.contacts.basicApi.update(contacts.ann!, { properties: { lifecyclestage: "customer" } });
+    await pullNow();
+    expect(await members(dynamic)).toContain(contacts.eve);
+    expect(await members(dynamic)).not.toContain(contacts.ann);
+    expect(await members(dynamic)).toEqual(inHubSpot(dynamic));
+    expect(Number((await rows(`select size from hubspot.lists where list_id = $1`, [dynamic]))[0]!.size)).toBe(inHubSpot(dynamic).length);
+  });
+
+  it("refuses an edit of a DYNAMIC list in SQL, and keeps HubSpot's refusal of an unknown record visible", async () => {
+    await expect(db.pool.query(`insert into hubspot.list_memberships (list_id, record_id) values ($1, $2)`, [dynamic, contacts.bob])).rejects.toThrow(/DYNAMIC/);
+    await expect(db.pool.query(`delete from hubspot.list_memberships where list_id = $1`, [dynamic])).rejects.toThrow(/DYNAMIC/);
+    expect(await members(dynamic)).toEqual(inHubSpot(dynamic));
+
+    await db.pool.query(`insert into hubspot.list_memberships (list_id, record_id) values ($1, '987654321')`, [manual]);
+    await until("the rejection", async () => (await rows(`select from hubsync.list_rejections`)).length === 1);
+    const [rejected] = await rows(`select list_id, list_name, record_id, change, error_category, error_message from hubsync.list_rejections`);
+    expect(rejected).toMatchObject({ list_id: manual, list_name: "Newsletter", record_id: "987654321", change: "add", error_category: "OBJECT_NOT_FOUND" });
+    expect(rejected!.error_message).toMatch(/987654321/);
+    const [status] = await rows(`select rejected from hubsync.status where object_type = 'lists'`);
+    expect(Number(status!.rejected)).toBe(1);
+    // the sweep settles the local row HubSpot never took
+    await db.pool.query(`select hubsync._enqueue('hubsync_sweep_lists')`);
+    await until("the sweep", async () => (await rows(`select from hubsync.runs where object_type = 'lists' and kind = 'sweep' and status = 'ok'`)).length >= 1);
+    expect(await members(manual)).toEqual(inHubSpot(manual));
+  });
+
+  it("sends a membership again after 5xx and lost answers, without adding anything twice", async () => {
+    await sim.control.configure({ faults: { serverErrorRate: 0.5, lostResponseRate: 0.5, faultPath: "/memberships/add-and-remove", statuses: [502, 503], seed: 7 } });
+    const since = Date.now();
+    try {
+      await db.pool.query(`insert into hubspot.list_memberships (list_id, record_id) values ($1, $2), ($1, $3)`, [manual, contacts.bob, contacts.eve]);
+      await until("a few failed tries", async () => (await sim.control.requests({ since })).filter((r: any) => r.path.includes(`/${manual}/memberships/add-and-remove`)).length >= 3);
+    } finally {
+      await sim.control.configure({ faults: { serverErrorRate: 0, lostResponseRate: 0 } });
+    }
+    await until("both members in HubSpot", async () => inHubSpot(manual).includes(contacts.bob!) && inHubSpot(manual).includes(contacts.eve!), 60_000);
+    await until("both outbox rows sent", async () => (await rows(`select from hubsync.outbox where object_type = 'lists' and op = 'list_add' and record_id = any ($1) and status = 'sent'`, [[contacts.bob, contacts.eve]])).length === 2, 60_000);
+    const sent = await rows(`select record_id, attempts from hubsync.outbox where object_type = 'lists' and op = 'list_add' and record_id = any ($1)`, [[contacts.bob, contacts.eve]]);
+    expect(sent).toHaveLength(2);
+    await pullNow();
+    expect(await members(manual)).toEqual(inHubSpot(manual));
+    // one member each, however often the call went out
+    expect(inHubSpot(manual).filter((id) => id === contacts.bob)).toHaveLength(1);
+  });
+
+  it("marks a list deleted in HubSpot and drops its members", async () => {
+    await api("DELETE", `${V}/${manual}`);
+    await pullNow();
+    const [l] = await rows(`select deleted_at from hubspot.lists where list_id = $1`, [manual]);
+    expect(l!.deleted_at).not.toBeNull();
+    expect(await members(manual)).toEqual([]);
+    await expect(db.pool.query(`insert into hubspot.list_memberships (list_id, record_id) values ($1, $2)`, [manual, contacts.ann])).rejects.toThrow(/deleted/);
+  });
+});
