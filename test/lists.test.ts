@@ -103,8 +103,24 @@ describe("lists", () => {
     expect(Number(status!.rows)).toBe(2);
   });
 
-  it("sends a member inserted in SQL to the MANUAL list once, and does not echo it back", async () => {
-    await db.pool.query(`insert into hubspot.list_memberships (list_id, record_id) values ($1, $2)`, [manual, contacts.cat]);
+  it("costs one call per pull when nothing changed", async () => {
+    await pullNow();
+    const since = Date.now();
+    await pullNow();
+    const calls = (await sim.control.requests({ since })).filter((r) => r.path.startsWith("/crm/lists"));
+    expect(calls.map((r) => `${r.method} ${r.path.split("?")[0]}`)).toEqual([`POST ${V}/all`]);
+  });
+
+  it("sends a member inserted in SQL (by hubspot_writer) to the MANUAL list once, and does not echo it back", async () => {
+    const c = await db.pool.connect();
+    try {
+      await c.query("begin");
+      await c.query("set local role hubspot_writer");
+      await c.query(`insert into hubspot.list_memberships (list_id, record_id) values ($1, $2)`, [manual, contacts.cat]);
+      await c.query("commit");
+    } finally {
+      c.release();
+    }
     await until("cat in the HubSpot list", async () => inHubSpot(manual).includes(contacts.cat!));
     await until("the outbox row sent", async () => (await rows(`select from hubsync.outbox where object_type = 'lists' and status = 'sent'`)).length === 1);
     await pullNow();
@@ -180,6 +196,31 @@ describe("lists", () => {
     expect(await members(manual)).toEqual(inHubSpot(manual));
     // one member each, however often the call went out
     expect(inHubSpot(manual).filter((id) => id === contacts.bob)).toHaveLength(1);
+  });
+
+  it("never lets a pull undo a local change still waiting to be sent", async () => {
+    const pending = (await api("POST", V, { name: "Pending", objectTypeId: "0-1", processingType: "MANUAL" })).list.listId;
+    await api("PUT", `${V}/${pending}/memberships/add`, [contacts.ann]);
+    await pullNow();
+    expect(await members(pending)).toEqual([contacts.ann]);
+    await sim.control.configure({ faults: { serverErrorRate: 1, faultPath: `/${pending}/memberships/add-and-remove`, statuses: [503] } });
+    try {
+      await db.pool.query(`insert into hubspot.list_memberships (list_id, record_id) values ($1, $2)`, [pending, contacts.dan]);
+      await db.pool.query(`delete from hubspot.list_memberships where list_id = $1 and record_id = $2`, [pending, contacts.ann]);
+      await until("the push to have failed once", async () =>
+        (await rows(`select from hubsync.outbox where changes ->> 'listId' = $1 and status = 'pending' and attempts >= 1`, [pending])).length === 2);
+      await db.pool.query(`select hubsync._enqueue('hubsync_sweep_lists')`);
+      const sweeps = (await rows(`select from hubsync.runs where object_type = 'lists' and kind = 'sweep' and status = 'ok'`)).length;
+      await until("the sweep", async () => (await rows(`select from hubsync.runs where object_type = 'lists' and kind = 'sweep' and status = 'ok'`)).length > sweeps);
+      await pullNow();
+      expect(await members(pending)).toEqual([contacts.dan]);
+      expect(inHubSpot(pending)).toEqual([contacts.ann]);
+    } finally {
+      await sim.control.configure({ faults: { serverErrorRate: 0 } });
+    }
+    await until("the changes in HubSpot", async () => inHubSpot(pending).join() === contacts.dan, 60_000);
+    await pullNow();
+    expect(await members(pending)).toEqual([contacts.dan]);
   });
 
   it("marks a list deleted in HubSpot and drops its members", async () => {
