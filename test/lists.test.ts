@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "@hubspot/api-client";
 import type { RunningWorker } from "../src/core/worker/runner.ts";
 import { installedDatabase, type TestDatabase } from "./support/database.ts";
+import { propertyFilter } from "./support/lists.ts";
 import { testSimulator, type TestSimulator } from "./support/simulator.ts";
 import { startTestWorker } from "./support/worker.ts";
 
@@ -55,17 +56,7 @@ async function pullNow(): Promise<void> {
 const members = async (listId: string) => (await rows<{ record_id: string }>(`select record_id from hubspot.list_memberships where list_id = $1 order by record_id::bigint`, [listId])).map((r) => r.record_id);
 const inHubSpot = (listId: string) => [...sim.lists.get(listId)!.members.keys()].sort((a, b) => Number(a) - Number(b));
 
-const leadFilter = {
-  filterBranchType: "OR",
-  filterBranchOperator: "OR",
-  filters: [],
-  filterBranches: [{
-    filterBranchType: "AND",
-    filterBranchOperator: "AND",
-    filterBranches: [],
-    filters: [{ filterType: "PROPERTY", property: "lifecyclestage", operation: { operationType: "ENUMERATION", operator: "IS_ANY_OF", values: ["lead"], includeObjectsWithNoValueSet: false } }],
-  }],
-};
+const leadFilter = propertyFilter("lifecyclestage", { operationType: "ENUMERATION", operator: "IS_ANY_OF", values: ["lead"] });
 
 beforeAll(async () => {
   db = await installedDatabase("lists");

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { z } from "zod";
 import { ErrorBody } from "./openapi/common.ts";
 import * as L from "./openapi/lists.ts";
+import { propertyFilter } from "./support/lists.ts";
 import { testSimulator, type TestSimulator } from "./support/simulator.ts";
 
 /**
@@ -46,17 +47,7 @@ async function contact(email: string, props: Record<string, string> = {}): Promi
   return c.id;
 }
 
-const eqFilter = (property: string, value: string) => ({
-  filterBranchType: "OR",
-  filterBranchOperator: "OR",
-  filters: [],
-  filterBranches: [{
-    filterBranchType: "AND",
-    filterBranchOperator: "AND",
-    filterBranches: [],
-    filters: [{ filterType: "PROPERTY", property, operation: { operationType: "STRING", operator: "IS_EQUAL_TO", value, includeObjectsWithNoValueSet: false } }],
-  }],
-});
+const eqFilter = (property: string, value: string) => propertyFilter(property, { operationType: "STRING", operator: "IS_EQUAL_TO", value });
 
 describe("lists", () => {
   it("creates, reads, finds by name, searches and pages every list in id order", async () => {

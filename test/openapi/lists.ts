@@ -25,21 +25,9 @@ export const PublicObjectList = z.strictObject({
   membershipSettings: z.unknown().optional(),
 });
 
-/** PublicObjectListSearchResult: like the list without size and filters, plus additionalProperties (required). */
-export const PublicObjectListSearchResult = z.strictObject({
-  listId: z.string(),
-  listVersion: int32,
-  name: z.string(),
-  objectTypeId: z.string(),
-  processingStatus: z.string(),
-  processingType: z.string(),
+/** PublicObjectListSearchResult: like the list without size, filters and settings, plus additionalProperties (required). */
+export const PublicObjectListSearchResult = PublicObjectList.omit({ size: true, filterBranch: true, listPermissions: true, membershipSettings: true }).extend({
   additionalProperties: z.record(z.string(), z.string()),
-  createdAt: dateTime.optional(),
-  createdById: z.string().optional(),
-  updatedAt: dateTime.optional(),
-  updatedById: z.string().optional(),
-  filtersUpdatedAt: dateTime.optional(),
-  deletedAt: dateTime.optional(),
 });
 
 export const ListCreateResponse = z.strictObject({ list: PublicObjectList });
