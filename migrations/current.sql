@@ -31,3 +31,23 @@ begin
   end loop;
 end
 $$;
+
+-- Lists kept equal to a query (hubsync.publish_list, sql/80_lists.sql): one row per publication.
+create table if not exists hubsync.list_publications (
+  name text primary key,
+  source text not null,
+  list_name text not null,
+  object_type text not null,
+  key_column text not null,
+  list_id text,
+  last_run_at timestamptz,
+  last_added integer,
+  last_removed integer,
+  last_unmatched integer,
+  last_error text,
+  last_error_at timestamptz,
+  created_at timestamptz not null default now()
+);
+comment on table hubsync.list_publications is
+  'HubSpot MANUAL lists kept equal to a table''s or view''s rows (hubsync.publish_list): the source, the list and its id '
+  'once known, which column names the records, and the last run''s additions, removals, unmatched rows and error';

@@ -161,3 +161,140 @@ comment on view hubsync.list_rejections is
   'List membership changes (INSERT or DELETE on hubspot.list_memberships) HubSpot refused, with its reason '
   '(e.g. a record id HubSpot does not have); hubsync.retry_rejected(''lists'') sends them again';
 grant select on hubsync.list_rejections to hubsync_admin;
+
+-- Lists kept equal to a query (reverse ETL into a list). hubsync.publish_list records the
+-- publication; at each pull of lists (every minute, and at once after publish_list) the worker
+-- creates the MANUAL list in HubSpot if it has no list of that name, then hubsync._publish_list_run
+-- makes the list's rows in hubspot.list_memberships equal to the source's: the INSERTs and DELETEs
+-- go through the write-back trigger above, so they reach HubSpot as the same batched membership
+-- calls as any local edit, and an unchanged source costs no call at all.
+
+-- How a source's rows name records: a HubSpot id column (hs_object_id, record_id or id), else an
+-- email (contacts) or domain (companies) looked up in the synced table. key_expr reads row `s`.
+create or replace function hubsync._publish_list_key(source regclass, object_type text, out key_column text, out key_expr text)
+language plpgsql stable security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  cols text[];
+  tbl text;
+begin
+  select array_agg(a.attname::text) into cols from pg_catalog.pg_attribute a
+   where a.attrelid = _publish_list_key.source and a.attnum > 0 and not a.attisdropped;
+  key_column := (select c from unnest(array['hs_object_id', 'record_id', 'id']) c where c = any (cols) limit 1);
+  if key_column is not null then
+    key_expr := format('nullif(s.%I::text, %L)', key_column, '');
+    return;
+  end if;
+  select o.table_name into tbl from hubsync.objects o where o.object_type = _publish_list_key.object_type and o.table_name is not null;
+  if _publish_list_key.object_type = 'contacts' and 'email' = any (cols) and tbl is not null then
+    key_column := 'email';
+    key_expr := format('(select t.id from hubspot.%I t where lower(t.email) = lower(s.email::text) and t.id is not null limit 1)', tbl);
+    return;
+  end if;
+  if _publish_list_key.object_type = 'companies' and 'domain' = any (cols) and tbl is not null then
+    key_column := 'domain';
+    key_expr := format('(select t.id from hubspot.%I t where lower(t.domain) = lower(s.domain::text) and t.id is not null limit 1)', tbl);
+    return;
+  end if;
+  raise exception using errcode = '22023',
+    message = format('hubsync: %s has no column that names %s records', _publish_list_key.source, _publish_list_key.object_type),
+    hint = 'Give the source a column hs_object_id, record_id or id holding HubSpot record ids; or, with contacts or companies synced, '
+           'an email (contacts) or domain (companies) column, matched against hubspot.contacts / hubspot.companies.';
+end
+$$;
+revoke all on function hubsync._publish_list_key(regclass, text) from public;
+
+create or replace function hubsync.publish_list(name text, source regclass, list_name text, object_type text) returns text
+language plpgsql security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  k record;
+  prev hubsync.list_publications;
+begin
+  if coalesce(btrim(publish_list.name), '') = '' or coalesce(btrim(publish_list.list_name), '') = '' or publish_list.source is null then
+    raise exception using errcode = '22023', message = 'hubsync: name, source and list_name are required',
+      hint = 'e.g. select hubsync.publish_list(''vip'', ''analytics.vip_contacts'', ''VIP customers'', ''contacts'');';
+  end if;
+  if hubsync._object_kind(publish_list.object_type) <> 'crm' then
+    raise exception using errcode = '22023', message = format('hubsync: lists hold CRM records, not %s', publish_list.object_type),
+      hint = 'Pass the object type of the list''s records, e.g. ''contacts'' or ''companies''.';
+  end if;
+  if not exists (select from hubsync.objects o where o.object_type = 'lists' and o.enabled and o.write_back) then
+    raise exception using errcode = '55000', message = 'hubsync: a published list is kept through lists'' write-back, which is off',
+      hint = 'Turn it on first: select hubsync.enable_sync(''lists'', write_back => true);';
+  end if;
+  k := hubsync._publish_list_key(publish_list.source, publish_list.object_type);
+  select * into prev from hubsync.list_publications p where p.name = publish_list.name;
+  insert into hubsync.list_publications as p (name, source, list_name, object_type, key_column)
+  values (publish_list.name, publish_list.source::text, publish_list.list_name, publish_list.object_type, k.key_column)
+  on conflict on constraint list_publications_pkey do update
+     set source = excluded.source, key_column = excluded.key_column, list_name = excluded.list_name, object_type = excluded.object_type,
+         list_id = case when (p.list_name, p.object_type) = (excluded.list_name, excluded.object_type) then p.list_id end,
+         last_error = null, last_error_at = null;
+  perform hubsync._enqueue('hubsync_pull', 'lists');
+  return format('%s: list "%s" (%s) kept equal to %s, records named by its column %s; the first run is queued',
+                publish_list.name, publish_list.list_name, publish_list.object_type, publish_list.source, k.key_column);
+end
+$$;
+revoke all on function hubsync.publish_list(text, regclass, text, text) from public;
+grant execute on function hubsync.publish_list(text, regclass, text, text) to hubsync_admin;
+comment on function hubsync.publish_list(text, regclass, text, text) is
+  'Keeps a HubSpot MANUAL list equal to a table''s or view''s rows, under a name of your choice: the list (list_name, '
+  'records of object_type) is created in HubSpot if it does not exist, then at every pull of lists (each minute) records '
+  'that entered the source are added and records that left it removed, through the same batched membership calls as '
+  'write-back. Rows name records by a column hs_object_id, record_id or id, or email (contacts) / domain (companies). '
+  'Needs hubsync.enable_sync(''lists'', write_back => true). See hubsync.list_publications';
+
+create or replace function hubsync.unpublish_list(name text) returns text
+language plpgsql security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  delete from hubsync.list_publications p where p.name = unpublish_list.name;
+  if not found then
+    raise exception using errcode = '22023', message = format('hubsync: there is no list publication %L', unpublish_list.name),
+      hint = 'select name from hubsync.list_publications;';
+  end if;
+  return format('%s: no longer kept; the list and its members stay as they are', unpublish_list.name);
+end
+$$;
+revoke all on function hubsync.unpublish_list(text) from public;
+grant execute on function hubsync.unpublish_list(text) to hubsync_admin;
+comment on function hubsync.unpublish_list(text) is
+  'Stops keeping a published list equal to its source (hubsync.publish_list); the list and its members stay in HubSpot';
+
+-- One run of a publication whose list is known: the source's records in, the others out, as local
+-- changes (the write-back trigger queues them). Returns {added, removed, unmatched}.
+create or replace function hubsync._publish_list_run(name text) returns jsonb
+language plpgsql security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  p hubsync.list_publications;
+  k record;
+  added integer;
+  removed integer;
+  unmatched integer;
+begin
+  select * into p from hubsync.list_publications lp where lp.name = _publish_list_run.name;
+  if not found or p.list_id is null then return null; end if;
+  k := hubsync._publish_list_key(p.source::regclass, p.object_type);
+  execute format('insert into hubspot.list_memberships (list_id, record_id)
+                  select distinct $1, w.record_id from (select %s as record_id from %s s) w where w.record_id is not null
+                  on conflict (list_id, record_id) do nothing', k.key_expr, p.source)
+    using p.list_id;
+  get diagnostics added = row_count;
+  execute format('delete from hubspot.list_memberships m where m.list_id = $1
+                    and not exists (select from (select %s as record_id from %s s) w where w.record_id = m.record_id)', k.key_expr, p.source)
+    using p.list_id;
+  get diagnostics removed = row_count;
+  execute format('select count(*) from %s s where %s is null', p.source, k.key_expr) into unmatched;
+  update hubsync.list_publications lp
+     set last_run_at = now(), last_added = added, last_removed = removed, last_unmatched = unmatched, last_error = null, last_error_at = null
+   where lp.name = p.name;
+  return jsonb_build_object('added', added, 'removed', removed, 'unmatched', unmatched);
+end
+$$;
+revoke all on function hubsync._publish_list_run(text) from public;

@@ -54,7 +54,8 @@ async function pullNow(): Promise<void> {
 }
 
 const members = async (listId: string) => (await rows<{ record_id: string }>(`select record_id from hubspot.list_memberships where list_id = $1 order by record_id::bigint`, [listId])).map((r) => r.record_id);
-const inHubSpot = (listId: string) => [...sim.lists.get(listId)!.members.keys()].sort((a, b) => Number(a) - Number(b));
+const inHubSpotOf = (list: { members: Map<string, number> } | undefined) => [...(list?.members.keys() ?? [])].sort((a, b) => Number(a) - Number(b));
+const inHubSpot = (listId: string) => inHubSpotOf(sim.lists.get(listId));
 
 const leadFilter = propertyFilter("lifecyclestage", { operationType: "ENUMERATION", operator: "IS_ANY_OF", values: ["lead"] });
 
@@ -212,6 +213,39 @@ describe("lists", () => {
     await until("the changes in HubSpot", async () => inHubSpot(pending).join() === contacts.dan, 60_000);
     await pullNow();
     expect(await members(pending)).toEqual([contacts.dan]);
+  });
+
+  it("keeps a MANUAL list equal to a view's rows as rows enter and leave it (hubsync.publish_list)", async () => {
+    await db.pool.query(`create table vip_source (record_id text, tier text)`);
+    await db.pool.query(`create view vip as select record_id from vip_source where tier = 'gold'`);
+    await db.pool.query(`insert into vip_source values ($1, 'gold'), ($2, 'gold'), ($3, 'silver')`, [contacts.ann, contacts.cat, contacts.dan]);
+    const said = (await rows(`select hubsync.publish_list('vip', 'vip', 'VIP', 'contacts') as r`))[0]!.r;
+    expect(said).toMatch(/record_id/);
+    const vip = () => sim.lists.all().find((l) => l.name === "VIP" && l.deletedAt === null);
+    await until("the VIP list created with ann and cat", async () => inHubSpotOf(vip()).join() === [contacts.ann, contacts.cat].join(), 60_000);
+    expect(vip()!.processingType).toBe("MANUAL");
+
+    await db.pool.query(`update vip_source set tier = 'silver' where record_id = $1`, [contacts.cat]);
+    await db.pool.query(`update vip_source set tier = 'gold' where record_id = $1`, [contacts.dan]);
+    await pullNow();
+    await until("cat out, dan in", async () => inHubSpotOf(vip()).join() === [contacts.ann, contacts.dan].join(), 60_000);
+
+    // someone adds a record in HubSpot: the list is the query's, so it leaves again
+    await api("PUT", `${V}/${vip()!.listId}/memberships/add`, [contacts.eve]);
+    await pullNow();
+    await until("eve out again", async () => inHubSpotOf(vip()).join() === [contacts.ann, contacts.dan].join(), 60_000);
+
+    // nothing changed: no membership call
+    await until("the outbox drained", async () => (await rows(`select from hubsync.outbox where object_type = 'lists' and status in ('pending', 'in_flight')`)).length === 0);
+    await pullNow();
+    const since = Date.now();
+    await pullNow();
+    expect((await sim.control.requests({ since })).filter((r) => r.path.includes("/memberships/"))).toEqual([]);
+    const [p] = await rows(`select list_id, key_column, last_added, last_removed, last_unmatched, last_error from hubsync.list_publications where name = 'vip'`);
+    expect(p).toMatchObject({ list_id: vip()!.listId, key_column: "record_id", last_added: 0, last_removed: 0, last_unmatched: 0, last_error: null });
+    await expect(db.pool.query(`select hubsync.publish_list('bad', 'vip_source', 'X', 'owners')`)).rejects.toThrow(/CRM records/);
+    await db.pool.query(`create table no_key (name text)`);
+    await expect(db.pool.query(`select hubsync.publish_list('bad', 'no_key', 'X', 'contacts')`)).rejects.toThrow(/no column that names/);
   });
 
   it("marks a list deleted in HubSpot and drops its members", async () => {

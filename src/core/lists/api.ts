@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { HubSpotApi } from "../hubspot/client.ts";
-import { parseResponse } from "../hubspot/errors.ts";
+import { HubSpotError, parseResponse } from "../hubspot/errors.ts";
 
 /**
  * The calls of HubSpot's Lists (segments) API that hubsync makes, with their answers as zod reads
@@ -98,6 +98,29 @@ export async function readListsById(api: HubSpotApi, ids: string[]): Promise<Lis
     out.push(...parseResponse(ByIds, raw, label).lists);
   }
   return out;
+}
+
+const OneList = z.object({ list: ListDetail });
+
+/** The live list of that name and object type, or null when HubSpot has none. */
+export async function findListByName(api: HubSpotApi, objectTypeId: string, name: string): Promise<ListDetail | null> {
+  const path = api.paths.lists.byName(objectTypeId, name);
+  const label = `list named ${name} (GET ${path})`;
+  try {
+    return parseResponse(OneList, await api.request("general", { method: "GET", path, query: { includeFilters: true } }, { label }), label).list;
+  } catch (err) {
+    if (err instanceof HubSpotError && err.status === 404) return null;
+    throw err;
+  }
+}
+
+/** Creates a MANUAL list (HubSpot answers 200 with the list). */
+export async function createManualList(api: HubSpotApi, objectTypeId: string, name: string): Promise<ListDetail> {
+  const path = api.paths.lists.byIds();
+  const label = `create list ${name} (POST ${path})`;
+  // not repeated blindly after a lost answer: the next run finds the list by name instead
+  const raw = await api.request("general", { method: "POST", path, body: { name, objectTypeId, processingType: "MANUAL" } }, { label, idempotent: false });
+  return parseResponse(OneList, raw, label).list;
 }
 
 /** One page of a list's members in join order, from `after` (null: the first). */

@@ -128,14 +128,14 @@ function sizeOf(s: ListSummary | ListDetail): number | null {
 }
 
 /** objectTypeId → the name hubsync uses for it (standard types, and custom objects hubsync has discovered). */
-async function objectTypeNames(db: Queryable): Promise<Map<string, string>> {
+export async function objectTypeNames(db: Queryable): Promise<Map<string, string>> {
   const out = new Map(Object.entries(STANDARD_OBJECT_TYPES).map(([name, t]) => [t.objectTypeId, name]));
   const { rows } = await db.query<{ object_type: string; object_type_id: string }>(`select object_type, object_type_id from hubsync.objects where object_type_id is not null`);
   for (const r of rows) out.set(r.object_type_id, r.object_type);
   return out;
 }
 
-async function upsertDefinitions(client: pg.PoolClient, lists: ListDetail[], names: Map<string, string>): Promise<void> {
+export async function upsertDefinitions(client: pg.PoolClient, lists: ListDetail[], names: Map<string, string>): Promise<void> {
   if (lists.length === 0) return;
   const rows = lists.map((l) => ({
     list_id: l.listId,

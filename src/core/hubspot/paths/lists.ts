@@ -7,8 +7,10 @@ import { crmBase, seg, type ApiVersion } from "./version.ts";
 export function listsPaths(version: ApiVersion) {
   const base = crmBase("lists", version, "/crm/v3/lists");
   return {
-    /** GET lists by id (`listIds` repeated, `includeFilters`). */
+    /** GET lists by id (`listIds` repeated, `includeFilters`); POST creates a list. */
     byIds: () => base,
+    /** GET a list by its name (not case sensitive) and object type id. */
+    byName: (objectTypeId: string, name: string) => `${base}/object-type-id/${seg(objectTypeId)}/name/${seg(name)}`,
     all: version === "2026-09" ? () => `${base}/all` : null,
     search: () => `${base}/search`,
     /** Members ordered by join time. */
