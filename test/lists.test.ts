@@ -190,6 +190,27 @@ describe("lists", () => {
     expect(inHubSpot(manual).filter((id) => id === contacts.bob)).toHaveLength(1);
   });
 
+  it("waits out HubSpot's 429s on the membership call and sends each change once", async () => {
+    const throttled = (await api("POST", V, { name: "Throttled", objectTypeId: "0-1", processingType: "MANUAL" })).list.listId;
+    await pullNow();
+    const since = Date.now();
+    await sim.control.configure({ rateLimits: { burst: 2, windowMs: 3_000 } });
+    try {
+      // a burst of other calls fills HubSpot's window just before the push
+      await Promise.all([1, 2, 3].map(() => hubspot.apiRequest({ method: "GET", path: `${V}/${throttled}` }).catch(() => null)));
+      await db.pool.query(`insert into hubspot.list_memberships (list_id, record_id) values ($1, $2), ($1, $3)`, [throttled, contacts.ann, contacts.cat]);
+      await until("both members in HubSpot", async () => inHubSpot(throttled).length === 2, 60_000);
+    } finally {
+      // a generous window again, announced in the headers, so the worker learns it back
+      await sim.control.configure({ rateLimits: { burst: 10_000, windowMs: 10_000, search: 1_000, daily: 100_000_000 } });
+    }
+    const calls = (await sim.control.requests({ since })).filter((r) => r.path.includes(`/${throttled}/memberships/add-and-remove`));
+    expect(calls.some((r) => r.status === 429)).toBe(true);
+    expect(calls.filter((r) => r.status === 200)).toHaveLength(1);
+    await until("both outbox rows sent", async () => (await rows(`select from hubsync.outbox where changes ->> 'listId' = $1 and status = 'sent'`, [throttled])).length === 2);
+    expect(inHubSpot(throttled)).toEqual([contacts.ann, contacts.cat].sort((a, b) => Number(a) - Number(b)));
+  });
+
   it("never lets a pull undo a local change still waiting to be sent", async () => {
     const pending = (await api("POST", V, { name: "Pending", objectTypeId: "0-1", processingType: "MANUAL" })).list.listId;
     await api("PUT", `${V}/${pending}/memberships/add`, [contacts.ann]);
