@@ -4,7 +4,9 @@ import type { RunningWorker } from "../src/core/worker/runner.ts";
 import { installedDatabase, type TestDatabase } from "./support/database.ts";
 import { propertyFilter } from "./support/lists.ts";
 import { testSimulator, type TestSimulator } from "./support/simulator.ts";
-import { startTestWorker } from "./support/worker.ts";
+import { quietLog, startTestWorker } from "./support/worker.ts";
+import { createHubSpotApi } from "../src/core/hubspot/client.ts";
+import { planPush } from "../src/core/push/dry-run.ts";
 
 /**
  * Lists end to end: the real worker, PostgreSQL and @hubspot/api-client against the simulator's
@@ -222,6 +224,14 @@ describe("lists", () => {
       await db.pool.query(`delete from hubspot.list_memberships where list_id = $1 and record_id = $2`, [pending, contacts.ann]);
       await until("the push to have failed once", async () =>
         (await rows(`select from hubsync.outbox where changes ->> 'listId' = $1 and status = 'pending' and attempts >= 1`, [pending])).length === 2);
+      // `hubsync push --dry-run` shows the one call they make together
+      const client = createHubSpotApi({ accessToken: sim.token, basePath: sim.url, log: quietLog });
+      try {
+        const plan = await planPush(db.pool, client, "lists");
+        expect(plan.calls).toEqual([{ method: "PUT", path: `${V}/${pending}/memberships/add-and-remove`, inputs: 2, what: `list ${pending}: add 1, remove 1` }]);
+      } finally {
+        client.close();
+      }
       await db.pool.query(`select hubsync._enqueue('hubsync_sweep_lists')`);
       const sweeps = (await rows(`select from hubsync.runs where object_type = 'lists' and kind = 'sweep' and status = 'ok'`)).length;
       await until("the sweep", async () => (await rows(`select from hubsync.runs where object_type = 'lists' and kind = 'sweep' and status = 'ok'`)).length > sweeps);

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { z } from "zod";
 import type { SyncContext } from "../context.ts";
+import type { HubSpotApi } from "../hubspot/client.ts";
 import { inTransaction } from "../db/transaction.ts";
 import { HubSpotError, PausedError } from "../hubspot/errors.ts";
 import { markPaused, markRejected, markRetry, markSentMany, markSuperseded, nextDue, requeueOrphans, wake } from "../push/outbox.ts";
@@ -92,25 +93,45 @@ async function claim(conn: pg.PoolClient, limit: number): Promise<Row[]> {
   return res.rows.map((r) => Row.parse(r)).sort((a, b) => Number(a.id) - Number(b.id));
 }
 
-/** The claimed rows of one round, list by list; returns the error that stopped it (the rest then waits), or null. */
-async function sendRound(ctx: SyncContext, conn: pg.PoolClient, rows: Row[], result: ListPushResult): Promise<string | null> {
+/**
+ * Queued changes (in id order) list by list: each record's last change, cut into the calls that
+ * send them, and the earlier changes it folds away. The push and `hubsync push --dry-run` alike.
+ */
+function foldByList(rows: Row[]): Array<{ listId: string; calls: Row[][]; folded: string[] }> {
   const byList = new Map<string, Map<string, Row[]>>();
   for (const r of rows) {
     const records = byList.get(r.changes.listId) ?? new Map<string, Row[]>();
     records.set(r.changes.recordId, [...(records.get(r.changes.recordId) ?? []), r]);
     byList.set(r.changes.listId, records);
   }
+  return [...byList].map(([listId, records]) => {
+    const last = [...records.values()].map((rs) => rs[rs.length - 1]!);
+    const calls: Row[][] = [];
+    for (let i = 0; i < last.length; i += MEMBERSHIP_BATCH) calls.push(last.slice(i, i + MEMBERSHIP_BATCH));
+    return { listId, calls, folded: [...records.values()].flatMap((rs) => rs.slice(0, -1).map((r) => r.id)) };
+  });
+}
+
+/** The membership calls the queued rows (hubsync.outbox rows of type 'lists', in id order) would make. */
+export function planListCalls(api: HubSpotApi, rows: unknown[]): Array<{ method: "PUT"; path: string; inputs: number; what: string }> {
+  return foldByList(rows.map((r) => Row.parse(r))).flatMap(({ listId, calls }) =>
+    calls.map((part) => {
+      const add = part.filter((r) => r.op === "list_add").length;
+      return { method: "PUT" as const, path: api.paths.lists.addAndRemove(listId), inputs: part.length, what: `list ${listId}: add ${add}, remove ${part.length - add}` };
+    }),
+  );
+}
+
+/** The claimed rows of one round, list by list; returns the error that stopped it (the rest then waits), or null. */
+async function sendRound(ctx: SyncContext, conn: pg.PoolClient, rows: Row[], result: ListPushResult): Promise<string | null> {
   const unsent = new Set(rows.map((r) => r.id));
   try {
-    for (const [listId, records] of byList) {
+    for (const { listId, calls, folded } of foldByList(rows)) {
       // Earlier changes of a record are folded into its last one.
-      const last = [...records.values()].map((rs) => rs[rs.length - 1]!);
-      const folded = [...records.values()].flatMap((rs) => rs.slice(0, -1).map((r) => r.id));
       await markSuperseded(conn, folded);
       for (const id of folded) unsent.delete(id);
       result.superseded += folded.length;
-      for (let i = 0; i < last.length; i += MEMBERSHIP_BATCH) {
-        const part = last.slice(i, i + MEMBERSHIP_BATCH);
+      for (const part of calls) {
         const add = part.filter((r) => r.op === "list_add").map((r) => r.changes.recordId);
         const remove = part.filter((r) => r.op === "list_remove").map((r) => r.changes.recordId);
         let rejection: Rejection | null = null;
