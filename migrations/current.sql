@@ -32,6 +32,10 @@ begin
 end
 $$;
 
+-- The pull of lists asks, for each member it reads, whether a local change of that membership is
+-- waiting or was sent while it read (src/core/lists/pull.ts): one index lookup each.
+create index if not exists outbox_list_membership_idx on hubsync.outbox ((changes ->> 'listId'), record_id) where object_type = 'lists';
+
 -- Lists kept equal to a query (hubsync.publish_list, sql/80_lists.sql): one row per publication.
 create table if not exists hubsync.list_publications (
   name text primary key,

@@ -137,6 +137,16 @@ describe("lists", () => {
     expect(await members(manual)).toEqual(inHubSpot(manual));
   });
 
+  it("reads a list from its start when HubSpot refuses the saved members cursor", async () => {
+    await db.pool.query(`update hubsync.cursors set state = jsonb_set(state, '{after}', '"not-a-cursor"') where object_type = 'lists' and stream = $1`, [`members:${manual}`]);
+    await api("PUT", `${V}/${manual}/memberships/add`, [contacts.eve]);
+    await pullNow();
+    expect(await members(manual)).toEqual(inHubSpot(manual));
+    await api("PUT", `${V}/${manual}/memberships/remove`, [contacts.eve]);
+    await pullNow();
+    expect(await members(manual)).toEqual(inHubSpot(manual));
+  });
+
   it("sends a removal made in SQL", async () => {
     await db.pool.query(`delete from hubspot.list_memberships where list_id = $1 and record_id = $2`, [manual, contacts.bob]);
     await until("bob out of the HubSpot list", async () => !inHubSpot(manual).includes(contacts.bob!));

@@ -2,6 +2,7 @@ import type pg from "pg";
 import { z } from "zod";
 import type { SyncContext } from "../context.ts";
 import { inApplyingTransaction, type Queryable } from "../db/transaction.ts";
+import { HubSpotError } from "../hubspot/errors.ts";
 import { writeCursor } from "../schema/cursors.ts";
 import { STANDARD_OBJECT_TYPES } from "../schema/object-catalog.ts";
 import { readAllLists, readListsById, readMembersPage, type ListDetail, type ListSummary } from "./api.ts";
@@ -103,11 +104,18 @@ export async function pullLists(deps: SyncContext, opts: ListPullOptions = {}): 
     if (!full && cursor!.addedAt === addedAt && (size === null || counts.get(s.listId) === size)) continue;
     if (!full) {
       details.incrementalReads++;
-      const r = await readMembers(deps, s.listId, after, readFrom, null);
-      details.added += r.added;
-      after = r.lastPageAfter;
-      // a member left as others joined: only a full read shows which
-      if (size !== null && (await memberCount(deps.pool, s.listId)) !== size) full = true;
+      try {
+        const r = await readMembers(deps, s.listId, after, readFrom, null);
+        details.added += r.added;
+        after = r.lastPageAfter;
+        // a member left as others joined: only a full read shows which
+        if (size !== null && (await memberCount(deps.pool, s.listId)) !== size) full = true;
+      } catch (err) {
+        // a cursor HubSpot no longer takes: read the list from its start instead
+        if (!(err instanceof HubSpotError && err.status === 400)) throw err;
+        deps.log.warn({ listId: s.listId, err: err.message }, "list members cursor refused; reading the list in full");
+        full = true;
+      }
     }
     if (full) {
       details.fullReads++;
