@@ -34,6 +34,8 @@ as $$
            when _job_queue.task in ('hubsync_backfill_associations', 'hubsync_refresh_associations', 'hubsync_sweep_associations') then 'hubsync:associations'
            when _job_queue.task = 'hubsync_webhook_apply' then 'hubsync:webhooks'
            when _job_queue.task = 'hubsync_history' then 'hubsync:history'
+           -- the sweep of lists never overlaps a pull of them
+           when _job_queue.task = 'hubsync_sweep_lists' then 'hubsync:lists'
          end
 $$;
 

@@ -37,7 +37,7 @@ declare
                       "product":"products","line_item":"line_items","lineitem":"line_items","line_items":"line_items",
                       "lineitems":"line_items","quote":"quotes","call":"calls","email":"emails","meeting":"meetings",
                       "note":"notes","task":"tasks","communication":"communications","postal_mails":"postal_mail",
-                      "owner":"owners","pipeline":"pipelines"}';
+                      "owner":"owners","pipeline":"pipelines","list":"lists","segment":"lists","segments":"lists"}';
   suggestion text;
 begin
   if t is null or btrim(t) = '' then
@@ -48,6 +48,7 @@ begin
   if t = any (standard) then return 'crm'; end if;
   if t = 'owners' then return 'owners'; end if;
   if t = 'pipelines' then return 'pipelines'; end if;
+  if t = 'lists' then return 'lists'; end if;
 
   suggestion := coalesce(by_id ->> t, singular ->> lower(btrim(t)),
                          case when lower(btrim(t)) = any (standard || array['owners', 'pipelines']) then lower(btrim(t)) end);
@@ -85,6 +86,8 @@ declare
 begin
   select * into o from hubsync.objects where objects.object_type = _refresh_write_back.object_type;
   if not found then return; end if;
+  -- lists write back memberships only (sql/80_lists.sql)
+  if o.kind = 'lists' then perform hubsync._apply_list_write_back(); return; end if;
   rel := case when o.table_name is not null then to_regclass(format('hubspot.%I', o.table_name)) end;
   if rel is not null then
     if o.write_back and o.enabled then
@@ -160,7 +163,7 @@ begin
       message = format('hubsync: %s have a fixed shape; properties cannot be chosen', t),
       hint = format('Call hubsync.enable_sync(%L) without properties.', t);
   end if;
-  if k <> 'crm' and wb then
+  if k not in ('crm', 'lists') and wb then
     raise exception using errcode = '22023',
       message = format('hubsync: %s are read-only in HubSpot''s API; write-back is not possible', t),
       hint = format('Call hubsync.enable_sync(%L) without write_back.', t);
@@ -207,7 +210,7 @@ $$;
 revoke all on function hubsync.enable_sync(text, text[], boolean, timestamptz) from public;
 grant execute on function hubsync.enable_sync(text, text[], boolean, timestamptz) to hubsync_admin;
 comment on function hubsync.enable_sync(text, text[], boolean, timestamptz) is
-  'Starts syncing an object type (a standard type, a custom object''s name, ''owners'' or ''pipelines''), or restates '
+  'Starts syncing an object type (a standard type, a custom object''s name, ''owners'', ''pipelines'' or ''lists''), or restates '
   'the configuration of one already enabled. properties: the HubSpot properties to keep as typed columns (null = HubSpot''s '
   'defaults; every property is in the properties jsonb column either way). write_back: local inserts, updates and deletes '
   'go to HubSpot. since: the backfill horizon, only records modified since then are backfilled (the incremental pull keeps '
@@ -341,7 +344,7 @@ as $$
 declare
   o hubsync.objects := hubsync._require_object(enable_write_back.object_type);
 begin
-  if o.kind <> 'crm' then
+  if o.kind not in ('crm', 'lists') then
     raise exception using errcode = '22023',
       message = format('hubsync: %s are read-only in HubSpot''s API; write-back is not possible', o.object_type);
   end if;

@@ -607,6 +607,7 @@ declare
 begin
   select * into o from hubsync.objects ob where ob.object_type = _apply_write_back.object_type;
   if not found then return; end if;
+  if o.kind = 'lists' then perform hubsync._apply_list_write_back(); return; end if;   -- sql/80_lists.sql
   rel := case when o.table_name is not null then to_regclass(format('hubspot.%I', o.table_name)) end;
   if rel is null then return; end if;   -- not discovered yet; discovery calls back
   on_ := o.write_back and o.enabled;

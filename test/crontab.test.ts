@@ -40,6 +40,7 @@ describe("the crontab file", () => {
       push_sweep: { task: "hubsync_push", fires: every(1) },
       publish: { task: "hubsync_publish", fires: every(1) },
       prune: { task: "hubsync_prune", fires: Array.from({ length: 24 }, (_, hour) => ({ hour, min: 41 })) },
+      sweep_lists: { task: "hubsync_sweep_lists", fires: Array.from({ length: 24 }, (_, hour) => ({ hour, min: 23 })), queueName: "hubsync:lists" },
     };
     expect(crontab.items.map((i) => i.identifier).sort()).toEqual(Object.keys(expected).sort());
     for (const item of crontab.items) {

@@ -21,6 +21,7 @@ beforeAll(async () => {
   await enableSync(db.pool, "contacts");
   await enableSync(db.pool, "deals");
   await db.pool.query(`select hubsync.enable_write_back('contacts')`);
+  await db.pool.query(`select hubsync.enable_sync('lists', write_back => true)`);
 });
 
 afterAll(async () => {
@@ -54,7 +55,7 @@ describe("hubsync doctor", () => {
     console.log(table);
     expect(ok).toBe(true);
     expect(line(table, "DATABASE_URL")).toMatch(/^ok\s+DATABASE_URL\s+connected as \S+ \(PostgreSQL \d+/);
-    expect(line(table, "install")).toContain("installed; syncing contacts, deals");
+    expect(line(table, "install")).toContain("installed; syncing contacts, deals, lists");
     expect(line(table, "access token")).toMatch(/accepted by HubSpot \(portal \d+, API 2026-09\)/);
     expect(line(table, "time zone")).toContain("America/Los_Angeles: the daily quota resets at its midnight");
     expect(line(table, "rate limits")).toContain("100 per 10 s (Free or Starter); 250,000 a day");
@@ -62,6 +63,8 @@ describe("hubsync doctor", () => {
     expect(line(table, "read deals")).toMatch(/^ok/);
     expect(line(table, "write contacts")).toMatch(/^ok/);
     expect(line(table, "property contacts.hubsync_local_id")).toMatch(/^ok\s+.*hubsync may create it/);
+    expect(line(table, "read lists")).toMatch(/^ok/);
+    expect(line(table, "change list members")).toMatch(/^ok/);
     expect(line(table, "webhooks")).toMatch(/^ok\s+webhooks\s+signatures checked with HUBSPOT_WEBHOOK_SECRET/);
     expect(line(table, "webhook inbox")).toMatch(/^WARN\s+webhook inbox\s+no event received yet/);
   });
@@ -108,6 +111,12 @@ describe("hubsync doctor", () => {
       sim: { missingScopes: [{ pathPrefix: "/crm/objects/2026-09/contacts/batch/update", scope: "crm.objects.contacts.write" }] },
       check: "write contacts",
       expected: /^FAIL\s+write contacts\s+refused \(403\): missing scope crm\.objects\.contacts\.write\s+add scope crm\.objects\.contacts\.write to the key, or disable_write_back\('contacts'\)$/,
+    },
+    {
+      what: "lists whose members the key may not change",
+      sim: { missingScopes: [{ pathPrefix: "/crm/lists/2026-09/0/memberships", scope: "crm.lists.write" }] },
+      check: "change list members",
+      expected: /^FAIL\s+change list members\s+refused \(403\): missing scope crm\.lists\.write\s+add scope crm\.lists\.write to the key$/,
     },
     {
       what: "hubsync's property that the key may not create",

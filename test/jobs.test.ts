@@ -9,7 +9,7 @@ import { installedDatabase } from "./support/database.ts";
 // under two different queues, a backfill and a pull of one type can overlap.
 
 const tasks = Object.keys(TASKS) as TaskName[];
-const perObject = (t: TaskName) => !["hubsync_sweep_associations", "hubsync_webhook_apply", "hubsync_pull_all", "hubsync_pull_archived", "hubsync_reconcile"].includes(t);
+const perObject = (t: TaskName) => !["hubsync_sweep_associations", "hubsync_webhook_apply", "hubsync_pull_all", "hubsync_pull_archived", "hubsync_reconcile", "hubsync_sweep_lists"].includes(t);
 
 let d: TestDatabase;
 beforeAll(async () => {
@@ -54,7 +54,16 @@ describe("job keys and queues", () => {
         const params = new URLSearchParams((options ?? "").replace(/^\?/, ""));
         return { task: task as TaskName, jobKey: params.get("jobKey"), queue: params.get("queue") };
       });
-    expect(entries.map((e) => e.task).sort()).toEqual(["hubsync_prune", "hubsync_publish", "hubsync_pull_all", "hubsync_pull_archived", "hubsync_push", "hubsync_reconcile", "hubsync_sweep_associations"]);
+    expect(entries.map((e) => e.task).sort()).toEqual([
+      "hubsync_prune",
+      "hubsync_publish",
+      "hubsync_pull_all",
+      "hubsync_pull_archived",
+      "hubsync_push",
+      "hubsync_reconcile",
+      "hubsync_sweep_associations",
+      "hubsync_sweep_lists",
+    ]);
     for (const e of entries) expect(e).toEqual({ task: e.task, jobKey: jobKey(e.task), queue: jobQueue(e.task) });
   });
 

@@ -9,7 +9,7 @@ describe("hubsync simulate-day and the crontab", () => {
   it("knows every task of the repository's crontab, so a day counts every scheduled call", () => {
     const tasks = dayCrontab(DEFAULT_CRONTAB).map((c) => c.task);
     expect(new Set(tasks)).toEqual(
-      new Set(["hubsync_pull_all", "hubsync_push", "hubsync_pull_archived", "hubsync_sweep_associations", "hubsync_reconcile", "hubsync_prune", "hubsync_publish"]),
+      new Set(["hubsync_pull_all", "hubsync_push", "hubsync_pull_archived", "hubsync_sweep_associations", "hubsync_reconcile", "hubsync_prune", "hubsync_publish", "hubsync_sweep_lists"]),
     );
   });
 

@@ -4,6 +4,7 @@ import { createPool } from "./db/pool.ts";
 import { createHubSpotApi, type HubSpotApi } from "./hubspot/client.ts";
 import { HubSpotError, MissingScopesError, PausedError } from "./hubspot/errors.ts";
 import type { Logger } from "./log.ts";
+import { LISTS } from "./lists/pull.ts";
 import { LOCAL_ID_PROPERTY } from "./push/plan.ts";
 import { isRejection } from "./push/send.ts";
 
@@ -107,6 +108,32 @@ export async function runDoctor(source: NodeJS.ProcessEnv, log: Logger): Promise
   return rows;
 }
 
+/**
+ * Lists: a one-list search shows the read scope; with write-back, an empty membership change of a
+ * list that does not exist shows the write scope (HubSpot checks scopes first; a 404 means it is there).
+ */
+async function checkLists(api: HubSpotApi, t: EnabledType, add: (v: Verdict, c: string, r: string, t?: string) => void, scopeOf: (err: unknown, fallback: string) => string): Promise<void> {
+  const checks: Array<{ what: string; scope: string; call: () => Promise<unknown> }> = [
+    { what: "read lists", scope: "crm.lists.read", call: () => api.request("general", { method: "POST", path: api.paths.lists.search(), body: { query: "", offset: 0, count: 1, processingTypes: [], listIds: [], additionalProperties: [] } }, { label: "lists read check" }) },
+  ];
+  if (t.write_back) {
+    checks.push({ what: "change list members", scope: "crm.lists.write", call: () => api.request("general", { method: "PUT", path: api.paths.lists.addAndRemove("0"), body: { recordIdsToAdd: [], recordIdsToRemove: [] } }, { label: "lists write check" }) });
+  }
+  for (const c of checks) {
+    try {
+      await c.call();
+    } catch (err) {
+      if (err instanceof MissingScopesError) {
+        const scope = scopeOf(err, c.scope);
+        add("fail", c.what, `refused (403): missing scope ${scope}`, `add scope ${scope} to the key`);
+        continue;
+      }
+      if (!isRejection(err)) throw err;
+    }
+    add("ok", c.what, "allowed");
+  }
+}
+
 /** The token, through the account-info call any token may make; its time zone resets the daily quota. */
 async function checkToken(api: HubSpotApi, env: Env, add: (v: Verdict, c: string, r: string, t?: string) => void): Promise<boolean> {
   try {
@@ -151,6 +178,7 @@ function checkLimits(api: HubSpotApi, add: (v: Verdict, c: string, r: string, t?
 /** One read per enabled type; per write-back type, whether writes and hubsync's property are allowed. */
 async function checkType(api: HubSpotApi, t: EnabledType, add: (v: Verdict, c: string, r: string, t?: string) => void): Promise<void> {
   const scopeOf = (err: unknown, fallback: string) => /lacks scope ([^\s—]+(?:, [^\s—]+)*)/.exec(err instanceof Error ? err.message : "")?.[1] ?? fallback;
+  if (t.object_type === LISTS) return checkLists(api, t, add, scopeOf);
   try {
     await api.listPage(t.object_type, { limit: 1, properties: [] });
     add("ok", `read ${t.object_type}`, "allowed");

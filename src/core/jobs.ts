@@ -25,10 +25,12 @@ import type pg from "pg";
  * | hubsync_history               | hubsync.track_history; a transaction that changed records of a type with tracked properties  | hubsync_history:<type>                 | hubsync:history      |
  * | hubsync_publish               | hubsync.publish; a commit to a published table (statement trigger)                           | hubsync_publish:<publication>          | none                 |
  * | hubsync_publish (sweep)       | crontab every minute (queues the publications of views and those whose schedule is due)     | hubsync_publish                        | none                 |
+ * | hubsync_sweep_lists           | crontab hourly (when lists are enabled and live)                                             | hubsync_sweep_lists                    | hubsync:lists        |
  *
  * The pulls of one type share its queue, so a backfill and a pull never overlap; association jobs
  * share one queue, so two of them never write the same pair table at once; webhook applies run one
- * at a time, so an older read never lands after a newer delete.
+ * at a time, so an older read never lands after a newer delete. The sweep of lists shares the queue of
+ * the lists' own pulls, so the two never write the membership table at once.
  *
  * SQL queues through hubsync._enqueue (sql/05_jobs.sql), which spells the same keys and queues;
  * the crontab file spells them for its entries. test/jobs.test.ts checks all three agree.
@@ -49,6 +51,7 @@ export const TASKS = {
   hubsync_prune: { queue: null },
   hubsync_publish: { queue: null },
   hubsync_history: { queue: "hubsync:history" },
+  hubsync_sweep_lists: { queue: "hubsync:lists" },
 } as const satisfies Record<string, { queue: "object" | `hubsync:${string}` | null; priority?: number }>;
 
 export type TaskName = keyof typeof TASKS;

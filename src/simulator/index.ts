@@ -5,6 +5,8 @@ import { applyConfig, defaultConfig, type ConfigPatch, type SimulatorConfig } fr
 import { simulatorControl, type SimulatorControl } from "./control-client.ts";
 import { controlRoutes } from "./control-routes.ts";
 import { registerAccountRoutes } from "./account-routes.ts";
+import { ListsState } from "./lists.ts";
+import { registerListRoutes } from "./lists-routes.ts";
 import { registerObjectRoutes } from "./objects-routes.ts";
 import { registerOwnerRoutes } from "./owners-routes.ts";
 import { registerPipelineRoutes } from "./pipelines-routes.ts";
@@ -49,6 +51,8 @@ export interface RunningSimulator {
   control: SimulatorControl;
   /** The in-process portal (read it freely; write through `control` so indexes and events stay right). */
   store: Store;
+  /** The portal's lists and their members (read it freely; change them through the Lists API). */
+  lists: ListsState;
   close(): Promise<void>;
 }
 
@@ -71,6 +75,8 @@ export async function startSimulator(opts: Partial<SimulatorOptions> = {}): Prom
   registerOwnerRoutes(router);
   registerPipelineRoutes(router);
   registerAccountRoutes(router);
+  const lists = new ListsState(store);
+  registerListRoutes(router, lists);
   const control = controlRoutes(store, {
     config: () => config,
     configure(p: ConfigPatch) {
@@ -110,6 +116,7 @@ export async function startSimulator(opts: Partial<SimulatorOptions> = {}): Prom
     },
     control: simulatorControl(http.url),
     store,
+    lists,
     close: async () => {
       webhooks.close();
       await http.close();

@@ -7,6 +7,7 @@ import { log as rootLog } from "../log.ts";
 import { classify, classifyResponse, MalformedResponseError, MissingScopesError, parseResponse, PausedError, RequestTimeoutError, type Failure } from "./errors.ts";
 import { accountPaths } from "./paths/account.ts";
 import { associationsPaths } from "./paths/associations.ts";
+import { listsPaths } from "./paths/lists.ts";
 import { objectsPaths } from "./paths/objects.ts";
 import { ownersPaths } from "./paths/owners.ts";
 import { pipelinesPaths } from "./paths/pipelines.ts";
@@ -93,6 +94,7 @@ export interface ApiPaths {
   pipelines: ReturnType<typeof pipelinesPaths>;
   schemas: ReturnType<typeof schemasPaths>;
   associations: ReturnType<typeof associationsPaths>;
+  lists: ReturnType<typeof listsPaths>;
 }
 
 export function apiPaths(version: ApiVersion): ApiPaths {
@@ -104,6 +106,7 @@ export function apiPaths(version: ApiVersion): ApiPaths {
     pipelines: pipelinesPaths(version),
     schemas: schemasPaths(version),
     associations: associationsPaths(version),
+    lists: listsPaths(version),
   };
 }
 

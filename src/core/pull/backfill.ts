@@ -9,6 +9,7 @@ import { inApplyingTransaction } from "../db/transaction.ts";
 import type { SyncContext } from "../context.ts";
 import { refreshOwners } from "./owners.ts";
 import { refreshPipelines } from "./pipelines.ts";
+import { pullLists } from "../lists/pull.ts";
 import { recordRun, type RunSummary } from "../runs.ts";
 import { loadTarget, type PullTarget } from "./target.ts";
 import { addCounts, applyRecords, emptyCounts, type ApplyCounts } from "./upsert.ts";
@@ -119,6 +120,11 @@ export async function backfill(deps: SyncContext, objectType: string, opts: Back
   const row = await loadObject(deps.pool, objectType);
   if (row.kind !== "crm") {
     return recordRun(deps, objectType, "backfill", async () => {
+      if (row.kind === "lists") {
+        const r = await pullLists(deps, { full: true });
+        await startLive(deps, objectType);
+        return r;
+      }
       const records = row.kind === "owners" ? await refreshOwners(deps) : await refreshPipelines(deps);
       await startLive(deps, objectType);
       return { records };

@@ -8,6 +8,8 @@ import { inApplyingTransaction } from "../db/transaction.ts";
 import type { SyncContext } from "../context.ts";
 import { refreshOwners } from "./owners.ts";
 import { refreshPipelines } from "./pipelines.ts";
+import { pullLists } from "../lists/pull.ts";
+import { runListPublications } from "../lists/publish.ts";
 import { recordRun, type RunSummary } from "../runs.ts";
 import { loadTarget, type PullTarget } from "./target.ts";
 import { addCounts, applyRecords, emptyCounts, type ApplyCounts } from "./upsert.ts";
@@ -120,6 +122,12 @@ export async function pullIncremental(deps: SyncContext, objectType: string, opt
   const row = await loadObject(deps.pool, objectType);
   if (row.kind !== "crm") {
     return recordRun(deps, objectType, "incremental", async () => {
+      if (row.kind === "lists") {
+        const r = await pullLists(deps);
+        const published = await runListPublications(deps);
+        await deps.pool.query(`update hubsync.objects set last_pull_at = now(), last_error = null where object_type = $1`, [objectType]);
+        return { records: r.records, details: { ...r.details, published } };
+      }
       const records = row.kind === "owners" ? await refreshOwners(deps) : await refreshPipelines(deps);
       await deps.pool.query(`update hubsync.objects set last_pull_at = now() where object_type = $1`, [objectType]);
       return { records };

@@ -1,12 +1,14 @@
 import type pg from "pg";
 import type { HubSpotApi } from "../hubspot/client.ts";
 import { knownRecordIds } from "./outbox.ts";
+import { LISTS } from "../lists/pull.ts";
+import { planListCalls } from "../lists/push.ts";
 import { chunk, coalesce, OutboxRow, type RecordChange } from "./plan.ts";
 import { findProblems, type Problem } from "./validate.ts";
 import { findObject } from "../schema/objects.ts";
 
 export interface PlannedCall {
-  method: "POST";
+  method: "POST" | "PUT";
   path: string;
   inputs: number;
   what: string;
@@ -41,6 +43,11 @@ export async function planPush(pool: pg.Pool, api: HubSpotApi, only?: string): P
     [only ?? null],
   );
   for (const { object_type: type } of waiting.rows) {
+    if (type === LISTS) {
+      const rows = await pool.query(`select id, op, changes from hubsync.outbox where object_type = $1 and status in ('pending', 'in_flight') order by id`, [type]);
+      out.calls.push(...planListCalls(api, rows.rows));
+      continue;
+    }
     const object = await findObject(pool, type);
     if (!object) continue;
     const table = object.table_name;

@@ -35,6 +35,8 @@ import { findMergedAway, mayBeMerged, type MergedAway } from "./merged.ts";
 import { MissingScopesError, PausedError } from "../hubspot/errors.ts";
 import { finishRun, startRun } from "../runs.ts";
 import { findObject, type ObjectRow } from "../schema/objects.ts";
+import { LISTS } from "../lists/pull.ts";
+import { runListPush } from "../lists/push.ts";
 import { publishRound } from "../publish/push.ts";
 
 export interface PushOptions {
@@ -82,6 +84,8 @@ export async function runPush(ctx: SyncContext, objectType: string, options: Pus
   // concurrent pushes can never hold a pool's connections while waiting for more.
   const conn = options.conn ?? (await ctx.pool.connect());
   try {
+    // list memberships have a push of their own (src/core/lists/push.ts)
+    if (objectType === LISTS) return await inPushLane(() => runListPush(ctx, conn));
     return await inPushLane(() => runPushOn(conn, ctx, objectType, options));
   } finally {
     if (!options.conn) conn.release();

@@ -110,7 +110,7 @@ export function readableReason(message: string): string {
   }
 }
 
-function rejectionOf(err: HubSpotError): Rejection {
+export function rejectionOf(err: HubSpotError): Rejection {
   const body = err.body;
   return {
     status: err.status,

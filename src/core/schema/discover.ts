@@ -9,7 +9,7 @@ import { convertValue, pgTypeFor, type PgType } from "./mapping.ts";
 import { columnNameFor, quoteIdent, SYSTEM_COLUMNS, tableNameFor, withSuffix } from "./naming.ts";
 import { CUSTOM_OBJECT_BASE_PROPERTIES, MERGED_IDS_PROPERTY, RESERVED_TABLE_NAMES, STANDARD_OBJECT_TYPES } from "./object-catalog.ts";
 import { loadObject, type ObjectRow } from "./objects.ts";
-import { ensureOwnersTable, ensurePipelineTables } from "./fixed-tables.ts";
+import { ensureListTables, ensureOwnersTable, ensurePipelineTables } from "./fixed-tables.ts";
 import { enumerationColumns, labeledViewExists, refreshLabeledView, writePropertyCatalog } from "./property-catalog.ts";
 
 /**
@@ -100,6 +100,11 @@ export async function discover(deps: SyncContext, objectType: string): Promise<D
     await ensureOwnersTable(deps.pool);
     await markDiscovered(deps.pool, row, { tableName: "owners" });
     return { tableName: "owners", added: [], archived: [], retyped: [], untyped: [] };
+  }
+  if (row.kind === "lists") {
+    await ensureListTables(deps.pool);
+    await markDiscovered(deps.pool, row, { tableName: "lists" });
+    return { tableName: "lists", added: [], archived: [], retyped: [], untyped: [] };
   }
   if (row.kind === "pipelines") {
     await ensurePipelineTables(deps.pool);

@@ -1,6 +1,6 @@
 import type pg from "pg";
 
-/** hubspot.owners, hubspot.pipelines and hubspot.pipeline_stages have fixed shapes (no properties API behind them). */
+/** hubspot.owners, hubspot.pipelines, hubspot.pipeline_stages and the lists' tables have fixed shapes (no properties API behind them). */
 export async function ensureOwnersTable(db: pg.Pool | pg.PoolClient): Promise<void> {
   await db.query(`
     create table if not exists hubspot.owners (
@@ -33,6 +33,14 @@ export async function ensurePipelineTables(db: pg.Pool | pg.PoolClient): Promise
       primary key (object_type, pipeline_id, id)
     )`);
   await grantRead(db, ["hubspot.pipelines", "hubspot.pipeline_stages"]);
+}
+
+/**
+ * hubspot.lists and hubspot.list_memberships, with the write-back trigger on the memberships:
+ * made by hubsync._ensure_list_tables (sql/80_lists.sql), which the install runs too.
+ */
+export async function ensureListTables(db: pg.Pool | pg.PoolClient): Promise<void> {
+  await db.query(`select hubsync._ensure_list_tables()`);
 }
 
 async function grantRead(db: pg.Pool | pg.PoolClient, tables: string[]): Promise<void> {

@@ -8,7 +8,7 @@ import { z } from "zod";
 export const ObjectRow = z.object({
   object_type: z.string(),
   object_type_id: z.string().nullable(),
-  kind: z.enum(["crm", "owners", "pipelines"]),
+  kind: z.enum(["crm", "owners", "pipelines", "lists"]),
   enabled: z.boolean(),
   properties: z.array(z.string()).nullable(),
   phase: z.string(),
@@ -29,8 +29,8 @@ const COLUMNS = `object_type, object_type_id, kind, enabled, properties, phase, 
 
 function parseObjectRow(raw: unknown): ObjectRow {
   const row = ObjectRow.parse(raw);
-  // enable_sync may leave kind at its default for the two special names
-  if (row.object_type === "owners" || row.object_type === "pipelines") row.kind = row.object_type;
+  // enable_sync may leave kind at its default for the special names
+  if (row.object_type === "owners" || row.object_type === "pipelines" || row.object_type === "lists") row.kind = row.object_type;
   return row;
 }
 
