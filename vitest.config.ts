@@ -79,9 +79,26 @@ const ONE_SERVER = [
   "test/runs-abandoned.test.ts",
   "test/pull-backfill-ranges.test.ts",
   "test/retention.test.ts",
+  // Folding current.sql into a committed migration is graphile-migrate's work on files; the SQL it
+  // then applies is install's, which install.test.ts runs on every server.
+  "test/install-commit.test.ts",
+  // The worker running what associations.test.ts, pull-backfill.test.ts, pull-incremental.test.ts
+  // and merges.test.ts run on every server: the same SQL, reached through graphile-worker's jobs.
+  "test/associations-worker.test.ts",
+  "test/pull-worker.test.ts",
+  "test/webhooks-apply.test.ts",
 ];
 
 const fast = process.env.HUBSYNC_TEST_FAST === "1";
+
+/**
+ * The suite starts a few hundred node processes (`hubsync worker`, CLI commands, and vitest's own
+ * process per test file), and each one strips the types of and compiles the modules it loads: about
+ * half a second of CPU for a worker, a fifth of one for a test file's dependencies. Node's compile
+ * cache keeps that work on disk for the next process (keyed by each file's path and contents, so an
+ * edit is seen); vitest's processes and the test files' children inherit this variable.
+ */
+process.env.NODE_COMPILE_CACHE ??= fileURLToPath(new URL("node_modules/.cache/node-compile-cache", import.meta.url));
 
 export default defineConfig({
   test: {

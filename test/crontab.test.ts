@@ -9,6 +9,7 @@ import { startWorkerProcess, type WorkerProcess } from "../src/tools/shared/work
 import { waitFor } from "../src/tools/shared/wait.ts";
 import { connectWorker, enableSync } from "./support/worker.ts";
 import { installedDatabase } from "./support/database.ts";
+import { clockAheadEnv } from "./support/clock-ahead.ts";
 import type { TestDatabase } from "./support/database.ts";
 
 // The `crontab` file hubsync ships is what keeps a copy current without anyone calling anything:
@@ -70,7 +71,8 @@ describe("a worker running the shipped crontab", () => {
     } finally {
       await deps.close();
     }
-    worker = startWorkerProcess({ databaseUrl: db.url, hubspotUrl: sim.url, token: sim.token, logFile, concurrency: 3 });
+    // the worker's clock starts 5 s before a whole minute: its cron fires then, not at the wall clock's next minute
+    worker = startWorkerProcess({ databaseUrl: db.url, hubspotUrl: sim.url, token: sim.token, logFile, concurrency: 3, env: clockAheadEnv(5_000) });
   });
 
   afterAll(async () => {
@@ -86,7 +88,7 @@ describe("a worker running the shipped crontab", () => {
       `select t.identifier as task, j.last_error from hubsync_worker._private_jobs j join hubsync_worker._private_tasks t on t.id = j.task_id where j.last_error is not null`,
     )).rows;
 
-  it("fires the every-minute lines at the next minute, and their jobs run", async () => {
+  it("fires the every-minute lines at the worker's next minute, and their jobs run", async () => {
     const started = new Date();
     await waitFor(
       "cron to fire pull_all and push_sweep",

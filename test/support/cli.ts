@@ -11,12 +11,13 @@ export interface CliResult {
 
 /**
  * One `hubsync …` command in its own process, as a user types it: `node src/cli/hubsync.ts args`
- * with exactly the environment given (plus PATH/HOME), killed if it outlives timeoutMs.
+ * with exactly the environment given (plus PATH, HOME and Node's compile cache, see vitest.config.ts), killed
+ * if it outlives timeoutMs.
  */
 export function runCli(args: string[], env: Record<string, string | undefined>, timeoutMs = 30_000): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE, ...env } as NodeJS.ProcessEnv,
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -51,7 +52,7 @@ export interface RunningCli {
  */
 export function startCli(args: string[], env: Record<string, string | undefined>, cwd?: string): RunningCli {
   const child = spawn(process.execPath, [CLI, ...args], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE, ...env } as NodeJS.ProcessEnv,
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
     cwd,

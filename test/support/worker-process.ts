@@ -93,10 +93,16 @@ export async function converge(
   const started = Date.now();
   let last: Comparison | null = null;
   let nudged = Date.now();
+  // A comparison of thousands of records takes a while: the next one starts no sooner than twice
+  // that after it, so comparing takes at most a third of a core while the workers catch up.
+  let nextComparison = 0;
   const comparison = await waitFor(
     "the copy to converge",
     async () => {
+      if (Date.now() < nextComparison) return undefined;
+      const began = Date.now();
       last = await compareWithSimulator(pool, source, objectTypes, opts).catch(() => null);
+      nextComparison = Date.now() + 2 * (Date.now() - began);
       if (opts.nudge && !last?.ok && Date.now() - nudged >= 5_000) {
         nudged = Date.now();
         await opts.nudge().catch(() => {});

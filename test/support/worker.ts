@@ -9,8 +9,12 @@ import type { SearchPage } from "../../src/core/hubspot/schemas.ts";
 /** The logger handed to code under test; HUBSYNC_TEST_LOG=debug shows what it says. */
 export const quietLog = createLogger({ level: process.env.HUBSYNC_TEST_LOG ?? "silent" });
 
-/** For simulators started with `rateLimits: false`: the budget must not be what a test waits on. */
-export const UNLIMITED = { generalLimit: 100_000, searchLimit: 10_000 };
+/**
+ * For simulators started with `rateLimits: false`: the budget must not be what a test waits on.
+ * Association calls have a window of their own (100 per 10 s unless raised here), which a sweep
+ * over a few types fills in a second and then waits out.
+ */
+export const UNLIMITED = { generalLimit: 100_000, searchLimit: 10_000, associationsLimit: 100_000 };
 
 /**
  * A HubSpot client plus its own pool on the test database: one "worker process". Its budget is
