@@ -50,9 +50,14 @@ async function until(what: string, check: () => Promise<boolean>, ms = 30_000): 
 
 /** One pull of lists now, through the worker's own job (as the minute cron queues it). */
 async function pullNow(): Promise<void> {
-  const before = (await rows<{ n: number }>(`select count(*)::int as n from hubsync.runs where object_type = 'lists' and kind = 'incremental' and status <> 'running'`))[0]!.n;
+  // a pull that started before this call may have read HubSpot before the change being waited for:
+  // only one that started after it counts
+  const asked = (await rows<{ t: Date }>(`select now() as t`))[0]!.t;
   await db.pool.query(`select hubsync._enqueue('hubsync_pull', 'lists')`);
-  await until("a pull of lists", async () => (await rows<{ n: number }>(`select count(*)::int as n from hubsync.runs where object_type = 'lists' and kind = 'incremental' and status <> 'running'`))[0]!.n > before);
+  await until(
+    "a pull of lists",
+    async () => (await rows(`select from hubsync.runs where object_type = 'lists' and kind = 'incremental' and status <> 'running' and started_at >= $1`, [asked])).length > 0,
+  );
 }
 
 const members = async (listId: string) => (await rows<{ record_id: string }>(`select record_id from hubspot.list_memberships where list_id = $1 order by record_id::bigint`, [listId])).map((r) => r.record_id);

@@ -113,8 +113,21 @@ export class ListsState {
   private nextId = 1;
   private readonly store: Store;
 
+  /** Whether the record events are followed yet: only once a list exists, so a portal without lists pays nothing per write. */
+  private following = false;
+
   constructor(store: Store) {
     this.store = store;
+    store.on("reset", () => {
+      this.lists.clear();
+      this.nextId = 1;
+    });
+  }
+
+  private follow(): void {
+    if (this.following) return;
+    this.following = true;
+    const store = this.store;
     store.on("create", ({ type, record }) => this.evaluate(type, record));
     store.on("update", ({ type, record }) => this.evaluate(type, record));
     store.on("restore", ({ type, id }) => {
@@ -132,10 +145,6 @@ export class ListsState {
       }
       const survivor = store.getRecord(type, newId);
       if (survivor) this.evaluate(type, survivor);
-    });
-    store.on("reset", () => {
-      this.lists.clear();
-      this.nextId = 1;
     });
   }
 
@@ -179,6 +188,7 @@ export class ListsState {
       lastRecordAddedAt: null,
       lastRecordRemovedAt: null,
     };
+    this.follow();
     this.lists.set(list.listId, list);
     if (list.filterBranch) this.reprocess(list);
     return list;
