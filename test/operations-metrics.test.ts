@@ -88,7 +88,9 @@ describe("GET /metrics of a running worker", () => {
         `select (select sum(records) from hubsync.runs where object_type = 'contacts' and kind <> 'push' and status <> 'running') as records,
                 (select count(*) from hubsync.runs where object_type = 'contacts' and status = 'ok') as ok`,
       );
-    const runs = await until("a scrape that agrees with hubsync.runs", async () => {
+    const runs = await until("a scrape that agrees with hubsync.runs, after the first pull", async () => {
+      // the pull lag is absent until the first incremental pull after the backfill has run
+      if ((await one<{ pulled: boolean }>("select last_pull_at is not null as pulled from hubsync.objects where object_type = 'contacts'")).pulled !== true) return false;
       const r = await runsNow();
       last = await scrape(metricsUrl);
       const again = await runsNow();
