@@ -56,6 +56,7 @@ describe("Ctrl-C", () => {
 
   it("stops `hubsync sync` between cycles with no error logged", async () => {
     const sync = startCli(["sync", "--interval", "60"], env());
-    await stopsQuietly(sync, (out) => /^companies\s+live/m.test(out) && /^contacts\s+live/m.test(out), "the first cycle");
+    // between cycles: the association lines are printed together once the cycle's sweep is done
+    await stopsQuietly(sync, (out) => /^companies\s+live/m.test(out) && /^contacts\s+live/m.test(out) && /^associations_\S+\s+\d+ changes/m.test(out), "the first cycle");
   }, 120_000);
 });

@@ -84,9 +84,14 @@ export const command: Command = {
           process.stdout.write(`${o.table.padEnd(32)} ${run}\n`);
         }
         if (values.once || stopping) break;
+        // Ctrl-C wakes the wait; the timer goes with it, or it would keep the stopped process
+        // alive until the interval ran out.
         await new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, interval * 1000);
+          const timer = setTimeout(resolve, interval * 1000);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
         });
       } while (!stopping);
     } finally {
