@@ -14,13 +14,13 @@ import { defineConfig } from "vitest/config";
 const servers = process.env.DATABASE_URL ? ["given"] : (process.env.HUBSYNC_TEST_POSTGRES ?? "auto").split(",").map((s) => s.trim());
 
 /**
- * The slow files: the soak, the faults (killed workers, PostgreSQL restarts, lost answers), the demo
- * and the bench. Each takes from half a minute to over a minute of two busy cores, and exercises
+ * The slow files: the soak, the faults (killed workers, PostgreSQL restarts, lost answers), the demo,
+ * the bench, and a wide portal's backfill in a small heap. Each takes from half a minute to over a minute of two busy cores, and exercises
  * hubsync's processes and tools rather than anything that differs between PostgreSQL versions:
  * `make test-fast` (HUBSYNC_TEST_FAST=1) leaves them out, and with several servers only the first
  * one runs them.
  */
-const SLOW = ["test/soak.test.ts", "test/faults-*.test.ts", "test/demo.test.ts", "test/bench.test.ts"];
+const SLOW = ["test/soak.test.ts", "test/faults-*.test.ts", "test/demo.test.ts", "test/bench.test.ts", "test/worker-wide-portal-memory.test.ts"];
 
 /**
  * A second server only gives something to files that reach its database (they make theirs with

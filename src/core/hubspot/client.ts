@@ -4,6 +4,7 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import { rateLimitSettings } from "../config.ts";
 import { log as rootLog } from "../log.ts";
+import { createSemaphore, type Semaphore } from "../semaphore.ts";
 import { classify, classifyResponse, MalformedResponseError, MissingScopesError, parseResponse, PausedError, RequestTimeoutError, type Failure } from "./errors.ts";
 import { accountPaths } from "./paths/account.ts";
 import { associationsPaths } from "./paths/associations.ts";
@@ -211,25 +212,6 @@ class FailedAnswer extends Error {
   }
 }
 
-/** At most `n` holders at once; release() is idempotent so every path may call it. */
-function createSemaphore(n: number) {
-  let free = n;
-  const waiting: Array<() => void> = [];
-  return {
-    async acquire(): Promise<() => void> {
-      if (free > 0) free--;
-      else await new Promise<void>((resolve) => waiting.push(resolve));
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        const next = waiting.shift();
-        if (next) next();
-        else free++;
-      };
-    },
-  };
-}
 export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
   const basePath = options.basePath ?? "https://api.hubapi.com";
   const log = (options.log ?? rootLog).child({ component: "hubspot" });
@@ -243,13 +225,13 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
   };
   const concurrency = options.concurrency ?? 8;
   // search has its own (small) allowance: waiting search calls must not hold general ones back
-  const inFlight: Record<Bucket, ReturnType<typeof createSemaphore>> = {
+  const inFlight: Record<Bucket, Semaphore> = {
     general: createSemaphore(concurrency),
     search: createSemaphore(4),
     associations: createSemaphore(concurrency),
   };
   // the push lane's sockets: pulls holding every general one while they wait for the budget must not hold a push back
-  const pushInFlight: Record<Bucket, ReturnType<typeof createSemaphore>> = {
+  const pushInFlight: Record<Bucket, Semaphore> = {
     general: createSemaphore(4),
     search: createSemaphore(2),
     associations: createSemaphore(4),

@@ -16,6 +16,7 @@ import { addCounts, applyRecords, emptyCounts, type ApplyCounts } from "./upsert
 import { HubSpotError, PausedError } from "../hubspot/errors.ts";
 import { backfillSpan, horizonSpan } from "./horizon.ts";
 import { startLiveStreams } from "./incremental.ts";
+import { holdPage } from "./page-memory.ts";
 import { propertyQueryLength, rememberUrlRefused, SEARCH_BODY_LIMIT, searchWidthFor, searchWithWidth, urlBudget, type SearchWidth } from "./portal-limits.ts";
 
 const BackfillState = z.object({
@@ -349,50 +350,74 @@ async function readRange(
   if (progress.done) return;
   if (progress.pages > 0) stats.resumedRanges++;
   stats.rangesRead++;
-  const searchPage = (afterId: string, after?: string): Promise<SearchPage> =>
-    searchWithWidth(deps, target.apiName, width, (properties) => rangeQuery(range, afterId, properties, after), target.allProperties, ["hs_object_id"], () => stats.searchPages++);
-  let pending = searchPage(progress.afterId);
+  type Held = SearchPage & { release: () => void };
+  const searchPage = async (afterId: string, after?: string): Promise<Held> => {
+    // a page that carries the records (or the first one, which tries to) needs room for them;
+    // ids alone weigh nothing worth counting
+    const release = width.full || width.probe ? await holdPage(SEARCH_PAGE, target.allProperties.length) : () => {};
+    try {
+      const page = await searchWithWidth(deps, target.apiName, width, (properties) => rangeQuery(range, afterId, properties, after), target.allProperties, ["hs_object_id"], () => stats.searchPages++);
+      return { ...page, release };
+    } catch (err) {
+      release();
+      throw err;
+    }
+  };
+  let pending: Promise<Held> | null = searchPage(progress.afterId);
   pending.catch(() => {});
   let empty = 0;
-  while (!stopped()) {
-    const page = await pending;
-    stats.searchPages++;
-    const hits = [...page.results].sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : BigInt(a.id) > BigInt(b.id) ? 1 : 0));
-    const last = hits[hits.length - 1];
-    if (!last) {
-      if (!page.nextAfter) {
-        progress = { ...progress, done: true };
-        await writeCursor(deps.pool, target.objectType, rangeStream(index), progress);
-        return;
+  try {
+    while (!stopped()) {
+      const page: Held = await pending!;
+      pending = null;
+      let release = page.release;
+      try {
+        stats.searchPages++;
+        const hits = [...page.results].sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : BigInt(a.id) > BigInt(b.id) ? 1 : 0));
+        const last = hits[hits.length - 1];
+        if (!last) {
+          if (!page.nextAfter) {
+            progress = { ...progress, done: true };
+            await writeCursor(deps.pool, target.objectType, rangeStream(index), progress);
+            return;
+          }
+          if (++empty > MAX_EMPTY_PAGES) throw new Error(`search for ${target.objectType} answered ${empty} empty pages in a row that still point further (range from ${range.lo}); the next run resumes the range where it stopped`);
+          pending = searchPage(progress.afterId, page.nextAfter);
+          // a search left unread when another reader fails must not fail the process later
+          pending.catch(() => {});
+          continue;
+        }
+        empty = 0;
+        if (page.nextAfter) {
+          pending = searchPage(last.id);
+          pending.catch(() => {});
+        }
+        stats.searchMode = width.full ? "records" : "ids+batch-read";
+        let records: CrmRecord[] = hits;
+        if (!width.full) {
+          const ids = [...new Set(hits.map((h) => h.id))];
+          release();
+          release = await holdPage(ids.length, target.allProperties.length);
+          const reads = await Promise.all(chunk(ids, 100).map((part) => deps.hubspot.batchRead(target.apiName, part, target.allProperties)));
+          records = reads.flatMap((r) => r.results);
+          stats.missing += reads.reduce((n, r) => n + r.missing.length, 0);
+        }
+        const next: RangeState = { afterId: last.id, pages: progress.pages + 1, done: !page.nextAfter };
+        await inApplyingTransaction(deps.pool, async (client) => {
+          addCounts(counts, await applyRecords(client, target, records));
+          await writeCursor(client, target.objectType, rangeStream(index), next);
+        });
+        progress = next;
+        stats.searchRecords += new Set(records.map((r) => r.id)).size;
+      } finally {
+        release();
       }
-      if (++empty > MAX_EMPTY_PAGES) throw new Error(`search for ${target.objectType} answered ${empty} empty pages in a row that still point further (range from ${range.lo}); the next run resumes the range where it stopped`);
-      pending = searchPage(progress.afterId, page.nextAfter);
-      // a search left unread when another reader fails must not fail the process later
-      pending.catch(() => {});
-      continue;
+      await opts.onSearchPage?.(index, progress.pages);
+      if (progress.done) return;
     }
-    empty = 0;
-    if (page.nextAfter) {
-      pending = searchPage(last.id);
-      pending.catch(() => {});
-    }
-    stats.searchMode = width.full ? "records" : "ids+batch-read";
-    let records: CrmRecord[] = hits;
-    if (!width.full) {
-      const ids = [...new Set(hits.map((h) => h.id))];
-      const reads = await Promise.all(chunk(ids, 100).map((part) => deps.hubspot.batchRead(target.apiName, part, target.allProperties)));
-      records = reads.flatMap((r) => r.results);
-      stats.missing += reads.reduce((n, r) => n + r.missing.length, 0);
-    }
-    const next: RangeState = { afterId: last.id, pages: progress.pages + 1, done: !page.nextAfter };
-    await inApplyingTransaction(deps.pool, async (client) => {
-      addCounts(counts, await applyRecords(client, target, records));
-      await writeCursor(client, target.objectType, rangeStream(index), next);
-    });
-    progress = next;
-    stats.searchRecords += new Set(records.map((r) => r.id)).size;
-    await opts.onSearchPage?.(index, progress.pages);
-    if (progress.done) return;
+  } finally {
+    // a page read ahead and never written (the range stopped or failed) gives its room back
+    void (pending as Promise<Held> | null)?.then((p) => p.release(), () => {});
   }
 }
 
@@ -417,8 +442,19 @@ function listReader(
   let direct = true;
   const associations = embed.toTypes;
   const queryChars = propertyQueryLength(target.allProperties) + (associations.length ? new URLSearchParams(associations.map((t): [string, string] => ["associations", t])).toString().length + 1 : 0);
-  type Page = { ids: string[]; records: CrmRecord[]; nextAfter: string | null; missing: number; associations?: ListPage["associations"] };
+  type Read = { ids: string[]; records: CrmRecord[]; nextAfter: string | null; missing: number; associations?: ListPage["associations"] };
+  /** A page read and not yet written: `release` gives its room in the page memory back. */
+  type Page = Read & { release: () => void };
   const fetchPage = async (after: string | null): Promise<Page> => {
+    const release = await holdPage(pageSize, target.allProperties.length);
+    try {
+      return { ...(await readPage(after)), release };
+    } catch (err) {
+      release();
+      throw err;
+    }
+  };
+  const readPage = async (after: string | null): Promise<Read> => {
     if (direct) {
       try {
         const page = await deps.hubspot.listPage(target.apiName, { after, limit: pageSize, properties: target.allProperties, associations });
@@ -450,53 +486,69 @@ function listReader(
     async loop() {
       direct = queryChars <= (opts.maxPropertyQueryChars ?? (await urlBudget(deps.pool)));
       if (state.listDone) return;
-      let pending = fetchPage(state.after);
+      let pending: Promise<Page> | null = fetchPage(state.after);
+      pending.catch(() => {});
       // Embedded associations are written one page after another, beside the next page's records
       // rather than before them; the last one is waited for before the list is done.
       let embedding: Promise<void> = Promise.resolve();
-      for (let pages = 1; ; pages++) {
-        const page = await pending;
-        if (stopped()) return void (await embedding.catch(() => {}));
-        if (pages >= PLAN_AFTER_PAGES) underWay();
-        let ordered = state.ordered;
-        let top = state.lastId === null ? -1n : BigInt(state.lastId);
-        for (const id of page.ids) {
-          const n = BigInt(id);
-          if (n <= top) ordered = false;
-          else top = n;
+      try {
+        for (let pages = 1; ; pages++) {
+          const page: Page = await pending!;
+          pending = null;
+          try {
+            if (stopped()) return void (await embedding.catch(() => {}));
+            if (pages >= PLAN_AFTER_PAGES) underWay();
+            let ordered = state.ordered;
+            let top = state.lastId === null ? -1n : BigInt(state.lastId);
+            for (const id of page.ids) {
+              const n = BigInt(id);
+              if (n <= top) ordered = false;
+              else top = n;
+            }
+            if (!ordered && state.ordered) deps.log.warn({ objectType }, "the list's pages are not in id order: the list reads to the end beside the search ranges");
+            // reached a range a search reader has (everything below it is on this page or earlier)
+            const metRanges = ordered && coord.floor !== null && top >= coord.floor;
+            const done = !page.nextAfter || metRanges;
+            if (!done) {
+              // the next page travels while this one is written (a crash costs at most that one page again)
+              pending = fetchPage(page.nextAfter);
+              pending.catch(() => {});
+            }
+            missing += page.missing;
+            const next: BackfillState = {
+              ...state,
+              after: page.nextAfter,
+              pages: state.pages + 1,
+              records: state.records + page.records.length,
+              lastId: top >= 0n ? String(top) : null,
+              ordered,
+              listDone: done,
+            };
+            await inApplyingTransaction(deps.pool, async (client) => {
+              addCounts(counts, await applyRecords(client, target, page.records));
+              await writeCursor(client, objectType, "backfill", next);
+            });
+            // one page's associations at most wait to be written: when their writes are slower
+            // than the pages, the list waits for them rather than piling pages up in memory
+            await embedding;
+            embedding = embed.apply(
+              page.records.map((r) => r.id),
+              page.associations,
+            );
+            embedding.catch(() => {});
+            state = next;
+            coord.listLast = top;
+            coord.ordered = ordered;
+            coord.listDone = done;
+          } finally {
+            page.release();
+          }
+          await opts.onPage?.(state.pages);
+          if (state.listDone) return void (await embedding);
         }
-        if (!ordered && state.ordered) deps.log.warn({ objectType }, "the list's pages are not in id order: the list reads to the end beside the search ranges");
-        // reached a range a search reader has (everything below it is on this page or earlier)
-        const metRanges = ordered && coord.floor !== null && top >= coord.floor;
-        const done = !page.nextAfter || metRanges;
-        if (!done) {
-          // the next page travels while this one is written (a crash costs at most that one page again)
-          pending = fetchPage(page.nextAfter);
-          pending.catch(() => {});
-        }
-        missing += page.missing;
-        const next: BackfillState = {
-          ...state,
-          after: page.nextAfter,
-          pages: state.pages + 1,
-          records: state.records + page.records.length,
-          lastId: top >= 0n ? String(top) : null,
-          ordered,
-          listDone: done,
-        };
-        await inApplyingTransaction(deps.pool, async (client) => {
-          addCounts(counts, await applyRecords(client, target, page.records));
-          await writeCursor(client, objectType, "backfill", next);
-        });
-        const before = embedding;
-        embedding = before.then(() => embed.apply(page.records.map((r) => r.id), page.associations));
-        embedding.catch(() => {});
-        state = next;
-        coord.listLast = top;
-        coord.ordered = ordered;
-        coord.listDone = done;
-        await opts.onPage?.(state.pages);
-        if (done) return void (await embedding);
+      } finally {
+        // a page read ahead and never written (the list stopped or failed) gives its room back
+        void (pending as Promise<Page> | null)?.then((p) => p.release(), () => {});
       }
     },
   };

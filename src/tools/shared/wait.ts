@@ -7,10 +7,18 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export async function waitFor<T>(
   what: string,
   check: () => Promise<T | undefined>,
-  opts: { timeoutMs: number; intervalMs?: number; describe?: () => Promise<string> | string },
+  opts: {
+    timeoutMs: number;
+    intervalMs?: number;
+    describe?: () => Promise<string> | string;
+    /** Says why waiting on is pointless (a worker process that died), or null: the wait then fails at once. */
+    failIf?: () => string | null;
+  },
 ): Promise<T> {
   const deadline = Date.now() + opts.timeoutMs;
   for (;;) {
+    const reason = opts.failIf?.();
+    if (reason) throw new Error(`gave up waiting for ${what}: ${reason}`);
     const v = await check();
     if (v !== undefined) return v;
     if (Date.now() > deadline) {

@@ -17,6 +17,11 @@ export interface WorkerProcess {
   stop(): Promise<number | null>;
   /** Resolves when the process ends, however it ends (the soak restarts a worker that died). */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /**
+   * Why the process is gone when nobody asked it to go (a crash, Node's heap running out), with the
+   * end of its log; null while it runs or after stop() or kill().
+   */
+  died(): string | null;
   /** Sends a signal without waiting (the soak's SIGKILL of a busy worker). */
   kill(signal: NodeJS.Signals): void;
   /**
@@ -93,6 +98,9 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     }),
   );
   const exited = ended.then((e) => e.code);
+  let asked = false;
+  let ending: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  void ended.then((e) => (ending = e));
   const ready = new Promise<void>((resolve, reject) => {
     let tail = "";
     const seen = (chunk: Buffer) => {
@@ -110,7 +118,18 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
     pid,
     ready,
     exited: ended,
+    died() {
+      if (asked || !ending) return null;
+      let tail = "";
+      try {
+        tail = readFileSync(opts.logFile, "utf8").slice(-1500);
+      } catch {
+        // no log to show
+      }
+      return `\`hubsync worker\` (pid ${pid}) ended by itself (code ${ending.code}, signal ${ending.signal}); its log ends with:\n${tail}`;
+    },
     kill(signal) {
+      asked = true;
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     },
     peakRss() {
@@ -118,6 +137,7 @@ export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
       return peak;
     },
     async stop() {
+      asked = true;
       sample();
       clearInterval(timer);
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");

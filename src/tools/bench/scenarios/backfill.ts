@@ -3,7 +3,7 @@ import { naiveBackfill } from "../naive.ts";
 import { SYNCED_TYPES } from "../../shared/objects.ts";
 import { waitFor } from "../../shared/wait.ts";
 import { startWorkerProcess } from "../../shared/worker-process.ts";
-import { maxRecordsPerSecond, type TierContext } from "./context.ts";
+import { maxRecordsPerSecond, workerDied, type TierContext } from "./context.ts";
 
 export interface BackfillFigures {
   records: number;
@@ -70,7 +70,7 @@ export async function hubsyncBackfill(ctx: TierContext, timeoutMs: number): Prom
       if (recordsDoneAt === null && types.every((t) => s.objects.find((o) => o.objectType === t)?.phase === "live")) recordsDoneAt = Date.now();
       return initialCopyDone(s, types) ? s : undefined;
     },
-    { timeoutMs, intervalMs: 250, describe: async () => describe(await readSnapshot(ctx.db.pool)) },
+    { timeoutMs, intervalMs: 250, describe: async () => describe(await readSnapshot(ctx.db.pool)), failIf: workerDied(ctx) },
   );
   const totalMs = Date.now() - started;
   const ms = (recordsDoneAt ?? Date.now()) - started;

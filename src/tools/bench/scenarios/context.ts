@@ -23,3 +23,8 @@ export interface TierContext {
 export function maxRecordsPerSecond(limitPer10s: number): number {
   return (limitPer10s * RECORDS_PER_CALL) / 10;
 }
+
+/** For a wait on the worker's work: fails it at once when the worker process died instead of waiting out its limit. */
+export function workerDied(ctx: TierContext): () => string | null {
+  return () => ctx.worker?.died() ?? null;
+}

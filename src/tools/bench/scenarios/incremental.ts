@@ -5,7 +5,7 @@ import { SYNCED_TYPES, type SyncedType } from "../../shared/objects.ts";
 import type { BenchSim } from "../../shared/sim.ts";
 import { hubsyncTable } from "../verify.ts";
 import { mapLimit, waitFor } from "../../shared/wait.ts";
-import type { TierContext } from "./context.ts";
+import { workerDied, type TierContext } from "./context.ts";
 
 export interface IncrementalFigures {
   changes: number;
@@ -66,6 +66,7 @@ export async function hubsyncIncremental(ctx: TierContext, changes: number, time
   await waitFor("the incremental pull to converge", async () => ((await progress()) >= total ? true : undefined), {
     timeoutMs,
     intervalMs: 200,
+    failIf: workerDied(ctx),
     describe: async () => `${await progress()} of ${total} changes in PostgreSQL`,
   });
   const convergeMs = Date.now() - changedAt;

@@ -1,7 +1,7 @@
 import { enqueueInDatabase } from "../../../core/jobs.ts";
 import { mapLimit, waitFor } from "../../shared/wait.ts";
 import { hubsyncWriteBack, PUSH_PATH, type CommitStream, type WriteBackFigures } from "./write-back.ts";
-import type { TierContext } from "./context.ts";
+import { workerDied, type TierContext } from "./context.ts";
 
 /** What ran beside the write-back, and how much of the rate limit it used. */
 export interface WriteBackLoad {
@@ -58,7 +58,7 @@ export async function hubsyncWriteBackUnderLoad(ctx: TierContext, stream: Commit
       );
       return rows[0]!.n > 0 ? true : undefined;
     },
-    { timeoutMs, intervalMs: 100 },
+    { timeoutMs, intervalMs: 100, failIf: workerDied(ctx) },
   );
 
   // HubSpot-side edits on contacts the stream does not write (the highest ids; the stream takes the lowest).
@@ -99,7 +99,7 @@ export async function hubsyncWriteBackUnderLoad(ctx: TierContext, stream: Commit
   );
   ctx.note(`  write-back under load: backfill still running at the end: ${backfillRunningAtEnd}; runs ${runs.map((r) => `${r.kind} ${r.n}`).join(", ")}`);
   // The next scenario starts on a quiet worker.
-  await waitFor("the backfills to finish", async () => ((await backfilling(ctx)) ? undefined : true), { timeoutMs, intervalMs: 250 });
+  await waitFor("the backfills to finish", async () => ((await backfilling(ctx)) ? undefined : true), { timeoutMs, intervalMs: 250, failIf: workerDied(ctx) });
   await waitFor(
     "the backfill jobs to finish",
     async () => {
@@ -108,7 +108,7 @@ export async function hubsyncWriteBackUnderLoad(ctx: TierContext, stream: Commit
       );
       return rows[0]!.n === 0 ? true : undefined;
     },
-    { timeoutMs, intervalMs: 250 },
+    { timeoutMs, intervalMs: 250, failIf: workerDied(ctx) },
   );
   return {
     ...figures,

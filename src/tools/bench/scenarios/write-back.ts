@@ -2,7 +2,7 @@ import { propertyColumn } from "../../shared/columns.ts";
 import { quoteIdent } from "../../../core/schema/naming.ts";
 import { NAIVE_SCHEMA, naivePush } from "../naive.ts";
 import { percentile, waitFor } from "../../shared/wait.ts";
-import type { TierContext } from "./context.ts";
+import { workerDied, type TierContext } from "./context.ts";
 
 export interface WriteBackFigures {
   rows: number;
@@ -95,7 +95,7 @@ export async function hubsyncWriteBack(ctx: TierContext, stream: CommitStream, t
       const s = await outboxState();
       return Number(s.total) > 0 && Number(s.open) === 0 ? true : undefined;
     },
-    { timeoutMs, intervalMs: 100, describe: async () => JSON.stringify(await outboxState()) },
+    { timeoutMs, intervalMs: 100, describe: async () => JSON.stringify(await outboxState()), failIf: workerDied(ctx) },
   );
   const drainMs = Date.now() - lastCommit;
   // The push's API calls: batch writes of contacts in the simulator's request log (pulls running meanwhile are not counted).
