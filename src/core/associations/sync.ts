@@ -226,6 +226,25 @@ export async function* localIds(pool: pg.Pool, table: string, size = BATCH_READ_
   }
 }
 
+/**
+ * Ids the table names on one side that are not live local records of that side's type: mostly
+ * records HubSpot deleted or merged away before any pull brought them, whose rows came from reads
+ * of the other end. A pass over the live records never reads them, so their rows would outlive
+ * them; reading them too lets HubSpot's answer (by then usually nothing) decide.
+ */
+export async function strayIds(pool: pg.Pool, pair: AssociationPair, side: Side, size = BATCH_READ_LIMIT): Promise<string[][]> {
+  const column = quoteIdent(side === "a" ? pair.aColumn : pair.bColumn);
+  const { rows } = await pool.query<{ id: string }>(
+    `select distinct t.${column} as id from hubspot.${quoteIdent(pair.table)} t
+      where t.${column} ~ '^[0-9]+$'  -- a local record's _sync_local_id waits for write-back
+        and not exists (select 1 from hubspot.${quoteIdent(sideOf(pair, side).from.table)} r where r.id = t.${column} and r.archived_at is null)
+      order by 1`,
+  );
+  const chunks: string[][] = [];
+  for (let i = 0; i < rows.length; i += size) chunks.push(rows.slice(i, i + size).map((r) => r.id));
+  return chunks;
+}
+
 /** The records a same-type table pairs `ids` with (the rows from them), for reading both directions. */
 export async function otherEnds(deps: SyncContext, pair: AssociationPair, ids: string[]): Promise<string[]> {
   const { rows } = await deps.pool.query<{ id: string }>(
@@ -243,7 +262,8 @@ export async function liveCount(pool: pg.Pool, table: string): Promise<number> {
 
 /**
  * One full pass over a pair: every live local record of the end with fewer of them, 1,000 per
- * batch call, each chunk diffed in its own transaction. Rows of records deleted locally went with
+ * batch call, each chunk diffed in its own transaction, then the ids of that end the table names
+ * without a live local record (strayIds). Rows of records deleted locally went with
  * them (triggers, sql/50_associations.sql).
  * Falls back to the a end when the b end's type ids cannot be translated.
  */
@@ -255,13 +275,15 @@ export async function syncPair(deps: SyncContext, pair: AssociationPair, opts: {
     let associations = 0;
     const ctx: PassContext = { side };
     try {
-      for await (const chunk of localIds(deps.pool, sideOf(pair, side).from.table)) {
+      const read = async (chunk: string[]) => {
         if (opts.signal?.aborted) throw new SweepStopped(pair.table);
         const r = await syncIds(deps, pair, ctx, chunk);
         addChanges(counts, r);
         ids += chunk.length;
         associations += r.associations;
-      }
+      };
+      for await (const chunk of localIds(deps.pool, sideOf(pair, side).from.table)) await read(chunk);
+      for (const chunk of await strayIds(deps.pool, pair, side)) await read(chunk);
     } catch (err) {
       if (err instanceof TypeMapUnresolved && side === "b") {
         deps.log.info({ table: pair.table }, err.message);
