@@ -32,7 +32,11 @@ export interface SyncSnapshot {
   associations: Array<{ table: string; rows: number }>;
   budget: BudgetState | null;
   runs: { requests: number; rateLimited: number; failed: number };
-  /** Queued or running jobs that are part of getting the initial copy (discover, backfill, associations). */
+  /**
+   * Queued or running jobs that are part of getting the initial copy: discover, backfill and the
+   * association fill. Not the association refreshes the minute pulls queue: on a large portal there
+   * is nearly always one, and counting it kept a finished million-contact copy "unfinished".
+   */
   initialJobs: number;
   at: number;
 }
@@ -113,8 +117,7 @@ export async function readSnapshot(pool: pg.Pool): Promise<SyncSnapshot> {
   const initialJobs = await optional(async () => {
     const { rows } = await pool.query<{ n: string }>(
       `select count(*) as n from hubsync_worker.jobs
-        where (task_identifier in ('hubsync_discover', 'hubsync_backfill') or task_identifier like '%associations%')
-          and task_identifier <> 'hubsync_sweep_associations'
+        where task_identifier in ('hubsync_discover', 'hubsync_backfill', 'hubsync_backfill_associations')
           and attempts < max_attempts`,
     );
     return Number(rows[0]?.n ?? 0);
@@ -131,7 +134,7 @@ export async function readSnapshot(pool: pg.Pool): Promise<SyncSnapshot> {
   };
 }
 
-/** The initial copy is finished: every object is live and no discover/backfill/association job is left. */
+/** The initial copy is finished: every object is live and no discover, backfill or association-fill job is left. */
 export function initialCopyDone(s: SyncSnapshot, objectTypes: string[]): boolean {
   const live = objectTypes.every((t) => s.objects.find((o) => o.objectType === t)?.phase === "live");
   return live && s.initialJobs === 0;
