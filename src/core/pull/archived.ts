@@ -53,7 +53,11 @@ export async function pullArchived(deps: SyncContext, objectType: string): Promi
  */
 export async function scheduledArchivedScans(deps: SyncContext, opts: { only?: string; fromCron: boolean }): Promise<string[]> {
   const scanned: string[] = [];
-  if (!backgroundMayRun(await readDailyState(deps.pool), nowOf(deps))) return scanned;
+  // From the crontab a scan past the day's background floor stays quiet. Asked for by hand it tries,
+  // and the rate budget refuses its first call with the reason and the time of the reset (checking
+  // here too would answer the same question twice, and a floor reached between two scans would
+  // then pass in silence).
+  if (opts.fromCron && !backgroundMayRun(await readDailyState(deps.pool), nowOf(deps))) return scanned;
   await forEachLiveCrmObject(deps.pool, opts.only, "hubsync_pull_archived", async (objectType) => {
     if (opts.fromCron && !(await archivedScanDue(deps, objectType)).due) return;
     await asWork("archived", () => pullArchived(deps, objectType));
