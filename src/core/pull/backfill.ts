@@ -16,7 +16,7 @@ import { addCounts, applyRecords, emptyCounts, type ApplyCounts } from "./upsert
 import { HubSpotError, PausedError } from "../hubspot/errors.ts";
 import { backfillSpan, horizonSpan } from "./horizon.ts";
 import { startLiveStreams } from "./incremental.ts";
-import { holdPage } from "./page-memory.ts";
+import { holdPage, pageValues, readHeld } from "./page-memory.ts";
 import { propertyQueryLength, rememberUrlRefused, SEARCH_BODY_LIMIT, searchWidthFor, searchWithWidth, urlBudget, type SearchWidth } from "./portal-limits.ts";
 
 const BackfillState = z.object({
@@ -351,18 +351,12 @@ async function readRange(
   if (progress.pages > 0) stats.resumedRanges++;
   stats.rangesRead++;
   type Held = SearchPage & { release: () => void };
-  const searchPage = async (afterId: string, after?: string): Promise<Held> => {
-    // a page that carries the records (or the first one, which tries to) needs room for them;
-    // ids alone weigh nothing worth counting
-    const release = width.full || width.probe ? await holdPage(SEARCH_PAGE, target.allProperties.length) : () => {};
-    try {
-      const page = await searchWithWidth(deps, target.apiName, width, (properties) => rangeQuery(range, afterId, properties, after), target.allProperties, ["hs_object_id"], () => stats.searchPages++);
-      return { ...page, release };
-    } catch (err) {
-      release();
-      throw err;
-    }
-  };
+  // a page that carries the records (or the first one, which tries to) needs room for them;
+  // ids alone weigh nothing worth counting
+  const searchPage = (afterId: string, after?: string): Promise<Held> =>
+    readHeld(width.full || width.probe ? pageValues(SEARCH_PAGE, target.allProperties.length) : 0, () =>
+      searchWithWidth(deps, target.apiName, width, (properties) => rangeQuery(range, afterId, properties, after), target.allProperties, ["hs_object_id"], () => stats.searchPages++),
+    );
   let pending: Promise<Held> | null = searchPage(progress.afterId);
   pending.catch(() => {});
   let empty = 0;
@@ -445,15 +439,7 @@ function listReader(
   type Read = { ids: string[]; records: CrmRecord[]; nextAfter: string | null; missing: number; associations?: ListPage["associations"] };
   /** A page read and not yet written: `release` gives its room in the page memory back. */
   type Page = Read & { release: () => void };
-  const fetchPage = async (after: string | null): Promise<Page> => {
-    const release = await holdPage(pageSize, target.allProperties.length);
-    try {
-      return { ...(await readPage(after)), release };
-    } catch (err) {
-      release();
-      throw err;
-    }
-  };
+  const fetchPage = (after: string | null): Promise<Page> => readHeld(pageValues(pageSize, target.allProperties.length), () => readPage(after));
   const readPage = async (after: string | null): Promise<Read> => {
     if (direct) {
       try {

@@ -27,7 +27,27 @@ const budget = createSemaphore(PAGE_MEMORY_VALUES);
 
 /** Waits until a page of `records` records of `properties` properties fits; call the result once it is written. */
 export function holdPage(records: number, properties: number): Promise<() => void> {
-  return budget.acquire(Math.max(1, records) * Math.max(1, properties));
+  return budget.acquire(pageValues(records, properties));
+}
+
+/** What a page of `records` records of `properties` properties weighs here. */
+export function pageValues(records: number, properties: number): number {
+  return Math.max(1, records) * Math.max(1, properties);
+}
+
+/**
+ * Reads a page once `values` property values fit (0: a page of ids, which waits for nothing), and
+ * hands it back with the function that gives its room back once it is written. A read that fails
+ * gives its room back itself.
+ */
+export async function readHeld<T extends object>(values: number, read: () => Promise<T>): Promise<T & { release: () => void }> {
+  const release = values > 0 ? await budget.acquire(values) : () => {};
+  try {
+    return { ...(await read()), release };
+  } catch (err) {
+    release();
+    throw err;
+  }
 }
 
 /** Property values held by pages in flight now (for tests and the worker's own figures). */
