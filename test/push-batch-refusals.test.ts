@@ -147,3 +147,24 @@ describe("whole-batch refusals", () => {
     }
   });
 });
+
+describe("a push round's batches", () => {
+  it("go to HubSpot together, not one after another: 500 changed records, five batch calls in flight at once, every change written once", async () => {
+    // Each answer takes 300 ms: batches sent one after another could never overlap.
+    await sim.control.configure({ latencyMs: 300 });
+    try {
+      const { result, updates } = await pushUpdates(500, [], "together-");
+      expect(result).toMatchObject({ sent: 500, rejected: 0 });
+      expect(updates).toBe(5);
+      const since = Date.now() - 60_000;
+      const calls = (await sim.control.requests({ since })).filter((r) => r.method === "POST" && r.path.includes("/batch/update")).slice(-5);
+      // The most calls open at one moment: each call counts from its arrival to its answer.
+      const open = Math.max(...calls.map((c) => calls.filter((d) => d.at <= c.at && c.at < d.at + d.ms).length));
+      expect(open).toBeGreaterThan(1);
+      const remote = await sim.control.listRecords("contacts");
+      expect(remote.filter((r) => r.properties.firstname?.startsWith("together-"))).toHaveLength(500);
+    } finally {
+      await sim.control.configure({ latencyMs: 0 });
+    }
+  });
+});

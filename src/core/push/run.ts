@@ -29,7 +29,7 @@ import {
   type WriteBack,
 } from "./outbox.ts";
 import { chunk, coalesce, LOCAL_ID_PROPERTY, type RecordChange } from "./plan.ts";
-import { clip, isRejection, sendBatch, type Outcome, type Rejection, type SendItem, type SendStats } from "./send.ts";
+import { clip, isRejection, sendBatch, type BatchKind, type Outcome, type Rejection, type SendItem, type SendStats } from "./send.ts";
 import { findProblems, type Problem } from "./validate.ts";
 import { findMergedAway, mayBeMerged, type MergedAway } from "./merged.ts";
 import { MissingScopesError, PausedError } from "../hubspot/errors.ts";
@@ -352,25 +352,34 @@ function itemOf(c: RecordChange): SendItem {
   return { key: c.localId, localId: c.localId, recordId: c.recordId, properties: c.properties };
 }
 
-/** Creates (upserts) first, so archives of just-created records know their ids; then updates, then archives. */
+/**
+ * Creates (upserts) first, so archives of just-created records know their ids; then updates, then
+ * archives. Within each of the three, the batches go at once: a round's changes are one per record
+ * (coalesced), so no two batches touch the same record and their order means nothing, while sent
+ * one after another a round of 500 changes would wait for five answers in a row. The client's
+ * in-flight limit for pushes and the push's share of the rate budget still pace them.
+ */
 async function sendAll(api: HubSpotApi, objectType: string, changes: RecordChange[], outcomes: Map<string, Outcome>, stats: SendStats, creates: "upsert" | "create") {
-  const upserts = changes.filter((c) => c.action === "upsert" || c.upsertFirst);
-  for (const part of chunk(upserts)) {
-    for (const [k, v] of await sendBatch(api, objectType, creates, part.map(itemOf), stats)) outcomes.set(k, v);
-  }
+  await sendBatches(api, objectType, creates, changes.filter((c) => c.action === "upsert" || c.upsertFirst), outcomes, stats);
   for (const c of changes.filter((x) => x.upsertFirst)) {
     const o = outcomes.get(c.localId);
     if (o?.ok && o.written) c.recordId = o.written.id;
     outcomes.delete(c.localId);
   }
-  const updates = changes.filter((c) => c.action === "update");
-  for (const part of chunk(updates)) {
-    for (const [k, v] of await sendBatch(api, objectType, "update", part.map(itemOf), stats)) outcomes.set(k, v);
-  }
-  const archives = changes.filter((c) => c.action === "archive" && c.recordId);
-  for (const part of chunk(archives)) {
-    for (const [k, v] of await sendBatch(api, objectType, "archive", part.map(itemOf), stats)) outcomes.set(k, v);
-  }
+  await sendBatches(api, objectType, "update", changes.filter((c) => c.action === "update"), outcomes, stats);
+  await sendBatches(api, objectType, "archive", changes.filter((c) => c.action === "archive" && c.recordId), outcomes, stats);
+}
+
+/**
+ * One kind of change in batches sent together. Every answer that came is kept before an error is
+ * passed on (a batch that failed, say on a pause, must not lose the outcome of one that was
+ * answered beside it: those records were written and are marked sent).
+ */
+async function sendBatches(api: HubSpotApi, objectType: string, kind: BatchKind, changes: RecordChange[], outcomes: Map<string, Outcome>, stats: SendStats) {
+  const answers = await Promise.allSettled(chunk(changes).map((part) => sendBatch(api, objectType, kind, part.map(itemOf), stats)));
+  for (const a of answers) if (a.status === "fulfilled") for (const [k, v] of a.value) outcomes.set(k, v);
+  const failed = answers.find((a): a is PromiseRejectedResult => a.status === "rejected");
+  if (failed) throw failed.reason;
 }
 
 /** HubSpot's answers and the outbox, in one transaction. */
