@@ -57,6 +57,9 @@ describe("hubsync bench (the --quick logic at tiny sizes)", () => {
       ["naive script", true],
     ]);
     expect(r.trigger?.overhead).toBeTypeOf("number");
+    // what was timed with write-back on is UPDATEs that changed their rows, each one logged
+    expect(r.trigger!.outboxRowsPerUpdate).toBeGreaterThan(0.95);
+    expect(r.trigger!.multiRow!.outboxRowsPerUpdate).toBeGreaterThan(95);
     // the portal's width, the scale run (the worker's own heap limit, RSS sampled) and two workers sharing the work
     expect(r.propertiesPerType!.contacts).toBeGreaterThan(300);
     expect(r.scale).toMatchObject({ contacts: 300, heapLimitMb: 256, check: { ok: true } });

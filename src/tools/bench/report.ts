@@ -395,12 +395,15 @@ read in all (the copy has \`records\` rows).
 `;
 }
 
+/** Results written before the count existed have none. */
+const logged = (n: number | undefined) => (n === undefined ? "" : `; ${n.toFixed(n < 10 ? 2 : 1)} outbox rows logged per UPDATE`);
+
 export function renderMarkdown(r: BenchResults): string {
   const rows: Row[] = r.tiers.flatMap((t) => tierRows(t, r.sizes));
   if (r.trigger) {
     const t = r.trigger;
     rows.push([
-      `Trigger cost: single-row UPDATE by id (${t.tool}, median of rounds of ${t.secondsPerRun} s)`,
+      `Trigger cost: single-row UPDATE by id (${t.tool}, median of rounds of ${t.secondsPerRun} s${logged(t.outboxRowsPerUpdate)})`,
       "—",
       `${t.latencyWithMs.toFixed(3)} ms with write-back (${int(t.tpsWith)} tps)`,
       `${t.latencyWithoutMs.toFixed(3)} ms without (${int(t.tpsWithout)} tps)`,
@@ -410,7 +413,7 @@ export function renderMarkdown(r: BenchResults): string {
     const m = t.multiRow;
     if (m) {
       rows.push([
-        `Trigger cost: ${m.rows}-row UPDATE by ids (${t.tool}, median of rounds of ${t.secondsPerRun} s)`,
+        `Trigger cost: ${m.rows}-row UPDATE by ids (${t.tool}, median of rounds of ${t.secondsPerRun} s${logged(m.outboxRowsPerUpdate)})`,
         "—",
         `${m.latencyWithMs.toFixed(3)} ms with write-back (${int(m.tpsWith)} tps)`,
         `${m.latencyWithoutMs.toFixed(3)} ms without (${int(m.tpsWithout)} tps)`,

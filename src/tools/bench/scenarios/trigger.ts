@@ -27,6 +27,8 @@ export interface TriggerWorkload {
   /** Every round's latency (ms), in the order run. */
   roundsWithoutMs: number[];
   roundsWithMs: number[];
+  /** Outbox rows logged per UPDATE with write-back on (median of the rounds): `rows` when every UPDATE changed every row it named. */
+  outboxRowsPerUpdate?: number;
 }
 
 /** The single-row workload's figures at the top level (as before), the 100-row one beside them. */
@@ -39,6 +41,8 @@ export interface TriggerFigures {
   latencyWithMs: number;
   /** Extra time per single-row UPDATE with the trigger, as a share of a plain UPDATE (goal < 25%). */
   overhead: number;
+  /** Outbox rows each single-row UPDATE logged (1: every one of them changed its row, as an application's would). */
+  outboxRowsPerUpdate?: number;
   /** Rows in hubspot.contacts while measured. */
   tableRows?: number;
   /** UPDATEs of MULTI_ROWS rows by id (goal < 10%). */
@@ -65,14 +69,16 @@ export function findPgbench(): string | null {
 interface Sample {
   tps: number;
   latencyMs: number;
+  transactions: number;
 }
 
 async function pgbenchRun(bin: string, url: string, script: string, seconds: number): Promise<Sample> {
   const { stdout } = await run(bin, ["-n", "-c", "1", "-T", String(seconds), "-f", script, url], { maxBuffer: 1 << 20 });
   const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(stdout);
   const lat = /latency average = ([\d.]+) ms/.exec(stdout);
-  if (!tps || !lat) throw new Error(`bench: could not read pgbench's output:\n${stdout}`);
-  return { tps: Number(tps[1]), latencyMs: Number(lat[1]) };
+  const done = /number of transactions actually processed: (\d+)/.exec(stdout);
+  if (!tps || !lat || !done) throw new Error(`bench: could not read pgbench's output:\n${stdout}`);
+  return { tps: Number(tps[1]), latencyMs: Number(lat[1]), transactions: Number(done[1]) };
 }
 
 async function nodeLoopRun(pool: pg.Pool, sql: string, ids: number, seconds: number): Promise<Sample> {
@@ -82,14 +88,19 @@ async function nodeLoopRun(pool: pg.Pool, sql: string, ids: number, seconds: num
     let n = 0;
     const started = process.hrtime.bigint();
     while (Date.now() < end) {
-      await client.query(sql, [1 + Math.floor(Math.random() * ids)]);
+      await client.query(sql, [1 + Math.floor(Math.random() * ids), 1 + Math.floor(Math.random() * 1e9)]);
       n++;
     }
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    return { tps: n / (ms / 1000), latencyMs: ms / n };
+    return { tps: n / (ms / 1000), latencyMs: ms / n, transactions: n };
   } finally {
     client.release();
   }
+}
+
+async function lastOutboxId(pool: pg.Pool): Promise<number> {
+  const { rows } = await pool.query<{ id: string | null }>(`select max(id) as id from hubsync.outbox`);
+  return Number(rows[0]!.id ?? 0);
 }
 
 export async function triggerCost(
@@ -109,20 +120,24 @@ export async function triggerCost(
   if (ids < MULTI_ROWS) throw new Error(`bench: the trigger cost needs at least ${MULTI_ROWS} contacts with ids, found ${ids}`);
   const bin = findPgbench();
   const workloads = [
-    { rows: 1, pick: ids, update: `update ${table} set ${column} = 'pgbench ' || :n where id = (select id from public.bench_ids where n = :n);` },
+    { rows: 1, pick: ids, update: `update ${table} set ${column} = 'pgbench ' || :v where id = (select id from public.bench_ids where n = :n);` },
     {
       rows: MULTI_ROWS,
       pick: ids - MULTI_ROWS + 1,
-      update: `update ${table} set ${column} = 'pgbench ' || :n where id in (select id from public.bench_ids where n between :n and :n + ${MULTI_ROWS - 1});`,
+      update: `update ${table} set ${column} = 'pgbench ' || :v where id in (select id from public.bench_ids where n between :n and :n + ${MULTI_ROWS - 1});`,
     },
   ].map((w) => {
     const script = join(opts.workDir, `trigger-update-${w.rows}.sql`);
-    writeFileSync(script, `\\set n random(1, ${w.pick})\n${w.update}\n`);
+    // A new value every time (:v): an UPDATE that writes the value a row already has changes
+    // nothing, logs nothing, and would measure only the trigger's look at the row. The rounds
+    // alternate off and on over the same rows, so a value drawn from the row number alone would
+    // mostly be there already.
+    writeFileSync(script, `\\set n random(1, ${w.pick})\n\\set v random(1, 1000000000)\n${w.update}\n`);
     const sample = (): Promise<Sample> =>
       bin
         ? pgbenchRun(bin, url, script, opts.seconds)
-        : nodeLoopRun(pool, w.update.replace(/:n/g, "$1::bigint").replace(/;$/, ""), w.pick, opts.seconds);
-    return { ...w, sample, without: [] as Sample[], withTrigger: [] as Sample[] };
+        : nodeLoopRun(pool, w.update.replace(/:n/g, "$1::bigint").replace(/:v/g, "$2::bigint").replace(/;$/, ""), w.pick, opts.seconds);
+    return { ...w, sample, without: [] as Sample[], withTrigger: [] as Sample[], logged: [] as number[] };
   });
 
   try {
@@ -130,7 +145,13 @@ export async function triggerCost(
       await pool.query(`select hubsync.disable_write_back($1)`, [TYPE]);
       for (const w of workloads) w.without.push(await w.sample());
       await pool.query(`select hubsync.enable_write_back($1)`, [TYPE]);
-      for (const w of workloads) w.withTrigger.push(await w.sample());
+      for (const w of workloads) {
+        const from = await lastOutboxId(pool);
+        const s = await w.sample();
+        w.withTrigger.push(s);
+        const { rows } = await pool.query<{ n: number }>(`select count(*)::int as n from hubsync.outbox where id > $1 and object_type = $2`, [from, TYPE]);
+        w.logged.push(rows[0]!.n / Math.max(1, s.transactions));
+      }
       for (const w of workloads) {
         const off = w.without[i]!.latencyMs;
         const on = w.withTrigger[i]!.latencyMs;
@@ -155,6 +176,7 @@ export async function triggerCost(
       overhead: median(w.withTrigger.map((x, i) => x.latencyMs / w.without[i]!.latencyMs)) - 1,
       roundsWithoutMs: w.without.map((x) => x.latencyMs),
       roundsWithMs: w.withTrigger.map((x) => x.latencyMs),
+      outboxRowsPerUpdate: median(w.logged),
     };
   });
   const [single, multi] = figures as [TriggerWorkload, TriggerWorkload];
@@ -175,6 +197,7 @@ export async function triggerCost(
     latencyWithoutMs: single.latencyWithoutMs,
     latencyWithMs: single.latencyWithMs,
     overhead: single.overhead,
+    outboxRowsPerUpdate: single.outboxRowsPerUpdate,
     tableRows,
     multiRow: multi,
   };
