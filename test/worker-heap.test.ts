@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
 import { waitFor } from "../src/tools/shared/wait.ts";
@@ -24,8 +25,10 @@ afterAll(async () => {
   await sim?.close();
 });
 
-/** Starts `hubsync worker`, reads the heap limit it logs, stops it; the pid it logged and its exit code too. */
-async function heapOfWorker(extraEnv: Record<string, string>): Promise<{ heapLimitMb: number; loggedPid: number; pid: number; code: number | null }> {
+/** Starts `hubsync worker`, reads the heap limit it logs, stops it; the pid it logged, its environment once running, and its exit code too. */
+async function heapOfWorker(
+  extraEnv: Record<string, string>,
+): Promise<{ heapLimitMb: number; loggedPid: number; pid: number; code: number | null; env: Record<string, string> }> {
   const env: Record<string, string | undefined> = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -48,8 +51,15 @@ async function heapOfWorker(extraEnv: Record<string, string>): Promise<{ heapLim
     );
     const parsed = JSON.parse(line) as { heapLimitMb: number; pid: number };
     await waitFor("the worker to start", async () => (out.includes("worker started") ? true : undefined), { timeoutMs: 30_000, intervalMs: 50, describe: () => out.slice(-2000) });
+    // the environment the running worker got (after it started again with its limits)
+    const environ = Object.fromEntries(
+      readFileSync(`/proc/${proc.pid}/environ`, "utf8")
+        .split("\0")
+        .filter(Boolean)
+        .map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+    );
     proc.kill("SIGTERM");
-    return { heapLimitMb: parsed.heapLimitMb, loggedPid: parsed.pid, pid: proc.pid!, code: await exited };
+    return { heapLimitMb: parsed.heapLimitMb, loggedPid: parsed.pid, pid: proc.pid!, code: await exited, env: environ };
   } finally {
     proc.kill("SIGKILL");
   }
@@ -71,6 +81,13 @@ describe("hubsync worker's heap limit", () => {
     expect(fromNodeOptions.heapLimitMb).toBeGreaterThan(600);
     const own = await heapOfWorker({ HUBSYNC_MAX_HEAP_MB: "0" });
     expect(own.heapLimitMb).not.toBe(256);
+  });
+
+  it("runs with glibc's malloc held to two arenas and a fixed mmap threshold, unless the operator chose other values", async () => {
+    const w = await heapOfWorker({});
+    expect(w.env).toMatchObject({ MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "131072" });
+    const chosen = await heapOfWorker({ MALLOC_ARENA_MAX: "4" });
+    expect(chosen.env).toMatchObject({ MALLOC_ARENA_MAX: "4", MALLOC_MMAP_THRESHOLD_: "131072" });
   });
 
   it("refuses a value that is not a number of megabytes, or too small to run, in one line", async () => {
