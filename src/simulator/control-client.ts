@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { associationControl, type AssociationControl } from "./associations-control.ts";
 import type { ConfigPatch } from "./config.ts";
+import type { ObjectTypeInput, PropertyType } from "./types.ts";
 import type { WebhookConfigInput } from "./webhooks.ts";
 
 /**
@@ -57,7 +58,7 @@ export type ControlWebhookStats = z.infer<typeof WebhookStatsSchema>;
 
 export interface PropertyInput {
   name: string;
-  type: "string" | "number" | "date" | "datetime" | "enumeration" | "bool" | "phone_number";
+  type: PropertyType;
   label?: string;
   fieldType?: string;
   groupName?: string;
@@ -66,15 +67,7 @@ export interface PropertyInput {
   options?: Array<{ label: string; value: string; description?: string; displayOrder?: number; hidden?: boolean }>;
 }
 
-export interface SchemaInput {
-  name: string;
-  labels: { singular: string; plural: string };
-  primaryDisplayProperty?: string;
-  secondaryDisplayProperties?: string[];
-  searchableProperties?: string[];
-  requiredProperties?: string[];
-  properties?: PropertyInput[];
-}
+export type SchemaInput = ObjectTypeInput<PropertyInput>;
 
 export interface SimulatorControl extends AssociationControl {
   reset(): Promise<void>;

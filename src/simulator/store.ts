@@ -13,7 +13,7 @@ import { lowerBound, sortedInsert, sortedRemove, upperBound } from "./sorted.ts"
  */
 
 // The stored shapes live in types.ts; re-exported for the modules that take them from here.
-import type { Owner, Pipeline, PropertyDefinition, PropertyType, SearchView, StoredRecord } from "./types.ts";
+import type { ObjectTypeInput, Owner, Pipeline, PropertyDefinition, PropertyType, SearchView, StoredRecord } from "./types.ts";
 export type { Owner, Pipeline, PipelineStage, PropertyDefinition, PropertyOption, PropertyType, SearchView, StoredRecord } from "./types.ts";
 
 export interface StoreEvents {
@@ -192,15 +192,7 @@ export class Store {
     return state;
   }
 
-  createObjectType(input: {
-    name: string;
-    labels: { singular: string; plural: string };
-    primaryDisplayProperty?: string;
-    secondaryDisplayProperties?: string[];
-    searchableProperties?: string[];
-    requiredProperties?: string[];
-    properties?: Array<Partial<PropertyDefinition> & { name: string; type: PropertyType }>;
-  }): ObjectTypeDef {
+  createObjectType(input: ObjectTypeInput<Partial<PropertyDefinition> & { name: string; type: PropertyType }>): ObjectTypeDef {
     const now = this.clock.now();
     const def = customObjectType({
       objectTypeId: `2-${this.nextCustomTypeId++}`,

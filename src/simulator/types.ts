@@ -37,6 +37,17 @@ export interface PropertyDefinition {
   referencedObjectType?: string;
 }
 
+/** A new custom object type, as the schemas API and the control API take it; P is how one property is given. */
+export interface ObjectTypeInput<P> {
+  name: string;
+  labels: { singular: string; plural: string };
+  primaryDisplayProperty?: string;
+  secondaryDisplayProperties?: string[];
+  searchableProperties?: string[];
+  requiredProperties?: string[];
+  properties?: P[];
+}
+
 export interface Owner {
   id: string;
   email: string | null;
