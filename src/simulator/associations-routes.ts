@@ -411,18 +411,17 @@ export function associationRoutes(store: Store, options: AssociationRouteOptions
       path: "/crm/v4/objects/{fromObjectType}/{fromObjectId}/associations/default/{toObjectType}/{toObjectId}",
       handler: basicDefault,
     },
-    { method: "GET", path: "/crm/v4/associations/definitions/configurations/all", handler: configurationsAll },
-    { method: "GET", path: "/crm/associations/v4/definitions/configurations/all", handler: configurationsAll },
-    { method: "GET", path: "/crm/v4/associations/definitions/configurations/{from}/{to}", handler: configurationsPair },
-    { method: "GET", path: "/crm/associations/v4/definitions/configurations/{from}/{to}", handler: configurationsPair },
     { method: "POST", path: "/_sim/associations", handler: simAssociate },
     { method: "PUT", path: "/_sim/associations/labels", handler: simSetLabels },
     { method: "POST", path: "/_sim/associations/remove", handler: simUnassociate },
     { method: "GET", path: "/_sim/associations", handler: simList },
   ];
-  // The SDK's definitionsApi uses /crm/v4/associations/…/labels, the spec /crm/associations/v4/…/labels.
-  for (const base of ["/crm/v4/associations/{from}/{to}/labels", "/crm/associations/v4/{from}/{to}/labels"]) {
+  // The SDK's definitionsApi uses /crm/v4/associations/…, the spec /crm/associations/v4/…: both are served.
+  for (const prefix of ["/crm/v4/associations", "/crm/associations/v4"]) {
+    const base = `${prefix}/{from}/{to}/labels`;
     routes.push(
+      { method: "GET", path: `${prefix}/definitions/configurations/all`, handler: configurationsAll },
+      { method: "GET", path: `${prefix}/definitions/configurations/{from}/{to}`, handler: configurationsPair },
       { method: "GET", path: base, handler: labelsList },
       { method: "POST", path: base, handler: labelsCreate },
       { method: "PUT", path: base, handler: labelsUpdate },
