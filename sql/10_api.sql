@@ -237,6 +237,20 @@ end
 $$;
 revoke all on function hubsync._require_object(text) from public;
 
+-- Refuses a disabled object type, for the functions that act on a synced one (resync, write-back,
+-- refresh); hint: how to go on from there, which depends on what the caller was asked to do.
+create or replace function hubsync._require_enabled(o hubsync.objects, hint text) returns void
+language plpgsql stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if not o.enabled then
+    raise exception using errcode = '22023', message = format('hubsync: %s is disabled', o.object_type), hint = _require_enabled.hint;
+  end if;
+end
+$$;
+revoke all on function hubsync._require_enabled(hubsync.objects, text) from public;
+
 -- Stop pulling an object type. Its table and data stay (and stay readable); queued pulls are
 -- dropped; the tasks skip disabled types. enable_sync() resumes from the saved cursors.
 create or replace function hubsync.disable_sync(object_type text) returns text
@@ -276,11 +290,7 @@ as $$
 declare
   o hubsync.objects := hubsync._require_object(resync.object_type);
 begin
-  if not o.enabled then
-    raise exception using errcode = '22023',
-      message = format('hubsync: %s is disabled', o.object_type),
-      hint = format('Enable it again with hubsync.enable_sync(%L); that re-discovers it and continues from its cursors, or call resync afterwards for a full re-pull.', o.object_type);
-  end if;
+  perform hubsync._require_enabled(o, format('Enable it again with hubsync.enable_sync(%L); that re-discovers it and continues from its cursors, or call resync afterwards for a full re-pull.', o.object_type));
   delete from hubsync.cursors c where c.object_type = o.object_type;
   if o.table_name is null then
     update hubsync.objects set phase = 'discovering', last_error = null, last_error_at = null, updated_at = now()
@@ -348,11 +358,7 @@ begin
     raise exception using errcode = '22023',
       message = format('hubsync: %s are read-only in HubSpot''s API; write-back is not possible', o.object_type);
   end if;
-  if not o.enabled then
-    raise exception using errcode = '22023',
-      message = format('hubsync: %s is disabled', o.object_type),
-      hint = format('Enable it first: select hubsync.enable_sync(%L, write_back => true);', o.object_type);
-  end if;
+  perform hubsync._require_enabled(o, format('Enable it first: select hubsync.enable_sync(%L, write_back => true);', o.object_type));
   if o.write_back then
     return format('%s: write-back already on', o.object_type);
   end if;

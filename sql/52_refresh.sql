@@ -19,11 +19,7 @@ begin
       message = format('hubsync: %s have no record ids to refresh', o.object_type),
       hint = 'Refresh reads CRM records (contacts, deals, custom objects, ...) by id.';
   end if;
-  if not o.enabled then
-    raise exception using errcode = '22023',
-      message = format('hubsync: %s is disabled', o.object_type),
-      hint = format('Enable it again first: select hubsync.enable_sync(%L);', o.object_type);
-  end if;
+  perform hubsync._require_enabled(o, format('Enable it again first: select hubsync.enable_sync(%L);', o.object_type));
   if o.table_name is null then
     raise exception using errcode = '22023',
       message = format('hubsync: %s has not been discovered yet; there is no table to refresh', o.object_type),
