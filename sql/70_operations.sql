@@ -144,6 +144,21 @@ as $$
 $$;
 revoke all on function hubsync._dead_worker_pools() from public;
 
+-- The zone if PostgreSQL knows it, else UTC. Tried rather than looked up in pg_timezone_names,
+-- which reads every zone PostgreSQL has (several hundred ms, each time hubsync.alerts is read).
+create or replace function hubsync._known_time_zone(zone text) returns text
+language plpgsql stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  perform now() at time zone zone;
+  return zone;
+exception when invalid_parameter_value then
+  return 'UTC';
+end
+$$;
+revoke all on function hubsync._known_time_zone(text) from public;
+
 create or replace view hubsync.alerts as
 with s as (
   select hubsync._setting_number('alerts.error_minutes', 15) as error_minutes,
@@ -174,7 +189,7 @@ quota as (
          extract(epoch from (r.daily_seen_at at time zone z.zone) - date_trunc('day', r.daily_seen_at at time zone z.zone)) as elapsed_s,
          date_trunc('day', now() at time zone z.zone) = date_trunc('day', r.daily_seen_at at time zone z.zone) as today
     from hubsync.rate_budget r
-   cross join lateral (select coalesce((select n.name from pg_catalog.pg_timezone_names n where n.name = r.daily_time_zone), 'UTC') as zone) z
+   cross join lateral (select hubsync._known_time_zone(coalesce(r.daily_time_zone, 'UTC')) as zone) z
    where r.bucket = 'general' and r.daily_limit > 0 and r.daily_remaining is not null
 )
 select 'rejected_changes'::text as kind,

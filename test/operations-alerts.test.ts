@@ -182,6 +182,9 @@ describe("hubsync.alerts: one NOTIFY and one POST per open and per close", () =>
     // the quota reset (a new day's first answer)
     await db.pool.query("update hubsync.rate_budget set daily_remaining = 9990, daily_seen_at = now() where bucket = 'general'");
     await expectTransition("quota_projected", "daily", "close");
+    // a zone PostgreSQL does not know: the day is UTC's, and the view still answers
+    await db.pool.query("update hubsync.rate_budget set daily_time_zone = 'Mars/Olympus_Mons' where bucket = 'general'");
+    expect((await db.pool.query("select kind from hubsync.alerts where kind = 'quota_projected'")).rows).toEqual([]);
   });
 
   it("webhook deliveries failing to apply for alerts.webhook_failing_minutes", async () => {
