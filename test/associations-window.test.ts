@@ -20,18 +20,21 @@ afterAll(async () => {
   await db?.drop();
 });
 
-describe.each([
-  { tier: "free", window: 100 },
-  { tier: "pro", window: 150 },
-] as const)("association calls at tier $tier ($window per 10 s)", ({ tier, window }) => {
-  it("two processes share the associations' own window: 0 × 429, and the general window stays free", async () => {
+describe("association calls", () => {
+  // Each tier's case waits out a second window by design: the two run side by side, each on a
+  // database of its own, since the budget's rows are the database's.
+  it.concurrent.each([
+    { tier: "free", window: 100 },
+    { tier: "pro", window: 150 },
+  ] as const)("at tier $tier ($window per 10 s), two processes share the associations' own window: 0 × 429, and the general window stays free", async ({ tier, window }) => {
+    const own = await installedDatabase(`assoc_window_${tier}`);
     const sim = await startSimulator({ tier });
-    const a = connectWorker(db.url, sim, { limits: {} });
-    const b = connectWorker(db.url, sim, { limits: {} });
+    const a = connectWorker(own.url, sim, { limits: {} });
+    const b = connectWorker(own.url, sim, { limits: {} });
     try {
       const contacts: string[] = [];
       for (let i = 0; i < 40; i++) contacts.push((await sim.control.createRecord("contacts", { email: `w${i}@example.com` })).id);
-      await db.pool.query(`update hubsync.rate_budget set requests = 0, rate_limited = 0`);
+      await own.pool.query(`update hubsync.rate_budget set requests = 0, rate_limited = 0`);
       // learn the tier from one general call's headers, as a worker does on its first page
       await a.hubspot.listPage("contacts", { limit: 1 });
       await b.hubspot.listPage("contacts", { limit: 1 });
@@ -48,7 +51,7 @@ describe.each([
       expect(a.hubspot.stats.rateLimited + b.hubspot.stats.rateLimited).toBe(0);
       // more calls than one window holds: the second window had to wait
       expect(ms).toBeGreaterThan(9_000);
-      const { rows } = await db.pool.query(`select bucket, requests::int from hubsync.rate_budget where bucket in ('general', 'associations') order by bucket`);
+      const { rows } = await own.pool.query(`select bucket, requests::int from hubsync.rate_budget where bucket in ('general', 'associations') order by bucket`);
       expect(rows).toEqual([
         { bucket: "associations", requests: calls },
         { bucket: "general", requests: 2 },
@@ -57,6 +60,7 @@ describe.each([
       await a.close();
       await b.close();
       await sim.close();
+      await own.drop();
     }
   }, 60_000);
 });

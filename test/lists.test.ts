@@ -4,7 +4,7 @@ import type { RunningWorker } from "../src/core/worker/runner.ts";
 import { installedDatabase, type TestDatabase } from "./support/database.ts";
 import { propertyFilter } from "./support/lists.ts";
 import { testSimulator, type TestSimulator } from "./support/simulator.ts";
-import { quietLog, startTestWorker } from "./support/worker.ts";
+import { quietLog, startWorkerWithEnv } from "./support/worker.ts";
 import { createHubSpotApi } from "../src/core/hubspot/client.ts";
 import { planPush } from "../src/core/push/dry-run.ts";
 
@@ -21,7 +21,7 @@ import { planPush } from "../src/core/push/dry-run.ts";
 let db: TestDatabase;
 let sim: TestSimulator;
 let hubspot: Client;
-let worker: RunningWorker;
+let worker: { worker: RunningWorker; stop(): Promise<void> };
 const V = "/crm/lists/2026-09";
 let manual: string;
 let dynamic: string;
@@ -76,7 +76,10 @@ beforeAll(async () => {
   manual = (await api("POST", V, { name: "Newsletter", objectTypeId: "0-1", processingType: "MANUAL" })).list.listId;
   dynamic = (await api("POST", V, { name: "Leads", objectTypeId: "0-1", processingType: "DYNAMIC", filterBranch: leadFilter })).list.listId;
   await api("PUT", `${V}/${manual}/memberships/add`, [contacts.ann, contacts.bob]);
-  worker = await startTestWorker(db.url, sim);
+  // Three attempts per call instead of six: a membership call that meets only 503s fails into the
+  // outbox's backoff after a second and a half rather than after the client's 15 s of retries, and
+  // the 5xx and lost-answer cases still go through the client's retry as well as the outbox's.
+  worker = await startWorkerWithEnv(db.url, sim, { HUBSYNC_HTTP_MAX_ATTEMPTS: "3" });
   await db.pool.query(`select hubsync.enable_sync('lists', write_back => true)`);
   await until("lists live", async () => (await rows(`select from hubsync.objects where object_type = 'lists' and phase = 'live'`)).length === 1);
 }, 120_000);

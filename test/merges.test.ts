@@ -190,6 +190,8 @@ describe("a merge between a push's send and its answer", () => {
       await new Promise((res) => setTimeout(res, 300));
       mergedAt = Date.now();
       mergedId = (await sim.control.mergeRecords("contacts", ids.p, ids.s)).id;
+      // the update already waits out its latency; what the push sends after the refusal need not
+      await sim.control.configure({ latencyMs: 0 });
       const result = await pushing;
       expect(result.rejected).toBe(0);
     } finally {

@@ -266,8 +266,10 @@ describe("rejections, plans and views", () => {
     expect(bad.problems.join("\n")).toContain("INVALID_OPTION");
     expect(bad.problems.join("\n")).toContain("INVALID_NUMBER");
 
-    const { runCli } = await import("./support/cli.ts");
-    const out = await runCli(["publish", "--dry-run", "planned"], { DATABASE_URL: db.url });
+    const { runCli, runMain } = await import("./support/cli.ts");
+    // the dry runs in this process (what they print and return is main's); the real run below in a
+    // process of its own, as an operator starts it beside the worker
+    const out = await runMain(["publish", "--dry-run", "planned"], { DATABASE_URL: db.url });
     expect(out.code, out.stderr).toBe(0);
     expect(out.stdout).toContain("3 row(s) to send");
     expect(out.stdout).toContain("boiling was not one of the allowed options");
@@ -275,7 +277,7 @@ describe("rejections, plans and views", () => {
     expect(await callsSince(mark)).toEqual([]);
     expect((await db.pool.query(`select count(*)::int as n from hubsync.outbox where publication = 'planned'`)).rows[0].n).toBe(0);
 
-    const unknown = await runCli(["publish", "--dry-run", "nope"], { DATABASE_URL: db.url });
+    const unknown = await runMain(["publish", "--dry-run", "nope"], { DATABASE_URL: db.url });
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain("no publication named 'nope'");
 

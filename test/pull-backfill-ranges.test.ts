@@ -19,6 +19,13 @@ let db: TestDatabase;
 let sim: RunningSimulator;
 let worker: ReturnType<typeof connectWorker>;
 const N = 12_000;
+/**
+ * The resume and the batch-read cases need search ranges, not a type past the default split
+ * threshold (10,000, which the first case crosses): they lower the threshold and the range size
+ * instead, and read a third of the records (each range still spans several search pages).
+ */
+const SMALLER = { splitMinRecords: 2_000, rangeRecords: 1_000 };
+const COMPANIES = 4_000;
 
 function seed(type: string, n: number, make: (i: number) => Record<string, string>): void {
   const def = sim.store.resolveType(type)!;
@@ -49,7 +56,7 @@ beforeAll(async () => {
   // HubSpot's real limits for this client (the simulator enforces them too)
   worker = connectWorker(db.url, sim, { limits: {} });
   seed("contacts", N, (i) => ({ email: `p${i}@example.com`, firstname: `First${i}` }));
-  seed("companies", N, (i) => ({ name: `Company ${i}`, domain: `c${i}.example.com` }));
+  seed("companies", COMPANIES, (i) => ({ name: `Company ${i}`, domain: `c${i}.example.com` }));
   // updates leave stale entries in the search index (the same record hit twice, out of place)
   for (const type of ["contacts", "companies"]) {
     const def = sim.store.resolveType(type)!;
@@ -94,7 +101,7 @@ describe("backfill of a large type through list pages and search ranges", () => 
     let killedRange = -1;
     await expect(
       backfill(worker, "companies", {
-        rangeRecords: 2_000,
+        ...SMALLER,
         onSearchPage: (range, pages) => {
           if (pages === 3 && killedRange < 0) {
             killedRange = range;
@@ -109,10 +116,10 @@ describe("backfill of a large type through list pages and search ranges", () => 
     const rangeStart = String(BigInt(plan!.ranges[killedRange]!.lo) - 1n);
     const partial = await db.pool.query(`select count(*)::int as n from hubspot.companies`);
     expect(partial.rows[0].n).toBeGreaterThan(0);
-    expect(partial.rows[0].n).toBeLessThan(N);
+    expect(partial.rows[0].n).toBeLessThan(COMPANIES);
 
     const bodies: SearchRequest[] = [];
-    const run = await backfill(recordingSearches(worker, bodies), "companies", { rangeRecords: 2_000 });
+    const run = await backfill(recordingSearches(worker, bodies), "companies", SMALLER);
     expect(run.details!.resumedRanges as number).toBeGreaterThanOrEqual(1);
     // the killed range goes on after its last written id, not from its start
     expect(bodies.some((b) => gtValue(b) === left!.afterId)).toBe(true);
@@ -135,11 +142,11 @@ describe("backfill of a large type through list pages and search ranges", () => 
   it("reads ids by search and records by batch read when a search body cannot carry the property list", { timeout: 180_000 }, async () => {
     const tickets = sim.store.resolveType("tickets")!;
     for (let i = 0; i < 150; i++) sim.store.createProperty(tickets, { name: `portal_defined_ticket_property_number_${i}`, type: "string" });
-    seed("tickets", 10_500, (i) => ({ subject: `Ticket ${i}`, hs_pipeline: "0", hs_pipeline_stage: "1" }));
+    seed("tickets", 3_000, (i) => ({ subject: `Ticket ${i}`, hs_pipeline: "0", hs_pipeline_stage: "1" }));
     await enableSync(db.pool, "tickets");
     await discover(worker, "tickets");
     const since = Date.now();
-    const run = await backfill(worker, "tickets", { rangeRecords: 2_000 });
+    const run = await backfill(worker, "tickets", SMALLER);
     expect(run.details).toMatchObject({ searchMode: "ids+batch-read", updated: 0 });
     expect(run.details!.searchRecords as number).toBeGreaterThan(0);
     await expectCopy("tickets", "subject");

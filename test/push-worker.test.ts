@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawn } from "node:child_process";
-import { join } from "node:path";
 import type { Runner } from "graphile-worker";
 import pg from "pg";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
@@ -14,6 +12,7 @@ import type { SyncContext } from "../src/core/context.ts";
 import { installedDatabase, type TestDatabase } from "./support/database.ts";
 import { ensureAssociationTables } from "../src/core/associations/pairs.ts";
 import { drained, startPushWorker } from "./support/push.ts";
+import { runMain } from "./support/cli.ts";
 
 let db: TestDatabase;
 let sim: RunningSimulator;
@@ -44,14 +43,10 @@ async function requestsSince(since: number): Promise<LoggedRequest[]> {
 const calls = (reqs: LoggedRequest[]) => reqs.map((r) => `${r.method} ${r.path.split("?")[0]}`);
 
 /** Runs the hubsync CLI as a child (async: the simulator answers from this process). */
+/** `hubsync …` as a user runs it, in this process (runMain): its output and the code it exits with. */
 async function hubsyncCli(...args: string[]): Promise<{ status: number | null; stdout: string }> {
-  const child = spawn(process.execPath, [join(import.meta.dirname, "../src/cli/hubsync.ts"), ...args], {
-    env: { ...process.env, DATABASE_URL: db.url, HUBSPOT_ACCESS_TOKEN: sim.token, HUBSPOT_BASE_URL: sim.url, HUBSYNC_LOG_LEVEL: "silent" },
-  });
-  let stdout = "";
-  child.stdout.on("data", (d) => (stdout += d));
-  const status = await new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  return { status, stdout };
+  const { code, stdout } = await runMain(args, { DATABASE_URL: db.url, HUBSPOT_ACCESS_TOKEN: sim.token, HUBSPOT_BASE_URL: sim.url, HUBSYNC_LOG_LEVEL: "silent" });
+  return { status: code, stdout };
 }
 
 async function one<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T> {

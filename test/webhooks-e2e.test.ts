@@ -37,6 +37,11 @@ const tail = () => {
   }
 };
 
+/** The simulator's webhook batches close after this many ms (HubSpot-like) or 100 events. */
+const BATCH_WINDOW_MS = 100;
+const sendWebhooks = (batchWindowMs: number) =>
+  sim.control.configureWebhooks({ targetUrl: `http://127.0.0.1:${port}${WEBHOOK_PATH}`, secret: SECRET, retryDelayMs: 200, batchWindowMs });
+
 beforeAll(async () => {
   db = await installedDatabase("webhooks_e2e");
   sim = await testSimulator({ tier: "pro", rateLimits: {} });
@@ -63,7 +68,7 @@ beforeAll(async () => {
     return rows[0].n === 2;
   });
   await until("the receiver to answer", async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.status === 200);
-  await sim.control.configureWebhooks({ targetUrl: `http://127.0.0.1:${port}${WEBHOOK_PATH}`, secret: SECRET, retryDelayMs: 200 });
+  await sendWebhooks(BATCH_WINDOW_MS);
 }, 60_000);
 
 const savedEnv = { HUBSPOT_WEBHOOK_SECRET: process.env.HUBSPOT_WEBHOOK_SECRET, HUBSYNC_CRONTAB: process.env.HUBSYNC_CRONTAB, HUBSYNC_LOG_LEVEL: process.env.HUBSYNC_LOG_LEVEL };
@@ -108,6 +113,9 @@ describe("real time through webhooks", () => {
 
     const before = (await sim.control.counters()).total;
     const CHANGES = 60;
+    // batches cut after 25 ms: the trickle can then be four times denser than with HubSpot's window
+    // and still send each change in a batch of its own or with a neighbour
+    await sendWebhooks(25);
     for (let i = 0; i < CHANGES; i++) {
       const at = Date.now();
       if (i % 10 === 0) {
@@ -122,9 +130,11 @@ describe("real time through webhooks", () => {
         await sim.control.updateRecord("contacts", id, { firstname: `Updated ${i}` });
         pending.push({ label: "update", id, firstname: `Updated ${i}`, at });
       }
-      // spread over ~9 s, not in one burst: each change is its own webhook batch or shares one with a neighbour
-      await new Promise((r) => setTimeout(r, 100 + (i % 3) * 50));
+      // spread over ~2.5 s, not in one burst: each change is its own webhook batch (25 ms window) or
+      // shares one with a neighbour
+      await new Promise((r) => setTimeout(r, 25 + (i % 3) * 12));
     }
+    await sendWebhooks(BATCH_WINDOW_MS);
     stop = true;
     deadline = Date.now() + 45_000;
     await poller;

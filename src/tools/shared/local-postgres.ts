@@ -155,7 +155,11 @@ async function startSystem(binDir: string, dataParent?: string, style: ServerSty
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once("exit", r));
     child.kill("SIGINT"); // fast shutdown
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    // the limit's timer is cleared once the server is gone: left running, it kept a command that
+    // stopped its server (`hubsync demo --exit`) alive for the rest of the 10 s
+    let limit: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise((r) => (limit = setTimeout(r, 10_000)))]);
+    clearTimeout(limit);
     if (child.exitCode === null && child.signalCode === null) {
       child.kill("SIGKILL");
       await exited;
