@@ -17,13 +17,16 @@ let w: Workers;
 
 const count = async (sql: string, params: unknown[] = []) => Number((await db.pool.query(sql, params)).rows[0]?.n ?? 0);
 const phases = async () => (await db.pool.query(`select object_type, phase from hubsync.objects order by 1`)).rows.map((r) => `${r.object_type}:${r.phase}`).join(" ");
+/** Contacts whose first name a test changed in HubSpot ("Changed 12") and the copy has pulled. */
+const renamed = (prefix: string) => count(`select count(*) as n from hubspot.contacts where firstname like $1`, [`${prefix} %`]);
 const allLive = async () => (await phases()) === "companies:live contacts:live";
 
 beforeAll(async () => {
-  // ~3,300 contacts, ~950 companies; 40–70 ms per HubSpot request so the work takes long enough to be interrupted
-  sim = await startSimulator({ rateLimits: false, seed: { size: 12_000, seed: 3 }, latencyMs: 40, latencyJitterMs: 30 });
+  // ~2,200 contacts, ~600 companies; 40–70 ms per HubSpot request so the work takes long enough to be interrupted
+  sim = await startSimulator({ rateLimits: false, seed: { size: 8_000, seed: 3 }, latencyMs: 40, latencyJitterMs: 30 });
   db = await installedDatabase("faults_kill");
-  w = workers({ databaseUrl: db.url, sim, env: { HUBSYNC_DEAD_WORKER_CHECK_MS: "2000" } });
+  // a new worker looks for a killed one's jobs every half second (10 s by default)
+  w = workers({ databaseUrl: db.url, sim, env: { HUBSYNC_DEAD_WORKER_CHECK_MS: "500" } });
 });
 
 afterAll(async () => {
@@ -71,17 +74,18 @@ describe("SIGKILLed workers — one story, in order: later tests build on what e
     await traffic(sim.control);
     const [worker] = await workersAlive();
     await db.pool.query(`select hubsync_worker.add_job('hubsync_pull', json_build_object('objectType', 'contacts'), queue_name := $1, job_key := 'hubsync_pull:contacts')`, [objectQueue("contacts")]);
-    await waitFor("the pull to be under way", async () => ((await count(`select count(*) as n from hubspot.contacts where firstname like 'Changed %'`)) >= 200 ? true : undefined), {
+    await waitFor("the pull to be under way", async () => ((await renamed("Changed")) >= 200 ? true : undefined), {
       timeoutMs: 30_000,
       intervalMs: 25,
       describe: () => w.logTail(),
     });
     await w.kill(worker!);
-    const pulledBeforeKill = await count(`select count(*) as n from hubspot.contacts where firstname like 'Changed %'`);
+    const pulledBeforeKill = await renamed("Changed");
     expect(pulledBeforeKill).toBeLessThan(ids.length);
 
     w.start();
-    const done = await converge(db.pool, sim.control, TYPES, { workers: w });
+    const pulled = async () => (await renamed("Changed")) === ids.length;
+    const done = await converge(db.pool, sim.control, TYPES, { workers: w, also: pulled });
     const t = await traffic(sim.control);
     report("kill during incremental pull", { changes: ids.length, pulled_before_kill: pulledBeforeKill, converge_ms: done.ms, requests: t.requests, "429s": t.rateLimited, records_compared: done.comparison.records });
     expect(done.comparison.ok).toBe(true);
@@ -141,16 +145,17 @@ describe("SIGKILLed workers — one story, in order: later tests build on what e
     ids.forEach((id, i) => sim.store.updateRecord(def, id, { firstname: `Two ${i}` }));
     await traffic(sim.control);
     await db.pool.query(`select hubsync_worker.add_job('hubsync_pull', json_build_object('objectType', 'contacts'), queue_name := $1, job_key := 'hubsync_pull:contacts')`, [objectQueue("contacts")]);
-    await waitFor("the pull to be under way", async () => ((await count(`select count(*) as n from hubspot.contacts where firstname like 'Two %'`)) >= 100 ? true : undefined), {
+    await waitFor("the pull to be under way", async () => ((await renamed("Two")) >= 100 ? true : undefined), {
       timeoutMs: 30_000,
       intervalMs: 25,
       describe: () => w.logTail(),
     });
     const second = w.start(); // joins while the first holds the pull
     await w.kill(first!);
-    const pulledBeforeKill = await count(`select count(*) as n from hubspot.contacts where firstname like 'Two %'`);
+    const pulledBeforeKill = await renamed("Two");
     expect(pulledBeforeKill).toBeLessThan(ids.length);
-    const done = await converge(db.pool, sim.control, TYPES, { workers: w });
+    const pulled = async () => (await renamed("Two")) === ids.length;
+    const done = await converge(db.pool, sim.control, TYPES, { workers: w, also: pulled });
     const t = await traffic(sim.control);
     report("kill one of two workers mid-pull", { changes: ids.length, pulled_before_kill: pulledBeforeKill, converge_ms: done.ms, requests: t.requests, "429s": t.rateLimited, records_compared: done.comparison.records });
     expect(done.comparison.ok).toBe(true);

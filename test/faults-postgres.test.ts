@@ -31,7 +31,8 @@ beforeAll(async () => {
   await install({ databaseUrl: url, log: quietLog });
   pool = createPool(url, { max: 4, applicationName: "faults test" });
   sim = await startSimulator({ rateLimits: false, seed: { size: 6_000, seed: 5 }, latencyMs: 30, latencyJitterMs: 30 });
-  w = workers({ databaseUrl: url, sim, env: { HUBSYNC_DEAD_WORKER_CHECK_MS: "2000", HUBSYNC_DATABASE_WAIT_MS: "30000" } });
+  // a restarted worker looks for the jobs its predecessor left locked every half second (10 s by default)
+  w = workers({ databaseUrl: url, sim, env: { HUBSYNC_DEAD_WORKER_CHECK_MS: "500", HUBSYNC_DATABASE_WAIT_MS: "30000" } });
 }, 120_000);
 
 afterAll(async () => {
@@ -106,8 +107,13 @@ it("a PostgreSQL restart during pulls and pushes: the worker carries on by itsel
 
   // A worker that had a job finishing when the connections were cut exits 75 for its supervisor
   // to start it again; one that had not reconnects by itself.
-  const drained = async () => (await pool.query(`select count(*)::int as n from hubsync.outbox where status in ('pending', 'in_flight')`)).rows[0].n === 0;
-  const done = await converge(pool, sim.control, TYPES, { workers: w, also: drained, timeoutMs: 30_000 });
+  const caughtUp = async () => {
+    const { rows } = await pool.query(
+      `select (select count(*) from hubsync.outbox where status in ('pending', 'in_flight'))::int as waiting, (select count(*) from hubspot.contacts where firstname like 'Restart %')::int as pulled`,
+    );
+    return rows[0].waiting === 0 && rows[0].pulled === ids.length;
+  };
+  const done = await converge(pool, sim.control, TYPES, { workers: w, also: caughtUp, timeoutMs: 30_000 });
   const t = await traffic(sim.control);
   const created = (await sim.control.listRecords("contacts")).filter((r) => r.properties.email?.endsWith("@faults.test"));
   // Either outcome is right, and nothing else: kept running (no exit seen), or exited 75 and was restarted.

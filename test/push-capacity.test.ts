@@ -47,8 +47,9 @@ afterAll(async () => {
 describe("the worker", () => {
   it("sends a committed change while a pull holds every other job slot", async () => {
     // The task context is built from the environment, as in `hubsync worker`.
-    // A hung request is given up after 10 s and tried 6 times: the pull below holds its slot for over a minute.
-    Object.assign(process.env, { DATABASE_URL: db.url, HUBSPOT_ACCESS_TOKEN: sim.token, HUBSPOT_BASE_URL: sim.url, HUBSYNC_HTTP_TIMEOUT_MS: "10000" });
+    // A hung request is given up after 2 s and tried 6 times with a growing pause between: the pull
+    // below holds its slot for over 20 s, and stopping the worker at the end waits for one attempt.
+    Object.assign(process.env, { DATABASE_URL: db.url, HUBSPOT_ACCESS_TOKEN: sim.token, HUBSPOT_BASE_URL: sim.url, HUBSYNC_HTTP_TIMEOUT_MS: "2000" });
     await db.pool.query(`select hubsync.enable_sync('contacts', array['email', 'firstname'], true)`);
     await db.pool.query(`select hubsync.enable_sync('companies', array['name', 'domain'])`);
     // One slot for everything but pushes: once a pull holds it, nothing else of the main runner runs.

@@ -15,7 +15,7 @@ import { objectStatus } from "./support/status.ts";
 let db: TestDatabase;
 let sim: RunningSimulator;
 let worker: Awaited<ReturnType<typeof startWorkerWithEnv>> | null = null;
-const RECHECK_MS = 1_500;
+const RECHECK_MS = 750;
 
 beforeAll(async () => {
   db = await installedDatabase("quota_daily");
@@ -50,7 +50,7 @@ describe("daily quota used up", () => {
 
     // While paused: one probe per recheck period at most, never a storm.
     const since = Date.now();
-    await new Promise((r) => setTimeout(r, 6_000));
+    await new Promise((r) => setTimeout(r, 4 * RECHECK_MS));
     const during = await sim.control.requests({ since });
     const seconds = (Date.now() - since) / 1000;
     expect(during.length).toBeLessThanOrEqual(Math.ceil((seconds * 1000) / RECHECK_MS) + 2);

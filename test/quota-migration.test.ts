@@ -16,7 +16,7 @@ import { startWorkerWithEnv } from "./support/worker.ts";
 let db: TestDatabase;
 let sim: RunningSimulator;
 let worker: Awaited<ReturnType<typeof startWorkerWithEnv>> | null = null;
-const RETRY_AFTER_S = 3;
+const RETRY_AFTER_S = 1;
 
 beforeAll(async () => {
   db = await installedDatabase("quota_migration");
@@ -57,7 +57,7 @@ describe("an account being migrated (477)", () => {
 
     // While migrating: a probe per Retry-After, not a retry per job.
     const since = Date.now();
-    await new Promise((r) => setTimeout(r, 7_000));
+    await new Promise((r) => setTimeout(r, 3_500 * RETRY_AFTER_S));
     const during = await sim.control.requests({ since });
     const seconds = (Date.now() - since) / 1000;
     expect(during.length).toBeLessThanOrEqual(Math.ceil(seconds / RETRY_AFTER_S) + 2);

@@ -14,7 +14,7 @@ import { objectStatus } from "./support/status.ts";
 let db: TestDatabase;
 let sim: RunningSimulator;
 let worker: Awaited<ReturnType<typeof startWorkerWithEnv>> | null = null;
-const PAUSE_MS = 2_000;
+const PAUSE_MS = 1_000;
 const DEALS_SCOPE = [
   { pathPrefix: "/crm/v3/objects/deals", scope: "crm.objects.deals.read" },
   { pathPrefix: "/crm/v3/properties/deals", scope: "crm.objects.deals.read" },
@@ -54,7 +54,7 @@ describe("a missing scope (403)", () => {
     expect((await statusOf("contacts"))?.last_error).toBeNull();
 
     const since = Date.now();
-    await new Promise((r) => setTimeout(r, 6_000));
+    await new Promise((r) => setTimeout(r, 3 * PAUSE_MS));
     const dealCalls = (await sim.control.requests({ since })).filter((r) => r.path.includes("deals"));
     const seconds = (Date.now() - since) / 1000;
     expect(dealCalls.length).toBeLessThanOrEqual(Math.ceil((seconds * 1000) / PAUSE_MS) + 2);

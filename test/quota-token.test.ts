@@ -15,7 +15,7 @@ import { startWorkerWithEnv } from "./support/worker.ts";
 let db: TestDatabase;
 let sim: RunningSimulator;
 let worker: Awaited<ReturnType<typeof startWorkerWithEnv>> | null = null;
-const PAUSE_MS = 1_000;
+const PAUSE_MS = 500;
 
 beforeAll(async () => {
   db = await installedDatabase("quota_token");

@@ -61,8 +61,9 @@ describe("a `hubsync worker` SIGKILLed mid-backfill", () => {
   let sim: RunningSimulator;
   let w: Workers;
   beforeAll(async () => {
-    sim = await startSimulator({ rateLimits: false, seed: { size: 8_000, seed: 11 }, latencyMs: 150, latencyJitterMs: 30 });
-    w = workers({ databaseUrl: db.url, sim, env: { HUBSYNC_DEAD_WORKER_CHECK_MS: "1000" } });
+    // ~800 contacts, 60–90 ms a request: the backfill is still under way after its third page, when the worker is killed
+    sim = await startSimulator({ rateLimits: false, seed: { size: 3_000, seed: 11 }, latencyMs: 60, latencyJitterMs: 30 });
+    w = workers({ databaseUrl: db.url, sim, env: { HUBSYNC_DEAD_WORKER_CHECK_MS: "500" } });
   });
   afterAll(async () => {
     await w?.stopAll();
@@ -117,7 +118,9 @@ describe("a `hubsync worker` SIGKILLed mid-backfill", () => {
 describe("a `hubsync sync` SIGKILLed mid-backfill", () => {
   let sim: RunningSimulator;
   beforeAll(async () => {
-    sim = await startSimulator({ rateLimits: false, seed: { size: 8_000, seed: 12 }, latencyMs: 1_000, latencyJitterMs: 0 });
+    // HubSpot never answers a read of companies' records (the discovery before it is answered at
+    // once): the backfill stays under way, its run 'running', until the process is killed
+    sim = await startSimulator({ rateLimits: false, seed: { size: 2_000, seed: 12 }, faults: { timeoutRate: 1, timeoutMs: 120_000, faultPath: "/crm/v3/objects/companies" } });
   });
   afterAll(async () => {
     await sim?.close();

@@ -135,10 +135,9 @@ describe("secrets — one story, in order: later tests build on what earlier one
 
     // what operators run meanwhile, with the right token and with a wrong one
     const env = { DATABASE_URL: db.url, HUBSPOT_BASE_URL: sim.url, HUBSPOT_WEBHOOK_SECRET: SECRET, HUBSYNC_LOG_LEVEL: "debug", HUBSYNC_AUTH_PAUSE_MS: "1000" };
-    outputs.push(await runCli(["status"], { ...env, HUBSPOT_ACCESS_TOKEN: TOKEN }));
-    outputs.push(await runCli(["status", "--json"], { ...env, HUBSPOT_ACCESS_TOKEN: TOKEN }));
-    outputs.push(await runCli(["sync", "--once", "contacts"], { ...env, HUBSPOT_ACCESS_TOKEN: TOKEN }));
-    outputs.push(await runCli(["push", "--dry-run"], { ...env, HUBSPOT_ACCESS_TOKEN: TOKEN }));
+    // (side by side, as several operators would: each is a process of its own)
+    const commands = [["status"], ["status", "--json"], ["sync", "--once", "contacts"], ["push", "--dry-run"]];
+    outputs.push(...(await Promise.all(commands.map((args) => runCli(args, { ...env, HUBSPOT_ACCESS_TOKEN: TOKEN })))));
     expect(outputs.map((o) => o.stdout + o.stderr).join("\n")).toContain("401");
     for (const o of outputs) console.log(`exit ${o.code}\n${o.stdout}${o.stderr.split("\n").filter((l) => !l.startsWith("{")).join("\n")}`);
 
