@@ -64,12 +64,25 @@ export interface WorkerProcessOptions {
   env?: Record<string, string>;
 }
 
+/**
+ * This process's NODE_OPTIONS without V8 heap sizes. The bench holds the simulator's whole portal
+ * and may need a large heap of its own (a million contacts: NODE_OPTIONS=--max-old-space-size=12000);
+ * passed on, that limit would also be the worker's, which leaves a limit in NODE_OPTIONS to Node
+ * instead of setting its own (HUBSYNC_MAX_HEAP_MB), and what the bench measures is the worker as
+ * an operator runs it.
+ */
+function nodeOptionsWithoutHeapSizes(): string | undefined {
+  const kept = (process.env.NODE_OPTIONS ?? "").split(/\s+/).filter((o) => o && !/^--max-(old|semi)-space-size\b/.test(o));
+  return kept.length > 0 ? kept.join(" ") : undefined;
+}
+
 export function startWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
   const log = createWriteStream(opts.logFile, { flags: opts.appendLog ? "a" : "w" });
   const args = [CLI, "worker", ...(opts.concurrency ? ["--concurrency", String(opts.concurrency)] : []), ...(opts.args ?? [])];
   const child: ChildProcess = spawn(process.execPath, args, {
     env: {
       ...process.env,
+      NODE_OPTIONS: nodeOptionsWithoutHeapSizes(),
       DATABASE_URL: opts.databaseUrl,
       HUBSPOT_ACCESS_TOKEN: opts.token,
       HUBSPOT_BASE_URL: opts.hubspotUrl,
