@@ -1,5 +1,5 @@
 import { getHeapStatistics } from "node:v8";
-import { maxHeapSetting } from "../core/config.ts";
+import { HEAP_SIZE_FLAG, maxHeapSetting } from "../core/config.ts";
 import { log } from "../core/log.ts";
 
 /**
@@ -55,7 +55,7 @@ export function applyHeapLimit(): void {
   // Windows has no execve; the operator can still set the flags through NODE_OPTIONS.
   if (typeof process.execve !== "function") return cannot("no execve on this platform");
   // Command-line flags win over NODE_OPTIONS, so an older limit there does not undo these.
-  const keep = process.execArgv.filter((a) => !/^--max-(old|semi)-space-size\b/.test(a));
+  const keep = process.execArgv.filter((a) => !HEAP_SIZE_FLAG.test(a));
   try {
     process.execve(process.execPath, [process.execPath, ...keep, ...flags, ...process.argv.slice(1)], { ...MALLOC_ENV, ...process.env });
   } catch (err) {

@@ -103,6 +103,9 @@ const maxHeapMb = numberSetting(
   `a whole number of megabytes, at least ${MIN_MAX_HEAP_MB} (or 0 for Node's own limit)`,
 );
 
+/** A node flag that sizes V8's heap (what HUBSYNC_MAX_HEAP_MB sets for the worker). */
+export const HEAP_SIZE_FLAG = /^--max-(old|semi)-space-size\b/;
+
 /**
  * The heap limit in MB that `hubsync worker` gives itself: HUBSYNC_MAX_HEAP_MB, else the default;
  * null for Node's own (HUBSYNC_MAX_HEAP_MB=0, or unset while NODE_OPTIONS sets a limit already,

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { HEAP_SIZE_FLAG } from "../../core/config.ts";
 import { createWriteStream, readFileSync } from "node:fs";
 import { codePath } from "../../core/package.ts";
 
@@ -72,7 +73,7 @@ export interface WorkerProcessOptions {
  * an operator runs it.
  */
 function nodeOptionsWithoutHeapSizes(): string | undefined {
-  const kept = (process.env.NODE_OPTIONS ?? "").split(/\s+/).filter((o) => o && !/^--max-(old|semi)-space-size\b/.test(o));
+  const kept = (process.env.NODE_OPTIONS ?? "").split(/\s+/).filter((o) => o && !HEAP_SIZE_FLAG.test(o));
   return kept.length > 0 ? kept.join(" ") : undefined;
 }
 
