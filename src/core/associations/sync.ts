@@ -58,7 +58,27 @@ export interface PassContext {
   labels?: Map<number, string | null>;
   /** The labels were read again during this pass already (an id missing from them is then taken as unlabeled). */
   labelsReread?: boolean;
+  /** Associations per record the last read of this pass brought back (sizes the next read). */
+  perRecord?: number;
+  /** At most this many associations are read before they are written (default EDGES_PER_READ). */
+  edgesPerRead?: number;
 }
+
+/**
+ * Associations one read brings back before they are written. A batch read takes 1,000 records,
+ * and HubSpot answers each with up to 500 associations a page, then more pages: read from the end
+ * with fewer records (a few thousand companies of a million contacts), 1,000 records can carry
+ * hundreds of thousands of associations. Held at once (the answer, its parsed copy, the rows and
+ * their JSON for the upsert), that ran the worker out of its heap at the end of a million-contact
+ * backfill. About a kilobyte each while held: 20,000 is some 20 MB per read.
+ */
+export const EDGES_PER_READ = 20_000;
+
+/**
+ * Records a read starts with when nothing says how many associations they have (no rows in the
+ * table for them yet, no read before in the pass): the first answer tells the rest how to size.
+ */
+const PROBE_RECORDS = 20;
 
 /**
  * Label definitions rarely change, and every refresh and webhook apply reading from the b end needs
@@ -97,10 +117,43 @@ export function sideOf(pair: AssociationPair, side: Side) {
  */
 export async function syncIds(deps: SyncContext, pair: AssociationPair, ctx: PassContext, ids: string[]): Promise<ChangeCounts & { associations: number }> {
   const { from, to } = sideOf(pair, ctx.side);
-  const edges = await readAssociations(deps.hubspot, from.objectTypeId, to.objectTypeId, ids);
-  const rows = ctx.side === "a" ? rowsFromA(edges) : await rowsFromB(deps, pair, edges, ctx);
-  const counts = await applyRows(deps.pool, pair, ctx.side, ids, rows);
-  return { ...counts, associations: rows.length };
+  const total = { ...noChanges(), associations: 0 };
+  let rest = ids;
+  while (rest.length > 0) {
+    const part = await nextPart(deps.pool, pair, ctx, rest);
+    rest = rest.slice(part.length);
+    const edges = await readAssociations(deps.hubspot, from.objectTypeId, to.objectTypeId, part);
+    const rows = ctx.side === "a" ? rowsFromA(edges) : await rowsFromB(deps, pair, edges, ctx);
+    ctx.perRecord = rows.length / part.length;
+    addChanges(total, await applyRows(deps.pool, pair, ctx.side, part, rows));
+    total.associations += rows.length;
+  }
+  return total;
+}
+
+/**
+ * The first of `ids` whose associations, as far as anything tells, stay within one read's share
+ * (at least one record): each counts what the table holds for it now, or, when it holds nothing,
+ * what the pass's last read found per record. With neither, a probe of a few records finds out.
+ */
+async function nextPart(pool: pg.Pool, pair: AssociationPair, ctx: PassContext, ids: string[]): Promise<string[]> {
+  const budget = ctx.edgesPerRead ?? EDGES_PER_READ;
+  const head = ids.slice(0, BATCH_READ_LIMIT);
+  const column = quoteIdent(ctx.side === "a" ? pair.aColumn : pair.bColumn);
+  const { rows } = await pool.query<{ id: string; n: number }>(
+    `select ${column} as id, count(*)::int as n from hubspot.${quoteIdent(pair.table)} where ${column} = any($1::text[]) group by 1`,
+    [head],
+  );
+  if (rows.length === 0 && ctx.perRecord === undefined) return head.slice(0, PROBE_RECORDS);
+  const known = new Map(rows.map((r) => [r.id, r.n]));
+  let sum = 0;
+  let n = 0;
+  for (const id of head) {
+    sum += Math.max(known.get(id) ?? ctx.perRecord ?? 1, 1);
+    if (n > 0 && sum > budget) break;
+    n++;
+  }
+  return head.slice(0, n);
 }
 
 function rowsFromA(edges: Edges): Row[] {
@@ -267,13 +320,13 @@ export async function liveCount(pool: pg.Pool, table: string): Promise<number> {
  * them (triggers, sql/50_associations.sql).
  * Falls back to the a end when the b end's type ids cannot be translated.
  */
-export async function syncPair(deps: SyncContext, pair: AssociationPair, opts: { side?: Side; signal?: AbortSignal } = {}): Promise<ChangeCounts & { side: Side; ids: number; associations: number }> {
+export async function syncPair(deps: SyncContext, pair: AssociationPair, opts: { side?: Side; signal?: AbortSignal; edgesPerRead?: number } = {}): Promise<ChangeCounts & { side: Side; ids: number; associations: number }> {
   let side: Side = opts.side ?? (pair.sameType ? "a" : (await liveCount(deps.pool, pair.b.table)) < (await liveCount(deps.pool, pair.a.table)) ? "b" : "a");
   for (;;) {
     const counts = noChanges();
     let ids = 0;
     let associations = 0;
-    const ctx: PassContext = { side };
+    const ctx: PassContext = { side, edgesPerRead: opts.edgesPerRead };
     try {
       const read = async (chunk: string[]) => {
         if (opts.signal?.aborted) throw new SweepStopped(pair.table);
