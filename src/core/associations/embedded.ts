@@ -6,7 +6,7 @@ import { readCursor, writeCursor } from "../schema/cursors.ts";
 import { ensureAssociationTables, type AssociationPair } from "./pairs.ts";
 import { BATCH_READ_LIMIT } from "./read.ts";
 import { defaultTypes } from "./default-types.ts";
-import { applyRows, labelsFor, labelsOf, localIds, noChanges, otherEnds, sideOf, SweepStopped, syncIds, syncPair, TypeMapUnresolved, type ChangeCounts, type Row, type Side } from "./sync.ts";
+import { applyRows, labelsFor, labelsOf, localIds, noChanges, otherEnds, sideOf, SweepStopped, syncIds, syncPair, TypeMapUnresolved, type ChangeCounts, type PassContext, type Row, type Side } from "./sync.ts";
 
 /**
  * Associations read with the records. HubSpot's list endpoint embeds each record's associated ids
@@ -63,6 +63,8 @@ interface Target {
   pending: string[];
   /** Every record read so far had its associations to this type written. */
   complete: boolean;
+  /** The reads of pending records, as one pass (what they find sizes the next). */
+  pass: PassContext;
 }
 
 /** Embedded names mapped to a→b type ids, and the labels of those ids. */
@@ -145,7 +147,7 @@ export async function embeddedWriter(deps: SyncContext, objectType: string): Pro
   const targets: Target[] = pairs
     .map((pair) => {
       const side: Side = pair.a.objectType === objectType ? "a" : "b";
-      return { pair, side, toType: sideOf(pair, side).to.objectType, pending: [], complete: true };
+      return { pair, side, toType: sideOf(pair, side).to.objectType, pending: [], complete: true, pass: { side } };
     })
     .filter((t) => embeddable(t.pair.a.objectTypeId) && embeddable(t.pair.b.objectTypeId));
 
@@ -153,7 +155,7 @@ export async function embeddedWriter(deps: SyncContext, objectType: string): Pro
     while (t.complete && (t.pending.length >= BATCH_READ_LIMIT || (all && t.pending.length > 0))) {
       const ids = t.pending.splice(0, BATCH_READ_LIMIT);
       try {
-        await syncIds(deps, t.pair, { side: t.side }, ids);
+        await syncIds(deps, t.pair, t.pass, ids);
       } catch (err) {
         if (!(err instanceof TypeMapUnresolved)) throw err;
         // read after the backfill from the other end, with the rest of the pair
@@ -264,11 +266,12 @@ export async function catchUpPair(deps: SyncContext, pair: AssociationPair, read
   let associations = 0;
   try {
     for (const { side, since } of reads) {
+      const pass: PassContext = { side };
       for await (const chunk of localIds(deps.pool, sideOf(pair, side).from.table, BATCH_READ_LIMIT, since)) {
         if (signal?.aborted) throw new SweepStopped(pair.table);
         const read = async (list: string[]) => {
           if (list.length === 0) return;
-          const r = await syncIds(deps, pair, { side }, list);
+          const r = await syncIds(deps, pair, pass, list);
           counts.inserted += r.inserted;
           counts.updated += r.updated;
           counts.deleted += r.deleted;

@@ -58,7 +58,7 @@ export interface PassContext {
   labels?: Map<number, string | null>;
   /** The labels were read again during this pass already (an id missing from them is then taken as unlabeled). */
   labelsReread?: boolean;
-  /** Associations per record the last read of this pass brought back (sizes the next read). */
+  /** Associations per record the reads of this pass found (sizes the next read; none yet: a probe). */
   perRecord?: number;
   /** At most this many associations are read before they are written (default EDGES_PER_READ). */
   edgesPerRead?: number;
@@ -75,10 +75,13 @@ export interface PassContext {
 export const EDGES_PER_READ = 20_000;
 
 /**
- * Records a read starts with when nothing says how many associations they have (no rows in the
- * table for them yet, no read before in the pass): the first answer tells the rest how to size.
+ * HubSpot's page of one record's associations in a batch read: more come with `paging.next.after`.
+ * The first read of a pass takes as many records as their pages can fill the read's share with, and
+ * what its answer finds per record sizes the reads after it. The table's rows cannot size it alone:
+ * they may hold only what the other end's pages embedded so far (one row per company for the
+ * contacts read yet, while each company has hundreds).
  */
-const PROBE_RECORDS = 20;
+const ASSOCIATIONS_PER_PAGE = 500;
 
 /**
  * Label definitions rarely change, and every refresh and webhook apply reading from the b end needs
@@ -124,7 +127,8 @@ export async function syncIds(deps: SyncContext, pair: AssociationPair, ctx: Pas
     rest = rest.slice(part.length);
     const edges = await readAssociations(deps.hubspot, from.objectTypeId, to.objectTypeId, part);
     const rows = ctx.side === "a" ? rowsFromA(edges) : await rowsFromB(deps, pair, edges, ctx);
-    ctx.perRecord = rows.length / part.length;
+    // a read of small records after large ones halves what is expected, rather than forgetting them
+    ctx.perRecord = Math.max(rows.length / part.length, (ctx.perRecord ?? 0) / 2);
     addChanges(total, await applyRows(deps.pool, pair, ctx.side, part, rows));
     total.associations += rows.length;
   }
@@ -133,23 +137,23 @@ export async function syncIds(deps: SyncContext, pair: AssociationPair, ctx: Pas
 
 /**
  * The first of `ids` whose associations, as far as anything tells, stay within one read's share
- * (at least one record): each counts what the table holds for it now, or, when it holds nothing,
- * what the pass's last read found per record. With neither, a probe of a few records finds out.
+ * (at least one record): each counts what the table holds for it now, or what the pass's reads
+ * found per record if that is more.
  */
 async function nextPart(pool: pg.Pool, pair: AssociationPair, ctx: PassContext, ids: string[]): Promise<string[]> {
   const budget = ctx.edgesPerRead ?? EDGES_PER_READ;
+  if (ctx.perRecord === undefined) return ids.slice(0, Math.max(1, Math.floor(budget / ASSOCIATIONS_PER_PAGE)));
   const head = ids.slice(0, BATCH_READ_LIMIT);
   const column = quoteIdent(ctx.side === "a" ? pair.aColumn : pair.bColumn);
   const { rows } = await pool.query<{ id: string; n: number }>(
     `select ${column} as id, count(*)::int as n from hubspot.${quoteIdent(pair.table)} where ${column} = any($1::text[]) group by 1`,
     [head],
   );
-  if (rows.length === 0 && ctx.perRecord === undefined) return head.slice(0, PROBE_RECORDS);
   const known = new Map(rows.map((r) => [r.id, r.n]));
   let sum = 0;
   let n = 0;
   for (const id of head) {
-    sum += Math.max(known.get(id) ?? ctx.perRecord ?? 1, 1);
+    sum += Math.max(known.get(id) ?? 0, ctx.perRecord, 1);
     if (n > 0 && sum > budget) break;
     n++;
   }
