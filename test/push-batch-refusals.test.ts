@@ -161,6 +161,11 @@ describe("a push round's batches", () => {
       // The most calls open at one moment: each call counts from its arrival to its answer.
       const open = Math.max(...calls.map((c) => calls.filter((d) => d.at <= c.at && c.at < d.at + d.ms).length));
       expect(open).toBeGreaterThan(1);
+      // the run says where the round's time went: the 300 ms answers are in its send step
+      expect(result.rounds).toMatchObject({ rounds: 1 });
+      expect(result.rounds!.sendMs).toBeGreaterThanOrEqual(290);
+      const { rows: runs } = await db.pool.query(`select details from hubsync.runs where kind = 'push' and object_type = 'contacts' order by id desc limit 1`);
+      expect(runs[0].details.rounds).toEqual(result.rounds);
       const remote = await sim.control.listRecords("contacts");
       expect(remote.filter((r) => r.properties.firstname?.startsWith("together-"))).toHaveLength(500);
     } finally {

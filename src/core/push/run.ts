@@ -65,6 +65,22 @@ export interface PushResult {
   retrying: number;
   requests: number;
   associations: AssociationResult | null;
+  /** Rounds of write-back changes, and the time they spent in each step (ms, summed over rounds). */
+  rounds?: RoundTimes;
+}
+
+/**
+ * Where a push's rounds spent their time: claiming the outbox rows (and finding the ids of
+ * records created meanwhile), checking values and planning creates, waiting for HubSpot's
+ * answers, and committing them. Kept in the run's details, so an operator whose pushes lag can
+ * see which step it is.
+ */
+export interface RoundTimes {
+  rounds: number;
+  claimMs: number;
+  checkMs: number;
+  sendMs: number;
+  commitMs: number;
 }
 
 const DEFAULT_COALESCE_MS = 150;
@@ -148,7 +164,15 @@ async function pushLocked(pool: pg.PoolClient, ctx: SyncContext, objectType: str
 
     // Old ids whose changes were re-pointed to a merge's survivor in this push: refused again, they are rejections.
     const followed = new Set<string>();
+    const times: RoundTimes = { rounds: 0, claimMs: 0, checkMs: 0, sendMs: 0, commitMs: 0 };
+    let mark = performance.now();
+    const lap = (step: "claimMs" | "checkMs" | "sendMs" | "commitMs") => {
+      const now = performance.now();
+      times[step] += now - mark;
+      mark = now;
+    };
     for (;;) {
+      mark = performance.now();
       // Write-back and publication changes go in queue order: each round takes the older kind's
       // changes queued before the other kind's oldest.
       const publishedFrom = await oldestDue(pool, objectType, "published");
@@ -170,6 +194,8 @@ async function pushLocked(pool: pg.PoolClient, ctx: SyncContext, objectType: str
         continue;
       }
       if (!cfg?.table_name) break; // (rows are claimed only when write-back is on)
+      times.rounds++;
+      result.rounds = times;
       const changes = coalesce(rows);
       const unknown = changes.filter((c) => !c.recordId).map((c) => c.localId);
       const known = await knownRecordIds(pool, cfg.table_name, unknown);
@@ -185,11 +211,14 @@ async function pushLocked(pool: pg.PoolClient, ctx: SyncContext, objectType: str
       try {
         // Values the property definitions already say HubSpot refuses are rejected here, unsent.
         const writes = changes.filter((c) => c.action === "upsert" || c.action === "update");
+        lap("claimMs");
         const refused = await findProblems(api, objectType, writes.map((c) => ({ key: c.localId, properties: c.properties })));
         for (const [localId, problems] of refused) outcomes.set(localId, { ok: false, rejection: refusedBeforeSending(problems) });
         const createKind = await prepareCreates(ctx, objectType, changes.filter((c) => !outcomes.has(c.localId)), outcomes, held, options);
         const ready = changes.filter((c) => !outcomes.has(c.localId) && !held.has(c.localId));
+        lap("checkMs");
         await sendAll(api, objectType, ready, outcomes, stats, createKind === "plain" ? "create" : "upsert");
+        lap("sendMs");
       } catch (err) {
         // Transient (HubSpot down, rate limit beyond the client's waits, auth): what was answered is
         // kept below, the rest waits for its backoff.
@@ -221,6 +250,7 @@ async function pushLocked(pool: pg.PoolClient, ctx: SyncContext, objectType: str
       await options.onAnswered?.();
       const counts = await commitRound(pool, objectType, cfg, changes, outcomes, held, error, paused, requeued.flatMap((c) => c.rowIds));
       await merged?.apply();
+      lap("commitMs");
       result.sent += counts.sent;
       result.rejected += counts.rejected;
       result.superseded += counts.superseded;
@@ -251,6 +281,7 @@ async function pushLocked(pool: pg.PoolClient, ctx: SyncContext, objectType: str
     await wake(pool, objectType, err instanceof PausedError ? err.until : new Date(Date.now() + 30_000));
   } finally {
     result.requests = stats.requests;
+    if (result.rounds) for (const k of ["claimMs", "checkMs", "sendMs", "commitMs"] as const) result.rounds[k] = Math.round(result.rounds[k]);
     const due = await nextDue(pool, objectType);
     if (due) await wake(pool, objectType, due);
     await finishRun(pool, runId, { error, records: result.sent + result.rejected, requests: result.requests, details: result });

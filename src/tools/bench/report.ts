@@ -304,6 +304,15 @@ function tierRows(t: TierResults, sizes: BenchResults["sizes"]): Row[] {
       "—",
       "",
     ]);
+    const pr = wl.load.pushRounds;
+    if (pr?.rounds)
+      rows.push([
+        "Write-back under load: push rounds, and each step's time per round: claim / check / send to HubSpot / commit",
+        tier,
+        `${int(pr.rounds)} rounds: ${int(pr.claimMs)} / ${int(pr.checkMs)} / ${int(pr.sendMs)} / ${int(pr.commitMs)} ms`,
+        "—",
+        "",
+      ]);
   }
   const hh = t.webhooks?.hubsync;
   if (hh) {

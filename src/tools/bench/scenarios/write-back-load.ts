@@ -19,6 +19,8 @@ export interface WriteBackLoad {
   pushCallsPer10s: number;
   /** Until the backfills finished, from the resync. */
   backfillMs: number;
+  /** The push runs that ended during the stream: their rounds, and each step's time per round (ms). */
+  pushRounds?: { runs: number; rounds: number; claimMs: number; checkMs: number; sendMs: number; commitMs: number };
 }
 
 export type WriteBackLoadFigures = WriteBackFigures & { load: WriteBackLoad };
@@ -97,6 +99,17 @@ export async function hubsyncWriteBackUnderLoad(ctx: TierContext, stream: Commit
     `select kind, count(*)::int as n from hubsync.runs where started_at >= to_timestamp($1 / 1000.0) and started_at <= to_timestamp($2 / 1000.0) and kind <> 'push' group by kind order by kind`,
     [started, ended],
   );
+  const { rows: pushRuns } = await pool.query<{ runs: number; rounds: number; claim: number; check_: number; send: number; commit_: number }>(
+    `select count(*)::int as runs, coalesce(sum((details -> 'rounds' ->> 'rounds')::int), 0)::int as rounds,
+            coalesce(sum((details -> 'rounds' ->> 'claimMs')::float8), 0) as claim, coalesce(sum((details -> 'rounds' ->> 'checkMs')::float8), 0) as check_,
+            coalesce(sum((details -> 'rounds' ->> 'sendMs')::float8), 0) as send, coalesce(sum((details -> 'rounds' ->> 'commitMs')::float8), 0) as commit_
+       from hubsync.runs where kind = 'push' and finished_at >= to_timestamp($1 / 1000.0) and finished_at <= to_timestamp($2 / 1000.0)`,
+    [started, ended],
+  );
+  const pr = pushRuns[0]!;
+  const perRound = (ms: number) => (pr.rounds > 0 ? Math.round(ms / pr.rounds) : 0);
+  const pushRounds = { runs: pr.runs, rounds: pr.rounds, claimMs: perRound(pr.claim), checkMs: perRound(pr.check_), sendMs: perRound(pr.send), commitMs: perRound(pr.commit_) };
+  ctx.note(`  write-back under load: push rounds ${pushRounds.rounds} in ${pushRounds.runs} runs, per round claim ${pushRounds.claimMs} ms, check ${pushRounds.checkMs} ms, send ${pushRounds.sendMs} ms, commit ${pushRounds.commitMs} ms`);
   ctx.note(`  write-back under load: backfill still running at the end: ${backfillRunningAtEnd}; runs ${runs.map((r) => `${r.kind} ${r.n}`).join(", ")}`);
   // The next scenario starts on a quiet worker.
   await waitFor("the backfills to finish", async () => ((await backfilling(ctx)) ? undefined : true), { timeoutMs, intervalMs: 250, failIf: workerDied(ctx) });
@@ -120,6 +133,7 @@ export async function hubsyncWriteBackUnderLoad(ctx: TierContext, stream: Commit
       otherCallsPer10s: per10s(requests.length - pushCalls),
       pushCallsPer10s: per10s(pushCalls),
       backfillMs: Date.now() - resyncAt,
+      pushRounds,
     },
   };
 }
