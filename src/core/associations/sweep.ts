@@ -19,7 +19,7 @@ export interface SweepOptions {
    * A pair that had no associations at its last sweep, or that HubSpot refused to read (a 4xx: the
    * two types cannot be associated), rests this long before sweeps read it again (default 1 h; 0 =
    * read every pair every sweep). Most pairs of a portal are empty (tickets↔line items,
-   * contact↔contact…) and each costs ceil(ids/1,000) calls per sweep all the same; a first
+   * contact↔contact…) and each costs about ceil(ids/1,000) calls per sweep all the same; a first
    * association in such a pair shows at the next read, or at once when either record changes
    * (the refresh after the pull). Backfills read every pair.
    */
@@ -44,7 +44,7 @@ function ready(pair: AssociationPair): boolean {
 
 /**
  * Creates any missing association tables, then re-reads every pair whose two ends are live: the
- * ids of the end with fewer local records, 1,000 per v4 batch read, each chunk diffed against the
+ * ids of the end with fewer local records, up to 1,000 per batch read, each read diffed against the
  * table in one transaction (new pairs in, gone pairs out, changed labels updated). This is what
  * catches association-only changes, which never bump either record's last-modified date. One
  * pair's failure is recorded on its row of hubsync.association_pairs and does not stop the others;

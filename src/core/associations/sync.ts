@@ -318,8 +318,8 @@ export async function liveCount(pool: pg.Pool, table: string): Promise<number> {
 }
 
 /**
- * One full pass over a pair: every live local record of the end with fewer of them, 1,000 per
- * batch call, each chunk diffed in its own transaction, then the ids of that end the table names
+ * One full pass over a pair: every live local record of the end with fewer of them, up to 1,000 per
+ * batch call (syncIds sizes them), each read diffed in its own transaction, then the ids of that end the table names
  * without a live local record (strayIds). Rows of records deleted locally went with
  * them (triggers, sql/50_associations.sql).
  * Falls back to the a end when the b end's type ids cannot be translated.
