@@ -232,4 +232,12 @@ describe("bench report: the scale and scale-out runs", () => {
     const goals = evaluateGoals({ ...failed, scaleNote: "failed: out of memory" });
     expect(goals.find((g) => g.name.startsWith("peak worker memory") && g.name.includes("scale"))).toMatchObject({ measured: "not measured", met: null });
   });
+
+  it("says a run of some parts (--only) is not a full run", () => {
+    const all = withRuns({ scale: null, workers: [] });
+    expect(renderMarkdown(all)).toContain("Full run (`hubsync bench`).");
+    const some = renderMarkdown({ ...all, only: ["scale"] });
+    expect(some).toContain("Partial run (`hubsync bench --only scale`): the other parts did not run.");
+    expect(some).not.toContain("Full run");
+  });
 });

@@ -40,6 +40,8 @@ export interface Goal {
 
 export interface BenchResults {
   quick: boolean;
+  /** The parts run, when not all of them (`--only`). */
+  only?: string[];
   startedAt: string;
   elapsedMs: number;
   machine: { node: string; postgres: string; cpus: number };
@@ -445,7 +447,7 @@ export function renderMarkdown(r: BenchResults): string {
   ].join("\n");
   return `# hubsync bench results
 
-${r.quick ? "**Quick run** (`hubsync bench --quick`: small sizes, a smoke check — not the figures to quote)." : "Full run (`hubsync bench`)."}
+${r.quick ? "**Quick run** (`hubsync bench --quick`: small sizes, a smoke check — not the figures to quote)." : r.only ? `Partial run (\`hubsync bench --only ${r.only.join(",")}\`): the other parts did not run.` : "Full run (`hubsync bench`)."}
 Started ${r.startedAt}, took ${secs(r.elapsedMs)}. Node ${r.machine.node}, PostgreSQL ${r.machine.postgres}, ${r.machine.cpus} CPUs (shared with other work).
 HubSpot: the bundled simulator at real rate limits, ${r.latencyMs.min}–${r.latencyMs.max} ms per request.${catalogLine(r)}
 Result: ${r.ok ? "every copy complete (nothing lost, nothing duplicated)" : "**a run failed, or lost or duplicated records** (see below)"}.

@@ -7,7 +7,7 @@ import { log } from "../../core/log.ts";
 import { createBenchDatabase, type BenchDatabase } from "../shared/database.ts";
 import { naiveHttp, NAIVE_SCHEMA } from "./naive.ts";
 import { seedSizeFor } from "../shared/objects.ts";
-import type { BenchOptions } from "./options.ts";
+import { SCENARIOS, type BenchOptions } from "./options.ts";
 import { evaluateGoals, type BenchResults, type TierResults } from "./report.ts";
 import { hubsyncBackfill, naiveBackfillRun } from "./scenarios/backfill.ts";
 import { maxRecordsPerSecond, type TierContext } from "./scenarios/context.ts";
@@ -145,6 +145,14 @@ export async function runBench(opts: BenchOptions, note: (m: string) => void, se
   const pg: { adminUrl: string; version: string; kind: string; stop(): Promise<void> } = server
     ? { adminUrl: server.adminUrl, version: await serverVersion(server.adminUrl), kind: "given server", stop: async () => {} }
     : await startLocalPostgres("auto");
+  // Stopped by Ctrl-C or a supervisor, the bench takes its PostgreSQL down with it: the finally
+  // below never runs on a signal, and the server would outlive the bench on its port.
+  const onSignal = (signal: NodeJS.Signals) => {
+    note(`${signal}: stopping PostgreSQL`);
+    void pg.stop().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   const tiers: TierResults[] = [];
   let trigger: TriggerFigures | null = null;
   let triggerError: string | undefined;
@@ -177,9 +185,12 @@ export async function runBench(opts: BenchOptions, note: (m: string) => void, se
   } finally {
     for (const db of dbs) await db.close().catch(() => {});
     await pg.stop();
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
   }
   const partial = {
     quick: opts.quick,
+    ...(opts.scenarios.length < SCENARIOS.length ? { only: opts.scenarios } : {}),
     startedAt: new Date(started).toISOString(),
     elapsedMs: Date.now() - started,
     machine: { node: process.versions.node, postgres: `${pg.version} (${pg.kind})`, cpus: cpus().length },
