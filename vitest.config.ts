@@ -44,6 +44,7 @@ const ONE_SERVER = [
   "test/bad-input-config.test.ts",
   "test/bad-input-malformed.test.ts",
   "test/associations-window.test.ts",
+  "test/associations-read-size.test.ts",
   "test/crontab.test.ts",
   "test/doctor.test.ts",
   "test/harness.test.ts",
