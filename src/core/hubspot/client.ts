@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import { rateLimitSettings } from "../config.ts";
 import { log as rootLog } from "../log.ts";
 import { createSemaphore, type Semaphore } from "../semaphore.ts";
-import { classify, classifyResponse, MalformedResponseError, MissingScopesError, parseResponse, PausedError, RequestTimeoutError, type Failure } from "./errors.ts";
+import { classify, classifyResponse, MalformedResponseError, MissingScopesError, parseAnswerText, parseResponse, PausedError, RequestTimeoutError, type Failure } from "./errors.ts";
 import { accountPaths } from "./paths/account.ts";
 import { associationsPaths } from "./paths/associations.ts";
 import { listsPaths } from "./paths/lists.ts";
@@ -290,7 +290,7 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
     if (answer.status < 200 || answer.status >= 300) throw new FailedAnswer(answer);
     if (answer.text.trim() === "") return undefined;
     try {
-      return JSON.parse(answer.text) as unknown;
+      return parseAnswerText(answer.text);
     } catch (err) {
       // cut-off or non-JSON answers
       throw new MalformedResponseError(label, `the body is not valid JSON (${err instanceof Error ? err.message : String(err)})`);

@@ -25,12 +25,17 @@ export function addCounts(into: ApplyCounts, more: ApplyCounts): void {
   into.merged += more.merged;
 }
 
-/** Hash of what HubSpot sent (sorted keys), so an unchanged record is recognised without comparing columns. */
+/**
+ * Hash of what HubSpot sent (sorted keys), so an unchanged record is recognised without comparing
+ * columns: each key, NUL, its value (U+0001 for none), NUL. Built as one string and hashed in one
+ * call: four hash updates per property were a fifth of the worker's time in a backfill of records
+ * with hundreds of properties. The bytes, and so the hashes rows already carry, are the same.
+ */
 export function recordHash(record: CrmRecord): string {
   const keys = Object.keys(record.properties).sort();
-  const h = createHash("sha256");
-  for (const k of keys) h.update(k).update("\u0000").update(record.properties[k] ?? "\u0001").update("\u0000");
-  return h.digest("hex").slice(0, 32);
+  let text = "";
+  for (const k of keys) text += `${k}\u0000${record.properties[k] ?? "\u0001"}\u0000`;
+  return createHash("sha256").update(text).digest("hex").slice(0, 32);
 }
 
 /**
