@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import { rateLimitSettings } from "../config.ts";
 import { log as rootLog } from "../log.ts";
 import { createSemaphore, type Semaphore } from "../semaphore.ts";
-import { classify, classifyResponse, MalformedResponseError, MissingScopesError, parseAnswerText, parseResponse, PausedError, RequestTimeoutError, type Failure } from "./errors.ts";
+import { classify, classifyResponse, MalformedResponseError, MissingScopesError, parseAnswerText, parseEach, parseResponse, PausedError, RequestTimeoutError, type Failure } from "./errors.ts";
 import { accountPaths } from "./paths/account.ts";
 import { associationsPaths } from "./paths/associations.ts";
 import { listsPaths } from "./paths/lists.ts";
@@ -21,6 +21,7 @@ import {
   AccountDetails as AccountDetailsSchema,
   AssociationLabelsResponse,
   BatchReadResponse,
+  CrmRecord,
   ListPage as ListPageSchema,
   ListPageAssociations,
   OwnersPage,
@@ -30,7 +31,6 @@ import {
   SearchPage as SearchPageSchema,
   type AccountDetails,
   type AssociationType,
-  type CrmRecord,
   type ListPage,
   type ObjectSchemaDef,
   type Owner,
@@ -428,9 +428,10 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
         label,
       );
       const page = parseResponse(ListPageSchema, raw, label);
-      if (!associations) return { results: page.results, nextAfter: page.paging };
+      const results = await parseEach(CrmRecord, page.results, label, ["results"]);
+      if (!associations) return { results, nextAfter: page.paging };
       const embedded = parseResponse(ListPageAssociations, raw, label).results;
-      return { results: page.results, nextAfter: page.paging, associations: new Map(embedded.map((r) => [r.id, r.associations ?? {}])) };
+      return { results, nextAfter: page.paging, associations: new Map(embedded.map((r) => [r.id, r.associations ?? {}])) };
     },
     async batchRead(objectType, ids, properties, opts = {}) {
       if (ids.length === 0) return { results: [], missing: [] };
@@ -448,14 +449,14 @@ export function createHubSpotApi(options: HubSpotApiOptions): HubSpotApi {
       );
       const res = parseResponse(BatchReadResponse, raw, label);
       const missing = (res.errors ?? []).flatMap((e) => (e.category === "OBJECT_NOT_FOUND" ? (e.context?.ids ?? []) : []));
-      return { results: res.results, missing };
+      return { results: await parseEach(CrmRecord, res.results, label, ["results"]), missing };
     },
     async search(objectType, body) {
       const path = paths.objects.search(objectType);
       const label = `search ${objectType} (POST ${path})`;
       const raw = await request("search", { method: "POST", path, body }, { label });
       const page = parseResponse(SearchPageSchema, raw, label);
-      return { total: page.total, results: page.results, nextAfter: page.paging };
+      return { total: page.total, results: await parseEach(CrmRecord, page.results, label, ["results"]), nextAfter: page.paging };
     },
     async properties(objectType) {
       const path = paths.properties.list(objectType);

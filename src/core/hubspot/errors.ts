@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { mapInSlices } from "../slices.ts";
 
 /** HubSpot's error body (every field optional, as HubSpot's error-handling page advises). */
 export const HubSpotErrorBody = z
@@ -229,7 +230,25 @@ export function parseAnswerText(text: string): unknown {
 export function parseResponse<T>(schema: z.ZodType<T>, raw: unknown, endpoint: string): T {
   const r = schema.safeParse(raw !== null && typeof raw === "object" && cleanAnswers.has(raw) ? raw : storable(raw));
   if (r.success) return r.data;
-  const [first, ...rest] = r.error.issues;
-  const where = first?.path.length ? first.path.join(".") : "(the body)";
-  throw new MalformedResponseError(endpoint, `${where}: ${first?.message ?? "unexpected shape"}${rest.length ? ` (and ${rest.length} more problem${rest.length > 1 ? "s" : ""})` : ""}`);
+  throw malformed(endpoint, r.error.issues, []);
+}
+
+/**
+ * The items of an array parseResponse passed through unchecked (the records of a page), each
+ * checked by `schema` a slice at a time (src/core/slices.ts); the first bad one fails the answer,
+ * named by its place (`at`, then its index) as parseResponse would name it.
+ */
+export function parseEach<T>(schema: z.ZodType<T>, items: readonly unknown[], endpoint: string, at: ReadonlyArray<string | number>): Promise<T[]> {
+  return mapInSlices(items, (item, i) => {
+    const r = schema.safeParse(item);
+    if (r.success) return r.data;
+    throw malformed(endpoint, r.error.issues, [...at, i]);
+  });
+}
+
+function malformed(endpoint: string, issues: z.core.$ZodIssue[], at: ReadonlyArray<string | number>): MalformedResponseError {
+  const [first, ...rest] = issues;
+  const path = [...at, ...(first?.path ?? [])].map(String);
+  const where = path.length ? path.join(".") : "(the body)";
+  return new MalformedResponseError(endpoint, `${where}: ${first?.message ?? "unexpected shape"}${rest.length ? ` (and ${rest.length} more problem${rest.length > 1 ? "s" : ""})` : ""}`);
 }

@@ -71,7 +71,13 @@ const NextPage = z
   .nullish()
   .transform((p) => p?.next?.after ?? null);
 
-export const ListPage = z.object({ results: z.array(CrmRecord), paging: NextPage });
+/**
+ * Pages of records: their records are checked one by one as CrmRecord (parseEach, which gives the
+ * worker's event loop back between slices of them), so the page's own schema takes them as they are.
+ */
+const Records = z.array(z.unknown());
+
+export const ListPage = z.object({ results: Records, paging: NextPage });
 
 /**
  * Associated ids a list page embeds per record and target type (`associations=` on GET): one entry per
@@ -97,7 +103,7 @@ export type ListPage = {
   associations?: Map<string, EmbeddedAssociations>;
 };
 
-export const SearchPage = z.object({ total: z.number().int(), results: z.array(CrmRecord), paging: NextPage });
+export const SearchPage = z.object({ total: z.number().int(), results: Records, paging: NextPage });
 export type SearchPage = { total: number; results: CrmRecord[]; nextAfter: string | null };
 
 export const BatchError = z
@@ -105,7 +111,7 @@ export const BatchError = z
   .passthrough();
 export const BatchReadResponse = z.object({
   status: z.string().optional(),
-  results: z.array(CrmRecord),
+  results: Records,
   errors: z.array(BatchError).optional(),
 });
 

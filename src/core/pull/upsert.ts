@@ -4,6 +4,7 @@ import type { CrmRecord } from "../hubspot/schemas.ts";
 import { convertValue } from "../schema/mapping.ts";
 import { quoteIdent } from "../schema/naming.ts";
 import { MERGED_IDS_PROPERTY } from "../schema/object-catalog.ts";
+import { mapInSlices } from "../slices.ts";
 import type { PullTarget } from "./target.ts";
 
 export interface ApplyCounts {
@@ -66,7 +67,9 @@ export async function applyRecords(
     const seen = newest.get(r.id);
     if (!seen || Date.parse(r.updatedAt) >= Date.parse(seen.updatedAt)) newest.set(r.id, r);
   }
-  const docs = [...newest.values()].map((r) => {
+  // each record's JSON on its own, a slice at a time: a page's worth in one go holds the event loop
+  // for tens of milliseconds (src/core/slices.ts)
+  const docs = await mapInSlices([...newest.values()], (r) => {
     const doc: Record<string, unknown> = {
       id: r.id,
       properties: r.properties,
@@ -77,7 +80,7 @@ export async function applyRecords(
     target.columns.forEach((c, i) => {
       doc[`c${i}`] = convertValue(r.properties[c.property], c.pgType);
     });
-    return doc;
+    return JSON.stringify(doc);
   });
   // Before the upsert: the surviving record then updates the re-keyed row (conflict policy and all)
   // instead of arriving as a new row next to it.
@@ -98,7 +101,7 @@ export async function applyRecords(
        or excluded.updated_at > t.updated_at
        or (excluded.updated_at = t.updated_at and (t._sync_hash is distinct from excluded._sync_hash or t.archived_at is not null))
     returning (xmax = 0) as inserted`;
-  const { rows } = await client.query<{ inserted: boolean }>(sql, [JSON.stringify(docs), target.objectType, readAt ?? null]);
+  const { rows } = await client.query<{ inserted: boolean }>(sql, [`[${docs.join(",")}]`, target.objectType, readAt ?? null]);
   for (const r of rows) r.inserted ? counts.inserted++ : counts.updated++;
   counts.unchanged = docs.length - rows.length;
   return counts;
