@@ -173,3 +173,29 @@ describe("a push round's batches", () => {
     }
   });
 });
+
+describe("the table's on_reject", () => {
+  it("applies as the DBA has it when a rejection comes back, even in a push that began before it changed", async () => {
+    const before = (await db.pool.query(`select tier_level from hubspot.contacts where email = 'r2@example.com'`)).rows[0].tier_level;
+    await sim.control.configure({ latencyMs: 300 });
+    try {
+      await db.pool.query(`update hubspot.contacts set firstname = 'first-round' where email = 'r1@example.com'`);
+      const push = runPush(ctx, "contacts", { coalesceMs: 0 });
+      // the first round is on its way to HubSpot when the DBA changes the policy and a bad value comes
+      for (let i = 0; i < 100 && (await db.pool.query(`select count(*)::int as n from hubsync.outbox where status = 'in_flight'`)).rows[0].n === 0; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await db.pool.query(`update hubsync.objects set on_reject = 'revert' where object_type = 'contacts'`);
+      await db.pool.query(`update hubspot.contacts set tier_level = 'C' where email = 'r2@example.com'`);
+      const result = await push;
+      expect(result).toMatchObject({ sent: 1, rejected: 1, rounds: { rounds: 2 } });
+      const row = (await db.pool.query(`select tier_level, _sync_error from hubspot.contacts where email = 'r2@example.com'`)).rows[0];
+      expect(row).toMatchObject({ tier_level: before, _sync_error: expect.stringMatching(/tier_level|C/) });
+    } finally {
+      await sim.control.configure({ latencyMs: 0 });
+      await db.pool.query(`update hubsync.objects set on_reject = 'keep_local' where object_type = 'contacts'`);
+      await db.pool.query(`update hubsync.outbox set status = 'superseded' where status = 'rejected'`);
+    }
+  });
+});
+

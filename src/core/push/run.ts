@@ -248,7 +248,10 @@ async function pushLocked(pool: pg.PoolClient, ctx: SyncContext, objectType: str
       for (const c of merged ? requeued : suspects) outcomes.delete(c.localId);
       for (const c of requeued) followed.add(c.recordId!);
       await options.onAnswered?.();
-      const counts = await commitRound(pool, objectType, cfg, changes, outcomes, held, error, paused, requeued.flatMap((c) => c.rowIds));
+      // A push runs round after round while changes keep coming: a rejection follows the table's
+      // on_reject as the DBA has it now, not as it was when this push began.
+      const policy = [...outcomes.values()].some((o) => !o.ok) ? ((await findObject(pool, objectType)) ?? cfg) : cfg;
+      const counts = await commitRound(pool, objectType, policy, changes, outcomes, held, error, paused, requeued.flatMap((c) => c.rowIds));
       await merged?.apply();
       lap("commitMs");
       result.sent += counts.sent;
