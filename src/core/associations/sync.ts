@@ -66,7 +66,7 @@ export interface PassContext {
 
 /**
  * Associations one read brings back before they are written. A batch read takes 1,000 records,
- * and HubSpot answers each with up to 500 associations a page, then more pages: read from the end
+ * and HubSpot answers each with a page of associations (ASSOCIATIONS_PER_PAGE), then more pages: read from the end
  * with fewer records (a few thousand companies of a million contacts), 1,000 records can carry
  * hundreds of thousands of associations. Held at once (the answer, its parsed copy, the rows and
  * their JSON for the upsert), that ran the worker out of its heap at the end of a million-contact
@@ -75,7 +75,8 @@ export interface PassContext {
 export const EDGES_PER_READ = 20_000;
 
 /**
- * HubSpot's page of one record's associations in a batch read: more come with `paging.next.after`.
+ * One record's page of associations: HubSpot gives 500 a call on the single-record read, and the
+ * batch read pages each record (`paging.next.after` per input); 500 is taken for both.
  * The first read of a pass takes as many records as their pages can fill the read's share with, and
  * what its answer finds per record sizes the reads after it. The table's rows cannot size it alone:
  * they may hold only what the other end's pages embedded so far (one row per company for the
@@ -119,11 +120,14 @@ export function sideOf(pair: AssociationPair, side: Side) {
  * yet created in HubSpot, are left alone (the push settles them).
  */
 export async function syncIds(deps: SyncContext, pair: AssociationPair, ctx: PassContext, ids: string[]): Promise<ChangeCounts & { associations: number }> {
-  const { from, to } = sideOf(pair, ctx.side);
+  const { from, to, column } = sideOf(pair, ctx.side);
   const total = { ...noChanges(), associations: 0 };
+  // rows the table holds per id, read once (after a probe, which needs none)
+  let held: Map<string, number> | null = null;
   let rest = ids;
   while (rest.length > 0) {
-    const part = await nextPart(deps.pool, pair, ctx, rest);
+    if (ctx.perRecord !== undefined) held ??= await rowsPerId(deps.pool, pair.table, column, rest);
+    const part = nextPart(ctx, rest, held);
     rest = rest.slice(part.length);
     const edges = await readAssociations(deps.hubspot, from.objectTypeId, to.objectTypeId, part);
     const rows = ctx.side === "a" ? rowsFromA(edges) : await rowsFromB(deps, pair, edges, ctx);
@@ -135,29 +139,31 @@ export async function syncIds(deps: SyncContext, pair: AssociationPair, ctx: Pas
   return total;
 }
 
+async function rowsPerId(pool: pg.Pool, table: string, column: string, ids: string[]): Promise<Map<string, number>> {
+  const c = quoteIdent(column);
+  const { rows } = await pool.query<{ id: string; n: number }>(
+    `select ${c} as id, count(*)::int as n from hubspot.${quoteIdent(table)} where ${c} = any($1::text[]) group by 1`,
+    [ids],
+  );
+  return new Map(rows.map((r) => [r.id, r.n]));
+}
+
 /**
  * The first of `ids` whose associations, as far as anything tells, stay within one read's share
- * (at least one record): each counts what the table holds for it now, or what the pass's reads
- * found per record if that is more.
+ * (at least one record): each counts what the table holds for it (`held`), or what the pass's
+ * reads found per record if that is more. Before any read of the pass, a probe.
  */
-async function nextPart(pool: pg.Pool, pair: AssociationPair, ctx: PassContext, ids: string[]): Promise<string[]> {
+function nextPart(ctx: PassContext, ids: string[], held: Map<string, number> | null): string[] {
   const budget = ctx.edgesPerRead ?? EDGES_PER_READ;
-  if (ctx.perRecord === undefined) return ids.slice(0, Math.max(1, Math.floor(budget / ASSOCIATIONS_PER_PAGE)));
-  const head = ids.slice(0, BATCH_READ_LIMIT);
-  const column = quoteIdent(ctx.side === "a" ? pair.aColumn : pair.bColumn);
-  const { rows } = await pool.query<{ id: string; n: number }>(
-    `select ${column} as id, count(*)::int as n from hubspot.${quoteIdent(pair.table)} where ${column} = any($1::text[]) group by 1`,
-    [head],
-  );
-  const known = new Map(rows.map((r) => [r.id, r.n]));
+  if (ctx.perRecord === undefined || !held) return ids.slice(0, Math.max(1, Math.floor(budget / ASSOCIATIONS_PER_PAGE)));
   let sum = 0;
   let n = 0;
-  for (const id of head) {
-    sum += Math.max(known.get(id) ?? 0, ctx.perRecord, 1);
+  for (const id of ids.slice(0, BATCH_READ_LIMIT)) {
+    sum += Math.max(held.get(id) ?? 0, ctx.perRecord, 1);
     if (n > 0 && sum > budget) break;
     n++;
   }
-  return head.slice(0, n);
+  return ids.slice(0, n);
 }
 
 function rowsFromA(edges: Edges): Row[] {

@@ -34,8 +34,9 @@ export type PropertyVersion = z.infer<typeof PropertyVersion>;
  * A record's property values: text, or null (undefined from the SDK's models) for no value. A record
  * carries hundreds of them (HubSpot's own contacts have about 400), and a backfill reads a page of
  * 100 records at a time, so the check is one loop over the values: a schema per value (z.record)
- * took 70–190 ms of a page's time on a busy machine, most of the worker's own work in a backfill
- * and time its pushes waited for. A value that is neither fails with its property's name in the path.
+ * and the copy after it took about a tenth of the worker's time in a backfill (some 25 ms a page of
+ * 380-property contacts, against 13 ms now). A value that is neither fails with its property's name
+ * in the path.
  */
 const PropertyValues = z.unknown().transform((p, ctx): Record<string, string | null> => {
   if (typeof p !== "object" || p === null || Array.isArray(p)) {

@@ -165,10 +165,10 @@ async function pushLocked(pool: pg.PoolClient, ctx: SyncContext, objectType: str
     // Old ids whose changes were re-pointed to a merge's survivor in this push: refused again, they are rejections.
     const followed = new Set<string>();
     const times: RoundTimes = { rounds: 0, claimMs: 0, checkMs: 0, sendMs: 0, commitMs: 0 };
-    let mark = performance.now();
+    let mark = 0;
     const lap = (step: "claimMs" | "checkMs" | "sendMs" | "commitMs") => {
       const now = performance.now();
-      times[step] += now - mark;
+      times[step] += Math.round(now - mark);
       mark = now;
     };
     for (;;) {
@@ -194,8 +194,7 @@ async function pushLocked(pool: pg.PoolClient, ctx: SyncContext, objectType: str
         continue;
       }
       if (!cfg?.table_name) break; // (rows are claimed only when write-back is on)
-      times.rounds++;
-      result.rounds = times;
+      if (times.rounds++ === 0) result.rounds = times;
       const changes = coalesce(rows);
       const unknown = changes.filter((c) => !c.recordId).map((c) => c.localId);
       const known = await knownRecordIds(pool, cfg.table_name, unknown);
@@ -222,6 +221,7 @@ async function pushLocked(pool: pg.PoolClient, ctx: SyncContext, objectType: str
       } catch (err) {
         // Transient (HubSpot down, rate limit beyond the client's waits, auth): what was answered is
         // kept below, the rest waits for its backoff.
+        lap("sendMs");
         error = err instanceof Error ? err.message : String(err);
         if (err instanceof PausedError) paused = err;
         log.warn({ err: error }, "push interrupted; unsent changes wait for their backoff");
@@ -284,7 +284,6 @@ async function pushLocked(pool: pg.PoolClient, ctx: SyncContext, objectType: str
     await wake(pool, objectType, err instanceof PausedError ? err.until : new Date(Date.now() + 30_000));
   } finally {
     result.requests = stats.requests;
-    if (result.rounds) for (const k of ["claimMs", "checkMs", "sendMs", "commitMs"] as const) result.rounds[k] = Math.round(result.rounds[k]);
     const due = await nextDue(pool, objectType);
     if (due) await wake(pool, objectType, due);
     await finishRun(pool, runId, { error, records: result.sent + result.rejected, requests: result.requests, details: result });
