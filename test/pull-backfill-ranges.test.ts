@@ -102,6 +102,9 @@ describe("backfill of a large type through list pages and search ranges", () => 
     await expect(
       backfill(worker, "companies", {
         ...SMALLER,
+        // the list pauses after each page, so the search ranges are under way before it could
+        // finish alone (on a busy machine it once read all 40 pages before any range read three)
+        onPage: () => new Promise((r) => setTimeout(r, 50)),
         onSearchPage: (range, pages) => {
           if (pages === 3 && killedRange < 0) {
             killedRange = range;
