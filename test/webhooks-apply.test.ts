@@ -194,9 +194,12 @@ describe("webhook events applied by the worker — one story, in order: later te
     const change = { associationType: "CONTACT_TO_COMPANY", fromObjectId: Number(contact), toObjectId: Number(company), associationTypeId: 1 };
     await post([event("contact.associationChange", { ...change, associationRemoved: false })]);
     await until("the association row", pair);
-    // only the pair the event names is read again, not the four other pairs the two records are ends of
-    const reads = (await sim.control.requests({ since })).filter((r) => r.path.startsWith("/crm/associations/2026-09/") && r.path.endsWith("/batch/read"));
-    expect(new Set(reads.map((r) => r.path))).toEqual(new Set(["/crm/associations/2026-09/0-1/0-2/batch/read", "/crm/associations/2026-09/0-2/0-1/batch/read"]));
+    // only the pair the event names is read again, not the four other pairs the two records are ends
+    // of; the row shows after the first end's read, so the second end's is waited for
+    const readPaths = async () =>
+      new Set((await sim.control.requests({ since })).filter((r) => r.path.startsWith("/crm/associations/2026-09/") && r.path.endsWith("/batch/read")).map((r) => r.path));
+    await until("both ends' association reads", async () => (await readPaths()).size >= 2);
+    expect(await readPaths()).toEqual(new Set(["/crm/associations/2026-09/0-1/0-2/batch/read", "/crm/associations/2026-09/0-2/0-1/batch/read"]));
 
     await sim.control.unassociate("contacts", contact, "companies", company);
     const again = Date.now();
