@@ -78,14 +78,17 @@ describe("notes: exactly-once creates without a unique property", () => {
     // answers return; the creates are due again at once, before the search could show them: held, with the reason
     await sim.control.configure({ faults: { lostResponseRate: 0, faultPath: "" } });
     await db.pool.query(`update hubsync.outbox set next_attempt_at = now() where status in ('pending', 'in_flight')`);
+    // (a settle time of a minute here, so a slow machine cannot let 1.5 s pass before this run looks)
     const before = Date.now();
-    await runPush(deps, "notes", { coalesceMs: 0, searchSettleMs: 1_500 });
+    await runPush(deps, "notes", { coalesceMs: 0, searchSettleMs: 60_000 });
     expect(countRequests(await sim.control.requests({ since: before }), "/batch/create")).toBe(0);
     const waiting = await db.pool.query(`select distinct status, error_category, error_message from hubsync.outbox where op = 'create'`);
     expect(waiting.rows).toEqual([{ status: "pending", error_category: "PAUSED", error_message: expect.stringContaining("looks it up by hubsync_local_id") }]);
 
-    // after the settle time the lookup finds all ten: no create is sent again
+    // after the settle time the lookup finds all ten: no create is sent again (the held rows were
+    // scheduled for the minute's end; they are made due now, when 1.5 s have passed)
     await new Promise((resolve) => setTimeout(resolve, 1_600));
+    await db.pool.query(`update hubsync.outbox set next_attempt_at = now() where status = 'pending'`);
     const after = Date.now();
     await runPush(deps, "notes", { coalesceMs: 0, searchSettleMs: 1_500 });
     const finish = await sim.control.requests({ since: after });
