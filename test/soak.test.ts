@@ -10,7 +10,7 @@ const workDir = mkdtempSync(join(tmpdir(), "hubsync-soak-"));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
 /**
- * The soak's CI cut: a small portal, ~36 s of two-way changes at 5 per second with 5% of HubSpot
+ * The soak's CI cut: a small portal, ~24 s of two-way changes at 7 per second with 5% of HubSpot
  * requests failing (5xx, hangs, dropped connections, answers lost after the write), the worker in
  * its own process receiving the simulator's webhooks and SIGKILLed once — then faults off,
  * quiescence, and the record-by-record comparison.
@@ -19,11 +19,11 @@ describe("hubsync soak (short)", () => {
   it("converges after two-way changes under faults, with nothing lost, duplicated or different", async () => {
     const opts = SoakOptions.parse({
       ...SOAK_DEFAULTS,
-      minutes: 0.6,
+      minutes: 0.4,
       tier: "pro",
       faults: 0.05,
       size: 600,
-      rate: 5,
+      rate: 7,
       latencyMs: { min: 1, max: 5 },
       indexLagMs: 1_000,
       faultTimeoutMs: 1_000,
@@ -31,7 +31,7 @@ describe("hubsync soak (short)", () => {
       settleTimeoutMs: 90_000,
       progressEverySeconds: 10,
       webhooks: true,
-      killEverySeconds: 20,
+      killEverySeconds: 12,
     });
     const notes: string[] = [];
     const r = await runSoak(opts, (m) => notes.push(m), { adminUrl: inject("adminUrl"), workDir });

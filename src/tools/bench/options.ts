@@ -15,6 +15,8 @@ export const BenchOptions = z.object({
   pushBatch: z.number().int().min(1),
   pushIntervalMs: z.number().int().min(0),
   latencyMs: z.object({ min: z.number().int().min(0), max: z.number().int().min(0) }).refine((l) => l.max >= l.min, "latency max < min"),
+  /** Edits made in the simulator for the webhook scenario, 100–200 ms apart (60: about 9 s). */
+  webhookChanges: z.number().int().min(1).default(60),
   triggerSeconds: z.number().int().min(1),
   triggerRounds: z.number().int().min(1),
   /** Where results.md / results.json go. */

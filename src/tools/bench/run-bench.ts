@@ -34,9 +34,6 @@ async function serverVersion(adminUrl: string): Promise<string> {
   }
 }
 
-/** Changes made in the simulator for the webhook scenario: about 9 s of edits. */
-const WEBHOOK_CHANGES = 60;
-
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /**
@@ -107,7 +104,7 @@ async function runTier(
       result.writeBackUnderLoad = await step("hubsync write-back during a backfill, pulls and association refreshes", () =>
         hubsyncWriteBackUnderLoad(ctx, stream, opts.timeoutMs),
       );
-      const webhooks = await step("hubsync webhooks", () => hubsyncWebhooks(ctx, WEBHOOK_CHANGES, opts.timeoutMs));
+      const webhooks = await step("hubsync webhooks", () => hubsyncWebhooks(ctx, opts.webhookChanges, opts.timeoutMs));
       result.webhooks = { hubsync: webhooks };
     }
     if (ctx.worker) {
