@@ -177,7 +177,8 @@ describe("a push round's batches", () => {
 describe("the table's on_reject", () => {
   it("applies as the DBA has it when a rejection comes back, even in a push that began before it changed", async () => {
     const before = (await db.pool.query(`select tier_level from hubspot.contacts where email = 'r2@example.com'`)).rows[0].tier_level;
-    await sim.control.configure({ latencyMs: 300 });
+    // a second's answer: room for the two statements below to commit while the round is out, however busy the machine
+    await sim.control.configure({ latencyMs: 1_000 });
     try {
       await db.pool.query(`update hubspot.contacts set firstname = 'first-round' where email = 'r1@example.com'`);
       const push = runPush(ctx, "contacts", { coalesceMs: 0 });
