@@ -82,4 +82,29 @@ describe("rate budget in Postgres", () => {
     await expect(a.reserve("search")).rejects.toThrow(/daily/i);
     await expect(a.reserve("associations")).rejects.toThrow(/daily/i);
   });
+
+  it("writes every header near a floor, so calls it never saw reserved still count there; far from one, one write a second", async () => {
+    const dailyRemaining = async () => Number((await db.pool.query(`select daily_remaining from hubsync.rate_budget where bucket = 'general'`)).rows[0].daily_remaining);
+    const header = (limit: number, left: number) => ({ "x-hubspot-ratelimit-daily": String(limit), "x-hubspot-ratelimit-daily-remaining": String(left) });
+    // a new day, without the pause the test before this one ended in
+    await db.pool.query(`select hubsync.rate_resume()`);
+    await db.pool.query(`update hubsync.rate_budget set daily_remaining = null, daily_resets_at = null where bucket = 'general'`);
+    // far from the floors (250,000 a day, background floor 26,000): a second header within the second waits
+    const far = createPgRateBudget(db.pool, { dailyReserve: { calls: 1000 } });
+    await far.observe(header(250_000, 200_000));
+    await far.observe(header(250_000, 199_990));
+    expect(await dailyRemaining()).toBe(200_000);
+    // 160 a day, reserve 100, background floor 116: at 130 left, within a tenth of the limit of it.
+    // Two calls answered at once, the first before the day's figures were known: the second's
+    // header is the only news of it, and it is written at once.
+    const near = createPgRateBudget(db.pool, { dailyReserve: { calls: 100 } });
+    await near.observe(header(160, 131));
+    await near.observe(header(160, 130));
+    expect(await dailyRemaining()).toBe(130);
+    await near.observe(header(160, 117));
+    expect(await dailyRemaining()).toBe(117);
+    // and the next call reserved counts down from there
+    await near.reserve("general");
+    expect(await dailyRemaining()).toBe(116);
+  });
 });

@@ -279,12 +279,18 @@ export function createPgRateBudget(pool: pg.Pool, overrides: Partial<BudgetLimit
       const remaining = headerNumber(headers, "x-hubspot-ratelimit-daily-remaining");
       if (remaining === undefined) return;
       const now = Date.now();
-      // at most one write a second, but at once when HubSpot reports a new limit (a new quota)
-      if (now - lastDailyWrite < 1_000 && daily === knownDaily) return;
+      const floors = daily !== undefined ? dailyFloors(daily, limits.dailyReserve) : null;
+      // At most one write a second, but at once when HubSpot reports a new limit (a new quota), and
+      // every header once the calls left come within a tenth of the day's limit of the background
+      // floor. Between writes the database counts down by its own reservations only, so it misses
+      // calls HubSpot counted that it never saw reserved: another app's, and ours sent before the
+      // day's figures were known. Far from a floor that error costs nothing; near one, a single call
+      // decides whether background work, or everything, must stop.
+      const nearFloor = floors !== null && daily !== undefined && remaining <= floors.background + Math.ceil(daily / 10);
+      if (!nearFloor && now - lastDailyWrite < 1_000 && daily === knownDaily) return;
       lastDailyWrite = now;
       knownDaily = daily;
       const at = new Date(now);
-      const floors = daily !== undefined ? dailyFloors(daily, limits.dailyReserve) : null;
       // Within one day the calls left only go down: a header from an answer that left before our
       // latest reservations must not give them back (rate_reserve counts each one). A header from
       // after the reset, or with another limit (a new tier or add-on), starts afresh.
