@@ -77,11 +77,24 @@ beforeAll(async () => {
   for (let i = 0; i < 30; i++) await sim.control.createRecord("contacts", { email: `pkg${i}@example.com`, firstname: `Pkg${i}` });
 }, 720_000);
 
+/** Whether any process of the group is left (npx and the worker it started share the group). */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 afterAll(async () => {
-  if (worker && worker.exitCode === null) {
-    const exited = new Promise((r) => worker!.once("exit", r));
-    worker.kill("SIGTERM");
-    await exited;
+  // The signal goes to the whole group: npx does not pass a SIGTERM on to the worker it started,
+  // which then outlived the test (and its database) until someone killed it by hand.
+  if (worker?.pid && groupAlive(worker.pid)) {
+    process.kill(-worker.pid, "SIGTERM");
+    const deadline = Date.now() + 30_000;
+    while (groupAlive(worker.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (groupAlive(worker.pid)) process.kill(-worker.pid, "SIGKILL");
   }
   await sim?.close();
   await db?.drop();
@@ -149,6 +162,8 @@ describe("the npm package, installed into an empty project", () => {
     await db.pool.query(`select hubsync.enable_write_back('contacts')`);
     worker = spawn("npx", ["--no-install", "hubsync", "worker"], {
       cwd: app,
+      // a process group of its own, so the clean-up can reach the worker behind npx
+      detached: true,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, HUBSYNC_LOG_LEVEL: "warn", ...env },
       stdio: ["ignore", "ignore", "pipe"],
     });
