@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
+import { waitFor } from "../src/tools/shared/wait.ts";
 import { freshDatabase, type TestDatabase } from "./support/database.ts";
 import { dockerCopies, listTarball, productionInstallBytes } from "./support/package.ts";
 
@@ -90,11 +91,12 @@ function groupAlive(pgid: number): boolean {
 afterAll(async () => {
   // The signal goes to the whole group: npx does not pass a SIGTERM on to the worker it started,
   // which then outlived the test (and its database) until someone killed it by hand.
-  if (worker?.pid && groupAlive(worker.pid)) {
-    process.kill(-worker.pid, "SIGTERM");
-    const deadline = Date.now() + 30_000;
-    while (groupAlive(worker.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    if (groupAlive(worker.pid)) process.kill(-worker.pid, "SIGKILL");
+  const pgid = worker?.pid;
+  if (pgid && groupAlive(pgid)) {
+    process.kill(-pgid, "SIGTERM");
+    await waitFor("the worker behind npx to stop", async () => (groupAlive(pgid) ? undefined : true), { timeoutMs: 30_000, intervalMs: 100 }).catch(() =>
+      process.kill(-pgid, "SIGKILL"),
+    );
   }
   await sim?.close();
   await db?.drop();
